@@ -1,0 +1,443 @@
+//! Keyspace, expiry and connection-free utility commands.
+
+use super::{reply, Args, Command, Keys, Spec};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::store::generic::{ExpireCondition, ExpireForm, ScanOptions};
+use crate::store::Db;
+
+/// `DEL key [key ...]` and `UNLINK key [key ...]`
+pub(crate) struct Del<'a> {
+    keys: &'a [&'a [u8]],
+}
+
+impl<'a> Command<'a> for Del<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(Del { keys: args.rest() })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        Reply::from(db.del(self.keys))
+    }
+}
+
+/// `EXISTS key [key ...]`
+pub(crate) struct Exists<'a> {
+    keys: &'a [&'a [u8]],
+}
+
+impl<'a> Command<'a> for Exists<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(Exists { keys: args.rest() })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        Reply::from(db.exists(self.keys))
+    }
+}
+
+/// `TYPE key`
+pub(crate) struct Type<'a> {
+    key: &'a [u8],
+}
+
+impl<'a> Command<'a> for Type<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(Type {
+            key: args.required()?,
+        })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        Reply::status(db.key_type(self.key).as_str())
+    }
+}
+
+/// `KEYS pattern`
+pub(crate) struct KeysCmd<'a> {
+    pattern: &'a [u8],
+}
+
+impl<'a> Command<'a> for KeysCmd<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(KeysCmd {
+            pattern: args.required()?,
+        })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        Reply::from(db.keys(self.pattern))
+    }
+}
+
+/// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`
+pub(crate) struct Scan<'a> {
+    cursor: u64,
+    opts: ScanOptions<'a>,
+}
+
+impl<'a> Command<'a> for Scan<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let cursor = crate::num::parse_u64_cursor(args.required()?).ok_or(Error::InvalidCursor)?;
+        let mut opts = ScanOptions {
+            pattern: None,
+            count: 10,
+            type_name: None,
+        };
+        while let Some(word) = args.next() {
+            let has_value = args.remaining() > 0;
+            if Args::is(word, "count") && has_value {
+                let n = args.i64()?;
+                if n < 1 {
+                    return Err(Error::Syntax);
+                }
+                opts.count = usize::try_from(n).unwrap_or(usize::MAX);
+            } else if Args::is(word, "match") && has_value {
+                opts.pattern = Some(args.required()?);
+            } else if Args::is(word, "type") && has_value {
+                opts.type_name = Some(args.required()?);
+            } else {
+                return Err(Error::Syntax);
+            }
+        }
+        Ok(Scan { cursor, opts })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        let page = db.scan(self.cursor, self.opts);
+        Reply::Array(vec![
+            Reply::bulk(page.cursor.to_string()),
+            Reply::from(page.keys),
+        ])
+    }
+}
+
+/// `DBSIZE`
+pub(crate) struct DbSize;
+
+impl<'a> Command<'a> for DbSize {
+    fn parse(_: &mut Args<'a>) -> Result<Self> {
+        Ok(DbSize)
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        Reply::from(db.dbsize())
+    }
+}
+
+/// `FLUSHALL [ASYNC | SYNC]` and `FLUSHDB [ASYNC | SYNC]`
+pub(crate) struct FlushAll;
+
+impl<'a> Command<'a> for FlushAll {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        match args.rest() {
+            [] => Ok(FlushAll),
+            [w] if Args::is(w, "async") || Args::is(w, "sync") => Ok(FlushAll),
+            _ => Err(Error::Syntax),
+        }
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        db.flushall();
+        Reply::ok()
+    }
+}
+
+/// `RENAME key newkey` and `RENAMENX key newkey`
+pub(crate) struct Rename<'a, const NX: bool> {
+    from: &'a [u8],
+    to: &'a [u8],
+}
+
+impl<'a, const NX: bool> Command<'a> for Rename<'a, NX> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(Rename {
+            from: args.required()?,
+            to: args.required()?,
+        })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        match db.rename(self.from, self.to, NX) {
+            Ok(_) if !NX => Reply::ok(),
+            r => reply(r),
+        }
+    }
+}
+
+/// `EXPIRE key seconds [NX | XX | GT | LT]`, and PEXPIRE, EXPIREAT, PEXPIREAT by `FORM`
+/// (0, 1, 2, 3).
+pub(crate) struct Expire<'a, const FORM: u8> {
+    key: &'a [u8],
+    number: &'a [u8],
+    cond: ExpireCondition,
+}
+
+impl<const FORM: u8> Expire<'_, FORM> {
+    fn form() -> ExpireForm {
+        match FORM {
+            0 => ExpireForm {
+                name: "expire",
+                seconds: true,
+                relative: true,
+            },
+            1 => ExpireForm {
+                name: "pexpire",
+                seconds: false,
+                relative: true,
+            },
+            2 => ExpireForm {
+                name: "expireat",
+                seconds: true,
+                relative: false,
+            },
+            _ => ExpireForm {
+                name: "pexpireat",
+                seconds: false,
+                relative: false,
+            },
+        }
+    }
+}
+
+impl<'a, const FORM: u8> Command<'a> for Expire<'a, FORM> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let key = args.required()?;
+        let number = args.required()?;
+        let mut cond = ExpireCondition::default();
+        for word in args.rest() {
+            if Args::is(word, "nx") {
+                cond.nx = true;
+            } else if Args::is(word, "xx") {
+                cond.xx = true;
+            } else if Args::is(word, "gt") {
+                cond.gt = true;
+            } else if Args::is(word, "lt") {
+                cond.lt = true;
+            } else {
+                return Err(Error::other(format!(
+                    "ERR Unsupported option {}",
+                    String::from_utf8_lossy(word)
+                )));
+            }
+        }
+        if cond.nx && (cond.xx || cond.gt || cond.lt) {
+            return Err(Error::err(
+                "NX and XX, GT or LT options at the same time are not compatible",
+            ));
+        }
+        if cond.gt && cond.lt {
+            return Err(Error::err(
+                "GT and LT options at the same time are not compatible",
+            ));
+        }
+        Ok(Expire { key, number, cond })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        let n = match crate::num::parse_i64(self.number) {
+            Some(n) => n,
+            None => return Reply::Error(Error::NotInteger.to_string()),
+        };
+        match db.expire_time(Self::form(), n) {
+            Ok(when) => Reply::from(db.expire_at(self.key, when, self.cond)),
+            Err(e) => Reply::Error(e.to_string()),
+        }
+    }
+}
+
+/// `TTL key` and `PTTL key`
+pub(crate) struct TtlCmd<'a, const MILLIS: bool> {
+    key: &'a [u8],
+}
+
+impl<'a, const MILLIS: bool> Command<'a> for TtlCmd<'a, MILLIS> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(TtlCmd {
+            key: args.required()?,
+        })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        let ttl = db.ttl(self.key);
+        Reply::Integer(if MILLIS {
+            ttl.as_redis_millis()
+        } else {
+            ttl.as_redis_secs()
+        })
+    }
+}
+
+/// `PERSIST key`
+pub(crate) struct Persist<'a> {
+    key: &'a [u8],
+}
+
+impl<'a> Command<'a> for Persist<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(Persist {
+            key: args.required()?,
+        })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        Reply::from(db.persist(self.key))
+    }
+}
+
+/// `PING [message]`
+pub(crate) struct Ping<'a> {
+    message: Option<&'a [u8]>,
+}
+
+impl<'a> Command<'a> for Ping<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let message = args.next();
+        if args.remaining() > 0 {
+            return Err(Error::WrongArity("ping".into()));
+        }
+        Ok(Ping { message })
+    }
+    fn apply(self, _: &mut Db<'_>) -> Reply {
+        match self.message {
+            Some(m) => Reply::bulk(m),
+            None => Reply::status("PONG"),
+        }
+    }
+}
+
+/// `ECHO message`
+pub(crate) struct Echo<'a> {
+    message: &'a [u8],
+}
+
+impl<'a> Command<'a> for Echo<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(Echo {
+            message: args.required()?,
+        })
+    }
+    fn apply(self, _: &mut Db<'_>) -> Reply {
+        Reply::bulk(self.message)
+    }
+}
+
+pub(super) fn register(t: &mut Vec<Spec>) {
+    let one = Keys::ONE;
+    let two = Keys::Range {
+        first: 1,
+        last: 2,
+        step: 1,
+    };
+    t.extend([
+        Spec {
+            name: "del",
+            arity: -2,
+            keys: Keys::ALL_ARGS,
+            run: cmd!(Del),
+        },
+        Spec {
+            name: "unlink",
+            arity: -2,
+            keys: Keys::ALL_ARGS,
+            run: cmd!(Del),
+        },
+        Spec {
+            name: "exists",
+            arity: -2,
+            keys: Keys::ALL_ARGS,
+            run: cmd!(Exists),
+        },
+        Spec {
+            name: "type",
+            arity: 2,
+            keys: one,
+            run: cmd!(Type),
+        },
+        Spec {
+            name: "keys",
+            arity: 2,
+            keys: Keys::All,
+            run: cmd!(KeysCmd),
+        },
+        Spec {
+            name: "scan",
+            arity: -2,
+            keys: Keys::All,
+            run: cmd!(Scan),
+        },
+        Spec {
+            name: "dbsize",
+            arity: 1,
+            keys: Keys::All,
+            run: cmd!(DbSize),
+        },
+        Spec {
+            name: "flushall",
+            arity: -1,
+            keys: Keys::All,
+            run: cmd!(FlushAll),
+        },
+        Spec {
+            name: "flushdb",
+            arity: -1,
+            keys: Keys::All,
+            run: cmd!(FlushAll),
+        },
+        Spec {
+            name: "rename",
+            arity: 3,
+            keys: two,
+            run: cmd!(Rename<false>),
+        },
+        Spec {
+            name: "renamenx",
+            arity: 3,
+            keys: two,
+            run: cmd!(Rename<true>),
+        },
+        Spec {
+            name: "expire",
+            arity: -3,
+            keys: one,
+            run: cmd!(Expire<0>),
+        },
+        Spec {
+            name: "pexpire",
+            arity: -3,
+            keys: one,
+            run: cmd!(Expire<1>),
+        },
+        Spec {
+            name: "expireat",
+            arity: -3,
+            keys: one,
+            run: cmd!(Expire<2>),
+        },
+        Spec {
+            name: "pexpireat",
+            arity: -3,
+            keys: one,
+            run: cmd!(Expire<3>),
+        },
+        Spec {
+            name: "ttl",
+            arity: 2,
+            keys: one,
+            run: cmd!(TtlCmd<false>),
+        },
+        Spec {
+            name: "pttl",
+            arity: 2,
+            keys: one,
+            run: cmd!(TtlCmd<true>),
+        },
+        Spec {
+            name: "persist",
+            arity: 2,
+            keys: one,
+            run: cmd!(Persist),
+        },
+        Spec {
+            name: "ping",
+            arity: -1,
+            keys: Keys::None,
+            run: cmd!(Ping),
+        },
+        Spec {
+            name: "echo",
+            arity: 2,
+            keys: Keys::None,
+            run: cmd!(Echo),
+        },
+    ]);
+}

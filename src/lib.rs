@@ -1,0 +1,38 @@
+//! sketchstore: an embedded, in-process store with Redis's session-intelligence data
+//! structures (HyperLogLog, Bloom filters, bitfields) beside strings, counters, hashes and
+//! lists, answering exactly as Redis 7.0 (and RedisBloom for `BF.*`) does.
+//!
+//! Start with [`Store`]: typed methods named after the Redis commands (`store.incr(key)`),
+//! and [`Store::execute`] for a raw command as a list of byte strings.
+//!
+//! ```
+//! use sketchstore::Store;
+//! let store = Store::new();
+//! store.hset("session:42", &[("user", "ada")]).unwrap();
+//! assert_eq!(store.incr("views").unwrap(), 1);
+//! ```
+//!
+//! The design and its decisions are explained in each module's documentation; the layering
+//! is `types` (pure data structures) under `store` (keyspace, expiry, semantics) under
+//! `cmd` (argv parsing and reply shaping).
+
+#![warn(missing_docs)]
+
+mod clock;
+mod cmd;
+mod error;
+pub mod glob;
+pub mod num;
+mod reply;
+mod store;
+pub mod types;
+
+pub use clock::{Clock, ManualClock};
+pub use error::{Error, Result};
+pub use reply::Reply;
+pub use store::generic::Ttl;
+pub use store::strings::SetOutcome;
+pub use store::{
+    BitfieldOp, Config, ExpireCondition, KeyType, ScanPage, SetCondition, SetExpiry, SetOptions,
+    Store, StoreBuilder, DEFAULT_HLL_SPARSE_MAX_BYTES, DEFAULT_MAX_STRING_BYTES,
+};

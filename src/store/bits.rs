@@ -1,0 +1,257 @@
+//! Bit semantics on string values: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD and
+//! BITFIELD_RO. The bit arithmetic lives in `crate::types::bitmap`; this layer finds the
+//! string, enforces the store's string-size limit and decides when a key is created.
+
+use super::value::{StrValue, Value};
+use super::{Db, Lock, Store};
+use crate::error::{Error, Result};
+use crate::types::bitmap::{self, BitOp, BitUnit, BitfieldType, BitposRange, Overflow};
+
+/// One BITFIELD sub-command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BitfieldOp {
+    /// `GET type offset`: the field's value.
+    Get(BitfieldType, u64),
+    /// `SET type offset value`: the field's old value, then stores `value`.
+    Set(BitfieldType, u64, i64),
+    /// `INCRBY type offset increment`: the field's new value.
+    IncrBy(BitfieldType, u64, i64),
+    /// `OVERFLOW WRAP|SAT|FAIL` for the SET and INCRBY that follow; no reply entry.
+    Overflow(Overflow),
+}
+
+impl BitfieldOp {
+    fn writes(self) -> Option<(BitfieldType, u64)> {
+        match self {
+            BitfieldOp::Set(t, o, _) | BitfieldOp::IncrBy(t, o, _) => Some((t, o)),
+            _ => None,
+        }
+    }
+}
+
+fn bit_offset_error() -> Error {
+    Error::other(bitmap::BitmapError::BitOffset.text())
+}
+
+impl Db<'_> {
+    /// The string bytes at `key` for reading: None when missing, WRONGTYPE for another type.
+    fn read_string(&mut self, key: &[u8]) -> Result<Option<std::borrow::Cow<'_, [u8]>>> {
+        match self.value(key) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s.bytes())),
+            Some(_) => Err(Error::WrongType),
+        }
+    }
+
+    /// The raw string at `key` for writing, created empty when missing and grown with zero
+    /// bytes to at least `min_len` (which the caller has checked against the limit).
+    fn write_string(&mut self, key: &[u8], min_len: usize) -> Result<&mut Vec<u8>> {
+        match self.value(key) {
+            None => self.insert(key, Value::Str(StrValue::Raw(Vec::new())), None),
+            Some(Value::Str(_)) => self.touch(key),
+            Some(_) => return Err(Error::WrongType),
+        }
+        match self.value(key) {
+            Some(Value::Str(s)) => {
+                let raw = s.raw_mut();
+                if raw.len() < min_len {
+                    raw.resize(min_len, 0);
+                }
+                Ok(raw)
+            }
+            _ => Err(Error::WrongType),
+        }
+    }
+
+    /// Checks that a write reaching byte length `len` fits the store's string limit.
+    fn check_len(&self, len: u64) -> Result<usize> {
+        let max = self.config().max_string_bytes as u64;
+        // Redis checks the first byte of the field against the limit and then grows past it
+        // by at most the field's width (one byte for SETBIT, up to 8 for BITFIELD).
+        if len > max.saturating_add(8) {
+            return Err(bit_offset_error());
+        }
+        usize::try_from(len).map_err(|_| bit_offset_error())
+    }
+
+    fn check_offset(&self, offset: u64) -> Result<()> {
+        bitmap::check_bit_offset(offset).map_err(|_| bit_offset_error())?;
+        if (offset >> 3) >= self.config().max_string_bytes as u64 {
+            return Err(bit_offset_error());
+        }
+        Ok(())
+    }
+
+    /// SETBIT: the old bit.
+    pub(crate) fn setbit(&mut self, key: &[u8], offset: u64, bit: bool) -> Result<u8> {
+        self.check_offset(offset)?;
+        let len = self.check_len((offset >> 3) + 1)?;
+        let raw = self.write_string(key, len)?;
+        Ok(bitmap::setbit(raw, offset, u8::from(bit)))
+    }
+
+    /// GETBIT.
+    pub(crate) fn getbit(&mut self, key: &[u8], offset: u64) -> Result<u8> {
+        Ok(self
+            .read_string(key)?
+            .map_or(0, |b| bitmap::getbit(&b, offset)))
+    }
+
+    /// BITCOUNT over a checked range.
+    pub(crate) fn bitcount(
+        &mut self,
+        key: &[u8],
+        range: Option<(i64, i64, BitUnit)>,
+    ) -> Result<i64> {
+        Ok(self
+            .read_string(key)?
+            .map_or(0, |b| bitmap::bitcount(&b, range)))
+    }
+
+    /// BITPOS.
+    pub(crate) fn bitpos(
+        &mut self,
+        key: &[u8],
+        bit: u8,
+        range: Option<BitposRange>,
+    ) -> Result<i64> {
+        Ok(match self.read_string(key)? {
+            None => bitmap::bitpos_missing_key(bit),
+            Some(b) => bitmap::bitpos(&b, bit, range),
+        })
+    }
+
+    /// BITOP: the destination's new length; an empty result deletes the destination.
+    pub(crate) fn bitop(&mut self, op: BitOp, dest: &[u8], sources: &[&[u8]]) -> Result<usize> {
+        let mut data: Vec<Vec<u8>> = Vec::with_capacity(sources.len());
+        for s in sources {
+            data.push(
+                self.read_string(s)?
+                    .map(|b| b.into_owned())
+                    .unwrap_or_default(),
+            );
+        }
+        let refs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+        let out = bitmap::bitop(op, &refs);
+        let n = out.len();
+        if n == 0 {
+            self.remove(dest);
+        } else {
+            self.insert(dest, Value::Str(StrValue::Raw(out)), None);
+        }
+        Ok(n)
+    }
+
+    /// BITFIELD: one entry per GET/SET/INCRBY, `None` where OVERFLOW FAIL refused a write.
+    pub(crate) fn bitfield(&mut self, key: &[u8], ops: &[BitfieldOp]) -> Result<Vec<Option<i64>>> {
+        let mut need: u64 = 0;
+        for op in ops {
+            if let Some((ty, offset)) = op.writes() {
+                self.check_offset(offset)?;
+                need = need.max(ty.write_len(offset));
+            }
+        }
+        let has_writes = ops.iter().any(|o| o.writes().is_some());
+        let mut out = Vec::new();
+        let mut overflow = Overflow::Wrap;
+        if !has_writes {
+            let bytes = self
+                .read_string(key)?
+                .map(|b| b.into_owned())
+                .unwrap_or_default();
+            for op in ops {
+                if let BitfieldOp::Get(ty, offset) = *op {
+                    out.push(Some(bitmap::bitfield_get(&bytes, ty, offset)));
+                }
+            }
+            return Ok(out);
+        }
+        let len = self.check_len(need)?;
+        let raw = self.write_string(key, len)?;
+        for op in ops {
+            match *op {
+                BitfieldOp::Overflow(o) => overflow = o,
+                BitfieldOp::Get(ty, offset) => {
+                    out.push(Some(bitmap::bitfield_get(raw, ty, offset)))
+                }
+                BitfieldOp::Set(ty, offset, v) => {
+                    out.push(bitmap::bitfield_set(raw, ty, offset, v, overflow))
+                }
+                BitfieldOp::IncrBy(ty, offset, by) => {
+                    out.push(bitmap::bitfield_incrby(raw, ty, offset, by, overflow))
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// SETBIT: sets bit `offset` (0 is the most significant bit of the first byte); returns
+    /// the old bit.
+    pub fn setbit(&self, key: impl AsRef<[u8]>, offset: u64, bit: bool) -> Result<u8> {
+        let key = key.as_ref();
+        self.with_key(key, |db| db.setbit(key, offset, bit))
+    }
+
+    /// GETBIT.
+    pub fn getbit(&self, key: impl AsRef<[u8]>, offset: u64) -> Result<u8> {
+        let key = key.as_ref();
+        self.with_key(key, |db| db.getbit(key, offset))
+    }
+
+    /// BITCOUNT, optionally over `start..=end` in bytes or bits.
+    pub fn bitcount(
+        &self,
+        key: impl AsRef<[u8]>,
+        range: Option<(i64, i64, BitUnit)>,
+    ) -> Result<i64> {
+        let key = key.as_ref();
+        self.with_key(key, |db| db.bitcount(key, range))
+    }
+
+    /// BITPOS.
+    pub fn bitpos(
+        &self,
+        key: impl AsRef<[u8]>,
+        bit: bool,
+        range: Option<BitposRange>,
+    ) -> Result<i64> {
+        let key = key.as_ref();
+        self.with_key(key, |db| db.bitpos(key, u8::from(bit), range))
+    }
+
+    /// BITOP: stores the result in `dest` and returns its length.
+    pub fn bitop<K: AsRef<[u8]>>(
+        &self,
+        op: BitOp,
+        dest: impl AsRef<[u8]>,
+        sources: &[K],
+    ) -> Result<usize> {
+        let dest = dest.as_ref();
+        let sources: Vec<&[u8]> = sources.iter().map(AsRef::as_ref).collect();
+        op.check_source_count(sources.len())
+            .map_err(|e| Error::other(e.text()))?;
+        let mut keys = sources.clone();
+        keys.push(dest);
+        self.with_db(Lock::Keys(&keys), |db| db.bitop(op, dest, &sources))
+    }
+
+    /// BITFIELD.
+    pub fn bitfield(&self, key: impl AsRef<[u8]>, ops: &[BitfieldOp]) -> Result<Vec<Option<i64>>> {
+        let key = key.as_ref();
+        self.with_key(key, |db| db.bitfield(key, ops))
+    }
+
+    /// BITFIELD_RO: GETs only.
+    pub fn bitfield_ro(
+        &self,
+        key: impl AsRef<[u8]>,
+        fields: &[(BitfieldType, u64)],
+    ) -> Result<Vec<i64>> {
+        let key = key.as_ref();
+        let ops: Vec<BitfieldOp> = fields.iter().map(|&(t, o)| BitfieldOp::Get(t, o)).collect();
+        let r = self.with_key(key, |db| db.bitfield(key, &ops))?;
+        Ok(r.into_iter().map(|v| v.unwrap_or(0)).collect())
+    }
+}

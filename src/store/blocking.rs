@@ -1,0 +1,822 @@
+//! Waiting without holding locks: blocked list pops, their handoff, and deadlines.
+//!
+//! # Design
+//!
+//! A blocked pop is a [`Waiter`]: an `Arc` with its own small mutex holding its state
+//! (pending, served with a key and a value, timed out, finished) and a condvar. It is
+//! registered in the FIFO queue of each key it waits on; queues live in the keyspace shard of
+//! their key ([`Blocked`]), so checking "every key is empty" and registering happen under the
+//! same shard locks and no push can slip in between.
+//!
+//! A command that pushes to a key with waiters marks the key ready. When the command (or the
+//! whole `EXEC`) has run, and before the shard locks are released, [`Db::serve_blocked`] hands
+//! elements to the waiters of the ready keys in the order they blocked, as Redis's
+//! `handleClientsBlockedOnKeys` does after each command. Each handoff happens under the
+//! waiter's mutex: the element is popped only if the waiter is still pending, so an element
+//! reaches exactly one waiter, and a waiter already served through another key, or timed out,
+//! leaves it in the list. A waiter that times out marks itself under the same mutex, and if it
+//! was served in the meantime it takes the value instead: nothing is lost, nothing is
+//! delivered twice.
+//!
+//! A `BLMOVE` waiter pushes to its destination during the handoff, which needs the
+//! destination's shard. When that shard is not among the locked ones, serving of that key
+//! stops at that waiter (FIFO is kept) and resumes right after the locks are released,
+//! re-locking the source and destination together ([`Store::serve_deferred`]). In that short
+//! window another client may pop the element first; Redis, being single-threaded, has no
+//! such window.
+//!
+//! Every wait has two thin front ends over the same state: a sync wait on the condvar, and a
+//! future that stores a `Waker` in the state. Deadlines come from the store's clock: with a
+//! manual clock a clock listener wakes the waiter whenever the clock moves, and the waiter
+//! compares the clock with its deadline, so tests never sleep; with the system clock a sync
+//! wait uses a timed condvar wait and a future registers with one shared timer thread.
+//!
+//! No lock is held while waiting. Lock order: shard locks (ascending), then a waiter's mutex;
+//! a clock's listener list, then a waiter's mutex. Nothing takes a shard lock or the listener
+//! list while holding a waiter's mutex.
+
+use super::keyspace::key_hash;
+use super::lists::ListEnd;
+use super::{Db, Lock, Store};
+use crate::clock::{real_instant, Clock};
+use crate::error::{Error, Result};
+use parking_lot::{Condvar, Mutex};
+use smallvec::SmallVec;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// Something that re-checks its state when a deadline may have passed.
+pub(crate) trait Notify: Send + Sync {
+    fn notify(&self);
+}
+
+/// When a wait gives up.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Deadline {
+    Never,
+    /// A real instant (system clock).
+    Real(Instant),
+    /// A manual clock reading in Unix ms.
+    Manual(i64),
+}
+
+/// Whole milliseconds, rounded up, as Redis rounds a timeout (`ceill`).
+pub(crate) fn ceil_ms(d: Duration) -> i64 {
+    let ms = d.as_nanos().div_ceil(1_000_000);
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+impl Deadline {
+    /// The deadline `timeout` from now; `None` waits forever. A deadline past what the clock
+    /// can express never comes.
+    pub(crate) fn after(clock: &Clock, timeout: Option<Duration>) -> Deadline {
+        let Some(t) = timeout else {
+            return Deadline::Never;
+        };
+        let ms = ceil_ms(t);
+        if clock.is_manual() {
+            match clock.now_ms().checked_add(ms) {
+                Some(at) => Deadline::Manual(at),
+                None => Deadline::Never,
+            }
+        } else {
+            match real_instant().checked_add(Duration::from_millis(ms as u64)) {
+                Some(at) => Deadline::Real(at),
+                None => Deadline::Never,
+            }
+        }
+    }
+
+    /// Whether the deadline has passed.
+    pub(crate) fn passed(&self, clock: &Clock) -> bool {
+        match *self {
+            Deadline::Never => false,
+            Deadline::Real(at) => real_instant() >= at,
+            Deadline::Manual(at) => clock.now_ms() >= at,
+        }
+    }
+}
+
+/// Keeps a waiter told about time while it waits: a clock listener (manual clock) or, for a
+/// future on the system clock, an entry in the shared timer. Dropping it unregisters.
+pub(crate) struct DeadlineWatch {
+    clock: Clock,
+    listener: Option<u64>,
+}
+
+impl DeadlineWatch {
+    pub(crate) fn new(
+        clock: &Clock,
+        deadline: Deadline,
+        target: Weak<dyn Notify>,
+        for_future: bool,
+    ) -> DeadlineWatch {
+        let mut listener = None;
+        match deadline {
+            Deadline::Never => {}
+            Deadline::Manual(_) => {
+                let t = target;
+                listener = clock.add_listener(Box::new(move || {
+                    if let Some(t) = t.upgrade() {
+                        t.notify();
+                    }
+                }));
+            }
+            Deadline::Real(at) => {
+                if for_future {
+                    timer().add(at, target);
+                }
+            }
+        }
+        DeadlineWatch {
+            clock: clock.clone(),
+            listener,
+        }
+    }
+}
+
+impl Drop for DeadlineWatch {
+    fn drop(&mut self) {
+        if let Some(id) = self.listener.take() {
+            self.clock.remove_listener(id);
+        }
+    }
+}
+
+/// The one timer thread that wakes futures whose system-clock deadline passes.
+///
+/// Entries hold a `Weak` to their waiter, so a finished wait costs nothing but its entry,
+/// which is dropped when its deadline comes.
+struct Timer {
+    heap: Mutex<BinaryHeap<TimerEntry>>,
+    cv: Condvar,
+}
+
+struct TimerEntry {
+    at: Instant,
+    seq: u64,
+    target: Weak<dyn Notify>,
+}
+
+impl PartialEq for TimerEntry {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for TimerEntry {}
+impl PartialOrd for TimerEntry {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for TimerEntry {
+    // Reversed: the heap's top is the earliest deadline.
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+fn timer() -> &'static Timer {
+    static TIMER: OnceLock<Timer> = OnceLock::new();
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    let t = TIMER.get_or_init(|| Timer {
+        heap: Mutex::new(BinaryHeap::new()),
+        cv: Condvar::new(),
+    });
+    STARTED.call_once(|| {
+        std::thread::Builder::new()
+            .name("sketchstore-timer".into())
+            .spawn(move || t.run())
+            .expect("spawn the sketchstore timer thread");
+    });
+    t
+}
+
+impl Timer {
+    fn add(&self, at: Instant, target: Weak<dyn Notify>) {
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut heap = self.heap.lock();
+        let earliest = heap.peek().is_none_or(|e| at < e.at);
+        heap.push(TimerEntry { at, seq, target });
+        drop(heap);
+        if earliest {
+            self.cv.notify_one();
+        }
+    }
+
+    fn run(&self) {
+        let mut due: Vec<Weak<dyn Notify>> = Vec::new();
+        loop {
+            {
+                let mut heap = self.heap.lock();
+                loop {
+                    let now = real_instant();
+                    while heap.peek().is_some_and(|e| e.at <= now) {
+                        if let Some(e) = heap.pop() {
+                            due.push(e.target);
+                        }
+                    }
+                    if !due.is_empty() {
+                        break;
+                    }
+                    match heap.peek().map(|e| e.at) {
+                        Some(at) => {
+                            self.cv.wait_until(&mut heap, at);
+                        }
+                        None => self.cv.wait(&mut heap),
+                    }
+                }
+            }
+            for t in due.drain(..) {
+                if let Some(t) = t.upgrade() {
+                    t.notify();
+                }
+            }
+        }
+    }
+}
+
+/// What a blocked client waits to do with the first element it gets.
+#[derive(Clone, Debug)]
+pub(crate) enum WaitKind {
+    /// BLPOP (`Left`) / BRPOP (`Right`).
+    Pop(ListEnd),
+    /// BLMOVE: pop from `from`, push to `to` of `dst`.
+    Move {
+        dst: Box<[u8]>,
+        from: ListEnd,
+        to: ListEnd,
+    },
+}
+
+/// What a served waiter got: the key it was served from and the element (for BLMOVE, the
+/// element moved), or the error the handoff met (BLMOVE to a non-list destination).
+pub(crate) type Served = Result<(Box<[u8]>, Vec<u8>)>;
+
+enum State {
+    Pending,
+    Served(Served),
+    TimedOut,
+    /// The outcome was taken (or the wait abandoned); nothing more happens.
+    Finished,
+}
+
+struct WaitCell {
+    state: State,
+    waker: Option<Waker>,
+}
+
+/// One blocked client.
+pub(crate) struct Waiter {
+    pub(crate) kind: WaitKind,
+    /// The keys it waits on, without duplicates, in argument order.
+    pub(crate) keys: Vec<Box<[u8]>>,
+    cell: Mutex<WaitCell>,
+    cv: Condvar,
+}
+
+impl Notify for Waiter {
+    fn notify(&self) {
+        let waker = self.cell.lock().waker.take();
+        self.cv.notify_all();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl Waiter {
+    pub(crate) fn new(keys: &[&[u8]], kind: WaitKind) -> Arc<Waiter> {
+        let mut uniq: Vec<Box<[u8]>> = Vec::with_capacity(keys.len());
+        for k in keys {
+            if !uniq.iter().any(|u| **u == **k) {
+                uniq.push((*k).into());
+            }
+        }
+        Arc::new(Waiter {
+            kind,
+            keys: uniq,
+            cell: Mutex::new(WaitCell {
+                state: State::Pending,
+                waker: None,
+            }),
+            cv: Condvar::new(),
+        })
+    }
+
+    pub(crate) fn is_pending(&self) -> bool {
+        matches!(self.cell.lock().state, State::Pending)
+    }
+
+    /// Serves the waiter with what `give` produces, if it is still pending. `give` runs under
+    /// the waiter's mutex, so it pops its element only when the handoff cannot fail.
+    fn try_serve(&self, give: impl FnOnce() -> Option<Served>) -> bool {
+        let waker = {
+            let mut cell = self.cell.lock();
+            if !matches!(cell.state, State::Pending) {
+                return false;
+            }
+            let Some(outcome) = give() else {
+                return false;
+            };
+            cell.state = State::Served(outcome);
+            cell.waker.take()
+        };
+        self.cv.notify_all();
+        if let Some(w) = waker {
+            w.wake();
+        }
+        true
+    }
+
+    /// Takes the outcome if there is one; times out if the deadline has passed.
+    /// `Poll::Ready(None)` is a timeout.
+    fn check(
+        &self,
+        cell: &mut WaitCell,
+        clock: &Clock,
+        deadline: Deadline,
+    ) -> Poll<Option<Served>> {
+        match std::mem::replace(&mut cell.state, State::Finished) {
+            State::Served(s) => Poll::Ready(Some(s)),
+            State::TimedOut | State::Finished => Poll::Ready(None),
+            State::Pending => {
+                if deadline.passed(clock) {
+                    Poll::Ready(None)
+                } else {
+                    cell.state = State::Pending;
+                    Poll::Pending
+                }
+            }
+        }
+    }
+
+    /// Blocks the calling thread until served or the deadline passes.
+    fn wait_sync(self: &Arc<Self>, clock: &Clock, deadline: Deadline) -> Option<Served> {
+        let me: Arc<dyn Notify> = self.clone();
+        let _watch = DeadlineWatch::new(clock, deadline, Arc::downgrade(&me), false);
+        let mut cell = self.cell.lock();
+        loop {
+            if let Poll::Ready(r) = self.check(&mut cell, clock, deadline) {
+                return r;
+            }
+            match deadline {
+                Deadline::Real(at) => {
+                    self.cv.wait_until(&mut cell, at);
+                }
+                Deadline::Never | Deadline::Manual(_) => self.cv.wait(&mut cell),
+            }
+        }
+    }
+
+    /// Abandons the wait: returns an outcome that arrived before it could be abandoned.
+    fn abandon(&self) -> Option<Served> {
+        let mut cell = self.cell.lock();
+        match std::mem::replace(&mut cell.state, State::Finished) {
+            State::Served(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The blocked clients of one shard's keys.
+#[derive(Default)]
+pub(crate) struct Blocked {
+    queues: HashMap<Box<[u8]>, VecDeque<Arc<Waiter>>>,
+    ready: Vec<Box<[u8]>>,
+}
+
+impl Blocked {
+    /// Blocked waiters queued in this shard, stale ones included (tests and introspection).
+    pub(crate) fn queued(&self) -> usize {
+        self.queues.values().map(VecDeque::len).sum()
+    }
+}
+
+/// Source keys whose serving must continue after the locks are released, with the
+/// destination the front waiter needs.
+#[must_use]
+pub(crate) struct Deferred(SmallVec<[(Box<[u8]>, Box<[u8]>); 1]>);
+
+impl Deferred {
+    /// Serves what could not be served under the command's locks. Call after releasing them.
+    pub(crate) fn finish(self, store: &Store) {
+        if !self.0.is_empty() {
+            store.serve_deferred(self.0);
+        }
+    }
+}
+
+impl Db<'_> {
+    /// Whether `key`'s shard is locked in this view.
+    pub(crate) fn locks_key(&self, key: &[u8]) -> bool {
+        let idx = self.inner.shard_of(key_hash(key));
+        self.guards.iter().any(|(i, _)| *i == idx)
+    }
+
+    /// Marks `key` ready if clients are blocked on it: they are served once the command ends.
+    pub(crate) fn signal_ready(&mut self, key: &[u8]) {
+        let blocked = &mut self.shard(key_hash(key)).blocked;
+        if blocked.queues.is_empty() || !blocked.queues.contains_key(key) {
+            return;
+        }
+        if !blocked.ready.iter().any(|k| **k == *key) {
+            blocked.ready.push(key.into());
+        }
+    }
+
+    /// Queues `waiter` on each of its keys (their shards are locked).
+    pub(crate) fn register(&mut self, waiter: &Arc<Waiter>) {
+        for k in &waiter.keys {
+            self.shard(key_hash(k))
+                .blocked
+                .queues
+                .entry(k.clone())
+                .or_default()
+                .push_back(waiter.clone());
+        }
+    }
+
+    /// Removes `waiter` from the queues of its keys (their shards are locked).
+    pub(crate) fn unregister(&mut self, waiter: &Arc<Waiter>) {
+        for k in &waiter.keys {
+            let blocked = &mut self.shard(key_hash(k)).blocked;
+            if let Some(q) = blocked.queues.get_mut(&**k) {
+                q.retain(|w| !Arc::ptr_eq(w, waiter));
+                if q.is_empty() {
+                    blocked.queues.remove(&**k);
+                }
+            }
+        }
+    }
+
+    /// Serves the clients blocked on the keys marked ready, first come first served, until no
+    /// locked key is ready. Returns what needs another shard lock.
+    pub(crate) fn serve_blocked(&mut self) -> Deferred {
+        let mut deferred = Deferred(SmallVec::new());
+        loop {
+            let mut ready: SmallVec<[Box<[u8]>; 4]> = SmallVec::new();
+            for (_, g) in self.guards.iter_mut() {
+                ready.extend(g.blocked.ready.drain(..));
+            }
+            if ready.is_empty() {
+                return deferred;
+            }
+            for key in ready {
+                if let Some(dst) = self.serve_key(&key) {
+                    deferred.0.push((key, dst));
+                }
+            }
+        }
+    }
+
+    /// Serves waiters of one key while it has elements. Returns the destination a `BLMOVE`
+    /// waiter needs when its shard is not locked.
+    pub(crate) fn serve_key(&mut self, key: &[u8]) -> Option<Box<[u8]>> {
+        let hash = key_hash(key);
+        loop {
+            let front = {
+                let blocked = &mut self.shard(hash).blocked;
+                let q = blocked.queues.get_mut(key)?;
+                while q.front().is_some_and(|w| !w.is_pending()) {
+                    q.pop_front();
+                }
+                match q.front() {
+                    Some(w) => w.clone(),
+                    None => {
+                        blocked.queues.remove(key);
+                        return None;
+                    }
+                }
+            };
+            if self.list_len_of(key) == 0 {
+                return None;
+            }
+            match &front.kind {
+                WaitKind::Pop(end) => {
+                    let end = *end;
+                    front.try_serve(|| {
+                        self.list_pop_one(key, end)
+                            .map(|v| Ok((Box::<[u8]>::from(key), v)))
+                    });
+                }
+                WaitKind::Move { dst, from, to } => {
+                    if !self.locks_key(dst) {
+                        return Some(dst.clone());
+                    }
+                    let (from, to) = (*from, *to);
+                    front.try_serve(|| match self.list_check(dst) {
+                        Err(e) => Some(Err(e)),
+                        Ok(()) => {
+                            let v = self.list_pop_one(key, from)?;
+                            self.list_push_one(dst, v.clone(), to);
+                            Some(Ok((Box::<[u8]>::from(key), v)))
+                        }
+                    });
+                }
+            }
+            let blocked = &mut self.shard(hash).blocked;
+            if let Some(q) = blocked.queues.get_mut(key) {
+                if q.front().is_some_and(|w| Arc::ptr_eq(w, &front)) {
+                    q.pop_front();
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of trying a blocking command without blocking.
+pub(crate) enum Attempt {
+    /// Served at once (or failed).
+    Done(Served),
+    /// Nothing to pop: registered and waiting.
+    Waiting(Arc<Waiter>),
+    /// Nothing to pop and not allowed to block.
+    Empty,
+}
+
+impl Store {
+    /// Serves keys left over by [`Db::serve_blocked`], locking each source with the
+    /// destination its front waiter needs.
+    pub(crate) fn serve_deferred(&self, mut work: SmallVec<[(Box<[u8]>, Box<[u8]>); 1]>) {
+        while let Some((key, dst)) = work.pop() {
+            let keys: [&[u8]; 2] = [&key, &dst];
+            let mut db = self.lock(Lock::Keys(&keys));
+            let next = db.serve_key(&key);
+            let more = db.serve_blocked();
+            drop(db);
+            if let Some(d) = next {
+                work.push((key, d));
+            }
+            work.extend(more.0);
+        }
+    }
+
+    /// Pops at once if one of `keys` has an element, else registers a waiter (unless
+    /// `may_block` is false), all under the same shard locks.
+    pub(crate) fn pop_or_register(
+        &self,
+        keys: &[&[u8]],
+        kind: WaitKind,
+        may_block: bool,
+    ) -> Attempt {
+        let mut lock_keys: SmallVec<[&[u8]; 4]> = keys.iter().copied().collect();
+        if let WaitKind::Move { dst, .. } = &kind {
+            lock_keys.push(dst);
+        }
+        self.with_db(Lock::Keys(&lock_keys), |db| {
+            match db.try_pop_now(keys, &kind) {
+                Err(e) => return Attempt::Done(Err(e)),
+                Ok(Some(served)) => return Attempt::Done(Ok(served)),
+                Ok(None) => {}
+            }
+            if !may_block {
+                return Attempt::Empty;
+            }
+            let w = Waiter::new(keys, kind);
+            db.register(&w);
+            Attempt::Waiting(w)
+        })
+    }
+
+    fn unregister(&self, waiter: &Arc<Waiter>) {
+        let keys: SmallVec<[&[u8]; 4]> = waiter.keys.iter().map(|k| &**k).collect();
+        self.with_db(Lock::Keys(&keys), |db| db.unregister(waiter));
+    }
+
+    /// Gives back an element a waiter received but never returned (its future was dropped):
+    /// it goes back to the end it came from and waiters are served again.
+    fn restore(&self, waiter: &Waiter, served: Served) {
+        let (WaitKind::Pop(end), Ok((key, value))) = (&waiter.kind, served) else {
+            return;
+        };
+        self.with_key(&key, |db| {
+            if db.list_check(&key).is_ok() {
+                db.list_push_one(&key, value, *end);
+            }
+        });
+    }
+
+    /// Blocks the calling thread: served, `None` on timeout (`timeout` `None` waits forever).
+    pub(crate) fn block_sync(
+        &self,
+        keys: &[&[u8]],
+        kind: WaitKind,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Box<[u8]>, Vec<u8>)>> {
+        let deadline = Deadline::after(&self.inner.clock, timeout);
+        match self.pop_or_register(keys, kind, true) {
+            Attempt::Done(s) => s.map(Some),
+            Attempt::Empty => Ok(None),
+            Attempt::Waiting(w) => {
+                let r = w.wait_sync(&self.inner.clock, deadline);
+                self.unregister(&w);
+                r.transpose()
+            }
+        }
+    }
+
+    /// The future form of [`Store::block_sync`].
+    pub(crate) fn block_async(
+        &self,
+        keys: Vec<Box<[u8]>>,
+        kind: WaitKind,
+        timeout: Option<Duration>,
+    ) -> BlockFuture {
+        BlockFuture {
+            store: self.clone(),
+            keys,
+            kind: Some(kind),
+            timeout,
+            deadline: Deadline::Never,
+            waiter: None,
+            watch: None,
+        }
+    }
+}
+
+/// A blocking pop in progress as a future. Dropping it before it completes cancels the wait;
+/// an element handed to it that it never returned goes back to its list.
+pub(crate) struct BlockFuture {
+    store: Store,
+    keys: Vec<Box<[u8]>>,
+    kind: Option<WaitKind>,
+    timeout: Option<Duration>,
+    deadline: Deadline,
+    waiter: Option<Arc<Waiter>>,
+    watch: Option<DeadlineWatch>,
+}
+
+impl Future for BlockFuture {
+    type Output = Result<Option<(Box<[u8]>, Vec<u8>)>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(kind) = this.kind.take() {
+            this.deadline = Deadline::after(&this.store.inner.clock, this.timeout);
+            let keys: SmallVec<[&[u8]; 4]> = this.keys.iter().map(|k| &**k).collect();
+            match this.store.pop_or_register(&keys, kind, true) {
+                Attempt::Done(s) => return Poll::Ready(s.map(Some)),
+                Attempt::Empty => return Poll::Ready(Ok(None)),
+                Attempt::Waiting(w) => {
+                    let me: Arc<dyn Notify> = w.clone();
+                    this.watch = Some(DeadlineWatch::new(
+                        &this.store.inner.clock,
+                        this.deadline,
+                        Arc::downgrade(&me),
+                        true,
+                    ));
+                    this.waiter = Some(w);
+                }
+            }
+        }
+        let Some(w) = this.waiter.as_ref() else {
+            return Poll::Ready(Ok(None));
+        };
+        let r = {
+            let mut cell = w.cell.lock();
+            let r = w.check(&mut cell, &this.store.inner.clock, this.deadline);
+            if r.is_pending() {
+                cell.waker = Some(cx.waker().clone());
+            }
+            r
+        };
+        match r {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(r) => {
+                this.watch = None;
+                if let Some(w) = this.waiter.take() {
+                    this.store.unregister(&w);
+                }
+                Poll::Ready(r.transpose())
+            }
+        }
+    }
+}
+
+impl Drop for BlockFuture {
+    fn drop(&mut self) {
+        self.watch = None;
+        if let Some(w) = self.waiter.take() {
+            let late = w.abandon();
+            self.store.unregister(&w);
+            if let Some(s) = late {
+                self.store.restore(&w, s);
+            }
+        }
+    }
+}
+
+/// Redis's BLPOP/BRPOP/BLMOVE timeout argument: seconds as a C `long double`, converted to
+/// whole milliseconds rounding up. `Ok(None)` blocks forever (`0`).
+pub(crate) fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>> {
+    match crate::num::parse_timeout_ms(arg) {
+        Ok(0) => Ok(None),
+        Ok(ms) => Ok(Some(Duration::from_millis(ms as u64))),
+        Err(e) => Err(Error::other(
+            e.to_string().trim_start_matches('-').to_owned(),
+        )),
+    }
+}
+
+/// [`parse_timeout`] against the clock: a timeout whose absolute time overflows Redis's
+/// `timeout + mstime()` wraps negative there, so the client times out at once.
+pub(crate) fn argv_timeout(clock: &Clock, arg: &[u8]) -> Result<Option<Duration>> {
+    let t = parse_timeout(arg)?;
+    Ok(t.map(|d| {
+        if clock.now_ms().checked_add(ceil_ms(d)).is_none() {
+            Duration::ZERO
+        } else {
+            d
+        }
+    }))
+}
+
+/// A typed timeout: zero blocks forever, as in Redis.
+pub(crate) fn typed_timeout(t: Duration) -> Option<Duration> {
+    if t.is_zero() {
+        None
+    } else {
+        Some(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(arg: &str) -> Result<Option<u128>> {
+        parse_timeout(arg.as_bytes()).map(|d| d.map(|d| d.as_millis()))
+    }
+
+    #[test]
+    fn timeout_table_of_the_spec() {
+        for zero in ["0", "0.0", "-0", "-0.0001"] {
+            assert_eq!(ms(zero).unwrap(), None, "{zero}");
+        }
+        assert_eq!(ms("0.1").unwrap(), Some(100));
+        assert_eq!(ms(".1").unwrap(), Some(100));
+        assert_eq!(ms("+0.1").unwrap(), Some(100));
+        assert_eq!(ms("1.5e-1").unwrap(), Some(150));
+        assert_eq!(ms("1e0").unwrap(), Some(1000));
+        assert_eq!(ms("0x1").unwrap(), Some(1000));
+        assert_eq!(ms("0x0.8p0").unwrap(), Some(500));
+        assert_eq!(ms("0.0001").unwrap(), Some(1));
+        let neg = "ERR timeout is negative";
+        let nf = "ERR timeout is not a float or out of range";
+        for n in ["-1", "-0.5", "inf", "1e400", "1e16", "9223372036854775807"] {
+            assert_eq!(ms(n).unwrap_err().to_string(), neg, "{n}");
+        }
+        for n in ["abc", "nan", "", " 0.1", "0.1 ", "5s"] {
+            assert_eq!(ms(n).unwrap_err().to_string(), nf, "{n:?}");
+        }
+    }
+
+    #[test]
+    fn durations_round_up_to_whole_ms() {
+        assert_eq!(ceil_ms(Duration::from_micros(1)), 1);
+        assert_eq!(ceil_ms(Duration::from_millis(5)), 5);
+        assert_eq!(ceil_ms(Duration::from_micros(5001)), 6);
+        assert_eq!(typed_timeout(Duration::ZERO), None);
+    }
+
+    #[test]
+    fn manual_deadlines() {
+        let m = crate::ManualClock::new(1000);
+        let c = m.clock();
+        let d = Deadline::after(&c, Some(Duration::from_millis(100)));
+        assert!(!d.passed(&c));
+        m.advance(Duration::from_millis(99));
+        assert!(!d.passed(&c));
+        m.advance(Duration::from_millis(1));
+        assert!(d.passed(&c));
+        assert!(!Deadline::after(&c, None).passed(&c));
+        assert!(!Deadline::after(&c, Some(Duration::MAX)).passed(&c));
+        // Redis's `timeout + mstime()` overflow times out at once.
+        assert_eq!(
+            argv_timeout(&c, b"9223372036854775").unwrap(),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            argv_timeout(&c, b"1").unwrap(),
+            Some(Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn a_waiter_is_served_once() {
+        let w = Waiter::new(&[b"a", b"b", b"a"], WaitKind::Pop(ListEnd::Left));
+        assert_eq!(w.keys.len(), 2);
+        assert!(w.try_serve(|| Some(Ok((b"a"[..].into(), b"x".to_vec())))));
+        assert!(!w.try_serve(|| panic!("a served waiter takes nothing more")));
+        assert!(!w.is_pending());
+        let got = w.abandon().unwrap().unwrap();
+        assert_eq!(got.1, b"x");
+        assert!(w.abandon().is_none());
+    }
+}

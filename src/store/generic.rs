@@ -1,0 +1,440 @@
+//! Keyspace-wide semantics: DEL, EXISTS, TYPE, KEYS, SCAN, DBSIZE, FLUSHALL, RENAME, and
+//! the expiry commands (EXPIRE family, TTL, PTTL, PERSIST).
+
+use super::value::Value;
+use super::{Db, Lock, Store};
+use crate::error::{Error, Result};
+use crate::glob::{glob_match, is_match_all};
+use std::time::Duration;
+
+/// EXPIRE's NX / XX / GT / LT conditions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExpireCondition {
+    /// NX: only when the key has no expiry.
+    pub nx: bool,
+    /// XX: only when the key has an expiry.
+    pub xx: bool,
+    /// GT: only when the new expiry is later (a key without expiry counts as infinite).
+    pub gt: bool,
+    /// LT: only when the new expiry is sooner.
+    pub lt: bool,
+}
+
+/// The type of a key, as TYPE names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyType {
+    /// No such key (`none`).
+    None,
+    /// `string` (also HyperLogLogs and bitmaps).
+    String,
+    /// `hash`.
+    Hash,
+    /// `list`.
+    List,
+    /// `MBbloom--`, a RedisBloom filter.
+    Bloom,
+}
+
+impl KeyType {
+    /// The name TYPE replies with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::None => "none",
+            KeyType::String => "string",
+            KeyType::Hash => "hash",
+            KeyType::List => "list",
+            KeyType::Bloom => "MBbloom--",
+        }
+    }
+
+    fn of(v: &Value) -> KeyType {
+        match v.type_name() {
+            "string" => KeyType::String,
+            "hash" => KeyType::Hash,
+            "list" => KeyType::List,
+            _ => KeyType::Bloom,
+        }
+    }
+}
+
+/// A key's time to live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ttl {
+    /// The key does not exist (`-2`).
+    Missing,
+    /// The key exists and does not expire (`-1`).
+    Persistent,
+    /// The key expires after this long.
+    Expires(Duration),
+}
+
+impl Ttl {
+    /// TTL's integer reply: seconds rounded to nearest, or -1 / -2.
+    pub fn as_redis_secs(self) -> i64 {
+        match self {
+            Ttl::Missing => -2,
+            Ttl::Persistent => -1,
+            Ttl::Expires(d) => ((d.as_millis() as i64).saturating_add(500)) / 1000,
+        }
+    }
+
+    /// PTTL's integer reply: milliseconds, or -1 / -2.
+    pub fn as_redis_millis(self) -> i64 {
+        match self {
+            Ttl::Missing => -2,
+            Ttl::Persistent => -1,
+            Ttl::Expires(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// One page of SCAN: the cursor to continue from (0 when done) and the keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanPage {
+    /// Pass this back to continue; 0 means the iteration is complete.
+    pub cursor: u64,
+    /// The keys of this page.
+    pub keys: Vec<Vec<u8>>,
+}
+
+/// SCAN options.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ScanOptions<'a> {
+    pub pattern: Option<&'a [u8]>,
+    pub count: usize,
+    pub type_name: Option<&'a [u8]>,
+}
+
+fn pattern_matches(pattern: &[u8], key: &[u8]) -> bool {
+    is_match_all(pattern) || glob_match(pattern, key)
+}
+
+/// How an expire command names itself in its errors and whether its number is relative
+/// and in seconds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ExpireForm {
+    pub name: &'static str,
+    pub seconds: bool,
+    pub relative: bool,
+}
+
+impl Db<'_> {
+    /// DEL / UNLINK: keys removed, each counted once.
+    pub(crate) fn del(&mut self, keys: &[&[u8]]) -> usize {
+        keys.iter().filter(|k| self.remove(k).is_some()).count()
+    }
+
+    /// EXISTS: keys that exist, duplicates counted each time.
+    pub(crate) fn exists(&mut self, keys: &[&[u8]]) -> usize {
+        keys.iter().filter(|k| self.slot(k).is_some()).count()
+    }
+
+    /// TYPE.
+    pub(crate) fn key_type(&mut self, key: &[u8]) -> KeyType {
+        self.value(key).map_or(KeyType::None, |v| KeyType::of(v))
+    }
+
+    /// KEYS.
+    pub(crate) fn keys(&mut self, pattern: &[u8]) -> Vec<Vec<u8>> {
+        let now = self.now;
+        let mut out = Vec::new();
+        for shard in self.shards() {
+            out.extend(
+                shard
+                    .iter_live(now)
+                    .filter(|s| pattern_matches(pattern, &s.key))
+                    .map(|s| s.key.to_vec()),
+            );
+        }
+        out
+    }
+
+    /// DBSIZE: keys held, including expired keys not yet reclaimed, as in Redis.
+    pub(crate) fn dbsize(&mut self) -> usize {
+        self.shards().map(|s| s.len()).sum()
+    }
+
+    /// FLUSHALL / FLUSHDB.
+    pub(crate) fn flushall(&mut self) {
+        for shard in self.shards() {
+            shard.clear();
+        }
+    }
+
+    /// SCAN over an all-shard lock. Keys are visited in ascending hash order, so every key
+    /// present for the whole iteration is returned exactly once.
+    pub(crate) fn scan(&mut self, cursor: u64, opts: ScanOptions<'_>) -> ScanPage {
+        let now = self.now;
+        let bits = self.inner.shard_bits;
+        let count = opts.count.max(1);
+        let mut picked: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut at = cursor;
+        let mut done = false;
+        let shards: Vec<_> = self.shards().collect();
+        let shard_of = |h: u64| {
+            if bits == 0 {
+                0
+            } else {
+                (h >> (64 - bits)) as usize
+            }
+        };
+        while picked.len() < count {
+            let s = shard_of(at);
+            let Some(shard) = shards.get(s) else {
+                done = true;
+                break;
+            };
+            let mut cands: Vec<(u64, &[u8])> = shard
+                .iter_live(now)
+                .filter(|slot| slot.hash >= at)
+                .map(|slot| (slot.hash, &*slot.key))
+                .collect();
+            let want = count - picked.len();
+            if cands.len() > want {
+                cands.select_nth_unstable_by_key(want - 1, |c| c.0);
+                let boundary = cands[want - 1].0;
+                // Keys sharing the boundary hash must come in the same page, since the
+                // cursor cannot point between them.
+                let (mut head, rest): (Vec<_>, Vec<_>) =
+                    cands.into_iter().partition(|c| c.0 <= boundary);
+                drop(rest);
+                head.sort_unstable_by_key(|c| c.0);
+                picked.extend(head.into_iter().map(|(h, k)| (h, k.to_vec())));
+                match boundary.checked_add(1) {
+                    Some(next) => at = next,
+                    None => done = true,
+                }
+                break;
+            }
+            picked.extend(cands.into_iter().map(|(h, k)| (h, k.to_vec())));
+            let next_shard = s + 1;
+            if next_shard >= shards.len() {
+                done = true;
+                break;
+            }
+            at = (next_shard as u64) << (64 - bits);
+        }
+        let next = if done { 0 } else { at };
+        let type_filter = opts.type_name;
+        let keys = picked
+            .into_iter()
+            .map(|(_, k)| k)
+            .filter(|k| opts.pattern.is_none_or(|p| pattern_matches(p, k)))
+            .collect::<Vec<_>>();
+        let keys = match type_filter {
+            None => keys,
+            Some(t) => keys
+                .into_iter()
+                .filter(|k| {
+                    let ty = self.key_type(k);
+                    ty != KeyType::None && ty.as_str().as_bytes().eq_ignore_ascii_case(t)
+                })
+                .collect(),
+        };
+        ScanPage { cursor: next, keys }
+    }
+
+    /// RENAME / RENAMENX. Returns false when `nx` and the destination exists.
+    pub(crate) fn rename(&mut self, from: &[u8], to: &[u8], nx: bool) -> Result<bool> {
+        if self.slot(from).is_none() {
+            return Err(Error::NoSuchKey);
+        }
+        if from == to {
+            return Ok(!nx);
+        }
+        if nx && self.slot(to).is_some() {
+            return Ok(false);
+        }
+        let Some(slot) = self.remove(from) else {
+            return Err(Error::NoSuchKey);
+        };
+        self.remove(to);
+        self.insert(to, slot.value, slot.expire_at);
+        Ok(true)
+    }
+
+    /// The absolute expiry in ms for an EXPIRE-family number, or the invalid-expire error.
+    pub(crate) fn expire_time(&self, form: ExpireForm, n: i64) -> Result<i64> {
+        let invalid = || Error::InvalidExpire(form.name.into());
+        let mut when = n;
+        if form.seconds {
+            when = when.checked_mul(1000).ok_or_else(invalid)?;
+        }
+        if form.relative {
+            when = when.checked_add(self.now).ok_or_else(invalid)?;
+        }
+        Ok(when)
+    }
+
+    /// EXPIRE family with an absolute time in ms: whether the expiry was set (or the key
+    /// deleted because the time has passed).
+    pub(crate) fn expire_at(&mut self, key: &[u8], when: i64, cond: ExpireCondition) -> bool {
+        let now = self.now;
+        let Some(slot) = self.slot(key) else {
+            return false;
+        };
+        let current = slot.expire_at;
+        if cond.nx && current.is_some() {
+            return false;
+        }
+        if cond.xx && current.is_none() {
+            return false;
+        }
+        if cond.gt && current.is_none_or(|c| when <= c) {
+            return false;
+        }
+        if cond.lt && current.is_some_and(|c| when >= c) {
+            return false;
+        }
+        if when <= now {
+            self.remove(key);
+        } else {
+            self.set_expire(key, Some(when));
+        }
+        true
+    }
+
+    /// TTL / PTTL.
+    pub(crate) fn ttl(&mut self, key: &[u8]) -> Ttl {
+        let now = self.now;
+        match self.slot(key) {
+            None => Ttl::Missing,
+            Some(s) => match s.expire_at {
+                None => Ttl::Persistent,
+                Some(at) => {
+                    Ttl::Expires(Duration::from_millis(at.saturating_sub(now).max(0) as u64))
+                }
+            },
+        }
+    }
+
+    /// PERSIST: whether an expiry was removed.
+    pub(crate) fn persist(&mut self, key: &[u8]) -> bool {
+        match self.slot(key) {
+            Some(s) if s.expire_at.is_some() => {
+                self.set_expire(key, None);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// DEL: how many of `keys` existed and were removed.
+    pub fn del<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<usize> {
+        let keys: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
+        Ok(self.with_db(Lock::Keys(&keys), |db| db.del(&keys)))
+    }
+
+    /// UNLINK: the same as DEL here (memory is released on the calling thread).
+    pub fn unlink<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<usize> {
+        self.del(keys)
+    }
+
+    /// EXISTS: how many of `keys` exist, duplicates counted each time.
+    pub fn exists<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<usize> {
+        let keys: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
+        Ok(self.with_db(Lock::Keys(&keys), |db| db.exists(&keys)))
+    }
+
+    /// TYPE.
+    pub fn key_type(&self, key: impl AsRef<[u8]>) -> Result<KeyType> {
+        let key = key.as_ref();
+        Ok(self.with_key(key, |db| db.key_type(key)))
+    }
+
+    /// KEYS: every key matching the glob `pattern`.
+    pub fn keys(&self, pattern: impl AsRef<[u8]>) -> Result<Vec<Vec<u8>>> {
+        Ok(self.with_db(Lock::All, |db| db.keys(pattern.as_ref())))
+    }
+
+    /// SCAN: one page of keys from `cursor` (0 to start), about `count` keys examined,
+    /// filtered by an optional glob.
+    pub fn scan(&self, cursor: u64, pattern: Option<&[u8]>, count: usize) -> Result<ScanPage> {
+        let opts = ScanOptions {
+            pattern,
+            count,
+            type_name: None,
+        };
+        Ok(self.with_db(Lock::All, |db| db.scan(cursor, opts)))
+    }
+
+    /// DBSIZE.
+    pub fn dbsize(&self) -> Result<usize> {
+        Ok(self.with_db(Lock::All, |db| db.dbsize()))
+    }
+
+    /// FLUSHALL: removes every key.
+    pub fn flushall(&self) -> Result<()> {
+        self.with_db(Lock::All, |db| db.flushall());
+        Ok(())
+    }
+
+    /// RENAME.
+    pub fn rename(&self, from: impl AsRef<[u8]>, to: impl AsRef<[u8]>) -> Result<()> {
+        let (from, to) = (from.as_ref(), to.as_ref());
+        self.with_db(Lock::Keys(&[from, to]), |db| db.rename(from, to, false))
+            .map(|_| ())
+    }
+
+    /// RENAMENX: whether it renamed.
+    pub fn renamenx(&self, from: impl AsRef<[u8]>, to: impl AsRef<[u8]>) -> Result<bool> {
+        let (from, to) = (from.as_ref(), to.as_ref());
+        self.with_db(Lock::Keys(&[from, to]), |db| db.rename(from, to, true))
+    }
+
+    /// EXPIRE / PEXPIRE: the key expires after `ttl` (a zero `ttl` deletes it).
+    pub fn expire(&self, key: impl AsRef<[u8]>, ttl: Duration) -> Result<bool> {
+        self.expire_if(key, ttl, ExpireCondition::default())
+    }
+
+    /// PEXPIRE: the same as [`Store::expire`]; both take a `Duration`.
+    pub fn pexpire(&self, key: impl AsRef<[u8]>, ttl: Duration) -> Result<bool> {
+        self.expire(key, ttl)
+    }
+
+    /// EXPIRE with NX / XX / GT / LT.
+    pub fn expire_if(
+        &self,
+        key: impl AsRef<[u8]>,
+        ttl: Duration,
+        cond: ExpireCondition,
+    ) -> Result<bool> {
+        let key = key.as_ref();
+        self.with_key(key, |db| {
+            let form = ExpireForm {
+                name: "pexpire",
+                seconds: false,
+                relative: true,
+            };
+            let when = db.expire_time(form, duration_ms(ttl))?;
+            Ok(db.expire_at(key, when, cond))
+        })
+    }
+
+    /// PEXPIREAT: the key expires at `unix_ms` (a past time deletes it).
+    pub fn pexpireat(&self, key: impl AsRef<[u8]>, unix_ms: i64) -> Result<bool> {
+        let key = key.as_ref();
+        Ok(self.with_key(key, |db| {
+            db.expire_at(key, unix_ms, ExpireCondition::default())
+        }))
+    }
+
+    /// TTL / PTTL as a typed value.
+    pub fn ttl(&self, key: impl AsRef<[u8]>) -> Result<Ttl> {
+        let key = key.as_ref();
+        Ok(self.with_key(key, |db| db.ttl(key)))
+    }
+
+    /// PERSIST.
+    pub fn persist(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        let key = key.as_ref();
+        Ok(self.with_key(key, |db| db.persist(key)))
+    }
+}

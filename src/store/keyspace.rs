@@ -1,0 +1,247 @@
+//! One shard of the keyspace: a hash table of keys to values with their expiry times.
+//!
+//! # Design
+//!
+//! A key's 64-bit `xxh3` hash is computed once per access and chooses both the shard (its
+//! top bits) and the bucket (the table gets the hash times an odd constant, so that the
+//! bits the shard choice fixed are mixed back into the bits the table uses for buckets and
+//! control bytes). The hash is stored beside the key, so growth never rehashes key bytes.
+//!
+//! Expiry is lazy and active. Every lookup treats a key whose time has come as absent and
+//! removes it. For keys nobody reads again, each shard keeps a min-heap of
+//! `(expire_at, hash)`; [`Shard::sweep`] pops due entries in bounded steps. A heap entry is
+//! only a hint: the slot's own `expire_at` is the truth, so an entry left behind by a
+//! refreshed TTL is skipped when popped, and the heap is rebuilt from the table when stale
+//! entries outnumber live ones.
+//!
+//! SCAN walks keys in ascending hash order (shards are hash ranges), which returns every
+//! key that exists for the whole iteration exactly once, whatever the table does.
+
+use super::value::Value;
+use hashbrown::HashTable;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+
+const TABLE_MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The hash that places `key` in the keyspace.
+#[inline]
+pub(crate) fn key_hash(key: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key)
+}
+
+#[inline]
+fn table_hash(hash: u64) -> u64 {
+    hash.wrapping_mul(TABLE_MIX)
+}
+
+/// A key, its value and its absolute expiry time in Unix milliseconds.
+pub(crate) struct Slot {
+    pub hash: u64,
+    pub expire_at: Option<i64>,
+    pub key: Box<[u8]>,
+    pub value: Value,
+}
+
+impl Slot {
+    #[inline]
+    fn is_expired(&self, now: i64) -> bool {
+        matches!(self.expire_at, Some(t) if t <= now)
+    }
+}
+
+/// One shard: a table, its expiry hints and the WATCH flags of its keys.
+#[derive(Default)]
+pub(crate) struct Shard {
+    table: HashTable<Slot>,
+    expiries: BinaryHeap<Reverse<(i64, u64)>>,
+    volatile: usize,
+    watchers: Vec<(Box<[u8]>, Weak<AtomicBool>)>,
+}
+
+impl Shard {
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// The live slot for `key`, removing it first if it has expired.
+    #[inline]
+    pub fn get_mut(&mut self, hash: u64, key: &[u8], now: i64) -> Option<&mut Slot> {
+        let expired = match self
+            .table
+            .find(table_hash(hash), |s| s.hash == hash && *s.key == *key)
+        {
+            None => return None,
+            Some(s) => s.is_expired(now),
+        };
+        if expired {
+            self.remove(hash, key);
+            return None;
+        }
+        self.table
+            .find_mut(table_hash(hash), |s| s.hash == hash && *s.key == *key)
+    }
+
+    /// Inserts or replaces `key`. Returns the previous slot's value if there was one.
+    pub fn insert(&mut self, hash: u64, key: &[u8], value: Value, expire_at: Option<i64>) {
+        self.touch(key);
+        if let Some(at) = expire_at {
+            self.volatile += 1;
+            self.expiries.push(Reverse((at, hash)));
+        }
+        match self.table.entry(
+            table_hash(hash),
+            |s| s.hash == hash && *s.key == *key,
+            |s| table_hash(s.hash),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut o) => {
+                let slot = o.get_mut();
+                if slot.expire_at.is_some() {
+                    self.volatile -= 1;
+                }
+                slot.value = value;
+                slot.expire_at = expire_at;
+            }
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(Slot {
+                    hash,
+                    expire_at,
+                    key: key.into(),
+                    value,
+                });
+            }
+        }
+        self.maybe_compact();
+    }
+
+    /// Removes `key` whatever its expiry; returns its slot.
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Slot> {
+        match self
+            .table
+            .find_entry(table_hash(hash), |s| s.hash == hash && *s.key == *key)
+        {
+            Ok(o) => {
+                let (slot, _) = o.remove();
+                if slot.expire_at.is_some() {
+                    self.volatile -= 1;
+                }
+                self.touch(key);
+                Some(slot)
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Sets or clears the expiry of a present key. The caller has checked it is live.
+    pub fn set_expire(&mut self, hash: u64, key: &[u8], expire_at: Option<i64>) {
+        let Some(slot) = self
+            .table
+            .find_mut(table_hash(hash), |s| s.hash == hash && *s.key == *key)
+        else {
+            return;
+        };
+        match (slot.expire_at.is_some(), expire_at.is_some()) {
+            (false, true) => self.volatile += 1,
+            (true, false) => self.volatile -= 1,
+            _ => {}
+        }
+        slot.expire_at = expire_at;
+        if let Some(at) = expire_at {
+            self.expiries.push(Reverse((at, hash)));
+        }
+        self.touch(key);
+        self.maybe_compact();
+    }
+
+    fn maybe_compact(&mut self) {
+        if self.expiries.len() > 64 + 2 * self.volatile {
+            self.expiries = self
+                .table
+                .iter()
+                .filter_map(|s| s.expire_at.map(|at| Reverse((at, s.hash))))
+                .collect();
+        }
+    }
+
+    /// Removes up to `budget` keys whose time has come; returns how many it removed.
+    pub fn sweep(&mut self, now: i64, budget: usize) -> usize {
+        let mut removed = 0;
+        let mut popped = 0;
+        while removed < budget && popped < budget.saturating_mul(4).max(16) {
+            let Some(&Reverse((at, hash))) = self.expiries.peek() else {
+                break;
+            };
+            if at > now {
+                break;
+            }
+            self.expiries.pop();
+            popped += 1;
+            while let Ok(o) = self
+                .table
+                .find_entry(table_hash(hash), |s| s.hash == hash && s.is_expired(now))
+            {
+                let (slot, _) = o.remove();
+                self.volatile -= 1;
+                self.touch(&slot.key);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Whether a sweep would find something due now.
+    #[inline]
+    pub fn has_due(&self, now: i64) -> bool {
+        matches!(self.expiries.peek(), Some(Reverse((at, _))) if *at <= now)
+    }
+
+    /// Every live slot, in no particular order.
+    pub fn iter_live(&self, now: i64) -> impl Iterator<Item = &Slot> {
+        self.table.iter().filter(move |s| !s.is_expired(now))
+    }
+
+    /// Removes every key; WATCH flags of existing keys fire.
+    pub fn clear(&mut self) {
+        if !self.watchers.is_empty() {
+            let keys: Vec<Box<[u8]>> = self.table.iter().map(|s| s.key.clone()).collect();
+            for k in keys {
+                self.touch(&k);
+            }
+        }
+        self.table.clear();
+        self.expiries.clear();
+        self.volatile = 0;
+    }
+
+    /// Registers a WATCH flag for `key`: it is set when the key is modified.
+    pub fn watch(&mut self, key: &[u8], flag: &Arc<AtomicBool>) {
+        self.watchers.retain(|(_, w)| w.strong_count() > 0);
+        self.watchers.push((key.into(), Arc::downgrade(flag)));
+    }
+
+    /// Marks `key` modified for WATCH.
+    #[inline]
+    pub fn touch(&mut self, key: &[u8]) {
+        if self.watchers.is_empty() {
+            return;
+        }
+        self.watchers.retain(|(k, w)| match w.upgrade() {
+            None => false,
+            Some(flag) => {
+                if **k == *key {
+                    flag.store(true, Ordering::SeqCst);
+                    false
+                } else {
+                    true
+                }
+            }
+        });
+    }
+
+    /// Keys with an expiry (for INFO-style introspection and tests).
+    pub fn volatile(&self) -> usize {
+        self.volatile
+    }
+}

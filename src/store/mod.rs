@@ -1,0 +1,348 @@
+//! The embedded store: a cheap-to-clone handle over a sharded keyspace.
+//!
+//! # Design
+//!
+//! The keyspace is split into a power-of-two number of [`keyspace::Shard`]s, each behind
+//! its own `parking_lot::Mutex`. A command computes the `xxh3` hash of each key it names,
+//! locks the shards those keys live in, always in ascending shard order so that two
+//! multi-key commands can never deadlock, runs against a [`Db`] view of the locked shards,
+//! and unlocks. Locks are held only for the operation: never while waiting and never while
+//! running user code.
+//!
+//! Every command's semantics live once, as a method of [`Db`]. The typed methods of
+//! [`Store`] lock and call that method; the argv dispatcher (`crate::cmd`) parses, locks,
+//! calls the same method and shapes the reply; `EXEC` locks the union of its commands'
+//! shards and runs them back to back.
+//!
+//! Time is read once per command from the store's [`Clock`], as Redis reads its command
+//! time snapshot once per command.
+
+pub(crate) mod bits;
+pub(crate) mod generic;
+pub(crate) mod hashes;
+pub(crate) mod keyspace;
+pub(crate) mod strings;
+pub(crate) mod value;
+
+use crate::clock::Clock;
+use keyspace::{key_hash, Shard, Slot};
+use parking_lot::{Mutex, MutexGuard};
+use smallvec::SmallVec;
+use std::sync::Arc;
+use value::Value;
+
+pub use bits::BitfieldOp;
+pub use generic::{ExpireCondition, KeyType, ScanPage};
+pub use strings::{SetCondition, SetExpiry, SetOptions};
+
+/// Redis's `proto-max-bulk-len`: the largest string value, 512 MB.
+pub const DEFAULT_MAX_STRING_BYTES: usize = 512 * 1024 * 1024;
+/// Redis's `hll-sparse-max-bytes` default.
+pub const DEFAULT_HLL_SPARSE_MAX_BYTES: usize = 3000;
+/// How many due keys a shard removes in one active-expiry step.
+const SWEEP_STEP: usize = 8;
+
+/// Limits and tunables, set with [`StoreBuilder`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The largest string value in bytes (Redis `proto-max-bulk-len`, 512 MB).
+    pub max_string_bytes: usize,
+    /// A HyperLogLog stays sparse while its string is at most this long (Redis
+    /// `hll-sparse-max-bytes`).
+    pub hll_sparse_max_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_string_bytes: DEFAULT_MAX_STRING_BYTES,
+            hll_sparse_max_bytes: DEFAULT_HLL_SPARSE_MAX_BYTES,
+        }
+    }
+}
+
+#[repr(align(128))]
+struct Padded<T>(T);
+
+pub(crate) struct Inner {
+    shards: Box<[Padded<Mutex<Shard>>]>,
+    shard_bits: u32,
+    pub(crate) clock: Clock,
+    pub(crate) config: Config,
+}
+
+impl Inner {
+    #[inline]
+    fn shard_of(&self, hash: u64) -> usize {
+        if self.shard_bits == 0 {
+            0
+        } else {
+            (hash >> (64 - self.shard_bits)) as usize
+        }
+    }
+
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+}
+
+/// An embedded, in-process Redis-compatible store.
+///
+/// Cloning is cheap and every clone sees the same data.
+///
+/// ```
+/// let store = sketchstore::Store::new();
+/// store.set("visits", "10").unwrap();
+/// assert_eq!(store.incr("visits").unwrap(), 11);
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new()
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("shards", &self.inner.shards.len())
+            .field("clock", &self.inner.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Store`] with a chosen clock, shard count and limits.
+#[derive(Clone, Debug)]
+pub struct StoreBuilder {
+    clock: Clock,
+    shards: usize,
+    config: Config,
+}
+
+impl Default for StoreBuilder {
+    fn default() -> Self {
+        StoreBuilder {
+            clock: Clock::system(),
+            shards: 64,
+            config: Config::default(),
+        }
+    }
+}
+
+impl StoreBuilder {
+    /// The clock expiry and timeouts are measured with (system clock by default).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Number of keyspace shards, rounded up to a power of two, between 1 and 4096
+    /// (64 by default).
+    pub fn shards(mut self, n: usize) -> Self {
+        self.shards = n.clamp(1, 4096).next_power_of_two();
+        self
+    }
+
+    /// The largest string value in bytes (512 MB by default, as in Redis).
+    pub fn max_string_bytes(mut self, n: usize) -> Self {
+        self.config.max_string_bytes = n;
+        self
+    }
+
+    /// Redis's `hll-sparse-max-bytes` (3000 by default).
+    pub fn hll_sparse_max_bytes(mut self, n: usize) -> Self {
+        self.config.hll_sparse_max_bytes = n;
+        self
+    }
+
+    /// Builds the store.
+    pub fn build(self) -> Store {
+        let shards = (0..self.shards)
+            .map(|_| Padded(Mutex::new(Shard::default())))
+            .collect();
+        Store {
+            inner: Arc::new(Inner {
+                shards,
+                shard_bits: self.shards.trailing_zeros(),
+                clock: self.clock,
+                config: self.config,
+            }),
+        }
+    }
+}
+
+/// Which shards a command needs.
+pub(crate) enum Lock<'k> {
+    /// The shards of these keys.
+    Keys(&'k [&'k [u8]]),
+    /// Every shard (KEYS, SCAN, DBSIZE, FLUSHALL).
+    All,
+}
+
+impl Store {
+    /// A store with the defaults: system clock, 64 shards, Redis's limits.
+    pub fn new() -> Store {
+        StoreBuilder::default().build()
+    }
+
+    /// A builder for a store with another clock, shard count or limits.
+    pub fn builder() -> StoreBuilder {
+        StoreBuilder::default()
+    }
+
+    /// The store's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The store's limits and tunables.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Locks what `lock` names and runs `f` on the locked view, then runs a bounded
+    /// active-expiry step on the shards it held.
+    #[inline]
+    pub(crate) fn with_db<R>(&self, lock: Lock<'_>, f: impl FnOnce(&mut Db<'_>) -> R) -> R {
+        let mut db = self.lock(lock);
+        let r = f(&mut db);
+        db.sweep_step();
+        r
+    }
+
+    /// Runs `f` with the shard of one key locked.
+    #[inline]
+    pub(crate) fn with_key<R>(&self, key: &[u8], f: impl FnOnce(&mut Db<'_>) -> R) -> R {
+        self.with_db(Lock::Keys(&[key]), f)
+    }
+
+    pub(crate) fn lock(&self, lock: Lock<'_>) -> Db<'_> {
+        let inner = &*self.inner;
+        let now = inner.clock.now_ms();
+        let mut guards: SmallVec<[(usize, MutexGuard<'_, Shard>); 2]> = SmallVec::new();
+        match lock {
+            Lock::All => {
+                for (i, s) in inner.shards.iter().enumerate() {
+                    guards.push((i, s.0.lock()));
+                }
+            }
+            Lock::Keys(keys) => {
+                let mut idx: SmallVec<[usize; 4]> =
+                    keys.iter().map(|k| inner.shard_of(key_hash(k))).collect();
+                idx.sort_unstable();
+                idx.dedup();
+                for i in idx {
+                    guards.push((i, inner.shards[i].0.lock()));
+                }
+            }
+        }
+        Db { inner, now, guards }
+    }
+
+    /// Runs one active-expiry pass over every shard, removing up to `budget` due keys per
+    /// shard. Returns how many keys it removed. Owners that want expired keys reclaimed on an
+    /// idle store call this periodically; busy stores also sweep a little on every command.
+    pub fn sweep_expired(&self, budget: usize) -> usize {
+        let now = self.inner.clock.now_ms();
+        self.inner
+            .shards
+            .iter()
+            .map(|s| s.0.lock().sweep(now, budget))
+            .sum()
+    }
+
+    /// Keys held in memory, counting expired keys not yet reclaimed (DBSIZE counts them too
+    /// until they are removed, as in Redis).
+    pub fn stored_keys(&self) -> usize {
+        self.inner.shards.iter().map(|s| s.0.lock().len()).sum()
+    }
+}
+
+/// A view of the locked shards that one command (or one `EXEC`) runs against.
+pub(crate) struct Db<'a> {
+    pub(crate) inner: &'a Inner,
+    pub(crate) now: i64,
+    guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 2]>,
+}
+
+impl<'a> Db<'a> {
+    #[inline]
+    fn shard(&mut self, hash: u64) -> &mut Shard {
+        let idx = self.inner.shard_of(hash);
+        let pos = if self.guards.len() == 1 {
+            0
+        } else {
+            match self.guards.iter().position(|(i, _)| *i == idx) {
+                Some(p) => p,
+                // Keys are locked from the same argument positions the command reads them
+                // from; reaching this is a bug in a command's key specification.
+                None => panic!("sketchstore: a command touched a key whose shard it did not lock"),
+            }
+        };
+        debug_assert_eq!(self.guards[pos].0, idx, "key outside the locked shard");
+        &mut self.guards[pos].1
+    }
+
+    pub(crate) fn config(&self) -> &'a Config {
+        &self.inner.config
+    }
+
+    /// The live slot of `key`.
+    #[inline]
+    pub(crate) fn slot(&mut self, key: &[u8]) -> Option<&mut Slot> {
+        let hash = key_hash(key);
+        let now = self.now;
+        self.shard(hash).get_mut(hash, key, now)
+    }
+
+    /// The live value of `key`.
+    #[inline]
+    pub(crate) fn value(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.slot(key).map(|s| &mut s.value)
+    }
+
+    /// Stores `value` under `key` with the given expiry, replacing what was there.
+    pub(crate) fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<i64>) {
+        let hash = key_hash(key);
+        self.shard(hash).insert(hash, key, value, expire_at);
+    }
+
+    /// Removes `key` if it is live; returns its slot.
+    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Slot> {
+        let hash = key_hash(key);
+        let now = self.now;
+        let shard = self.shard(hash);
+        shard.get_mut(hash, key, now)?;
+        shard.remove(hash, key)
+    }
+
+    /// Sets or clears the expiry of a live key.
+    pub(crate) fn set_expire(&mut self, key: &[u8], expire_at: Option<i64>) {
+        let hash = key_hash(key);
+        self.shard(hash).set_expire(hash, key, expire_at);
+    }
+
+    /// Records that `key` was modified in place (for WATCH).
+    pub(crate) fn touch(&mut self, key: &[u8]) {
+        let hash = key_hash(key);
+        self.shard(hash).touch(key);
+    }
+
+    /// The locked shards (all of them for an all-shard lock).
+    pub(crate) fn shards(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        self.guards.iter_mut().map(|(_, g)| &mut **g)
+    }
+
+    fn sweep_step(&mut self) {
+        let now = self.now;
+        for (_, g) in self.guards.iter_mut() {
+            if g.has_due(now) {
+                g.sweep(now, SWEEP_STEP);
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The value a key holds, tagged with its Redis type.
+//!
+//! A Redis "string" may be kept decoded: an integer written by `INCR` stays an `i64`
+//! until someone reads its bytes, so counters never format and parse text. The bytes are
+//! materialized on demand and are always what Redis would hold.
+
+use crate::types::hash::HashValue;
+use std::borrow::Cow;
+use std::collections::VecDeque;
+
+/// A string value in its cheapest faithful form.
+#[derive(Clone, Debug)]
+pub(crate) enum StrValue {
+    Raw(Vec<u8>),
+    Int(i64),
+}
+
+impl StrValue {
+    pub fn bytes(&self) -> Cow<'_, [u8]> {
+        match self {
+            StrValue::Raw(b) => Cow::Borrowed(b),
+            StrValue::Int(n) => Cow::Owned(n.to_string().into_bytes()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            StrValue::Raw(b) => b.len(),
+            StrValue::Int(n) => int_len(*n),
+        }
+    }
+
+    /// The raw bytes, for in-place edits (APPEND, SETRANGE, SETBIT, BITFIELD).
+    pub fn raw_mut(&mut self) -> &mut Vec<u8> {
+        if let StrValue::Int(n) = *self {
+            *self = StrValue::Raw(n.to_string().into_bytes());
+        }
+        match self {
+            StrValue::Raw(b) => b,
+            StrValue::Int(_) => unreachable!("converted to Raw above"),
+        }
+    }
+}
+
+fn int_len(n: i64) -> usize {
+    let mut len = usize::from(n < 0);
+    let mut m = n.unsigned_abs();
+    loop {
+        len += 1;
+        m /= 10;
+        if m == 0 {
+            return len;
+        }
+    }
+}
+
+/// A key's value.
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    Str(StrValue),
+    Hash(HashValue),
+    List(VecDeque<Vec<u8>>),
+}
+
+impl Value {
+    /// The name `TYPE` replies with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_len_matches_formatting() {
+        for n in [0, 1, -1, 9, 10, -10, 99, 12345, i64::MAX, i64::MIN] {
+            assert_eq!(int_len(n), n.to_string().len(), "{n}");
+            assert_eq!(StrValue::Int(n).len(), StrValue::Int(n).bytes().len());
+        }
+    }
+}
