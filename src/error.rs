@@ -44,6 +44,12 @@ pub enum Error {
     Other(String),
     /// An I/O or connection failure of a backend that is not a Redis reply.
     Io(String),
+    /// `OOM command not allowed when used memory > 'maxmemory'.`: a write that may grow
+    /// memory, refused under a memory limit with nothing left to evict.
+    OutOfMemory,
+    /// A snapshot file that cannot be loaded (foreign, truncated, corrupt or from a newer
+    /// format); the text says why, in the style of Redis's RDB load errors.
+    Snapshot(String),
 }
 
 impl Error {
@@ -55,6 +61,16 @@ impl Error {
     /// `ERR <text>`.
     pub fn err(text: impl fmt::Display) -> Error {
         Error::Other(format!("ERR {text}"))
+    }
+
+    /// An error whose text embeds bytes the client sent, cleaned as Redis cleans them: the
+    /// bytes stop at a NUL (Redis formats them as C strings), line breaks at the end are
+    /// trimmed and the others become spaces, so the reply stays one protocol line.
+    pub(crate) fn with_user_text(prefix: &str, user: &[u8], suffix: &str) -> Error {
+        let user = user.split(|&b| b == 0).next().unwrap_or_default();
+        let text = format!("{prefix}{}{suffix}", String::from_utf8_lossy(user));
+        let text = text.trim_end_matches(['\r', '\n']);
+        Error::Other(text.replace(['\r', '\n'], " "))
     }
 
     /// Builds the error from a Redis error reply's text, mapping known texts to variants.
@@ -71,6 +87,8 @@ impl Error {
             "ERR increment would produce NaN or Infinity" => Error::NanOrInfinity,
             "ERR no such key" => Error::NoSuchKey,
             "ERR invalid cursor" => Error::InvalidCursor,
+            "OOM command not allowed when used memory > 'maxmemory'." => Error::OutOfMemory,
+            "ERR string exceeds maximum allowed size (proto-max-bulk-len)" => Error::StringTooLong,
             _ => {
                 if let Some(name) = text
                     .strip_prefix("ERR wrong number of arguments for '")
@@ -118,6 +136,10 @@ impl fmt::Display for Error {
                 f.write_str("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
             }
             Error::Io(msg) => write!(f, "IOERR {msg}"),
+            Error::OutOfMemory => {
+                f.write_str("OOM command not allowed when used memory > 'maxmemory'.")
+            }
+            Error::Snapshot(msg) => write!(f, "ERR snapshot: {msg}"),
         }
     }
 }
@@ -153,6 +175,8 @@ mod tests {
             Error::InvalidExpire("set".into()),
             Error::NoSuchKey,
             Error::InvalidCursor,
+            Error::StringTooLong,
+            Error::OutOfMemory,
             Error::Other("ERR something else".into()),
         ];
         for e in all {

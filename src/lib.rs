@@ -18,21 +18,31 @@
 
 #![warn(missing_docs)]
 
+pub mod backend;
 mod clock;
 mod cmd;
 mod error;
 pub mod glob;
+pub mod intel;
 pub mod num;
 mod reply;
 mod store;
 pub mod types;
 
+pub use backend::Backend;
+#[cfg(feature = "redis")]
+pub use backend::{RedisBackend, RedisOptions};
 pub use clock::{Clock, ManualClock};
 pub use error::{Error, Result};
 pub use reply::Reply;
 pub use store::generic::Ttl;
+pub use store::lists::ListEnd;
+pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
 pub use store::strings::SetOutcome;
+pub use store::txn::Transaction;
+pub use store::{BfInfoField, BfInsertOptions, BloomOptions};
 pub use store::{
     BitfieldOp, Config, ExpireCondition, KeyType, ScanPage, SetCondition, SetExpiry, SetOptions,
     Store, StoreBuilder, DEFAULT_HLL_SPARSE_MAX_BYTES, DEFAULT_MAX_STRING_BYTES,
 };
+pub use types::bloom::{BloomError, BloomInfo};

@@ -207,22 +207,10 @@ impl<'a, const FORM: u8> Command<'a> for Expire<'a, FORM> {
             } else if Args::is(word, "lt") {
                 cond.lt = true;
             } else {
-                return Err(Error::other(format!(
-                    "ERR Unsupported option {}",
-                    String::from_utf8_lossy(word)
-                )));
+                return Err(Error::with_user_text("ERR Unsupported option ", word, ""));
             }
         }
-        if cond.nx && (cond.xx || cond.gt || cond.lt) {
-            return Err(Error::err(
-                "NX and XX, GT or LT options at the same time are not compatible",
-            ));
-        }
-        if cond.gt && cond.lt {
-            return Err(Error::err(
-                "GT and LT options at the same time are not compatible",
-            ));
-        }
+        cond.check()?;
         Ok(Expire { key, number, cond })
     }
     fn apply(self, db: &mut Db<'_>) -> Reply {

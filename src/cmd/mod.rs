@@ -22,9 +22,16 @@ macro_rules! cmd {
 }
 
 mod bits;
+mod bloom;
 mod generic;
 mod hashes;
+mod hll;
+mod lists;
+pub(crate) mod pubsub;
 mod strings;
+mod txn;
+
+pub(crate) use pubsub::{check_subcommand, full_name};
 
 use crate::error::{Error, Result};
 use crate::reply::Reply;
@@ -219,6 +226,11 @@ fn table() -> &'static HashMap<&'static str, Spec> {
         hashes::register(&mut specs);
         generic::register(&mut specs);
         bits::register(&mut specs);
+        hll::register(&mut specs);
+        bloom::register(&mut specs);
+        lists::register(&mut specs);
+        pubsub::register(&mut specs);
+        txn::register(&mut specs);
         specs.into_iter().map(|s| (s.name, s)).collect()
     })
 }
@@ -239,8 +251,10 @@ pub(crate) fn lookup(name: &[u8]) -> Option<&'static Spec> {
 /// Redis's unknown-command text: the name as sent, cut to 128 bytes, then the arguments,
 /// each quoted and followed by a space, while the text built so far is under 128 bytes.
 pub(crate) fn unknown_command(argv: &[&[u8]]) -> Error {
+    // Redis formats the name and arguments as C strings: each stops at its first NUL.
+    let c_str = |b: &'_ [u8]| -> usize { b.iter().position(|&c| c == 0).unwrap_or(b.len()) };
     let name = argv.first().copied().unwrap_or_default();
-    let name = &name[..name.len().min(128)];
+    let name = &name[..c_str(name).min(128)];
     let mut args: Vec<u8> = Vec::new();
     for a in argv.iter().skip(1) {
         if args.len() >= 128 {
@@ -248,7 +262,7 @@ pub(crate) fn unknown_command(argv: &[&[u8]]) -> Error {
         }
         let room = 128 - args.len();
         args.push(b'\'');
-        args.extend_from_slice(&a[..a.len().min(room)]);
+        args.extend_from_slice(&a[..c_str(a).min(room)]);
         args.extend_from_slice(b"' ");
     }
     let clean = |b: &[u8]| -> String {
@@ -300,6 +314,9 @@ impl Store {
             Ok(s) => s,
             Err(e) => return Reply::Error(e.to_string()),
         };
+        if let Some(r) = self.execute_blocking(spec.name, &argv) {
+            return r;
+        }
         match spec.keys {
             Keys::All => self.with_db(Lock::All, |db| run_locked(spec, &argv, db)),
             keys => {

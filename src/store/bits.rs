@@ -5,29 +5,8 @@
 use super::value::{StrValue, Value};
 use super::{Db, Lock, Store};
 use crate::error::{Error, Result};
+pub use crate::types::bitmap::BitfieldOp;
 use crate::types::bitmap::{self, BitOp, BitUnit, BitfieldType, BitposRange, Overflow};
-
-/// One BITFIELD sub-command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BitfieldOp {
-    /// `GET type offset`: the field's value.
-    Get(BitfieldType, u64),
-    /// `SET type offset value`: the field's old value, then stores `value`.
-    Set(BitfieldType, u64, i64),
-    /// `INCRBY type offset increment`: the field's new value.
-    IncrBy(BitfieldType, u64, i64),
-    /// `OVERFLOW WRAP|SAT|FAIL` for the SET and INCRBY that follow; no reply entry.
-    Overflow(Overflow),
-}
-
-impl BitfieldOp {
-    fn writes(self) -> Option<(BitfieldType, u64)> {
-        match self {
-            BitfieldOp::Set(t, o, _) | BitfieldOp::IncrBy(t, o, _) => Some((t, o)),
-            _ => None,
-        }
-    }
-}
 
 fn bit_offset_error() -> Error {
     Error::other(bitmap::BitmapError::BitOffset.text())

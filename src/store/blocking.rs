@@ -254,15 +254,20 @@ pub(crate) enum WaitKind {
     },
 }
 
-/// What a served waiter got: the key it was served from and the element (for BLMOVE, the
-/// element moved), or the error the handoff met (BLMOVE to a non-list destination).
-pub(crate) type Served = Result<(Box<[u8]>, Vec<u8>)>;
+/// A key and the element popped from it (for BLMOVE, the element moved).
+pub(crate) type Popped = (Box<[u8]>, Vec<u8>);
+
+/// What a served waiter got, or the error the handoff met (BLMOVE to a non-list
+/// destination).
+pub(crate) type Served = Result<Popped>;
+
+/// A source key and the destination its front BLMOVE waiter needs locked.
+type KeyPair = (Box<[u8]>, Box<[u8]>);
 
 enum State {
     Pending,
     Served(Served),
-    TimedOut,
-    /// The outcome was taken (or the wait abandoned); nothing more happens.
+    /// Timed out, or the outcome was taken (or the wait abandoned); nothing more happens.
     Finished,
 }
 
@@ -344,7 +349,7 @@ impl Waiter {
     ) -> Poll<Option<Served>> {
         match std::mem::replace(&mut cell.state, State::Finished) {
             State::Served(s) => Poll::Ready(Some(s)),
-            State::TimedOut | State::Finished => Poll::Ready(None),
+            State::Finished => Poll::Ready(None),
             State::Pending => {
                 if deadline.passed(clock) {
                     Poll::Ready(None)
@@ -391,17 +396,10 @@ pub(crate) struct Blocked {
     ready: Vec<Box<[u8]>>,
 }
 
-impl Blocked {
-    /// Blocked waiters queued in this shard, stale ones included (tests and introspection).
-    pub(crate) fn queued(&self) -> usize {
-        self.queues.values().map(VecDeque::len).sum()
-    }
-}
-
 /// Source keys whose serving must continue after the locks are released, with the
 /// destination the front waiter needs.
 #[must_use]
-pub(crate) struct Deferred(SmallVec<[(Box<[u8]>, Box<[u8]>); 1]>);
+pub(crate) struct Deferred(SmallVec<[KeyPair; 1]>);
 
 impl Deferred {
     /// Serves what could not be served under the command's locks. Call after releasing them.
@@ -541,9 +539,28 @@ pub(crate) enum Attempt {
 }
 
 impl Store {
+    /// How many clients are blocked in BLPOP, BRPOP or BLMOVE right now (Redis's INFO
+    /// `blocked_clients`).
+    pub fn blocked_clients(&self) -> usize {
+        self.with_db(Lock::All, |db| {
+            let mut seen: Vec<*const Waiter> = Vec::new();
+            for (_, g) in db.guards.iter() {
+                for q in g.blocked.queues.values() {
+                    for w in q {
+                        let p = Arc::as_ptr(w);
+                        if w.is_pending() && !seen.contains(&p) {
+                            seen.push(p);
+                        }
+                    }
+                }
+            }
+            seen.len()
+        })
+    }
+
     /// Serves keys left over by [`Db::serve_blocked`], locking each source with the
     /// destination its front waiter needs.
-    pub(crate) fn serve_deferred(&self, mut work: SmallVec<[(Box<[u8]>, Box<[u8]>); 1]>) {
+    pub(crate) fn serve_deferred(&self, mut work: SmallVec<[KeyPair; 1]>) {
         while let Some((key, dst)) = work.pop() {
             let keys: [&[u8]; 2] = [&key, &dst];
             let mut db = self.lock(Lock::Keys(&keys));
@@ -565,10 +582,12 @@ impl Store {
         kind: WaitKind,
         may_block: bool,
     ) -> Attempt {
+        let dst: Option<Box<[u8]>> = match &kind {
+            WaitKind::Move { dst, .. } => Some(dst.clone()),
+            WaitKind::Pop(_) => None,
+        };
         let mut lock_keys: SmallVec<[&[u8]; 4]> = keys.iter().copied().collect();
-        if let WaitKind::Move { dst, .. } = &kind {
-            lock_keys.push(dst);
-        }
+        lock_keys.extend(dst.as_deref());
         self.with_db(Lock::Keys(&lock_keys), |db| {
             match db.try_pop_now(keys, &kind) {
                 Err(e) => return Attempt::Done(Err(e)),
@@ -608,7 +627,7 @@ impl Store {
         keys: &[&[u8]],
         kind: WaitKind,
         timeout: Option<Duration>,
-    ) -> Result<Option<(Box<[u8]>, Vec<u8>)>> {
+    ) -> Result<Option<Popped>> {
         let deadline = Deadline::after(&self.inner.clock, timeout);
         match self.pop_or_register(keys, kind, true) {
             Attempt::Done(s) => s.map(Some),
@@ -653,7 +672,7 @@ pub(crate) struct BlockFuture {
 }
 
 impl Future for BlockFuture {
-    type Output = Result<Option<(Box<[u8]>, Vec<u8>)>>;
+    type Output = Result<Option<Popped>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
@@ -725,16 +744,11 @@ pub(crate) fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>> {
 }
 
 /// [`parse_timeout`] against the clock: a timeout whose absolute time overflows Redis's
-/// `timeout + mstime()` wraps negative there, so the client times out at once.
+/// `timeout + mstime()` wraps negative there, and Redis's timeout table (keyed by the
+/// unsigned time) then never fires it: the client blocks forever.
 pub(crate) fn argv_timeout(clock: &Clock, arg: &[u8]) -> Result<Option<Duration>> {
     let t = parse_timeout(arg)?;
-    Ok(t.map(|d| {
-        if clock.now_ms().checked_add(ceil_ms(d)).is_none() {
-            Duration::ZERO
-        } else {
-            d
-        }
-    }))
+    Ok(t.filter(|d| clock.now_ms().checked_add(ceil_ms(*d)).is_some()))
 }
 
 /// A typed timeout: zero blocks forever, as in Redis.
@@ -797,11 +811,8 @@ mod tests {
         assert!(d.passed(&c));
         assert!(!Deadline::after(&c, None).passed(&c));
         assert!(!Deadline::after(&c, Some(Duration::MAX)).passed(&c));
-        // Redis's `timeout + mstime()` overflow times out at once.
-        assert_eq!(
-            argv_timeout(&c, b"9223372036854775").unwrap(),
-            Some(Duration::ZERO)
-        );
+        // Redis's `timeout + mstime()` overflow blocks forever.
+        assert_eq!(argv_timeout(&c, b"9223372036854775").unwrap(), None);
         assert_eq!(
             argv_timeout(&c, b"1").unwrap(),
             Some(Duration::from_secs(1))

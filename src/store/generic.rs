@@ -20,6 +20,23 @@ pub struct ExpireCondition {
     pub lt: bool,
 }
 
+impl ExpireCondition {
+    /// Redis's checks of the combination: NX excludes the others, GT excludes LT.
+    pub fn check(&self) -> Result<()> {
+        if self.nx && (self.xx || self.gt || self.lt) {
+            return Err(Error::err(
+                "NX and XX, GT or LT options at the same time are not compatible",
+            ));
+        }
+        if self.gt && self.lt {
+            return Err(Error::err(
+                "GT and LT options at the same time are not compatible",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The type of a key, as TYPE names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -49,11 +66,11 @@ impl KeyType {
     }
 
     fn of(v: &Value) -> KeyType {
-        match v.type_name() {
-            "string" => KeyType::String,
-            "hash" => KeyType::Hash,
-            "list" => KeyType::List,
-            _ => KeyType::Bloom,
+        match v {
+            Value::Str(_) => KeyType::String,
+            Value::Hash(_) => KeyType::Hash,
+            Value::List(_) => KeyType::List,
+            Value::Bloom(_) => KeyType::Bloom,
         }
     }
 }
@@ -407,6 +424,7 @@ impl Store {
         cond: ExpireCondition,
     ) -> Result<bool> {
         let key = key.as_ref();
+        cond.check()?;
         self.with_key(key, |db| {
             let form = ExpireForm {
                 name: "pexpire",

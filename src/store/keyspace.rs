@@ -21,7 +21,7 @@ use super::value::Value;
 use hashbrown::HashTable;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 
 const TABLE_MIX: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -43,6 +43,10 @@ pub(crate) struct Slot {
     pub expire_at: Option<i64>,
     pub key: Box<[u8]>,
     pub value: Value,
+    /// Last access, low 32 bits of the store clock in ms; kept only under a memory limit.
+    pub lru: u32,
+    /// Estimated bytes of key and value; kept only under a memory limit (0 otherwise).
+    pub size: u32,
 }
 
 impl Slot {
@@ -59,6 +63,10 @@ pub(crate) struct Shard {
     expiries: BinaryHeap<Reverse<(i64, u64)>>,
     volatile: usize,
     watchers: Vec<(Box<[u8]>, Weak<AtomicBool>)>,
+    /// Clients blocked on this shard's keys (BLPOP and friends).
+    pub(crate) blocked: super::blocking::Blocked,
+    /// The store's used-memory estimate, under a memory limit (see `super::evict`).
+    pub(crate) meter: Option<Arc<AtomicI64>>,
 }
 
 impl Shard {
@@ -110,6 +118,8 @@ impl Shard {
                     expire_at,
                     key: key.into(),
                     value,
+                    lru: 0,
+                    size: 0,
                 });
             }
         }
@@ -127,6 +137,7 @@ impl Shard {
                 if slot.expire_at.is_some() {
                     self.volatile -= 1;
                 }
+                self.account(-i64::from(slot.size));
                 self.touch(key);
                 Some(slot)
             }
@@ -184,6 +195,7 @@ impl Shard {
             {
                 let (slot, _) = o.remove();
                 self.volatile -= 1;
+                self.account(-i64::from(slot.size));
                 self.touch(&slot.key);
                 removed += 1;
             }
@@ -210,9 +222,47 @@ impl Shard {
                 self.touch(&k);
             }
         }
+        if self.meter.is_some() {
+            let total: i64 = self.table.iter().map(|s| i64::from(s.size)).sum();
+            self.account(-total);
+        }
         self.table.clear();
         self.expiries.clear();
         self.volatile = 0;
+    }
+
+    /// Adds `delta` bytes to the store's used-memory estimate (a no-op without a limit, when
+    /// every slot's size stays 0).
+    #[inline]
+    pub(crate) fn account(&mut self, delta: i64) {
+        if delta != 0 {
+            if let Some(m) = &self.meter {
+                m.fetch_add(delta, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Runs `f` on the slots whose hash is `hash` (one, but for a 64-bit collision); `f`
+    /// returns the change in their estimated size.
+    pub(crate) fn update_hash(&mut self, hash: u64, mut f: impl FnMut(&mut Slot) -> i64) {
+        let mut delta = 0;
+        for s in self.table.iter_hash_mut(table_hash(hash)) {
+            if s.hash == hash {
+                delta += f(s);
+            }
+        }
+        self.account(delta);
+    }
+
+    /// A few slots, chosen by `seed`: those whose control byte matches the seed's along its
+    /// probe sequence (often none). Eviction samples with it in O(1).
+    pub(crate) fn sample(&self, seed: u64) -> impl Iterator<Item = &Slot> {
+        self.table.iter_hash(seed)
+    }
+
+    /// The first slots in table order; the fallback when [`Shard::sample`] finds nothing.
+    pub(crate) fn first_slots(&self) -> impl Iterator<Item = &Slot> {
+        self.table.iter()
     }
 
     /// Registers a WATCH flag for `key`: it is set when the key is modified.
@@ -238,10 +288,5 @@ impl Shard {
                 }
             }
         });
-    }
-
-    /// Keys with an expiry (for INFO-style introspection and tests).
-    pub fn volatile(&self) -> usize {
-        self.volatile
     }
 }

@@ -18,10 +18,18 @@
 //! time snapshot once per command.
 
 pub(crate) mod bits;
+pub(crate) mod blocking;
+pub(crate) mod bloom;
+pub(crate) mod evict;
 pub(crate) mod generic;
 pub(crate) mod hashes;
+pub(crate) mod hll;
 pub(crate) mod keyspace;
+pub(crate) mod lists;
+pub(crate) mod persist;
+pub(crate) mod pubsub;
 pub(crate) mod strings;
+pub(crate) mod txn;
 pub(crate) mod value;
 
 use crate::clock::Clock;
@@ -32,6 +40,7 @@ use std::sync::Arc;
 use value::Value;
 
 pub use bits::BitfieldOp;
+pub use bloom::{BfInfoField, BfInsertOptions, BloomOptions};
 pub use generic::{ExpireCondition, KeyType, ScanPage};
 pub use strings::{SetCondition, SetExpiry, SetOptions};
 
@@ -50,6 +59,12 @@ pub struct Config {
     /// A HyperLogLog stays sparse while its string is at most this long (Redis
     /// `hll-sparse-max-bytes`).
     pub hll_sparse_max_bytes: usize,
+    /// Bytes of undelivered messages a subscription may hold before it is closed (Redis
+    /// `client-output-buffer-limit pubsub`, 32 MB).
+    pub pubsub_buffer_bytes: usize,
+    /// The largest Bloom filter in bytes, as BF.INFO `Size` counts them (see
+    /// [`StoreBuilder::bloom_max_bytes`]).
+    pub bloom_max_bytes: usize,
 }
 
 impl Default for Config {
@@ -57,6 +72,8 @@ impl Default for Config {
         Config {
             max_string_bytes: DEFAULT_MAX_STRING_BYTES,
             hll_sparse_max_bytes: DEFAULT_HLL_SPARSE_MAX_BYTES,
+            pubsub_buffer_bytes: pubsub::DEFAULT_PUBSUB_BUFFER_BYTES,
+            bloom_max_bytes: crate::types::bloom::DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -69,6 +86,11 @@ pub(crate) struct Inner {
     shard_bits: u32,
     pub(crate) clock: Clock,
     pub(crate) config: Config,
+    pub(crate) pubsub: pubsub::Hub,
+    /// The memory limit and its accounting, when one is set (see [`evict`]).
+    pub(crate) memory: Option<Box<evict::Memory>>,
+    /// The periodic saver, when one runs; dropping it stops the thread (see [`persist`]).
+    pub(crate) saver: std::sync::OnceLock<persist::Saver>,
 }
 
 impl Inner {
@@ -79,10 +101,6 @@ impl Inner {
         } else {
             (hash >> (64 - self.shard_bits)) as usize
         }
-    }
-
-    pub(crate) fn shard_count(&self) -> usize {
-        self.shards.len()
     }
 }
 
@@ -121,6 +139,8 @@ pub struct StoreBuilder {
     clock: Clock,
     shards: usize,
     config: Config,
+    memory: Option<evict::MemoryConfig>,
+    save_every: Option<std::time::Duration>,
 }
 
 impl Default for StoreBuilder {
@@ -129,6 +149,8 @@ impl Default for StoreBuilder {
             clock: Clock::system(),
             shards: 64,
             config: Config::default(),
+            memory: None,
+            save_every: None,
         }
     }
 }
@@ -159,10 +181,38 @@ impl StoreBuilder {
         self
     }
 
+    /// The largest Bloom filter in bytes, counted as BF.INFO `Size` counts them (sub-filter
+    /// bit arrays plus RedisBloom's 32 + 64 bytes per sub-filter of overhead). Default
+    /// [`types::bloom::DEFAULT_MAX_BYTES`](crate::types::bloom::DEFAULT_MAX_BYTES), 512 MiB:
+    /// about 390 million items at 1%. BF.RESERVE, BF.ADD, BF.MADD and BF.INSERT creating a
+    /// larger filter fail with `ERR Insufficient memory to create filter`; growing past it,
+    /// with `ERR problem inserting into filter` (the filter stays as it was); BF.LOADCHUNK of
+    /// a larger header, with `ERR received bad data`, before anything is allocated. A filter
+    /// keeps the budget it was created or loaded with.
+    pub fn bloom_max_bytes(mut self, n: usize) -> Self {
+        self.config.bloom_max_bytes = n;
+        self
+    }
+
+    /// Bytes of undelivered messages a subscription may hold before it is closed (32 MB by
+    /// default, Redis's `client-output-buffer-limit pubsub` hard limit).
+    pub fn pubsub_buffer_bytes(mut self, n: usize) -> Self {
+        self.config.pubsub_buffer_bytes = n;
+        self
+    }
+
     /// Builds the store.
     pub fn build(self) -> Store {
+        let memory = self
+            .memory
+            .filter(|m| m.limit > 0)
+            .map(|m| Box::new(evict::Memory::new(m)));
         let shards = (0..self.shards)
-            .map(|_| Padded(Mutex::new(Shard::default())))
+            .map(|_| {
+                let mut shard = Shard::default();
+                shard.meter = memory.as_ref().map(|m| m.meter());
+                Padded(Mutex::new(shard))
+            })
             .collect();
         Store {
             inner: Arc::new(Inner {
@@ -170,6 +220,9 @@ impl StoreBuilder {
                 shard_bits: self.shards.trailing_zeros(),
                 clock: self.clock,
                 config: self.config,
+                pubsub: pubsub::Hub::default(),
+                memory,
+                saver: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -210,7 +263,16 @@ impl Store {
     pub(crate) fn with_db<R>(&self, lock: Lock<'_>, f: impl FnOnce(&mut Db<'_>) -> R) -> R {
         let mut db = self.lock(lock);
         let r = f(&mut db);
+        let blocked = db.serve_blocked();
         db.sweep_step();
+        if self.inner.memory.is_some() {
+            db.account_touched();
+        }
+        drop(db);
+        blocked.finish(self);
+        if self.inner.memory.is_some() {
+            self.evict_if_needed();
+        }
         r
     }
 
@@ -240,7 +302,12 @@ impl Store {
                 }
             }
         }
-        Db { inner, now, guards }
+        Db {
+            inner,
+            now,
+            guards,
+            touched: SmallVec::new(),
+        }
     }
 
     /// Runs one active-expiry pass over every shard, removing up to `budget` due keys per
@@ -267,6 +334,9 @@ pub(crate) struct Db<'a> {
     pub(crate) inner: &'a Inner,
     pub(crate) now: i64,
     guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 2]>,
+    /// Hashes of the keys this view looked up or wrote, under a memory limit only: their
+    /// size estimates and LRU clocks are refreshed before the locks are released.
+    touched: SmallVec<[u64; 2]>,
 }
 
 impl<'a> Db<'a> {
@@ -296,6 +366,9 @@ impl<'a> Db<'a> {
     pub(crate) fn slot(&mut self, key: &[u8]) -> Option<&mut Slot> {
         let hash = key_hash(key);
         let now = self.now;
+        if self.inner.memory.is_some() {
+            self.touched.push(hash);
+        }
         self.shard(hash).get_mut(hash, key, now)
     }
 
@@ -308,7 +381,14 @@ impl<'a> Db<'a> {
     /// Stores `value` under `key` with the given expiry, replacing what was there.
     pub(crate) fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<i64>) {
         let hash = key_hash(key);
+        let list = matches!(value, Value::List(_));
+        if self.inner.memory.is_some() {
+            self.touched.push(hash);
+        }
         self.shard(hash).insert(hash, key, value, expire_at);
+        if list {
+            self.signal_ready(key);
+        }
     }
 
     /// Removes `key` if it is live; returns its slot.

@@ -69,6 +69,7 @@ fn stored_int(s: &StrValue) -> Result<i64> {
     match s {
         StrValue::Int(n) => Ok(*n),
         StrValue::Raw(b) => crate::num::parse_i64(b).ok_or(Error::NotInteger),
+        StrValue::Hll(_) => Err(Error::NotInteger),
     }
 }
 
@@ -359,7 +360,7 @@ impl Store {
         self.set_with(key, value, opts).map(|o| o.written)
     }
 
-    /// SETEX: sets with a time to live (at least one millisecond).
+    /// SETEX / PSETEX: sets with a time to live (at least one millisecond).
     pub fn setex(
         &self,
         key: impl AsRef<[u8]>,
@@ -372,7 +373,8 @@ impl Store {
             expiry: Some(SetExpiry::In(ttl)),
             ..SetOptions::default()
         };
-        self.with_key(key, |db| db.set(key, value, opts, "setex"))
+        // Named as PSETEX, the millisecond form a Duration maps to on every backend.
+        self.with_key(key, |db| db.set(key, value, opts, "psetex"))
             .map(|_| ())
     }
 

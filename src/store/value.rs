@@ -4,7 +4,9 @@
 //! until someone reads its bytes, so counters never format and parse text. The bytes are
 //! materialized on demand and are always what Redis would hold.
 
+use crate::types::bloom::ScalableBloomFilter;
 use crate::types::hash::HashValue;
+use crate::types::hll::HyperLogLog;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
@@ -13,6 +15,8 @@ use std::collections::VecDeque;
 pub(crate) enum StrValue {
     Raw(Vec<u8>),
     Int(i64),
+    /// A string whose bytes are a HyperLogLog, kept decoded (its bytes are Redis's).
+    Hll(Box<HyperLogLog>),
 }
 
 impl StrValue {
@@ -20,6 +24,7 @@ impl StrValue {
         match self {
             StrValue::Raw(b) => Cow::Borrowed(b),
             StrValue::Int(n) => Cow::Owned(n.to_string().into_bytes()),
+            StrValue::Hll(h) => Cow::Borrowed(h.as_bytes()),
         }
     }
 
@@ -27,17 +32,20 @@ impl StrValue {
         match self {
             StrValue::Raw(b) => b.len(),
             StrValue::Int(n) => int_len(*n),
+            StrValue::Hll(h) => h.len(),
         }
     }
 
     /// The raw bytes, for in-place edits (APPEND, SETRANGE, SETBIT, BITFIELD).
     pub fn raw_mut(&mut self) -> &mut Vec<u8> {
-        if let StrValue::Int(n) = *self {
-            *self = StrValue::Raw(n.to_string().into_bytes());
+        match self {
+            StrValue::Raw(_) => {}
+            StrValue::Int(n) => *self = StrValue::Raw(n.to_string().into_bytes()),
+            StrValue::Hll(h) => *self = StrValue::Raw(h.to_redis_bytes()),
         }
         match self {
             StrValue::Raw(b) => b,
-            StrValue::Int(_) => unreachable!("converted to Raw above"),
+            _ => unreachable!("converted to Raw above"),
         }
     }
 }
@@ -60,17 +68,7 @@ pub(crate) enum Value {
     Str(StrValue),
     Hash(HashValue),
     List(VecDeque<Vec<u8>>),
-}
-
-impl Value {
-    /// The name `TYPE` replies with.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Str(_) => "string",
-            Value::Hash(_) => "hash",
-            Value::List(_) => "list",
-        }
-    }
+    Bloom(Box<ScalableBloomFilter>),
 }
 
 #[cfg(test)]

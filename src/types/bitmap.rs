@@ -63,6 +63,29 @@
 
 use std::fmt;
 
+/// One BITFIELD sub-command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BitfieldOp {
+    /// `GET type offset`: the field's value.
+    Get(BitfieldType, u64),
+    /// `SET type offset value`: the field's old value, then stores `value`.
+    Set(BitfieldType, u64, i64),
+    /// `INCRBY type offset increment`: the field's new value.
+    IncrBy(BitfieldType, u64, i64),
+    /// `OVERFLOW WRAP|SAT|FAIL` for the SET and INCRBY that follow; no reply entry.
+    Overflow(Overflow),
+}
+
+impl BitfieldOp {
+    /// The field a SET or INCRBY writes.
+    pub fn writes(self) -> Option<(BitfieldType, u64)> {
+        match self {
+            BitfieldOp::Set(t, o, _) | BitfieldOp::IncrBy(t, o, _) => Some((t, o)),
+            _ => None,
+        }
+    }
+}
+
 /// Redis's string size limit (`proto-max-bulk-len`, 512 MB): an offset is valid when its byte
 /// index `offset >> 3` is below this.
 pub const MAX_STRING_BYTES: u64 = 512 * 1024 * 1024;

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod cluster;
+
 /// A redis-server child process, killed on drop.
 pub struct RedisServer {
     child: Child,
@@ -81,6 +83,49 @@ impl RedisServer {
     /// A new connection to this server.
     pub fn conn(&self) -> RespConn {
         RespConn::connect(self.port).expect("connect to redis-server")
+    }
+}
+
+impl RedisServer {
+    /// Starts a fresh, persistence-free redis-server on the given port (for restart tests:
+    /// the port of a server that was just stopped). Panics if it does not come up.
+    #[allow(clippy::disallowed_methods)] // waiting for a real process
+    pub fn start_on_port(port: u16) -> RedisServer {
+        let dir = std::env::temp_dir().join(format!(
+            "sketchstore-redis-{port}-{}-restart",
+            std::process::id()
+        ));
+        let _ = std::fs::create_dir_all(&dir);
+        let mut child = Command::new(redis_server_path())
+            .arg("--port")
+            .arg(port.to_string())
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("redis-server on port {port} exited: {status}");
+            }
+            if let Ok(mut c) = RespConn::connect(port) {
+                if c.cmd(&["PING"]) == Reply::status("PONG") {
+                    return RedisServer { child, port, dir };
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("redis-server did not start on port {port}");
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
     }
 }
 

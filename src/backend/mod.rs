@@ -1,0 +1,1130 @@
+//! The trait application code takes: one interface, implemented by the embedded [`Store`]
+//! and (with the `redis` feature) by a backend that talks to a real Redis.
+//!
+//! # Design
+//!
+//! [`Backend`] is object safe, so applications hold `&dyn Backend` or `Arc<dyn Backend>` and
+//! never name the implementation. Its one required method is [`Backend::execute`], a raw
+//! command in and a [`Reply`] out; every typed method (named after the Redis command, keys as
+//! `&[u8]`, Rust types out) has a default implementation that builds the command, executes it
+//! and converts the reply, so a backend that can run commands gets the whole typed surface.
+//! The embedded store overrides every typed method with a direct call into its keyspace (no
+//! argv, no reply), which is where its speed comes from; the contract tests run the same
+//! scenarios on both to prove they agree.
+//!
+//! Errors: a Redis error reply becomes `Err(Error)` with Redis's text; `Error::Io` is kept for
+//! a backend that could not reach its server.
+
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::store::generic::Ttl;
+use crate::store::lists::ListEnd;
+use crate::store::pubsub::{Message, Subscription};
+use crate::store::strings::{SetCondition, SetExpiry, SetOptions, SetOutcome};
+use crate::store::{BfInsertOptions, BloomOptions};
+use crate::store::{BitfieldOp, ExpireCondition, KeyType, ScanPage, Store};
+use crate::types::bitmap::{BitOp, BitUnit, BitposRange, Overflow};
+use crate::types::bloom::BloomInfo;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+/// A boxed future, so that async methods keep the trait object safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A list element popped by BLPOP / BRPOP: the key it came from and the value.
+pub type Popped = (Vec<u8>, Vec<u8>);
+
+/// A pub/sub subscription, on any backend: subscribe and unsubscribe, receive messages with a
+/// timeout or asynchronously. Messages from one publisher arrive in order.
+pub trait PubSub: Send {
+    /// SUBSCRIBE: returns this subscription's channel and pattern count afterwards.
+    fn subscribe(&mut self, channels: &[&[u8]]) -> Result<usize>;
+    /// PSUBSCRIBE.
+    fn psubscribe(&mut self, patterns: &[&[u8]]) -> Result<usize>;
+    /// UNSUBSCRIBE (all channels when `channels` is empty).
+    fn unsubscribe(&mut self, channels: &[&[u8]]) -> Result<usize>;
+    /// PUNSUBSCRIBE (all patterns when `patterns` is empty).
+    fn punsubscribe(&mut self, patterns: &[&[u8]]) -> Result<usize>;
+    /// The next message, waiting at most `timeout`; None when none came.
+    fn receive(&mut self, timeout: Duration) -> Result<Option<Message>>;
+    /// The next message, without blocking an executor thread.
+    fn receive_async(&mut self) -> BoxFuture<'static, Result<Message>>;
+}
+
+impl PubSub for Subscription {
+    fn subscribe(&mut self, channels: &[&[u8]]) -> Result<usize> {
+        Subscription::subscribe(self, channels)
+    }
+    fn psubscribe(&mut self, patterns: &[&[u8]]) -> Result<usize> {
+        Subscription::psubscribe(self, patterns)
+    }
+    fn unsubscribe(&mut self, channels: &[&[u8]]) -> Result<usize> {
+        Subscription::unsubscribe(self, channels)
+    }
+    fn punsubscribe(&mut self, patterns: &[&[u8]]) -> Result<usize> {
+        Subscription::punsubscribe(self, patterns)
+    }
+    fn receive(&mut self, timeout: Duration) -> Result<Option<Message>> {
+        Subscription::receive(self, timeout)
+    }
+    fn receive_async(&mut self) -> BoxFuture<'static, Result<Message>> {
+        Box::pin(Subscription::receive_async(self))
+    }
+}
+
+/// Runs a blocking call on its own thread and completes a future with its result, so that
+/// a backend whose blocking calls are synchronous still offers async forms that never block
+/// an executor thread.
+pub fn spawn_blocking<T, F>(f: F) -> BoxFuture<'static, T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    struct Slot<T> {
+        value: Option<T>,
+        waker: Option<Waker>,
+    }
+    struct Wait<T>(Arc<parking_lot::Mutex<Slot<T>>>);
+    impl<T> Future for Wait<T> {
+        type Output = T;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+            let mut slot = self.0.lock();
+            match slot.value.take() {
+                Some(v) => Poll::Ready(v),
+                None => {
+                    slot.waker = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        }
+    }
+    let shared = Arc::new(parking_lot::Mutex::new(Slot {
+        value: None,
+        waker: None,
+    }));
+    let done = shared.clone();
+    std::thread::spawn(move || {
+        let v = f();
+        let waker = {
+            let mut slot = done.lock();
+            slot.value = Some(v);
+            slot.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    });
+    Box::pin(Wait(shared))
+}
+
+fn end_word(e: ListEnd) -> &'static str {
+    match e {
+        ListEnd::Left => "LEFT",
+        ListEnd::Right => "RIGHT",
+    }
+}
+
+/// A timeout in seconds as BLPOP takes it (0 waits forever).
+fn timeout_arg(d: Duration) -> String {
+    format!("{}.{:03}", d.as_secs(), d.subsec_millis())
+}
+
+fn as_popped(r: Reply) -> Result<Option<Popped>> {
+    match r {
+        Reply::NilArray | Reply::Nil => Ok(None),
+        r => {
+            let mut items = as_bulks(r)?.into_iter();
+            match (items.next(), items.next()) {
+                (Some(k), Some(v)) => Ok(Some((k, v))),
+                _ => Err(Error::Io("malformed blocking pop reply".into())),
+            }
+        }
+    }
+}
+
+fn as_bool_results(r: Reply) -> Result<Vec<Result<bool>>> {
+    Ok(as_array(r)?
+        .into_iter()
+        .map(|item| match item {
+            Reply::Error(e) => Err(Error::from_reply_text(&e)),
+            other => as_bool(other),
+        })
+        .collect())
+}
+
+fn bloom_options(mut a: Argv, o: &BloomOptions) -> Argv {
+    a = a
+        .arg("CAPACITY")
+        .num(o.capacity)
+        .arg("ERROR")
+        .num(o.error_rate);
+    a = a.arg("EXPANSION").num(o.expansion);
+    if o.nonscaling {
+        a = a.arg("NONSCALING");
+    }
+    a
+}
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisBackend, RedisOptions};
+
+/// An argument list under construction.
+pub(crate) struct Argv(Vec<Vec<u8>>);
+
+impl Argv {
+    pub(crate) fn new(name: &str) -> Argv {
+        Argv(vec![name.as_bytes().to_vec()])
+    }
+    pub(crate) fn arg(mut self, a: impl AsRef<[u8]>) -> Argv {
+        self.0.push(a.as_ref().to_vec());
+        self
+    }
+    pub(crate) fn args<A: AsRef<[u8]>>(mut self, items: &[A]) -> Argv {
+        self.0.extend(items.iter().map(|a| a.as_ref().to_vec()));
+        self
+    }
+    pub(crate) fn num(self, n: impl std::fmt::Display) -> Argv {
+        self.arg(n.to_string())
+    }
+    pub(crate) fn run(&self, b: &(impl Backend + ?Sized)) -> Result<Reply> {
+        let refs: Vec<&[u8]> = self.0.iter().map(Vec::as_slice).collect();
+        match b.execute(&refs)? {
+            Reply::Error(e) => Err(Error::from_reply_text(&e)),
+            r => Ok(r),
+        }
+    }
+}
+
+fn unsupported(what: &str) -> Error {
+    Error::Io(format!("{what}: not supported by this backend"))
+}
+
+fn unexpected(r: &Reply) -> Error {
+    Error::Io(format!("unexpected reply {r:?}"))
+}
+
+pub(crate) fn as_int(r: Reply) -> Result<i64> {
+    match r {
+        Reply::Integer(n) => Ok(n),
+        other => Err(unexpected(&other)),
+    }
+}
+
+pub(crate) fn as_usize(r: Reply) -> Result<usize> {
+    as_int(r).map(|n| usize::try_from(n).unwrap_or(0))
+}
+
+pub(crate) fn as_bool(r: Reply) -> Result<bool> {
+    as_int(r).map(|n| n != 0)
+}
+
+pub(crate) fn as_opt_bulk(r: Reply) -> Result<Option<Vec<u8>>> {
+    match r {
+        Reply::Bulk(b) => Ok(Some(b)),
+        Reply::Nil => Ok(None),
+        other => Err(unexpected(&other)),
+    }
+}
+
+pub(crate) fn as_bulk(r: Reply) -> Result<Vec<u8>> {
+    match r {
+        Reply::Bulk(b) => Ok(b),
+        Reply::Status(s) => Ok(s.into_bytes()),
+        other => Err(unexpected(&other)),
+    }
+}
+
+pub(crate) fn as_array(r: Reply) -> Result<Vec<Reply>> {
+    match r {
+        Reply::Array(items) => Ok(items),
+        other => Err(unexpected(&other)),
+    }
+}
+
+pub(crate) fn as_bulks(r: Reply) -> Result<Vec<Vec<u8>>> {
+    as_array(r)?.into_iter().map(as_bulk).collect()
+}
+
+pub(crate) fn as_opt_bulks(r: Reply) -> Result<Vec<Option<Vec<u8>>>> {
+    as_array(r)?.into_iter().map(as_opt_bulk).collect()
+}
+
+fn as_pairs(r: Reply) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let flat = as_bulks(r)?;
+    let mut out = Vec::with_capacity(flat.len() / 2);
+    let mut it = flat.into_iter();
+    while let (Some(f), Some(v)) = (it.next(), it.next()) {
+        out.push((f, v));
+    }
+    Ok(out)
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn unit_word(u: BitUnit) -> &'static str {
+    match u {
+        BitUnit::Byte => "BYTE",
+        BitUnit::Bit => "BIT",
+    }
+}
+
+/// The typed Redis command set, object safe. See the module documentation.
+pub trait Backend: Send + Sync {
+    /// Runs one command (name and arguments) and returns Redis's reply. Redis error replies
+    /// are `Ok(Reply::Error(..))`; `Err` means the command could not be run at all.
+    fn execute(&self, argv: &[&[u8]]) -> Result<Reply>;
+
+    // ---- strings and counters ----
+
+    /// GET.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        as_opt_bulk(Argv::new("GET").arg(key).run(self)?)
+    }
+    /// SET.
+    fn set(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        Argv::new("SET").arg(key).arg(value).run(self).map(|_| ())
+    }
+    /// SET with options.
+    fn set_with(&self, key: &[u8], value: &[u8], opts: SetOptions) -> Result<SetOutcome> {
+        let mut a = Argv::new("SET").arg(key).arg(value);
+        match opts.condition {
+            Some(SetCondition::Nx) => a = a.arg("NX"),
+            Some(SetCondition::Xx) => a = a.arg("XX"),
+            None => {}
+        }
+        if opts.get {
+            a = a.arg("GET");
+        }
+        match opts.expiry {
+            Some(SetExpiry::In(d)) => a = a.arg("PX").num(ms(d)),
+            Some(SetExpiry::AtMs(at)) => a = a.arg("PXAT").num(at),
+            Some(SetExpiry::KeepTtl) => a = a.arg("KEEPTTL"),
+            None => {}
+        }
+        let r = a.run(self)?;
+        Ok(if opts.get {
+            // With GET, Redis replies with the old value whether or not it wrote.
+            let previous = as_opt_bulk(r)?;
+            let written = match opts.condition {
+                Some(SetCondition::Nx) => previous.is_none(),
+                Some(SetCondition::Xx) => previous.is_some(),
+                None => true,
+            };
+            SetOutcome { written, previous }
+        } else {
+            SetOutcome {
+                written: r != Reply::Nil,
+                previous: None,
+            }
+        })
+    }
+    /// SETNX.
+    fn setnx(&self, key: &[u8], value: &[u8]) -> Result<bool> {
+        as_bool(Argv::new("SETNX").arg(key).arg(value).run(self)?)
+    }
+    /// SET with PX: the value expires after `ttl`.
+    fn setex(&self, key: &[u8], ttl: Duration, value: &[u8]) -> Result<()> {
+        Argv::new("PSETEX")
+            .arg(key)
+            .num(ms(ttl))
+            .arg(value)
+            .run(self)
+            .map(|_| ())
+    }
+    /// GETDEL.
+    fn getdel(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        as_opt_bulk(Argv::new("GETDEL").arg(key).run(self)?)
+    }
+    /// MGET.
+    fn mget(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        as_opt_bulks(Argv::new("MGET").args(keys).run(self)?)
+    }
+    /// MSET.
+    fn mset(&self, pairs: &[(&[u8], &[u8])]) -> Result<()> {
+        let mut a = Argv::new("MSET");
+        for (k, v) in pairs {
+            a = a.arg(k).arg(v);
+        }
+        a.run(self).map(|_| ())
+    }
+    /// APPEND: the new length.
+    fn append(&self, key: &[u8], tail: &[u8]) -> Result<usize> {
+        as_usize(Argv::new("APPEND").arg(key).arg(tail).run(self)?)
+    }
+    /// STRLEN.
+    fn strlen(&self, key: &[u8]) -> Result<usize> {
+        as_usize(Argv::new("STRLEN").arg(key).run(self)?)
+    }
+    /// GETRANGE.
+    fn getrange(&self, key: &[u8], start: i64, end: i64) -> Result<Vec<u8>> {
+        as_bulk(
+            Argv::new("GETRANGE")
+                .arg(key)
+                .num(start)
+                .num(end)
+                .run(self)?,
+        )
+    }
+    /// INCR.
+    fn incr(&self, key: &[u8]) -> Result<i64> {
+        as_int(Argv::new("INCR").arg(key).run(self)?)
+    }
+    /// INCRBY.
+    fn incrby(&self, key: &[u8], by: i64) -> Result<i64> {
+        as_int(Argv::new("INCRBY").arg(key).num(by).run(self)?)
+    }
+    /// DECRBY.
+    fn decrby(&self, key: &[u8], by: i64) -> Result<i64> {
+        as_int(Argv::new("DECRBY").arg(key).num(by).run(self)?)
+    }
+    /// INCRBYFLOAT with the increment as text; the new value as Redis formats it.
+    fn incrbyfloat(&self, key: &[u8], by: &[u8]) -> Result<Vec<u8>> {
+        as_bulk(Argv::new("INCRBYFLOAT").arg(key).arg(by).run(self)?)
+    }
+
+    // ---- hashes ----
+
+    /// HSET: the number of new fields.
+    fn hset(&self, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<usize> {
+        let mut a = Argv::new("HSET").arg(key);
+        for (f, v) in pairs {
+            a = a.arg(f).arg(v);
+        }
+        as_usize(a.run(self)?)
+    }
+    /// HSETNX.
+    fn hsetnx(&self, key: &[u8], field: &[u8], value: &[u8]) -> Result<bool> {
+        as_bool(
+            Argv::new("HSETNX")
+                .arg(key)
+                .arg(field)
+                .arg(value)
+                .run(self)?,
+        )
+    }
+    /// HGET.
+    fn hget(&self, key: &[u8], field: &[u8]) -> Result<Option<Vec<u8>>> {
+        as_opt_bulk(Argv::new("HGET").arg(key).arg(field).run(self)?)
+    }
+    /// HMGET.
+    fn hmget(&self, key: &[u8], fields: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        as_opt_bulks(Argv::new("HMGET").arg(key).args(fields).run(self)?)
+    }
+    /// HGETALL as pairs.
+    fn hgetall(&self, key: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        as_pairs(Argv::new("HGETALL").arg(key).run(self)?)
+    }
+    /// HDEL.
+    fn hdel(&self, key: &[u8], fields: &[&[u8]]) -> Result<usize> {
+        as_usize(Argv::new("HDEL").arg(key).args(fields).run(self)?)
+    }
+    /// HEXISTS.
+    fn hexists(&self, key: &[u8], field: &[u8]) -> Result<bool> {
+        as_bool(Argv::new("HEXISTS").arg(key).arg(field).run(self)?)
+    }
+    /// HLEN.
+    fn hlen(&self, key: &[u8]) -> Result<usize> {
+        as_usize(Argv::new("HLEN").arg(key).run(self)?)
+    }
+    /// HKEYS.
+    fn hkeys(&self, key: &[u8]) -> Result<Vec<Vec<u8>>> {
+        as_bulks(Argv::new("HKEYS").arg(key).run(self)?)
+    }
+    /// HVALS.
+    fn hvals(&self, key: &[u8]) -> Result<Vec<Vec<u8>>> {
+        as_bulks(Argv::new("HVALS").arg(key).run(self)?)
+    }
+    /// HINCRBY.
+    fn hincrby(&self, key: &[u8], field: &[u8], by: i64) -> Result<i64> {
+        as_int(Argv::new("HINCRBY").arg(key).arg(field).num(by).run(self)?)
+    }
+    /// HINCRBYFLOAT.
+    fn hincrbyfloat(&self, key: &[u8], field: &[u8], by: &[u8]) -> Result<Vec<u8>> {
+        as_bulk(
+            Argv::new("HINCRBYFLOAT")
+                .arg(key)
+                .arg(field)
+                .arg(by)
+                .run(self)?,
+        )
+    }
+
+    // ---- keys and expiry ----
+
+    /// DEL.
+    fn del(&self, keys: &[&[u8]]) -> Result<usize> {
+        as_usize(Argv::new("DEL").args(keys).run(self)?)
+    }
+    /// EXISTS (duplicates counted each time).
+    fn exists(&self, keys: &[&[u8]]) -> Result<usize> {
+        as_usize(Argv::new("EXISTS").args(keys).run(self)?)
+    }
+    /// TYPE.
+    fn key_type(&self, key: &[u8]) -> Result<KeyType> {
+        let r = Argv::new("TYPE").arg(key).run(self)?;
+        Ok(match as_bulk(r)?.as_slice() {
+            b"none" => KeyType::None,
+            b"string" => KeyType::String,
+            b"hash" => KeyType::Hash,
+            b"list" => KeyType::List,
+            b"MBbloom--" => KeyType::Bloom,
+            other => {
+                return Err(Error::Io(format!(
+                    "unsupported key type {}",
+                    String::from_utf8_lossy(other)
+                )))
+            }
+        })
+    }
+    /// KEYS.
+    fn keys(&self, pattern: &[u8]) -> Result<Vec<Vec<u8>>> {
+        as_bulks(Argv::new("KEYS").arg(pattern).run(self)?)
+    }
+    /// SCAN.
+    fn scan(&self, cursor: u64, pattern: Option<&[u8]>, count: usize) -> Result<ScanPage> {
+        let mut a = Argv::new("SCAN").num(cursor).arg("COUNT").num(count.max(1));
+        if let Some(p) = pattern {
+            a = a.arg("MATCH").arg(p);
+        }
+        let mut parts = as_array(a.run(self)?)?.into_iter();
+        let (Some(c), Some(keys)) = (parts.next(), parts.next()) else {
+            return Err(Error::Io("malformed SCAN reply".into()));
+        };
+        let c = as_bulk(c)?;
+        let cursor = crate::num::parse_u64_cursor(&c)
+            .ok_or_else(|| Error::Io("malformed SCAN cursor".into()))?;
+        Ok(ScanPage {
+            cursor,
+            keys: as_bulks(keys)?,
+        })
+    }
+    /// DBSIZE.
+    fn dbsize(&self) -> Result<usize> {
+        as_usize(Argv::new("DBSIZE").run(self)?)
+    }
+    /// FLUSHALL.
+    fn flushall(&self) -> Result<()> {
+        Argv::new("FLUSHALL").run(self).map(|_| ())
+    }
+    /// RENAME.
+    fn rename(&self, from: &[u8], to: &[u8]) -> Result<()> {
+        Argv::new("RENAME").arg(from).arg(to).run(self).map(|_| ())
+    }
+    /// RENAMENX.
+    fn renamenx(&self, from: &[u8], to: &[u8]) -> Result<bool> {
+        as_bool(Argv::new("RENAMENX").arg(from).arg(to).run(self)?)
+    }
+    /// PEXPIRE: the key expires after `ttl`.
+    fn expire(&self, key: &[u8], ttl: Duration) -> Result<bool> {
+        self.expire_if(key, ttl, ExpireCondition::default())
+    }
+    /// PEXPIRE with NX / XX / GT / LT.
+    fn expire_if(&self, key: &[u8], ttl: Duration, cond: ExpireCondition) -> Result<bool> {
+        let mut a = Argv::new("PEXPIRE").arg(key).num(ms(ttl));
+        for (on, word) in [
+            (cond.nx, "NX"),
+            (cond.xx, "XX"),
+            (cond.gt, "GT"),
+            (cond.lt, "LT"),
+        ] {
+            if on {
+                a = a.arg(word);
+            }
+        }
+        as_bool(a.run(self)?)
+    }
+    /// PEXPIREAT.
+    fn pexpireat(&self, key: &[u8], unix_ms: i64) -> Result<bool> {
+        as_bool(Argv::new("PEXPIREAT").arg(key).num(unix_ms).run(self)?)
+    }
+    /// PTTL as a typed value.
+    fn ttl(&self, key: &[u8]) -> Result<Ttl> {
+        Ok(match as_int(Argv::new("PTTL").arg(key).run(self)?)? {
+            -2 => Ttl::Missing,
+            -1 => Ttl::Persistent,
+            n => Ttl::Expires(Duration::from_millis(n.max(0) as u64)),
+        })
+    }
+    /// PERSIST.
+    fn persist(&self, key: &[u8]) -> Result<bool> {
+        as_bool(Argv::new("PERSIST").arg(key).run(self)?)
+    }
+
+    // ---- bits ----
+
+    /// SETBIT: the old bit.
+    fn setbit(&self, key: &[u8], offset: u64, bit: bool) -> Result<u8> {
+        let r = Argv::new("SETBIT")
+            .arg(key)
+            .num(offset)
+            .num(u8::from(bit))
+            .run(self)?;
+        Ok(u8::from(as_int(r)? != 0))
+    }
+    /// GETBIT.
+    fn getbit(&self, key: &[u8], offset: u64) -> Result<u8> {
+        Ok(u8::from(
+            as_int(Argv::new("GETBIT").arg(key).num(offset).run(self)?)? != 0,
+        ))
+    }
+    /// BITCOUNT.
+    fn bitcount(&self, key: &[u8], range: Option<(i64, i64, BitUnit)>) -> Result<i64> {
+        let mut a = Argv::new("BITCOUNT").arg(key);
+        if let Some((s, e, u)) = range {
+            a = a.num(s).num(e).arg(unit_word(u));
+        }
+        as_int(a.run(self)?)
+    }
+    /// BITPOS.
+    fn bitpos(&self, key: &[u8], bit: bool, range: Option<BitposRange>) -> Result<i64> {
+        let mut a = Argv::new("BITPOS").arg(key).num(u8::from(bit));
+        if let Some(r) = range {
+            a = a.num(r.start);
+            if let Some(e) = r.end {
+                a = a.num(e).arg(unit_word(r.unit));
+            }
+        }
+        as_int(a.run(self)?)
+    }
+    /// BITOP: the destination's length.
+    fn bitop(&self, op: BitOp, dest: &[u8], sources: &[&[u8]]) -> Result<usize> {
+        let word = match op {
+            BitOp::And => "AND",
+            BitOp::Or => "OR",
+            BitOp::Xor => "XOR",
+            BitOp::Not => "NOT",
+        };
+        as_usize(
+            Argv::new("BITOP")
+                .arg(word)
+                .arg(dest)
+                .args(sources)
+                .run(self)?,
+        )
+    }
+    /// BITFIELD.
+    fn bitfield(&self, key: &[u8], ops: &[BitfieldOp]) -> Result<Vec<Option<i64>>> {
+        let mut a = Argv::new("BITFIELD").arg(key);
+        for op in ops {
+            a = match *op {
+                BitfieldOp::Get(t, o) => a.arg("GET").num(t).num(o),
+                BitfieldOp::Set(t, o, v) => a.arg("SET").num(t).num(o).num(v),
+                BitfieldOp::IncrBy(t, o, v) => a.arg("INCRBY").num(t).num(o).num(v),
+                BitfieldOp::Overflow(o) => a.arg("OVERFLOW").arg(match o {
+                    Overflow::Wrap => "WRAP",
+                    Overflow::Sat => "SAT",
+                    Overflow::Fail => "FAIL",
+                }),
+            };
+        }
+        as_array(a.run(self)?)?
+            .into_iter()
+            .map(|r| match r {
+                Reply::Nil => Ok(None),
+                r => as_int(r).map(Some),
+            })
+            .collect()
+    }
+
+    // ---- HyperLogLog ----
+
+    /// PFADD: whether the key was created or an estimate may have changed.
+    fn pfadd(&self, key: &[u8], items: &[&[u8]]) -> Result<bool> {
+        as_bool(Argv::new("PFADD").arg(key).args(items).run(self)?)
+    }
+    /// PFCOUNT: one key's estimate, or the union's of several.
+    fn pfcount(&self, keys: &[&[u8]]) -> Result<u64> {
+        Ok(as_int(Argv::new("PFCOUNT").args(keys).run(self)?)? as u64)
+    }
+    /// PFMERGE.
+    fn pfmerge(&self, dest: &[u8], sources: &[&[u8]]) -> Result<()> {
+        Argv::new("PFMERGE")
+            .arg(dest)
+            .args(sources)
+            .run(self)
+            .map(|_| ())
+    }
+
+    // ---- Bloom filters ----
+
+    /// BF.RESERVE.
+    fn bf_reserve(&self, key: &[u8], opts: BloomOptions) -> Result<()> {
+        let mut a = Argv::new("BF.RESERVE")
+            .arg(key)
+            .num(opts.error_rate)
+            .num(opts.capacity);
+        if opts.nonscaling {
+            a = a.arg("NONSCALING");
+        } else {
+            a = a.arg("EXPANSION").num(opts.expansion);
+        }
+        a.run(self).map(|_| ())
+    }
+    /// BF.ADD: true when the item was added, false when it may have been present.
+    fn bf_add(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        as_bool(Argv::new("BF.ADD").arg(key).arg(item).run(self)?)
+    }
+    /// BF.MADD: one result per processed item.
+    fn bf_madd(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<Result<bool>>> {
+        as_bool_results(Argv::new("BF.MADD").arg(key).args(items).run(self)?)
+    }
+    /// BF.INSERT.
+    fn bf_insert(
+        &self,
+        key: &[u8],
+        opts: BfInsertOptions,
+        items: &[&[u8]],
+    ) -> Result<Vec<Result<bool>>> {
+        let mut a = bloom_options(Argv::new("BF.INSERT").arg(key), &opts.filter);
+        if opts.nocreate {
+            a = a.arg("NOCREATE");
+        }
+        as_bool_results(a.arg("ITEMS").args(items).run(self)?)
+    }
+    /// BF.EXISTS.
+    fn bf_exists(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        as_bool(Argv::new("BF.EXISTS").arg(key).arg(item).run(self)?)
+    }
+    /// BF.MEXISTS.
+    fn bf_mexists(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<bool>> {
+        as_array(Argv::new("BF.MEXISTS").arg(key).args(items).run(self)?)?
+            .into_iter()
+            .map(as_bool)
+            .collect()
+    }
+    /// BF.INFO.
+    fn bf_info(&self, key: &[u8]) -> Result<BloomInfo> {
+        let items = as_array(Argv::new("BF.INFO").arg(key).run(self)?)?;
+        let field = |i: usize| -> Result<Option<u64>> {
+            match items.get(i * 2 + 1) {
+                Some(Reply::Integer(n)) => Ok(Some(*n as u64)),
+                Some(Reply::Nil) => Ok(None),
+                other => Err(Error::Io(format!("malformed BF.INFO reply: {other:?}"))),
+            }
+        };
+        let num = |i: usize| field(i).map(Option::unwrap_or_default);
+        Ok(BloomInfo {
+            capacity: num(0)?,
+            size: num(1)?,
+            filters: num(2)?,
+            items: num(3)?,
+            expansion: field(4)?.map(|e| e as u32),
+        })
+    }
+    /// BF.CARD.
+    fn bf_card(&self, key: &[u8]) -> Result<u64> {
+        Ok(as_int(Argv::new("BF.CARD").arg(key).run(self)?)? as u64)
+    }
+
+    // ---- lists ----
+
+    /// LPUSH: the list's length afterwards.
+    fn lpush(&self, key: &[u8], values: &[&[u8]]) -> Result<usize> {
+        as_usize(Argv::new("LPUSH").arg(key).args(values).run(self)?)
+    }
+    /// RPUSH.
+    fn rpush(&self, key: &[u8], values: &[&[u8]]) -> Result<usize> {
+        as_usize(Argv::new("RPUSH").arg(key).args(values).run(self)?)
+    }
+    /// LPOP.
+    fn lpop(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        as_opt_bulk(Argv::new("LPOP").arg(key).run(self)?)
+    }
+    /// RPOP.
+    fn rpop(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        as_opt_bulk(Argv::new("RPOP").arg(key).run(self)?)
+    }
+    /// LRANGE.
+    fn lrange(&self, key: &[u8], start: i64, stop: i64) -> Result<Vec<Vec<u8>>> {
+        as_bulks(
+            Argv::new("LRANGE")
+                .arg(key)
+                .num(start)
+                .num(stop)
+                .run(self)?,
+        )
+    }
+    /// LLEN.
+    fn llen(&self, key: &[u8]) -> Result<usize> {
+        as_usize(Argv::new("LLEN").arg(key).run(self)?)
+    }
+    /// LINDEX.
+    fn lindex(&self, key: &[u8], index: i64) -> Result<Option<Vec<u8>>> {
+        as_opt_bulk(Argv::new("LINDEX").arg(key).num(index).run(self)?)
+    }
+    /// LREM: how many were removed.
+    fn lrem(&self, key: &[u8], count: i64, value: &[u8]) -> Result<usize> {
+        as_usize(Argv::new("LREM").arg(key).num(count).arg(value).run(self)?)
+    }
+    /// LTRIM.
+    fn ltrim(&self, key: &[u8], start: i64, stop: i64) -> Result<()> {
+        Argv::new("LTRIM")
+            .arg(key)
+            .num(start)
+            .num(stop)
+            .run(self)
+            .map(|_| ())
+    }
+    /// LMOVE.
+    fn lmove(&self, src: &[u8], dst: &[u8], from: ListEnd, to: ListEnd) -> Result<Option<Vec<u8>>> {
+        let a = Argv::new("LMOVE")
+            .arg(src)
+            .arg(dst)
+            .arg(end_word(from))
+            .arg(end_word(to));
+        as_opt_bulk(a.run(self)?)
+    }
+    /// BLPOP: waits up to `timeout` (zero waits forever) for an element of any of `keys`.
+    fn blpop(&self, keys: &[&[u8]], timeout: Duration) -> Result<Option<Popped>> {
+        as_popped(
+            Argv::new("BLPOP")
+                .args(keys)
+                .arg(timeout_arg(timeout))
+                .run(self)?,
+        )
+    }
+    /// BRPOP.
+    fn brpop(&self, keys: &[&[u8]], timeout: Duration) -> Result<Option<Popped>> {
+        as_popped(
+            Argv::new("BRPOP")
+                .args(keys)
+                .arg(timeout_arg(timeout))
+                .run(self)?,
+        )
+    }
+    /// BLMOVE.
+    fn blmove(
+        &self,
+        src: &[u8],
+        dst: &[u8],
+        from: ListEnd,
+        to: ListEnd,
+        timeout: Duration,
+    ) -> Result<Option<Vec<u8>>> {
+        let a = Argv::new("BLMOVE")
+            .arg(src)
+            .arg(dst)
+            .arg(end_word(from))
+            .arg(end_word(to));
+        as_opt_bulk(a.arg(timeout_arg(timeout)).run(self)?)
+    }
+    /// BLPOP without blocking an executor thread.
+    fn blpop_async(
+        &self,
+        keys: &[&[u8]],
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Option<Popped>>> {
+        let _ = (keys, timeout);
+        Box::pin(std::future::ready(Err(unsupported("BLPOP (async)"))))
+    }
+    /// BRPOP without blocking an executor thread.
+    fn brpop_async(
+        &self,
+        keys: &[&[u8]],
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Option<Popped>>> {
+        let _ = (keys, timeout);
+        Box::pin(std::future::ready(Err(unsupported("BRPOP (async)"))))
+    }
+
+    // ---- pub/sub ----
+
+    /// PUBLISH: how many subscriptions received the message.
+    fn publish(&self, channel: &[u8], message: &[u8]) -> Result<usize> {
+        as_usize(Argv::new("PUBLISH").arg(channel).arg(message).run(self)?)
+    }
+    /// A new subscription handle (subscribed to nothing yet).
+    fn subscriber(&self) -> Result<Box<dyn PubSub>> {
+        Err(unsupported("subscriptions"))
+    }
+
+    // ---- transactions ----
+
+    /// WATCH `watch`, then MULTI, the `commands`, EXEC, atomically: `Some(replies)` (errors of
+    /// single commands are `Reply::Error` items), `None` when a watched key changed, and
+    /// Redis's EXECABORT error when a command was refused while queuing.
+    fn transaction(
+        &self,
+        watch: &[&[u8]],
+        commands: &[Vec<Vec<u8>>],
+    ) -> Result<Option<Vec<Reply>>> {
+        let _ = (watch, commands);
+        Err(unsupported("transactions"))
+    }
+}
+
+impl Backend for Store {
+    fn execute(&self, argv: &[&[u8]]) -> Result<Reply> {
+        Ok(Store::execute(self, argv))
+    }
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Store::get(self, key)
+    }
+    fn set(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        Store::set(self, key, value)
+    }
+    fn set_with(&self, key: &[u8], value: &[u8], opts: SetOptions) -> Result<SetOutcome> {
+        Store::set_with(self, key, value, opts)
+    }
+    fn setnx(&self, key: &[u8], value: &[u8]) -> Result<bool> {
+        Store::setnx(self, key, value)
+    }
+    fn setex(&self, key: &[u8], ttl: Duration, value: &[u8]) -> Result<()> {
+        Store::setex(self, key, ttl, value)
+    }
+    fn getdel(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Store::getdel(self, key)
+    }
+    fn mget(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        Store::mget(self, keys)
+    }
+    fn mset(&self, pairs: &[(&[u8], &[u8])]) -> Result<()> {
+        Store::mset(self, pairs)
+    }
+    fn append(&self, key: &[u8], tail: &[u8]) -> Result<usize> {
+        Store::append(self, key, tail)
+    }
+    fn strlen(&self, key: &[u8]) -> Result<usize> {
+        Store::strlen(self, key)
+    }
+    fn getrange(&self, key: &[u8], start: i64, end: i64) -> Result<Vec<u8>> {
+        Store::getrange(self, key, start, end)
+    }
+    fn incr(&self, key: &[u8]) -> Result<i64> {
+        Store::incr(self, key)
+    }
+    fn incrby(&self, key: &[u8], by: i64) -> Result<i64> {
+        Store::incrby(self, key, by)
+    }
+    fn decrby(&self, key: &[u8], by: i64) -> Result<i64> {
+        Store::decrby(self, key, by)
+    }
+    fn incrbyfloat(&self, key: &[u8], by: &[u8]) -> Result<Vec<u8>> {
+        Store::incrbyfloat(self, key, by)
+    }
+    fn hset(&self, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<usize> {
+        Store::hset(self, key, pairs)
+    }
+    fn hsetnx(&self, key: &[u8], field: &[u8], value: &[u8]) -> Result<bool> {
+        Store::hsetnx(self, key, field, value)
+    }
+    fn hget(&self, key: &[u8], field: &[u8]) -> Result<Option<Vec<u8>>> {
+        Store::hget(self, key, field)
+    }
+    fn hmget(&self, key: &[u8], fields: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        Store::hmget(self, key, fields)
+    }
+    fn hgetall(&self, key: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        Store::hgetall(self, key)
+    }
+    fn hdel(&self, key: &[u8], fields: &[&[u8]]) -> Result<usize> {
+        Store::hdel(self, key, fields)
+    }
+    fn hexists(&self, key: &[u8], field: &[u8]) -> Result<bool> {
+        Store::hexists(self, key, field)
+    }
+    fn hlen(&self, key: &[u8]) -> Result<usize> {
+        Store::hlen(self, key)
+    }
+    fn hkeys(&self, key: &[u8]) -> Result<Vec<Vec<u8>>> {
+        Store::hkeys(self, key)
+    }
+    fn hvals(&self, key: &[u8]) -> Result<Vec<Vec<u8>>> {
+        Store::hvals(self, key)
+    }
+    fn hincrby(&self, key: &[u8], field: &[u8], by: i64) -> Result<i64> {
+        Store::hincrby(self, key, field, by)
+    }
+    fn hincrbyfloat(&self, key: &[u8], field: &[u8], by: &[u8]) -> Result<Vec<u8>> {
+        Store::hincrbyfloat(self, key, field, by)
+    }
+    fn del(&self, keys: &[&[u8]]) -> Result<usize> {
+        Store::del(self, keys)
+    }
+    fn exists(&self, keys: &[&[u8]]) -> Result<usize> {
+        Store::exists(self, keys)
+    }
+    fn key_type(&self, key: &[u8]) -> Result<KeyType> {
+        Store::key_type(self, key)
+    }
+    fn keys(&self, pattern: &[u8]) -> Result<Vec<Vec<u8>>> {
+        Store::keys(self, pattern)
+    }
+    fn scan(&self, cursor: u64, pattern: Option<&[u8]>, count: usize) -> Result<ScanPage> {
+        Store::scan(self, cursor, pattern, count)
+    }
+    fn dbsize(&self) -> Result<usize> {
+        Store::dbsize(self)
+    }
+    fn flushall(&self) -> Result<()> {
+        Store::flushall(self)
+    }
+    fn rename(&self, from: &[u8], to: &[u8]) -> Result<()> {
+        Store::rename(self, from, to)
+    }
+    fn renamenx(&self, from: &[u8], to: &[u8]) -> Result<bool> {
+        Store::renamenx(self, from, to)
+    }
+    fn expire_if(&self, key: &[u8], ttl: Duration, cond: ExpireCondition) -> Result<bool> {
+        Store::expire_if(self, key, ttl, cond)
+    }
+    fn pexpireat(&self, key: &[u8], unix_ms: i64) -> Result<bool> {
+        Store::pexpireat(self, key, unix_ms)
+    }
+    fn ttl(&self, key: &[u8]) -> Result<Ttl> {
+        Store::ttl(self, key)
+    }
+    fn persist(&self, key: &[u8]) -> Result<bool> {
+        Store::persist(self, key)
+    }
+    fn setbit(&self, key: &[u8], offset: u64, bit: bool) -> Result<u8> {
+        Store::setbit(self, key, offset, bit)
+    }
+    fn getbit(&self, key: &[u8], offset: u64) -> Result<u8> {
+        Store::getbit(self, key, offset)
+    }
+    fn bitcount(&self, key: &[u8], range: Option<(i64, i64, BitUnit)>) -> Result<i64> {
+        Store::bitcount(self, key, range)
+    }
+    fn bitpos(&self, key: &[u8], bit: bool, range: Option<BitposRange>) -> Result<i64> {
+        Store::bitpos(self, key, bit, range)
+    }
+    fn bitop(&self, op: BitOp, dest: &[u8], sources: &[&[u8]]) -> Result<usize> {
+        Store::bitop(self, op, dest, sources)
+    }
+    fn bitfield(&self, key: &[u8], ops: &[BitfieldOp]) -> Result<Vec<Option<i64>>> {
+        Store::bitfield(self, key, ops)
+    }
+
+    fn pfadd(&self, key: &[u8], items: &[&[u8]]) -> Result<bool> {
+        Store::pfadd(self, key, items)
+    }
+    fn pfcount(&self, keys: &[&[u8]]) -> Result<u64> {
+        Store::pfcount(self, keys)
+    }
+    fn pfmerge(&self, dest: &[u8], sources: &[&[u8]]) -> Result<()> {
+        Store::pfmerge(self, dest, sources)
+    }
+    fn bf_reserve(&self, key: &[u8], opts: BloomOptions) -> Result<()> {
+        Store::bf_reserve(self, key, opts)
+    }
+    fn bf_add(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        Store::bf_add(self, key, item)
+    }
+    fn bf_madd(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<Result<bool>>> {
+        Store::bf_madd(self, key, items)
+    }
+    fn bf_insert(
+        &self,
+        key: &[u8],
+        opts: BfInsertOptions,
+        items: &[&[u8]],
+    ) -> Result<Vec<Result<bool>>> {
+        Store::bf_insert(self, key, opts, items)
+    }
+    fn bf_exists(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        Store::bf_exists(self, key, item)
+    }
+    fn bf_mexists(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<bool>> {
+        Store::bf_mexists(self, key, items)
+    }
+    fn bf_info(&self, key: &[u8]) -> Result<BloomInfo> {
+        Store::bf_info(self, key)
+    }
+    fn bf_card(&self, key: &[u8]) -> Result<u64> {
+        Store::bf_card(self, key)
+    }
+    fn lpush(&self, key: &[u8], values: &[&[u8]]) -> Result<usize> {
+        Store::lpush(self, key, values)
+    }
+    fn rpush(&self, key: &[u8], values: &[&[u8]]) -> Result<usize> {
+        Store::rpush(self, key, values)
+    }
+    fn lpop(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Store::lpop(self, key)
+    }
+    fn rpop(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Store::rpop(self, key)
+    }
+    fn lrange(&self, key: &[u8], start: i64, stop: i64) -> Result<Vec<Vec<u8>>> {
+        Store::lrange(self, key, start, stop)
+    }
+    fn llen(&self, key: &[u8]) -> Result<usize> {
+        Store::llen(self, key)
+    }
+    fn lindex(&self, key: &[u8], index: i64) -> Result<Option<Vec<u8>>> {
+        Store::lindex(self, key, index)
+    }
+    fn lrem(&self, key: &[u8], count: i64, value: &[u8]) -> Result<usize> {
+        Store::lrem(self, key, count, value)
+    }
+    fn ltrim(&self, key: &[u8], start: i64, stop: i64) -> Result<()> {
+        Store::ltrim(self, key, start, stop)
+    }
+    fn lmove(&self, src: &[u8], dst: &[u8], from: ListEnd, to: ListEnd) -> Result<Option<Vec<u8>>> {
+        Store::lmove(self, src, dst, from, to)
+    }
+    fn blpop(&self, keys: &[&[u8]], timeout: Duration) -> Result<Option<Popped>> {
+        Store::blpop(self, keys, timeout)
+    }
+    fn brpop(&self, keys: &[&[u8]], timeout: Duration) -> Result<Option<Popped>> {
+        Store::brpop(self, keys, timeout)
+    }
+    fn blmove(
+        &self,
+        src: &[u8],
+        dst: &[u8],
+        from: ListEnd,
+        to: ListEnd,
+        timeout: Duration,
+    ) -> Result<Option<Vec<u8>>> {
+        Store::blmove(self, src, dst, from, to, timeout)
+    }
+    fn blpop_async(
+        &self,
+        keys: &[&[u8]],
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Option<Popped>>> {
+        Box::pin(Store::blpop_async(self, keys, timeout))
+    }
+    fn brpop_async(
+        &self,
+        keys: &[&[u8]],
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Option<Popped>>> {
+        Box::pin(Store::brpop_async(self, keys, timeout))
+    }
+    fn publish(&self, channel: &[u8], message: &[u8]) -> Result<usize> {
+        Store::publish(self, channel, message)
+    }
+    fn subscriber(&self) -> Result<Box<dyn PubSub>> {
+        Ok(Box::new(Store::subscriber(self)))
+    }
+    fn transaction(
+        &self,
+        watch: &[&[u8]],
+        commands: &[Vec<Vec<u8>>],
+    ) -> Result<Option<Vec<Reply>>> {
+        let mut tx = Store::transaction(self);
+        if !watch.is_empty() {
+            tx.watch(watch)?;
+        }
+        tx.multi()?;
+        for argv in commands {
+            tx.queue(argv);
+        }
+        match tx.exec() {
+            Reply::Array(items) => Ok(Some(items)),
+            Reply::NilArray => Ok(None),
+            Reply::Error(e) => Err(Error::from_reply_text(&e)),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
