@@ -31,8 +31,7 @@
 use cardinality_estimator::CardinalityEstimator;
 use criterion::measurement::WallTime;
 use criterion::{
-    criterion_group, criterion_main, BatchSize, BenchmarkGroup, BenchmarkId, Criterion,
-    Throughput,
+    criterion_group, criterion_main, BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 use hyperloglogplus::{HyperLogLog as _, HyperLogLogPlus};
 use rand::rngs::SmallRng;
@@ -82,7 +81,9 @@ impl Engine for Sketchstore {
     }
     #[inline]
     fn count(&mut self) -> u64 {
-        self.0.count().expect("a value built by add is never corrupt")
+        self.0
+            .count()
+            .expect("a value built by add is never corrupt")
     }
 }
 
@@ -105,7 +106,9 @@ impl Engine for CardEst {
 }
 
 #[derive(Clone)]
-struct HllPlus(HyperLogLogPlus<[u8], RandomState>);
+// `Vec<u8>` rather than `[u8]` only because the crate's `Clone` wants a `Clone` element type;
+// `insert` takes the `&[u8]` it borrows as, which hashes the same.
+struct HllPlus(HyperLogLogPlus<Vec<u8>, RandomState>);
 
 impl Engine for HllPlus {
     const NAME: &'static str = "hyperloglogplus";
@@ -181,7 +184,13 @@ fn report_accuracy<E: Engine>(items: &Items) {
         let mut e: E = filled(items, n);
         let c = e.count();
         let err = (c as f64 - n as f64) / n as f64 * 100.0;
-        eprintln!("{:>22} n={:<8} count={:<8} error={:+.2}%", E::NAME, n, c, err);
+        eprintln!(
+            "{:>22} n={:<8} count={:<8} error={:+.2}%",
+            E::NAME,
+            n,
+            c,
+            err
+        );
     }
 }
 
@@ -240,7 +249,11 @@ impl<'a> Chunks<'a> {
     }
 }
 
-fn bench_after_insert<E: Engine>(g: &mut BenchmarkGroup<'_, WallTime>, items: &Items, pool: &Items) {
+fn bench_after_insert<E: Engine>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    items: &Items,
+    pool: &Items,
+) {
     let base: E = filled(items, BASE);
     g.throughput(Throughput::Elements(CHUNK as u64));
     let mut chunks = Chunks { pool, next: 0 };
@@ -355,7 +368,11 @@ fn hll(c: &mut Criterion) {
     // New elements that each raise a distinct register of the base above its value.
     let base: Sketchstore = filled(&items, BASE);
     assert_eq!(base.0.encoding(), HllEncoding::Dense);
-    assert_eq!(base.0.cached_count(), None, "base must not carry a valid cache");
+    assert_eq!(
+        base.0.cached_count(),
+        None,
+        "base must not carry a valid cache"
+    );
     let mut taken = vec![false; REGISTERS];
     let mut pool = Items {
         buf: Vec::new(),

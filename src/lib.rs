@@ -25,13 +25,15 @@ mod error;
 pub mod glob;
 pub mod intel;
 pub mod num;
+#[cfg(feature = "redis")]
+pub mod redis_compat;
 mod reply;
 mod store;
 pub mod types;
 
 pub use backend::Backend;
 #[cfg(feature = "redis")]
-pub use backend::{RedisBackend, RedisOptions};
+pub use backend::{BloomMode, RedisBackend, RedisOptions};
 pub use clock::{Clock, ManualClock};
 pub use error::{Error, Result};
 pub use reply::Reply;
@@ -41,6 +43,10 @@ pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
 pub use store::strings::SetOutcome;
 pub use store::txn::Transaction;
 pub use store::{BfInfoField, BfInsertOptions, BloomOptions};
+pub use store::evict::EvictionPolicy;
+#[doc(hidden)]
+pub use store::persist::fuzz_snapshot;
+pub use store::persist::SNAPSHOT_VERSION;
 pub use store::{
     BitfieldOp, Config, ExpireCondition, KeyType, ScanPage, SetCondition, SetExpiry, SetOptions,
     Store, StoreBuilder, DEFAULT_HLL_SPARSE_MAX_BYTES, DEFAULT_MAX_STRING_BYTES,

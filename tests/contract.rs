@@ -6,16 +6,19 @@
 //! error texts (an error's `Display` is Redis's text). The prefix is a hash tag (`{c-bits}:`),
 //! so that all keys of a scenario share one cluster slot. A new family adds its scenarios
 //! to [`SCENARIOS`]; every backend then runs them.
+// Real servers expire keys and time out waits by wall-clock time: scenarios measure real
+// elapsed time, and no store `Clock` is involved.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
 use sketchstore::types::bitmap::{BitOp, BitUnit, BitfieldType, BitposRange, Overflow};
 use sketchstore::{
-    Backend, BitfieldOp, Error, ExpireCondition, KeyType, SetCondition, SetExpiry, SetOptions,
-    Store, Ttl,
+    Backend, BfInsertOptions, BitfieldOp, BloomOptions, Error, ExpireCondition, KeyType, ListEnd,
+    Message, Reply, SetCondition, SetExpiry, SetOptions, Store, Ttl,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A scenario: a name and a function of the backend and a key prefix.
 type Scenario = (&'static str, fn(&dyn Backend, &str));
@@ -34,6 +37,20 @@ const SCENARIOS: &[Scenario] = &[
     ("wrong_type", wrong_type),
     ("setex_invalid_ttl", setex_invalid_ttl),
     ("expire_conflicting_options", expire_conflicting_options),
+    ("hll", hll),
+    ("lists", lists),
+    ("blocking_pops", blocking_pops),
+    ("blocking_pops_async", blocking_pops_async),
+    ("pubsub", pubsub),
+    ("pubsub_async", pubsub_async),
+    ("transactions", transactions),
+    ("watch", watch),
+    ("bloom", bloom),
+    ("bloom_growth_and_errors", bloom_growth_and_errors),
+    (
+        "bloom_same_answers_as_embedded",
+        bloom_same_answers_as_embedded,
+    ),
 ];
 
 /// Scenarios the embedded store is known to fail, with the divergence from Redis. The run
@@ -72,7 +89,23 @@ fn contract_embedded_store() {
 fn contract_redis_server() {
     let server = common::RedisServer::start();
     let backend = sketchstore::RedisBackend::connect(&server.url()).expect("connect");
+    assert!(
+        !backend.bloom_is_native().unwrap(),
+        "the test server has no RedisBloom: BF.* is emulated"
+    );
     run_contract(&backend, "server", &[]);
+}
+
+/// A redis-server with RedisBloom loaded: BF.* runs natively there, so the Bloom scenarios
+/// compare the embedded store with RedisBloom itself.
+#[cfg(feature = "redis")]
+#[test]
+fn contract_redis_server_with_redisbloom() {
+    let module = common::cluster::redisbloom_module();
+    let server = common::RedisServer::start_with(&["--loadmodule", &module]);
+    let backend = sketchstore::RedisBackend::connect(&server.url()).expect("connect");
+    assert!(backend.bloom_is_native().unwrap(), "RedisBloom is detected");
+    run_contract(&backend, "redisbloom", &[]);
 }
 
 #[cfg(feature = "redis")]
@@ -673,4 +706,671 @@ fn expire_conflicting_options(b: &dyn Backend, p: &str) {
     );
 
     assert_eq!(b.ttl(&k).unwrap(), Ttl::Persistent);
+}
+
+// ---- HyperLogLog, lists, blocking pops, pub/sub, transactions, Bloom filters ----
+
+/// A reference store: the embedded implementation, whose results every backend must equal.
+fn reference() -> Store {
+    Store::new()
+}
+
+fn items(v: &[Vec<u8>]) -> Vec<&[u8]> {
+    v.iter().map(Vec::as_slice).collect()
+}
+
+fn hll(b: &dyn Backend, p: &str) {
+    let r = reference();
+    let (h1, h2, dest, s) = (key(p, "h1"), key(p, "h2"), key(p, "dest"), key(p, "s"));
+    let first: Vec<String> = (0..500).map(|i| format!("user:{i}")).collect();
+    let second: Vec<String> = (250..5000).map(|i| format!("user:{i}")).collect();
+    let refs = |v: &[String]| v.iter().map(|x| x.as_bytes().to_vec()).collect::<Vec<_>>();
+    let (first, second) = (refs(&first), refs(&second));
+    for backend in [b, &r as &dyn Backend] {
+        assert!(backend.pfadd(&h1, &items(&first)).unwrap());
+        assert!(
+            !backend.pfadd(&h1, &items(&first[..10])).unwrap(),
+            "nothing new"
+        );
+        assert!(backend.pfadd(&h2, &[]).unwrap(), "creates the key");
+        assert!(!backend.pfadd(&h2, &[]).unwrap());
+        for chunk in second.chunks(700) {
+            backend.pfadd(&h2, &items(chunk)).unwrap();
+        }
+    }
+    assert_eq!(b.pfcount(&[&h1]).unwrap(), r.pfcount(&[&h1]).unwrap());
+    assert_eq!(b.pfcount(&[&h2]).unwrap(), r.pfcount(&[&h2]).unwrap());
+    assert_eq!(
+        b.pfcount(&[&h1, &h2]).unwrap(),
+        r.pfcount(&[&h1, &h2]).unwrap()
+    );
+    assert_eq!(b.pfcount(&[&key(p, "none")]).unwrap(), 0);
+    assert_eq!(b.get(&h1).unwrap(), r.get(&h1).unwrap(), "sparse bytes");
+    assert_eq!(b.get(&h2).unwrap(), r.get(&h2).unwrap(), "dense bytes");
+    b.pfmerge(&dest, &[&h1, &h2]).unwrap();
+    r.pfmerge(&dest, &[&h1, &h2]).unwrap();
+    assert_eq!(b.get(&dest).unwrap(), r.get(&dest).unwrap(), "merged bytes");
+    assert_eq!(b.pfcount(&[&dest]).unwrap(), r.pfcount(&[&dest]).unwrap());
+    let count = b.pfcount(&[&dest]).unwrap();
+    assert!((4900..=5100).contains(&count), "estimate {count} near 5000");
+
+    // Bytes written by one implementation are read by the other.
+    let copy = key(p, "copy");
+    b.set(&copy, &r.get(&h1).unwrap().unwrap()).unwrap();
+    assert_eq!(b.pfcount(&[&copy]).unwrap(), r.pfcount(&[&h1]).unwrap());
+
+    b.set(&s, b"not an hll").unwrap();
+    assert_eq!(
+        err_text(b.pfadd(&s, &[b"x"])),
+        "WRONGTYPE Key is not a valid HyperLogLog string value."
+    );
+    assert_eq!(
+        err_text(b.pfcount(&[&s])),
+        "WRONGTYPE Key is not a valid HyperLogLog string value."
+    );
+}
+
+fn lists(b: &dyn Backend, p: &str) {
+    let (l, other, h) = (key(p, "l"), key(p, "other"), key(p, "h"));
+    assert_eq!(b.rpush(&l, &[b"a", b"b", b"c"]).unwrap(), 3);
+    assert_eq!(b.lpush(&l, &[b"x", b"y"]).unwrap(), 5);
+    assert_eq!(
+        b.lrange(&l, 0, -1).unwrap(),
+        bytes(&["y", "x", "a", "b", "c"])
+    );
+    assert_eq!(b.lrange(&l, -2, 100).unwrap(), bytes(&["b", "c"]));
+    assert_eq!(b.lrange(&l, 3, 1).unwrap(), bytes(&[]));
+    assert_eq!(b.llen(&l).unwrap(), 5);
+    assert_eq!(b.lindex(&l, 0).unwrap(), some("y"));
+    assert_eq!(b.lindex(&l, -1).unwrap(), some("c"));
+    assert_eq!(b.lindex(&l, 99).unwrap(), None);
+    assert_eq!(b.lpop(&l).unwrap(), some("y"));
+    assert_eq!(b.rpop(&l).unwrap(), some("c"));
+    b.rpush(&l, &[b"a", b"z", b"a"]).unwrap();
+    assert_eq!(b.lrem(&l, -1, b"a").unwrap(), 1, "from the tail");
+    assert_eq!(
+        b.lrange(&l, 0, -1).unwrap(),
+        bytes(&["x", "a", "b", "a", "z"])
+    );
+    assert_eq!(b.lrem(&l, 0, b"a").unwrap(), 2);
+    b.ltrim(&l, 1, -1).unwrap();
+    assert_eq!(b.lrange(&l, 0, -1).unwrap(), bytes(&["b", "z"]));
+    assert_eq!(
+        b.lmove(&l, &other, ListEnd::Right, ListEnd::Left).unwrap(),
+        some("z")
+    );
+    assert_eq!(
+        b.lmove(&l, &other, ListEnd::Left, ListEnd::Right).unwrap(),
+        some("b")
+    );
+    assert_eq!(b.exists(&[&l]).unwrap(), 0, "the last pop removes the list");
+    assert_eq!(b.lrange(&other, 0, -1).unwrap(), bytes(&["z", "b"]));
+    assert_eq!(b.lpop(&l).unwrap(), None);
+    assert_eq!(b.llen(&l).unwrap(), 0);
+    assert_eq!(b.key_type(&other).unwrap(), KeyType::List);
+
+    b.hset(&h, &[(b"f", b"v")]).unwrap();
+    assert_eq!(err_text(b.lpush(&h, &[b"x"])), WRONGTYPE);
+    assert_eq!(err_text(b.lrange(&h, 0, -1)), WRONGTYPE);
+    assert_eq!(
+        err_text(b.blpop(&[&h], Duration::from_millis(10))),
+        WRONGTYPE
+    );
+}
+
+fn blocking_pops(b: &dyn Backend, p: &str) {
+    let (l1, l2) = (key(p, "l1"), key(p, "l2"));
+    b.rpush(&l2, &[b"a", b"b"]).unwrap();
+    assert_eq!(
+        b.blpop(&[&l1, &l2], Duration::from_secs(1)).unwrap(),
+        Some((l2.clone(), b"a".to_vec())),
+        "the first non-empty list, at once"
+    );
+    assert_eq!(
+        b.brpop(&[&l1, &l2], Duration::from_secs(1)).unwrap(),
+        Some((l2.clone(), b"b".to_vec()))
+    );
+    let start = Instant::now();
+    assert_eq!(
+        b.blpop(&[&l1, &l2], Duration::from_millis(150)).unwrap(),
+        None
+    );
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(140) && waited < Duration::from_secs(3),
+        "timed out after {waited:?}"
+    );
+    assert_eq!(
+        err_text(b.blpop(&[], Duration::from_millis(10))),
+        "ERR wrong number of arguments for 'blpop' command"
+    );
+
+    // Woken by a push from another thread.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            b.rpush(&l1, &[b"late"]).unwrap();
+        });
+        assert_eq!(
+            b.brpop(&[&l1, &l2], Duration::from_secs(5)).unwrap(),
+            Some((l1.clone(), b"late".to_vec()))
+        );
+    });
+    assert_eq!(b.exists(&[&l1, &l2]).unwrap(), 0);
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn blocking_pops_async(b: &dyn Backend, p: &str) {
+    let (l1, l2) = (key(p, "l1"), key(p, "l2"));
+    let rt = runtime();
+    b.rpush(&l1, &[b"a", b"b"]).unwrap();
+    assert_eq!(
+        rt.block_on(b.blpop_async(&[&l1, &l2], Duration::from_secs(1)))
+            .unwrap(),
+        Some((l1.clone(), b"a".to_vec()))
+    );
+    assert_eq!(
+        rt.block_on(b.brpop_async(&[&l2, &l1], Duration::from_secs(1)))
+            .unwrap(),
+        Some((l1.clone(), b"b".to_vec()))
+    );
+    // On a single-threaded runtime the push below only runs if the pop's wait leaves the
+    // executor thread free.
+    let (popped, ()) = rt.block_on(async {
+        tokio::join!(b.blpop_async(&[&l1, &l2], Duration::from_secs(5)), async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            b.rpush(&l2, &[b"pushed"]).unwrap();
+        })
+    });
+    assert_eq!(popped.unwrap(), Some((l2.clone(), b"pushed".to_vec())));
+    let start = Instant::now();
+    assert_eq!(
+        rt.block_on(b.brpop_async(&[&l1], Duration::from_millis(150)))
+            .unwrap(),
+        None
+    );
+    assert!(start.elapsed() >= Duration::from_millis(140));
+    assert_eq!(b.exists(&[&l1, &l2]).unwrap(), 0);
+}
+
+fn msg(channel: &str, payload: &str) -> Message {
+    Message::Message {
+        channel: channel.as_bytes().to_vec(),
+        payload: payload.as_bytes().to_vec(),
+    }
+}
+
+fn pmsg(pattern: &str, channel: &str, payload: &str) -> Message {
+    Message::PMessage {
+        pattern: pattern.as_bytes().to_vec(),
+        channel: channel.as_bytes().to_vec(),
+        payload: payload.as_bytes().to_vec(),
+    }
+}
+
+fn pubsub(b: &dyn Backend, p: &str) {
+    let (news, sport, pat) = (format!("{p}news"), format!("{p}sport"), format!("{p}n*"));
+    let wait = Duration::from_secs(2);
+    let mut sub = b.subscriber().unwrap();
+    assert_eq!(
+        b.publish(news.as_bytes(), b"unheard").unwrap(),
+        0,
+        "no subscriber yet"
+    );
+    assert_eq!(
+        sub.subscribe(&[news.as_bytes(), sport.as_bytes()]).unwrap(),
+        2
+    );
+    assert_eq!(sub.psubscribe(&[pat.as_bytes()]).unwrap(), 3);
+    assert_eq!(
+        b.publish(news.as_bytes(), b"m0").unwrap(),
+        2,
+        "by channel and by pattern"
+    );
+    assert_eq!(b.publish(sport.as_bytes(), b"s0").unwrap(), 1);
+    assert_eq!(sub.receive(wait).unwrap(), Some(msg(&news, "m0")));
+    assert_eq!(sub.receive(wait).unwrap(), Some(pmsg(&pat, &news, "m0")));
+    assert_eq!(sub.receive(wait).unwrap(), Some(msg(&sport, "s0")));
+    assert_eq!(sub.receive(Duration::from_millis(50)).unwrap(), None);
+
+    for i in 0..100 {
+        b.publish(sport.as_bytes(), format!("{i}").as_bytes())
+            .unwrap();
+    }
+    for i in 0..100 {
+        assert_eq!(
+            sub.receive(wait).unwrap(),
+            Some(msg(&sport, &i.to_string())),
+            "messages arrive in publishing order"
+        );
+    }
+
+    // Two subscribers each count.
+    let mut second = b.subscriber().unwrap();
+    assert_eq!(second.psubscribe(&[pat.as_bytes()]).unwrap(), 1);
+    assert_eq!(b.publish(news.as_bytes(), b"m1").unwrap(), 3);
+    assert_eq!(second.receive(wait).unwrap(), Some(pmsg(&pat, &news, "m1")));
+    assert_eq!(sub.receive(wait).unwrap(), Some(msg(&news, "m1")));
+    assert_eq!(sub.receive(wait).unwrap(), Some(pmsg(&pat, &news, "m1")));
+
+    assert_eq!(sub.unsubscribe(&[news.as_bytes()]).unwrap(), 2);
+    assert_eq!(sub.punsubscribe(&[]).unwrap(), 1);
+    assert_eq!(
+        b.publish(news.as_bytes(), b"m2").unwrap(),
+        1,
+        "only the second"
+    );
+    assert_eq!(second.receive(wait).unwrap(), Some(pmsg(&pat, &news, "m2")));
+    assert_eq!(sub.unsubscribe(&[]).unwrap(), 0);
+    assert_eq!(b.publish(sport.as_bytes(), b"s1").unwrap(), 0);
+    assert_eq!(sub.receive(Duration::from_millis(50)).unwrap(), None);
+    drop(second);
+    assert_eq!(b.publish(news.as_bytes(), b"m3").unwrap(), 0);
+}
+
+fn pubsub_async(b: &dyn Backend, p: &str) {
+    let ch = format!("{p}events");
+    let rt = runtime();
+    let mut sub = b.subscriber().unwrap();
+    assert_eq!(sub.subscribe(&[ch.as_bytes()]).unwrap(), 1);
+    assert_eq!(b.publish(ch.as_bytes(), b"first").unwrap(), 1);
+    assert_eq!(rt.block_on(sub.receive_async()).unwrap(), msg(&ch, "first"));
+    // The publish runs on the same single-threaded runtime as the wait.
+    let (got, ()) = rt.block_on(async {
+        tokio::join!(sub.receive_async(), async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(b.publish(ch.as_bytes(), b"second").unwrap(), 1);
+        })
+    });
+    assert_eq!(got.unwrap(), msg(&ch, "second"));
+    // A receive that timed out loses nothing.
+    let timed_out = rt.block_on(async {
+        tokio::time::timeout(Duration::from_millis(50), sub.receive_async()).await
+    });
+    assert!(timed_out.is_err());
+    assert_eq!(b.publish(ch.as_bytes(), b"third").unwrap(), 1);
+    assert_eq!(
+        sub.receive(Duration::from_secs(2)).unwrap(),
+        Some(msg(&ch, "third"))
+    );
+}
+
+fn argv(words: &[&str]) -> Vec<Vec<u8>> {
+    words.iter().map(|w| w.as_bytes().to_vec()).collect()
+}
+
+fn transactions(b: &dyn Backend, p: &str) {
+    let (n, h, l) = (key(p, "n"), key(p, "h"), key(p, "l"));
+    let (n_s, h_s, l_s) = (
+        String::from_utf8(n.clone()).unwrap(),
+        String::from_utf8(h.clone()).unwrap(),
+        String::from_utf8(l.clone()).unwrap(),
+    );
+    b.hset(&h, &[(b"f", b"v")]).unwrap();
+    let replies = b
+        .transaction(
+            &[],
+            &[
+                argv(&["INCR", &n_s]),
+                argv(&["INCRBY", &n_s, "10"]),
+                argv(&["INCR", &h_s]),
+                argv(&["GET", &n_s]),
+                argv(&["RPUSH", &l_s, "a", "b"]),
+                argv(&["LPOP", &l_s]),
+                argv(&["BLPOP", &l_s, &key_str(p, "none"), "0"]),
+                argv(&["BLPOP", &key_str(p, "none"), "0"]),
+            ],
+        )
+        .unwrap()
+        .expect("nothing watched");
+    assert_eq!(
+        replies,
+        vec![
+            Reply::Integer(1),
+            Reply::Integer(11),
+            Reply::Error(WRONGTYPE.into()),
+            Reply::bulk("11"),
+            Reply::Integer(2),
+            Reply::bulk("a"),
+            Reply::Array(vec![Reply::Bulk(l.clone()), Reply::bulk("b")]),
+            Reply::NilArray,
+        ],
+        "a failing command does not stop the others; blocking pops do not block"
+    );
+    assert_eq!(b.get(&n).unwrap(), some("11"));
+
+    assert_eq!(
+        err_text(b.transaction(
+            &[],
+            &[argv(&["INCR", &n_s]), argv(&["NOSUCHCOMMAND", &n_s])]
+        )),
+        "EXECABORT Transaction discarded because of previous errors."
+    );
+    assert_eq!(
+        err_text(b.transaction(&[], &[argv(&["INCR", &n_s]), argv(&["GET"])])),
+        "EXECABORT Transaction discarded because of previous errors."
+    );
+    assert_eq!(
+        b.get(&n).unwrap(),
+        some("11"),
+        "an aborted transaction runs nothing"
+    );
+    assert_eq!(
+        b.transaction(&[&n], &[argv(&["INCR", &n_s])]).unwrap(),
+        Some(vec![Reply::Integer(12)]),
+        "an unmodified watched key"
+    );
+    assert_eq!(b.transaction(&[], &[]).unwrap(), Some(vec![]));
+}
+
+fn key_str(p: &str, name: &str) -> String {
+    format!("{p}{name}")
+}
+
+fn watch(b: &dyn Backend, p: &str) {
+    let (k, other) = (key(p, "k"), key(p, "other"));
+    let k_s = key_str(p, "k");
+    b.set(&k, b"10").unwrap();
+    // Check-and-set: read through the watching connection, write the computed value.
+    let r = b
+        .transaction_with(&[&k], &mut |conn| {
+            let v: i64 = String::from_utf8(conn.get(&k)?.unwrap())
+                .unwrap()
+                .parse()
+                .unwrap();
+            Ok(vec![argv(&["SET", &k_s, &(v * 2).to_string()])])
+        })
+        .unwrap();
+    assert_eq!(r, Some(vec![Reply::ok()]));
+    assert_eq!(b.get(&k).unwrap(), some("20"));
+
+    // A second writer changes the key between WATCH and EXEC: nothing runs.
+    let r = b
+        .transaction_with(&[&k], &mut |conn| {
+            let v = conn.get(&k)?.unwrap();
+            b.set(&k, b"changed by another client")?;
+            let next = format!("{}!", String::from_utf8_lossy(&v));
+            Ok(vec![
+                argv(&["SET", &k_s, &next]),
+                argv(&["INCR", &key_str(p, "other")]),
+            ])
+        })
+        .unwrap();
+    assert_eq!(r, None, "the watched key changed");
+    assert_eq!(b.get(&k).unwrap(), some("changed by another client"));
+    assert_eq!(
+        b.exists(&[&other]).unwrap(),
+        0,
+        "no command of the transaction ran"
+    );
+
+    // A key that did not exist when watched and was created meanwhile also aborts.
+    let fresh = key(p, "fresh");
+    let r = b
+        .transaction_with(&[&fresh], &mut |_| {
+            b.set(&fresh, b"x")?;
+            Ok(vec![argv(&["DEL", &key_str(p, "fresh")])])
+        })
+        .unwrap();
+    assert_eq!(r, None);
+    assert_eq!(b.get(&fresh).unwrap(), some("x"));
+
+    // The build function's error ends the transaction, and the connection is usable after.
+    assert!(matches!(
+        b.transaction_with(&[&k], &mut |conn| {
+            conn.incr(&k)?;
+            unreachable!("INCR of a non-integer fails")
+        }),
+        Err(Error::NotInteger)
+    ));
+    assert_eq!(
+        b.transaction(&[&k], &[argv(&["GET", &k_s])]).unwrap(),
+        Some(vec![Reply::bulk("changed by another client")])
+    );
+}
+
+fn bloom_opts(capacity: u64, error_rate: f64, expansion: u32, nonscaling: bool) -> BloomOptions {
+    BloomOptions {
+        error_rate,
+        capacity,
+        expansion,
+        nonscaling,
+    }
+}
+
+fn added(r: Vec<Result<bool, Error>>) -> Vec<Result<bool, String>> {
+    r.into_iter()
+        .map(|x| x.map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn bloom(b: &dyn Backend, p: &str) {
+    let (f, auto, s, missing) = (key(p, "f"), key(p, "auto"), key(p, "s"), key(p, "missing"));
+    b.bf_reserve(&f, bloom_opts(100, 0.01, 2, false)).unwrap();
+    assert_eq!(
+        err_text(b.bf_reserve(&f, bloom_opts(100, 0.01, 2, false))),
+        "ERR item exists"
+    );
+    assert!(b.bf_add(&f, b"a").unwrap());
+    assert!(!b.bf_add(&f, b"a").unwrap());
+    assert!(b.bf_exists(&f, b"a").unwrap());
+    assert!(!b.bf_exists(&f, b"b").unwrap());
+    assert_eq!(
+        added(b.bf_madd(&f, &[b"b", b"a", b"c"]).unwrap()),
+        vec![Ok(true), Ok(false), Ok(true)]
+    );
+    assert_eq!(
+        b.bf_mexists(&f, &[b"a", b"zz", b"c"]).unwrap(),
+        vec![true, false, true]
+    );
+    assert_eq!(b.bf_card(&f).unwrap(), 3);
+    let info = b.bf_info(&f).unwrap();
+    assert_eq!(
+        (
+            info.capacity,
+            info.size,
+            info.filters,
+            info.items,
+            info.expansion
+        ),
+        (100, 240, 1, 3, Some(2))
+    );
+
+    // BF.ADD creates a default filter: capacity 100, 1%, expansion 2.
+    assert!(b.bf_add(&auto, b"x").unwrap());
+    let r = reference();
+    r.bf_add(&auto, b"x").unwrap();
+    assert_eq!(b.bf_info(&auto).unwrap(), r.bf_info(&auto).unwrap());
+
+    // Missing keys.
+    assert!(!b.bf_exists(&missing, b"a").unwrap());
+    assert_eq!(
+        b.bf_mexists(&missing, &[b"a", b"b"]).unwrap(),
+        vec![false, false]
+    );
+    assert_eq!(b.bf_card(&missing).unwrap(), 0);
+    assert_eq!(err_text(b.bf_info(&missing)), "ERR not found");
+    let nocreate = BfInsertOptions {
+        nocreate: true,
+        ..BfInsertOptions::default()
+    };
+    assert_eq!(
+        err_text(b.bf_insert(&missing, nocreate, &[b"a"])),
+        "ERR not found"
+    );
+    assert_eq!(b.exists(&[&missing]).unwrap(), 0);
+
+    // BF.INSERT creates with its options, and ignores them for an existing filter.
+    let ins = key(p, "ins");
+    let opts = BfInsertOptions {
+        filter: bloom_opts(1000, 0.001, 4, false),
+        nocreate: false,
+    };
+    assert_eq!(
+        added(b.bf_insert(&ins, opts, &[b"p", b"q", b"p"]).unwrap()),
+        vec![Ok(true), Ok(true), Ok(false)]
+    );
+    r.bf_insert(&ins, opts, &[b"p", b"q", b"p"]).unwrap();
+    assert_eq!(b.bf_info(&ins).unwrap(), r.bf_info(&ins).unwrap());
+    assert_eq!(
+        added(
+            b.bf_insert(&ins, BfInsertOptions::default(), &[b"r"])
+                .unwrap()
+        ),
+        vec![Ok(true)]
+    );
+    assert_eq!(b.bf_info(&ins).unwrap().capacity, 1000);
+
+    // Wrong types: writes and BF.INFO/BF.CARD refuse, BF.EXISTS answers 0.
+    b.set(&s, b"string").unwrap();
+    assert_eq!(err_text(b.bf_add(&s, b"a")), WRONGTYPE);
+    assert_eq!(err_text(b.bf_madd(&s, &[b"a"])), WRONGTYPE);
+    assert_eq!(
+        err_text(b.bf_reserve(&s, BloomOptions::default())),
+        WRONGTYPE
+    );
+    assert_eq!(err_text(b.bf_info(&s)), WRONGTYPE);
+    assert_eq!(err_text(b.bf_card(&s)), WRONGTYPE);
+    assert!(!b.bf_exists(&s, b"a").unwrap());
+    assert_eq!(b.get(&s).unwrap(), some("string"));
+
+    // Argument checks, with RedisBloom's texts.
+    assert_eq!(
+        err_text(b.bf_reserve(&key(p, "bad"), bloom_opts(100, 1.5, 2, false))),
+        "ERR (0 < error rate range < 1) "
+    );
+    assert_eq!(
+        err_text(b.bf_reserve(&key(p, "bad"), bloom_opts(0, 0.01, 2, false))),
+        "ERR (capacity should be larger than 0)"
+    );
+    assert_eq!(
+        err_text(b.bf_reserve(&key(p, "bad"), bloom_opts(100, 0.01, 0, false))),
+        "ERR expansion should be greater or equal to 1"
+    );
+    let bad = BfInsertOptions {
+        filter: bloom_opts(0, 0.01, 2, false),
+        nocreate: false,
+    };
+    assert_eq!(
+        err_text(b.bf_insert(&key(p, "bad"), bad, &[b"a"])),
+        "Bad argument received"
+    );
+    // (The memory budget, `ERR Insufficient memory to create filter`, is sketchstore's and
+    // its emulation's: RedisBloom itself tries to allocate. See tests/redis_backend.rs.)
+    assert_eq!(b.exists(&[&key(p, "bad")]).unwrap(), 0);
+}
+
+fn bloom_growth_and_errors(b: &dyn Backend, p: &str) {
+    let r = reference();
+    let (small, fixed) = (key(p, "small"), key(p, "fixed"));
+    let items: Vec<Vec<u8>> = (0..100).map(|i| format!("item-{i}").into_bytes()).collect();
+    let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+
+    // Growth inside one BF.MADD.
+    for backend in [b, &r as &dyn Backend] {
+        backend
+            .bf_reserve(&small, bloom_opts(5, 0.05, 3, false))
+            .unwrap();
+    }
+    let got = added(b.bf_madd(&small, &refs).unwrap());
+    assert_eq!(got, added(r.bf_madd(&small, &refs).unwrap()));
+    assert_eq!(b.bf_info(&small).unwrap(), r.bf_info(&small).unwrap());
+    assert!(
+        b.bf_info(&small).unwrap().filters >= 3,
+        "grew several times"
+    );
+
+    // A full non-scaling filter: new items fail and BF.MADD stops at the first failure.
+    for backend in [b, &r as &dyn Backend] {
+        backend
+            .bf_reserve(&fixed, bloom_opts(3, 0.01, 2, true))
+            .unwrap();
+    }
+    let got = added(b.bf_madd(&fixed, &refs[..6]).unwrap());
+    assert_eq!(got, added(r.bf_madd(&fixed, &refs[..6]).unwrap()));
+    assert_eq!(
+        got,
+        vec![
+            Ok(true),
+            Ok(true),
+            Ok(true),
+            Err("ERR non scaling filter is full".into())
+        ]
+    );
+    assert_eq!(
+        err_text(b.bf_add(&fixed, b"new")),
+        "ERR non scaling filter is full"
+    );
+    assert!(
+        !b.bf_add(&fixed, &items[0]).unwrap(),
+        "a present item is not an error"
+    );
+    let info = b.bf_info(&fixed).unwrap();
+    assert_eq!(info, r.bf_info(&fixed).unwrap());
+    assert_eq!(info.expansion, None);
+    assert_eq!(b.bf_card(&fixed).unwrap(), 3);
+}
+
+/// The same operations on the backend and on the embedded store give the same answers,
+/// false positives included: same sizing, same hashing, same growth.
+fn bloom_same_answers_as_embedded(b: &dyn Backend, p: &str) {
+    let r = reference();
+    let f = key(p, "f");
+    for backend in [b, &r as &dyn Backend] {
+        backend
+            .bf_reserve(&f, bloom_opts(400, 0.02, 2, false))
+            .unwrap();
+    }
+    let items: Vec<Vec<u8>> = (0..3000u32)
+        .map(|i| format!("session:{}:page:{}", i * 7919 % 1000, i).into_bytes())
+        .collect();
+    let mut got = Vec::new();
+    let mut want = Vec::new();
+    for (i, chunk) in items.chunks(250).enumerate() {
+        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        if i % 3 == 0 {
+            for item in &refs {
+                got.push(Ok(b.bf_add(&f, item).unwrap()));
+                want.push(Ok(r.bf_add(&f, item).unwrap()));
+            }
+        } else {
+            got.extend(added(b.bf_madd(&f, &refs).unwrap()));
+            want.extend(added(r.bf_madd(&f, &refs).unwrap()));
+        }
+    }
+    assert_eq!(got, want, "BF.ADD / BF.MADD answers");
+    assert!(
+        want.iter().any(|a| a == &Ok(false)),
+        "some items collide (false positives or repeats)"
+    );
+    let probes: Vec<Vec<u8>> = (0..20_000u32)
+        .map(|i| format!("absent:{i}").into_bytes())
+        .collect();
+    let refs: Vec<&[u8]> = probes.iter().map(Vec::as_slice).collect();
+    let mut got = Vec::new();
+    let mut want = Vec::new();
+    for chunk in refs.chunks(2000) {
+        got.extend(b.bf_mexists(&f, chunk).unwrap());
+        want.extend(r.bf_mexists(&f, chunk).unwrap());
+    }
+    let false_positives = want.iter().filter(|&&x| x).count();
+    assert!(
+        (50..800).contains(&false_positives),
+        "{false_positives} false positives in 20000"
+    );
+    assert_eq!(got, want, "BF.MEXISTS answers, false positives included");
+    for item in refs.iter().take(300) {
+        assert_eq!(
+            b.bf_exists(&f, item).unwrap(),
+            r.bf_exists(&f, item).unwrap()
+        );
+    }
+    assert_eq!(b.bf_info(&f).unwrap(), r.bf_info(&f).unwrap());
+    assert_eq!(b.bf_card(&f).unwrap(), r.bf_card(&f).unwrap());
 }

@@ -622,3 +622,232 @@ fn keys_on_one_node_in_two_slots(cluster: &RedisCluster) -> (String, String) {
         .map(|k| (first, k))
         .expect("two slots on one node")
 }
+
+/// Adds `items` through `b` and through a fresh embedded store; both must answer the same.
+fn bloom_matches_embedded(b: &dyn Backend, key: &[u8], items: &[Vec<u8>]) {
+    let store = sketchstore::Store::new();
+    for chunk in items.chunks(50) {
+        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        let got: Vec<String> = b
+            .bf_madd(key, &refs)
+            .unwrap()
+            .into_iter()
+            .map(|r| format!("{r:?}"))
+            .collect();
+        let want: Vec<String> = store
+            .bf_madd(key, &refs)
+            .unwrap()
+            .into_iter()
+            .map(|r| format!("{r:?}"))
+            .collect();
+        assert_eq!(got, want);
+    }
+    assert_eq!(b.bf_info(key).unwrap(), store.bf_info(key).unwrap());
+}
+
+#[test]
+fn bloom_emulation_on_the_cluster_takes_untagged_keys() {
+    let cluster = RedisCluster::start();
+    let urls = cluster.urls();
+    let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let b = RedisBackend::cluster(&nodes).unwrap();
+    assert!(!b.bloom_is_native().unwrap());
+    let items: Vec<Vec<u8>> = (0..600)
+        .map(|i| format!("visitor-{i}").into_bytes())
+        .collect();
+    // Untagged keys on every node: the links get a hash tag of the key's own slot.
+    for name in ["seen", "pages", "bf:untagged", "x{"] {
+        bloom_matches_embedded(&b, name.as_bytes(), &items);
+        assert_eq!(
+            b.key_type(name.as_bytes()).unwrap(),
+            sketchstore::KeyType::Hash
+        );
+    }
+    // The link keys live on the filter key's node.
+    let Reply::Array(keys) = cluster.conn_for("seen").cmd(&["KEYS", "*seen:bf:*"]) else {
+        panic!("KEYS failed");
+    };
+    assert!(keys.len() >= 3, "the links of a grown filter: {keys:?}");
+}
+
+#[test]
+fn bloom_emulation_is_safe_across_clients_and_recreation() {
+    let server = RedisServer::start();
+    let a = RedisBackend::connect(&server.url()).unwrap();
+    let b = RedisBackend::connect(&server.url()).unwrap();
+    let store = sketchstore::Store::new();
+    let items: Vec<Vec<u8>> = (0..400).map(|i| format!("i{i}").into_bytes()).collect();
+    // Two backends with their own caches take turns on one filter while it grows: each
+    // finds the other's growth and recomputes.
+    let opts = sketchstore::BloomOptions {
+        capacity: 20,
+        ..Default::default()
+    };
+    a.bf_reserve(b"shared", opts).unwrap();
+    store.bf_reserve(b"shared", opts).unwrap();
+    for (i, item) in items.iter().enumerate() {
+        let who: &dyn Backend = if i % 3 == 0 { &a } else { &b };
+        assert_eq!(
+            who.bf_add(b"shared", item).unwrap(),
+            store.bf_add(b"shared", item).unwrap(),
+            "item {i}"
+        );
+    }
+    assert_eq!(
+        a.bf_info(b"shared").unwrap(),
+        store.bf_info(b"shared").unwrap()
+    );
+    // Concurrent writers on a growing filter: no insert is lost (no false negatives) and
+    // the count is exactly the number of adds that answered "new" (which, as in RedisBloom,
+    // depends on the order of the adds).
+    let fresh = std::sync::atomic::AtomicU64::new(0);
+    let small = sketchstore::BloomOptions {
+        capacity: 30,
+        ..Default::default()
+    };
+    a.bf_reserve(b"concurrent", small).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let backend = if t % 2 == 0 { a.clone() } else { b.clone() };
+            let fresh = &fresh;
+            s.spawn(move || {
+                for i in 0..100 {
+                    if backend
+                        .bf_add(b"concurrent", format!("{t}-{i}").as_bytes())
+                        .unwrap()
+                    {
+                        fresh.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(
+        a.bf_card(b"concurrent").unwrap(),
+        fresh.load(Ordering::SeqCst)
+    );
+    assert!(a.bf_info(b"concurrent").unwrap().filters >= 3);
+    for t in 0..4 {
+        let names: Vec<String> = (0..100).map(|i| format!("{t}-{i}")).collect();
+        let refs: Vec<&[u8]> = names.iter().map(String::as_bytes).collect();
+        assert!(a
+            .bf_mexists(b"concurrent", &refs)
+            .unwrap()
+            .iter()
+            .all(|&x| x));
+    }
+    // DEL leaves the links; a new filter under the key starts from clean links.
+    assert_eq!(a.del(&[b"shared"]).unwrap(), 1);
+    assert!(!b.bf_exists(b"shared", &items[0]).unwrap());
+    bloom_matches_embedded(&b, b"shared", &items[..10]);
+    assert_eq!(
+        b.bf_mexists(b"shared", &[items[0].as_slice(), items[399].as_slice()])
+            .unwrap(),
+        vec![true, false]
+    );
+    // The embedded store's memory budget, with its text.
+    let huge = sketchstore::BloomOptions {
+        capacity: 1 << 40,
+        ..Default::default()
+    };
+    assert_eq!(
+        a.bf_reserve(b"huge", huge).unwrap_err().to_string(),
+        "ERR Insufficient memory to create filter"
+    );
+    assert_eq!(
+        store.bf_reserve(b"huge", huge).unwrap_err().to_string(),
+        "ERR Insufficient memory to create filter"
+    );
+    assert_eq!(a.exists(&[b"huge"]).unwrap(), 0);
+    // A hash that is not a filter is the wrong type.
+    a.hset(b"plain", &[(b"f", b"v")]).unwrap();
+    assert!(matches!(a.bf_add(b"plain", b"x"), Err(Error::WrongType)));
+    assert!(!a.bf_exists(b"plain", b"x").unwrap());
+}
+
+#[test]
+fn bloom_mode_native_sends_bf_commands() {
+    let server = RedisServer::start();
+    let mut opts = RedisOptions::default();
+    opts.bloom = sketchstore::BloomMode::Native;
+    let b = RedisBackend::connect_with(&server.url(), opts).unwrap();
+    assert!(b.bloom_is_native().unwrap());
+    let e = b.bf_add(b"k", b"x").unwrap_err().to_string();
+    assert!(
+        e.starts_with("ERR unknown command 'BF.ADD'"),
+        "sent to a server without RedisBloom: {e}"
+    );
+}
+
+#[test]
+fn emulated_links_hold_redisbloom_bytes() {
+    let module = common::cluster::redisbloom_module();
+    let server = RedisServer::start_with(&["--loadmodule", &module]);
+    let native = RedisBackend::connect(&server.url()).unwrap();
+    assert!(native.bloom_is_native().unwrap());
+    let mut opts = RedisOptions::default();
+    opts.bloom = sketchstore::BloomMode::Emulate;
+    let emulated = RedisBackend::connect_with(&server.url(), opts).unwrap();
+    let filter = sketchstore::BloomOptions {
+        capacity: 50,
+        error_rate: 0.01,
+        ..Default::default()
+    };
+    native.bf_reserve(b"{f}native", filter).unwrap();
+    emulated.bf_reserve(b"{f}emulated", filter).unwrap();
+    let items: Vec<Vec<u8>> = (0..300).map(|i| format!("item:{i}").into_bytes()).collect();
+    for chunk in items.chunks(40) {
+        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        let n: Vec<String> = native
+            .bf_madd(b"{f}native", &refs)
+            .unwrap()
+            .iter()
+            .map(|r| format!("{r:?}"))
+            .collect();
+        let e: Vec<String> = emulated
+            .bf_madd(b"{f}emulated", &refs)
+            .unwrap()
+            .iter()
+            .map(|r| format!("{r:?}"))
+            .collect();
+        assert_eq!(n, e);
+    }
+    let info = native.bf_info(b"{f}native").unwrap();
+    assert_eq!(info, emulated.bf_info(b"{f}emulated").unwrap());
+    assert!(info.filters >= 3);
+    // BF.SCANDUMP's data chunks are the links' bit arrays, oldest first; each emulated link
+    // string holds the same bytes.
+    let mut dumped = Vec::new();
+    let mut iter = 0i64;
+    loop {
+        let r = line(&native, &format!("BF.SCANDUMP {{f}}native {iter}"));
+        let Reply::Array(parts) = r else {
+            panic!("BF.SCANDUMP: {r:?}")
+        };
+        let (Reply::Integer(next), Reply::Bulk(data)) = (&parts[0], &parts[1]) else {
+            panic!("BF.SCANDUMP parts: {parts:?}")
+        };
+        if *next == 0 {
+            break;
+        }
+        if iter > 0 {
+            dumped.extend_from_slice(data);
+        }
+        iter = *next;
+    }
+    let mut links = Vec::new();
+    for i in 0..info.filters {
+        let Some(bytes) = emulated
+            .get(format!("{{f}}emulated:bf:{i}").as_bytes())
+            .unwrap()
+        else {
+            panic!("link {i} missing")
+        };
+        links.extend_from_slice(&bytes);
+    }
+    assert_eq!(links.len(), dumped.len());
+    assert!(
+        links == dumped,
+        "the emulated links are RedisBloom's bit arrays"
+    );
+}

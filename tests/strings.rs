@@ -401,7 +401,7 @@ fn typed_set_with_options() {
     );
     assert_eq!(
         s.setex("k", Duration::ZERO, "v"),
-        Err(Error::InvalidExpire("setex".into()))
+        Err(Error::InvalidExpire("psetex".into()))
     );
     assert_eq!(s.get("k").unwrap(), Some(b"plain".to_vec()));
 

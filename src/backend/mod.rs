@@ -37,6 +37,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A list element popped by BLPOP / BRPOP: the key it came from and the value.
 pub type Popped = (Vec<u8>, Vec<u8>);
 
+/// The function of [`Backend::transaction_with`]: reads through the watching connection and
+/// returns the commands to queue.
+pub type TxnBuilder<'a> = &'a mut dyn FnMut(&dyn Backend) -> Result<Vec<Vec<Vec<u8>>>>;
+
 /// A pub/sub subscription, on any backend: subscribe and unsubscribe, receive messages with a
 /// timeout or asynchronously. Messages from one publisher arrive in order.
 pub trait PubSub: Send {
@@ -169,9 +173,13 @@ fn bloom_options(mut a: Argv, o: &BloomOptions) -> Argv {
 }
 
 #[cfg(feature = "redis")]
+mod bloom_emu;
+#[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisBackend, RedisOptions};
+mod redis_pubsub;
+#[cfg(feature = "redis")]
+pub use self::redis::{BloomMode, RedisBackend, RedisOptions};
 
 /// An argument list under construction.
 pub(crate) struct Argv(Vec<Vec<u8>>);
@@ -858,6 +866,22 @@ pub trait Backend: Send + Sync {
         let _ = (watch, commands);
         Err(unsupported("transactions"))
     }
+
+    /// Optimistic locking (check-and-set): `WATCH watch`, then `build` reads what it needs
+    /// through the watching connection (the `&dyn Backend` it is given) and returns the
+    /// commands to queue, then MULTI, those commands, EXEC. `None` when a watched key was
+    /// modified (by anyone, `build`'s own writes included) between WATCH and EXEC: nothing
+    /// ran, and the caller usually tries again. An error from `build` ends the transaction
+    /// (unwatched) with that error. On a cluster every key must be in the first watched
+    /// key's slot. `build` may run again if the connection dropped before EXEC was sent.
+    fn transaction_with(
+        &self,
+        watch: &[&[u8]],
+        build: TxnBuilder<'_>,
+    ) -> Result<Option<Vec<Reply>>> {
+        let _ = (watch, build);
+        Err(unsupported("transactions"))
+    }
 }
 
 impl Backend for Store {
@@ -1112,12 +1136,20 @@ impl Backend for Store {
         watch: &[&[u8]],
         commands: &[Vec<Vec<u8>>],
     ) -> Result<Option<Vec<Reply>>> {
+        self.transaction_with(watch, &mut |_| Ok(commands.to_vec()))
+    }
+    fn transaction_with(
+        &self,
+        watch: &[&[u8]],
+        build: TxnBuilder<'_>,
+    ) -> Result<Option<Vec<Reply>>> {
         let mut tx = Store::transaction(self);
         if !watch.is_empty() {
             tx.watch(watch)?;
         }
+        let commands = build(self)?;
         tx.multi()?;
-        for argv in commands {
+        for argv in &commands {
             tx.queue(argv);
         }
         match tx.exec() {

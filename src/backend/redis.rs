@@ -16,8 +16,30 @@
 //! other subscription commands, `MONITOR`, `SELECT`, `HELLO`, `AUTH`, `RESET`, `QUIT`,
 //! `READONLY`/`READWRITE`, `CLIENT REPLY`/`CLIENT TRACKING`) are refused by
 //! [`Backend::execute`] with [`Error::Io`]: a pooled connection cannot carry that state to the
-//! next call. Transactions run through [`RedisBackend::transaction`], which keeps one
-//! connection for `WATCH` ... `EXEC`.
+//! next call. Transactions run through [`Backend::transaction`] and
+//! [`Backend::transaction_with`], which keep one connection for `WATCH` ... `EXEC`;
+//! subscriptions through [`Backend::subscriber`], which opens a connection of its own
+//! (`super::redis_pubsub`).
+//!
+//! # Async forms
+//!
+//! [`Backend::blpop_async`] and [`Backend::brpop_async`] run the blocking call on a thread
+//! of their own with a clone of the backend (one pooled connection for the wait), so no
+//! executor thread ever waits on a socket. Dropping the future does not interrupt the
+//! server-side wait: if an element is popped after the future was dropped, it is pushed back
+//! to the end it came from. [`PubSub::receive_async`] works the same way on the
+//! subscription's connection.
+//!
+//! # Bloom filters
+//!
+//! `bf_*` send RedisBloom's `BF.*` commands when the server has the module, and otherwise
+//! emulate its scalable filters over plain Redis data, with the same sizing, hashing and
+//! growth, so the same answers (false positives included), replies and error texts
+//! (`super::bloom_emu` documents the key layout, the script and its atomicity). The backend
+//! asks the server once (`COMMAND INFO BF.ADD`) unless [`RedisOptions::bloom`] says which.
+//! An emulated filter is a hash (`TYPE` answers `hash`, not `MBbloom--`) plus one string per
+//! sub-filter under keys sharing its slot; `BF.*` sent through [`Backend::execute`] are not
+//! emulated.
 //!
 //! # Replies
 //!
@@ -65,17 +87,25 @@
 //! a cursor that carries the node's index in its low 6 bits; a raw `SCAN` through
 //! [`Backend::execute`] is refused, since its cursor would belong to no node in particular.
 //! A transaction runs on the primary of the slot of its first watched key (or else its first
-//! command's first argument) over a direct connection to that node.
+//! command's first argument) over a direct connection to that node. Subscriptions connect to
+//! the primary serving the lowest slots, and PUBLISH goes through that node too, so that its
+//! count is the number of this backend's subscribers that received the message (a cluster
+//! forwards every message to every node, but PUBLISH counts the receiving node's
+//! subscribers only).
 
-use super::Backend;
+use super::bloom_emu::BloomEmulation;
+use super::redis_pubsub::{RedisSubscription, Target};
+use super::{spawn_blocking, Backend, BoxFuture, Popped, PubSub, TxnBuilder};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::store::ScanPage;
+use crate::store::{BfInsertOptions, BloomOptions, ScanPage};
+use crate::types::bloom::BloomInfo;
 use ::redis::cluster::{ClusterClient, ClusterConnection};
 use ::redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use ::redis::{Client, Cmd, ConnectionLike, ErrorKind, RedisError, RedisResult, Value};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -103,6 +133,24 @@ pub struct RedisOptions {
     pub reconnect_backoff: Duration,
     /// How many idle connections are kept for reuse. Default 16.
     pub max_idle: usize,
+    /// Whether `BF.*` runs natively or is emulated over plain Redis data (see
+    /// [`BloomMode`]). Default [`BloomMode::Detect`].
+    pub bloom: BloomMode,
+}
+
+/// How a [`RedisBackend`] runs the Bloom filter methods (`bf_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BloomMode {
+    /// Asks the server once (`COMMAND INFO BF.ADD`) whether it has RedisBloom: native
+    /// commands if it does, the emulation otherwise.
+    #[default]
+    Detect,
+    /// Always sends `BF.*` commands (the server has RedisBloom).
+    Native,
+    /// Always emulates RedisBloom's filters over a hash and strings with a Lua script, same
+    /// answers as RedisBloom (see the module documentation, "Bloom filters").
+    Emulate,
 }
 
 impl Default for RedisOptions {
@@ -113,6 +161,7 @@ impl Default for RedisOptions {
             reconnect_attempts: 3,
             reconnect_backoff: Duration::from_millis(50),
             max_idle: 16,
+            bloom: BloomMode::Detect,
         }
     }
 }
@@ -137,6 +186,9 @@ struct Inner {
     opts: RedisOptions,
     main: Pool,
     cluster: Option<ClusterState>,
+    /// 0: not asked yet, 1: RedisBloom present, 2: emulated.
+    bloom_native: AtomicU8,
+    bloom: BloomEmulation,
 }
 
 /// What only a cluster backend has: direct connections to single nodes (for transactions and
@@ -314,6 +366,8 @@ impl RedisBackend {
                 opts,
                 main,
                 cluster: None,
+                bloom_native: AtomicU8::new(0),
+                bloom: BloomEmulation::default(),
             }),
         })
     }
@@ -352,6 +406,8 @@ impl RedisBackend {
                     slots: RwLock::new(Vec::new()),
                     nodes: Mutex::new(HashMap::new()),
                 }),
+                bloom_native: AtomicU8::new(0),
+                bloom: BloomEmulation::default(),
             }),
         };
         backend.refresh_slots()?;
@@ -363,43 +419,39 @@ impl RedisBackend {
         self.inner.cluster.is_some()
     }
 
-    /// Runs `WATCH watch...` (when `watch` is not empty), then `MULTI`, `commands` and `EXEC`
-    /// on one connection. `Some(replies)` is EXEC's array, one reply per command (a command
-    /// that failed while running is a `Reply::Error` in it); `None` means a watched key
-    /// changed and nothing ran. A command rejected when queued (unknown, wrong arity) makes
-    /// the whole call fail with Redis's `EXECABORT Transaction discarded because of previous
-    /// errors.`; a failed `WATCH` fails with its own error before anything is queued.
+    /// [`Backend::transaction`]: `WATCH watch...` (when `watch` is not empty), then `MULTI`,
+    /// `commands` and `EXEC` on one connection. `Some(replies)` is EXEC's array, one reply
+    /// per command (a command that failed while running is a `Reply::Error` in it); `None`
+    /// means a watched key changed and nothing ran. A command rejected when queued (unknown,
+    /// wrong arity) makes the whole call fail with Redis's `EXECABORT Transaction discarded
+    /// because of previous errors.`; a failed `WATCH` fails with its own error before
+    /// anything is queued.
     ///
     /// On a cluster every key must be in one slot; the transaction runs on that slot's
     /// primary, and keys on another node fail with `CROSSSLOT`.
-    pub fn transaction(
+    fn run_transaction(
         &self,
         watch: &[&[u8]],
         commands: &[Vec<Vec<u8>>],
     ) -> Result<Option<Vec<Reply>>> {
-        for c in commands {
-            let Some(name) = c.first() else {
-                return Err(Error::Io("empty command in a transaction".into()));
-            };
-            let name = name.to_ascii_uppercase();
-            if matches!(
-                name.as_slice(),
-                b"MULTI" | b"EXEC" | b"DISCARD" | b"WATCH" | b"UNWATCH"
-            ) || refused(&name, c.get(1).map(Vec::as_slice)).is_some()
-            {
-                return Err(Error::Io(format!(
-                    "{} cannot be queued by RedisBackend::transaction",
-                    String::from_utf8_lossy(&name)
-                )));
-            }
-        }
-        if self.inner.cluster.is_none() {
-            return run_transaction(&self.inner.main, &self.inner.opts, watch, commands)?.outcome;
-        }
+        check_queueable(commands)?;
         let key = watch
             .first()
             .copied()
             .or_else(|| commands.first().and_then(|c| c.get(1)).map(Vec::as_slice));
+        self.run_txn(watch, key, &mut |_| Ok(commands.to_vec()))
+    }
+
+    /// Runs a transaction on the node of `key`'s slot (any primary without a key).
+    fn run_txn(
+        &self,
+        watch: &[&[u8]],
+        key: Option<&[u8]>,
+        build: TxnBuilder<'_>,
+    ) -> Result<Option<Vec<Reply>>> {
+        if self.inner.cluster.is_none() {
+            return run_transaction(&self.inner.main, &self.inner.opts, watch, build)?.outcome;
+        }
         let mut refreshed = false;
         loop {
             let target =
@@ -410,7 +462,7 @@ impl RedisBackend {
                     })?,
                 };
             let pool = self.node_pool(&target)?;
-            let t = run_transaction(&pool, &self.inner.opts, watch, commands)?;
+            let t = run_transaction(&pool, &self.inner.opts, watch, &mut *build)?;
             let Some(slot) = t.redirected else {
                 return t.outcome;
             };
@@ -594,6 +646,236 @@ impl Backend for RedisBackend {
         }
         Raw(&|argv: &[&[u8]]| self.execute(argv)).scan(cursor, pattern, count)
     }
+
+    fn blpop_async(
+        &self,
+        keys: &[&[u8]],
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Option<Popped>>> {
+        self.bpop_async(keys, timeout, true)
+    }
+
+    fn brpop_async(
+        &self,
+        keys: &[&[u8]],
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Option<Popped>>> {
+        self.bpop_async(keys, timeout, false)
+    }
+
+    fn publish(&self, channel: &[u8], message: &[u8]) -> Result<usize> {
+        if self.inner.cluster.is_none() {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).publish(channel, message);
+        }
+        let node = self.pubsub_node()?;
+        Raw(&|argv: &[&[u8]]| self.node_execute(&node, argv)).publish(channel, message)
+    }
+
+    fn subscriber(&self) -> Result<Box<dyn PubSub>> {
+        let target = self.pubsub_target()?;
+        Ok(Box::new(RedisSubscription::open(&target)?))
+    }
+
+    fn transaction(
+        &self,
+        watch: &[&[u8]],
+        commands: &[Vec<Vec<u8>>],
+    ) -> Result<Option<Vec<Reply>>> {
+        self.run_transaction(watch, commands)
+    }
+
+    fn transaction_with(
+        &self,
+        watch: &[&[u8]],
+        build: TxnBuilder<'_>,
+    ) -> Result<Option<Vec<Reply>>> {
+        self.run_txn(watch, watch.first().copied(), build)
+    }
+
+    fn bf_reserve(&self, key: &[u8], opts: BloomOptions) -> Result<()> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_reserve(key, opts);
+        }
+        self.inner
+            .bloom
+            .reserve(&|argv| self.execute(argv), key, &opts)
+    }
+
+    fn bf_add(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_add(key, item);
+        }
+        self.inner
+            .bloom
+            .add_one(&|argv| self.execute(argv), key, item)
+    }
+
+    fn bf_madd(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<Result<bool>>> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_madd(key, items);
+        }
+        self.inner
+            .bloom
+            .madd(&|argv| self.execute(argv), key, items)
+    }
+
+    fn bf_insert(
+        &self,
+        key: &[u8],
+        opts: BfInsertOptions,
+        items: &[&[u8]],
+    ) -> Result<Vec<Result<bool>>> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_insert(key, opts, items);
+        }
+        self.inner
+            .bloom
+            .insert(&|argv| self.execute(argv), key, &opts, items)
+    }
+
+    fn bf_exists(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_exists(key, item);
+        }
+        let found = self
+            .inner
+            .bloom
+            .mexists(&|argv| self.execute(argv), key, &[item])?;
+        Ok(found.first().copied().unwrap_or(false))
+    }
+
+    fn bf_mexists(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<bool>> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_mexists(key, items);
+        }
+        self.inner
+            .bloom
+            .mexists(&|argv| self.execute(argv), key, items)
+    }
+
+    fn bf_info(&self, key: &[u8]) -> Result<BloomInfo> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_info(key);
+        }
+        self.inner.bloom.info(&|argv| self.execute(argv), key)
+    }
+
+    fn bf_card(&self, key: &[u8]) -> Result<u64> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_card(key);
+        }
+        self.inner.bloom.card(&|argv| self.execute(argv), key)
+    }
+}
+
+impl RedisBackend {
+    /// Whether `BF.*` runs natively: [`RedisOptions::bloom`], or asked once per backend.
+    /// A failed probe is not remembered.
+    pub fn bloom_is_native(&self) -> Result<bool> {
+        self.bloom_native()
+    }
+
+    fn bloom_native(&self) -> Result<bool> {
+        match self.inner.opts.bloom {
+            BloomMode::Native => return Ok(true),
+            BloomMode::Emulate => return Ok(false),
+            BloomMode::Detect => {}
+        }
+        match self.inner.bloom_native.load(Ordering::Relaxed) {
+            1 => return Ok(true),
+            2 => return Ok(false),
+            _ => {}
+        }
+        let native = match self.execute(&[b"COMMAND", b"INFO", b"BF.ADD"])? {
+            Reply::Array(items) => matches!(items.first(), Some(Reply::Array(_))),
+            Reply::Error(e) => return Err(Error::from_reply_text(&e)),
+            _ => false,
+        };
+        self.inner
+            .bloom_native
+            .store(if native { 1 } else { 2 }, Ordering::Relaxed);
+        Ok(native)
+    }
+
+    /// BLPOP / BRPOP on a thread of its own with a clone of the backend (one pooled
+    /// connection for the wait). If the future is dropped before the element was handed
+    /// over, the element goes back where it came from.
+    fn bpop_async(
+        &self,
+        keys: &[&[u8]],
+        timeout: Duration,
+        left: bool,
+    ) -> BoxFuture<'static, Result<Option<Popped>>> {
+        struct Cancel(Arc<AtomicBool>);
+        impl Drop for Cancel {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let guard = Cancel(cancelled.clone());
+        let backend = self.clone();
+        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
+        let wait = spawn_blocking(move || {
+            let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+            let popped = if left {
+                backend.blpop(&refs, timeout)
+            } else {
+                backend.brpop(&refs, timeout)
+            };
+            if let Ok(Some((key, value))) = &popped {
+                if cancelled.load(Ordering::SeqCst) {
+                    let _ = if left {
+                        backend.lpush(key, &[value])
+                    } else {
+                        backend.rpush(key, &[value])
+                    };
+                }
+            }
+            popped
+        });
+        Box::pin(async move {
+            let _guard = guard;
+            wait.await
+        })
+    }
+
+    /// The node a cluster backend publishes through and subscribes at: the primary serving
+    /// the lowest slots.
+    fn pubsub_node(&self) -> Result<String> {
+        self.primaries()?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Io("the cluster has no primary serving slots".into()))
+    }
+
+    fn pubsub_target(&self) -> Result<Target> {
+        let client = match (&self.inner.cluster, &self.inner.main.opener) {
+            (None, Opener::Single(c)) => c.clone(),
+            (Some(state), _) => {
+                let node = self.pubsub_node()?;
+                let url = format!("{}{node}", state.url_prefix);
+                Client::open(url.as_str())
+                    .map_err(|e| Error::Io(format!("invalid node address {node}: {e}")))?
+            }
+            (None, Opener::Cluster(_)) => unreachable!("a cluster opener has cluster state"),
+        };
+        let info = client.get_connection_info();
+        let ::redis::ConnectionAddr::Tcp(host, port) = info.addr() else {
+            return Err(Error::Io(
+                "subscriptions need a plain TCP connection (no TLS, no Unix socket)".into(),
+            ));
+        };
+        let settings = info.redis_settings();
+        Ok(Target {
+            host: host.clone(),
+            port: *port,
+            username: settings.username().map(str::to_owned),
+            password: settings.password().map(str::to_owned),
+            connect_timeout: self.inner.opts.connect_timeout,
+            response_timeout: self.inner.opts.response_timeout,
+        })
+    }
 }
 
 /// A backend with nothing but `execute`, so its typed methods are the trait's defaults.
@@ -714,7 +996,7 @@ fn refused(name: &[u8], first_arg: Option<&[u8]>) -> Option<String> {
     let state = match name {
         b"MULTI" | b"WATCH" => {
             return Some(format!(
-                "{name_text} needs a dedicated connection: use RedisBackend::transaction"
+                "{name_text} needs a dedicated connection: use Backend::transaction or Backend::transaction_with"
             ))
         }
         b"SUBSCRIBE" | b"PSUBSCRIBE" | b"SSUBSCRIBE" | b"UNSUBSCRIBE" | b"PUNSUBSCRIBE"
@@ -786,7 +1068,7 @@ fn single_slot_route(name: &[u8], argv: &[&[u8]]) -> Option<RoutingInfo> {
 
 /// Redis Cluster's key slot: CRC16 (XMODEM) of the key, or of its hash tag (the bytes
 /// between the first `{` and the next `}`, when not empty), modulo 16384.
-fn key_slot(key: &[u8]) -> u16 {
+pub(super) fn key_slot(key: &[u8]) -> u16 {
     let tagged = key.iter().position(|&b| b == b'{').and_then(|open| {
         let rest = &key[open + 1..];
         let close = rest.iter().position(|&b| b == b'}')?;
@@ -817,24 +1099,48 @@ struct TxnRun {
     redirected: Option<u16>,
 }
 
+/// Why a transaction stopped before EXEC without a connection failure.
+enum Stopped {
+    /// WATCH was refused (its error reply).
+    Watch(Value),
+    /// The build function failed or built a command that cannot be queued.
+    Build(Error),
+}
+
+/// The commands a transaction may not queue, checked before anything is sent.
+fn check_queueable(commands: &[Vec<Vec<u8>>]) -> Result<()> {
+    for c in commands {
+        let Some(name) = c.first() else {
+            return Err(Error::Io("empty command in a transaction".into()));
+        };
+        let name = name.to_ascii_uppercase();
+        if matches!(
+            name.as_slice(),
+            b"MULTI" | b"EXEC" | b"DISCARD" | b"WATCH" | b"UNWATCH"
+        ) || refused(&name, c.get(1).map(Vec::as_slice)).is_some()
+        {
+            return Err(Error::Io(format!(
+                "{} cannot be queued in a transaction",
+                String::from_utf8_lossy(&name)
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn run_transaction(
     pool: &Pool,
     opts: &RedisOptions,
     watch: &[&[u8]],
-    commands: &[Vec<Vec<u8>>],
+    build: TxnBuilder<'_>,
 ) -> Result<TxnRun> {
-    let mut packed = Vec::new();
-    packed.extend(Cmd::new().arg("MULTI").get_packed_command());
-    for c in commands {
-        let argv: Vec<&[u8]> = c.iter().map(Vec::as_slice).collect();
-        packed.extend(build_cmd(&argv).get_packed_command());
-    }
-    packed.extend(Cmd::new().arg("EXEC").get_packed_command());
     let watch_cmd = (!watch.is_empty()).then(|| {
         let mut argv: Vec<&[u8]> = vec![b"WATCH"];
         argv.extend_from_slice(watch);
         build_cmd(&argv)
     });
+    let unwatch = Cmd::new().arg("UNWATCH").clone();
+    let mut built: Vec<Vec<Vec<u8>>> = Vec::new();
     let replies = pool.run(opts, Some(opts.response_timeout), |conn| {
         let Conn::Single(c) = conn else {
             unreachable!("transactions run on single-node connections");
@@ -843,19 +1149,61 @@ fn run_transaction(
             // WATCH first and alone: if it fails, nothing may run unwatched.
             let r = c.req_command(w)?;
             if matches!(r, Value::ServerError(_)) {
-                return Ok(Err(r));
+                return Ok(Err(Stopped::Watch(r)));
             }
         }
+        let commands = {
+            let cell = Mutex::new(&mut *c);
+            let on_conn = Raw(&|argv: &[&[u8]]| {
+                let Some(name) = argv.first() else {
+                    return Err(Error::Io("empty command".into()));
+                };
+                let name = name.to_ascii_uppercase();
+                if let Some(why) = refused(&name, argv.get(1).copied()) {
+                    return Err(Error::Io(why));
+                }
+                let nil_array = nil_is_array(&name, argv.len(), false);
+                let mut c = cell.lock();
+                c.req_command(&build_cmd(argv))
+                    .map(|v| to_reply(v, nil_array))
+                    .map_err(|e| Error::Io(format!("redis at {}: {e}", pool.addr)))
+            });
+            build(&on_conn).and_then(|cmds| check_queueable(&cmds).map(|()| cmds))
+        };
+        let commands = match commands {
+            Ok(cmds) => cmds,
+            Err(e) => {
+                if watch_cmd.is_some() {
+                    c.req_command(&unwatch)?;
+                }
+                return Ok(Err(Stopped::Build(e)));
+            }
+        };
+        let mut packed = Vec::new();
+        packed.extend(Cmd::new().arg("MULTI").get_packed_command());
+        for cmd in &commands {
+            let argv: Vec<&[u8]> = cmd.iter().map(Vec::as_slice).collect();
+            packed.extend(build_cmd(&argv).get_packed_command());
+        }
+        packed.extend(Cmd::new().arg("EXEC").get_packed_command());
         c.send_packed_command(&packed)?;
         let mut replies = Vec::with_capacity(commands.len() + 2);
         for _ in 0..commands.len() + 2 {
             replies.push(c.recv_response()?);
         }
+        built = commands;
         Ok(Ok(replies))
     })?;
+    let commands = &built;
     let replies = match replies {
         Ok(r) => r,
-        Err(watch_error) => {
+        Err(Stopped::Build(e)) => {
+            return Ok(TxnRun {
+                outcome: Err(e),
+                redirected: None,
+            })
+        }
+        Err(Stopped::Watch(watch_error)) => {
             let redirected = moved_slot(&watch_error);
             let Reply::Error(text) = to_reply(watch_error, false) else {
                 unreachable!("a server error converts to an error reply");

@@ -314,6 +314,11 @@ impl Store {
             Ok(s) => s,
             Err(e) => return Reply::Error(e.to_string()),
         };
+        if self.inner.memory.is_some() {
+            if let Err(e) = self.check_memory(spec.name) {
+                return Reply::Error(e.to_string());
+            }
+        }
         if let Some(r) = self.execute_blocking(spec.name, &argv) {
             return r;
         }

@@ -108,7 +108,7 @@ impl<'a> Command<'a> for Set<'a> {
 
     fn apply(self, db: &mut Db<'_>) -> Reply {
         let expiry = match self.expire {
-            Some((kind, n)) => match kind.absolute(n, db.now, "set") {
+            Some((kind, n)) => match kind.absolute(n, db.now(), "set") {
                 Ok(at) => Some(SetExpiry::AtMs(at)),
                 Err(e) => return Reply::Error(e.to_string()),
             },
@@ -175,7 +175,7 @@ impl<'a, const MILLIS: bool> Command<'a> for SetEx<'a, MILLIS> {
         } else {
             (ExpireArg::Ex, "setex")
         };
-        let at = match kind.absolute(self.ttl, db.now, name) {
+        let at = match kind.absolute(self.ttl, db.now(), name) {
             Ok(at) => at,
             Err(e) => return Reply::Error(e.to_string()),
         };
@@ -244,7 +244,7 @@ impl<'a> Command<'a> for GetEx<'a> {
             other => return reply(other),
         }
         let expiry = match self.expire {
-            Some((kind, n)) => match kind.absolute(n, db.now, "getex") {
+            Some((kind, n)) => match kind.absolute(n, db.now(), "getex") {
                 Ok(at) => Some(Some(at)),
                 Err(e) => return Reply::Error(e.to_string()),
             },

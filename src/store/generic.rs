@@ -154,7 +154,7 @@ impl Db<'_> {
 
     /// KEYS.
     pub(crate) fn keys(&mut self, pattern: &[u8]) -> Vec<Vec<u8>> {
-        let now = self.now;
+        let now = self.now();
         let mut out = Vec::new();
         for shard in self.shards() {
             out.extend(
@@ -182,7 +182,7 @@ impl Db<'_> {
     /// SCAN over an all-shard lock. Keys are visited in ascending hash order, so every key
     /// present for the whole iteration is returned exactly once.
     pub(crate) fn scan(&mut self, cursor: u64, opts: ScanOptions<'_>) -> ScanPage {
-        let now = self.now;
+        let now = self.now();
         let bits = self.inner.shard_bits;
         let count = opts.count.max(1);
         let mut picked: Vec<(u64, Vec<u8>)> = Vec::new();
@@ -279,7 +279,7 @@ impl Db<'_> {
             when = when.checked_mul(1000).ok_or_else(invalid)?;
         }
         if form.relative {
-            when = when.checked_add(self.now).ok_or_else(invalid)?;
+            when = when.checked_add(self.now()).ok_or_else(invalid)?;
         }
         Ok(when)
     }
@@ -287,7 +287,7 @@ impl Db<'_> {
     /// EXPIRE family with an absolute time in ms: whether the expiry was set (or the key
     /// deleted because the time has passed).
     pub(crate) fn expire_at(&mut self, key: &[u8], when: i64, cond: ExpireCondition) -> bool {
-        let now = self.now;
+        let now = self.now();
         let Some(slot) = self.slot(key) else {
             return false;
         };
@@ -314,7 +314,7 @@ impl Db<'_> {
 
     /// TTL / PTTL.
     pub(crate) fn ttl(&mut self, key: &[u8]) -> Ttl {
-        let now = self.now;
+        let now = self.now();
         match self.slot(key) {
             None => Ttl::Missing,
             Some(s) => match s.expire_at {

@@ -75,21 +75,32 @@ impl Shard {
     }
 
     /// The live slot for `key`, removing it first if it has expired.
+    /// The clock is read only for a key that has an expiry.
     #[inline]
-    pub fn get_mut(&mut self, hash: u64, key: &[u8], now: i64) -> Option<&mut Slot> {
-        let expired = match self
+    pub fn get_mut(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        now: impl FnOnce() -> i64,
+    ) -> Option<&mut Slot> {
+        let entry = self
             .table
-            .find(table_hash(hash), |s| s.hash == hash && *s.key == *key)
-        {
-            None => return None,
-            Some(s) => s.is_expired(now),
-        };
-        if expired {
-            self.remove(hash, key);
-            return None;
+            .find_entry(table_hash(hash), |s| s.hash == hash && *s.key == *key)
+            .ok()?;
+        match entry.get().expire_at {
+            Some(at) if at <= now() => {
+                let (slot, _) = entry.remove();
+                self.volatile -= 1;
+                if slot.size != 0 {
+                    if let Some(m) = &self.meter {
+                        m.fetch_add(-i64::from(slot.size), Ordering::Relaxed);
+                    }
+                }
+                touch_watchers(&mut self.watchers, &slot.key);
+                None
+            }
+            _ => Some(entry.into_mut()),
         }
-        self.table
-            .find_mut(table_hash(hash), |s| s.hash == hash && *s.key == *key)
     }
 
     /// Inserts or replaces `key`. Returns the previous slot's value if there was one.
@@ -205,8 +216,8 @@ impl Shard {
 
     /// Whether a sweep would find something due now.
     #[inline]
-    pub fn has_due(&self, now: i64) -> bool {
-        matches!(self.expiries.peek(), Some(Reverse((at, _))) if *at <= now)
+    pub fn has_due(&self, now: impl FnOnce() -> i64) -> bool {
+        matches!(self.expiries.peek(), Some(Reverse((at, _))) if *at <= now())
     }
 
     /// Every live slot, in no particular order.
@@ -265,6 +276,13 @@ impl Shard {
         self.table.iter()
     }
 
+    /// The slots whose hash is `hash`, expired or not.
+    pub(crate) fn first_slots_with_hash(&self, hash: u64) -> impl Iterator<Item = &Slot> {
+        self.table
+            .iter_hash(table_hash(hash))
+            .filter(move |s| s.hash == hash)
+    }
+
     /// Registers a WATCH flag for `key`: it is set when the key is modified.
     pub fn watch(&mut self, key: &[u8], flag: &Arc<AtomicBool>) {
         self.watchers.retain(|(_, w)| w.strong_count() > 0);
@@ -274,19 +292,26 @@ impl Shard {
     /// Marks `key` modified for WATCH.
     #[inline]
     pub fn touch(&mut self, key: &[u8]) {
-        if self.watchers.is_empty() {
-            return;
-        }
-        self.watchers.retain(|(k, w)| match w.upgrade() {
-            None => false,
-            Some(flag) => {
-                if **k == *key {
-                    flag.store(true, Ordering::SeqCst);
-                    false
-                } else {
-                    true
-                }
-            }
-        });
+        touch_watchers(&mut self.watchers, key);
     }
+}
+
+/// Sets (and drops) the WATCH flags registered for `key`, pruning flags whose transaction
+/// is gone.
+#[inline]
+fn touch_watchers(watchers: &mut Vec<(Box<[u8]>, Weak<AtomicBool>)>, key: &[u8]) {
+    if watchers.is_empty() {
+        return;
+    }
+    watchers.retain(|(k, w)| match w.upgrade() {
+        None => false,
+        Some(flag) => {
+            if **k == *key {
+                flag.store(true, Ordering::SeqCst);
+                false
+            } else {
+                true
+            }
+        }
+    });
 }

@@ -116,6 +116,23 @@ impl Inner {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) inner: Arc<Inner>,
+    /// This handle's state as a redis-rs connection (`MULTI` queue, `WATCH`es); every clone
+    /// starts with none, so each clone is a connection of its own. Untouched by every other
+    /// path.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) conn: ConnState,
+}
+
+/// A handle's connection state: its transaction, created on the first `MULTI`/`WATCH` sent
+/// as a command through redis-rs's `ConnectionLike`. Cloning gives a fresh, empty state.
+#[derive(Default)]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) struct ConnState(pub(crate) Option<Box<txn::Transaction>>);
+
+impl Clone for ConnState {
+    fn clone(&self) -> Self {
+        ConnState(None)
+    }
 }
 
 impl Default for Store {
@@ -224,6 +241,7 @@ impl StoreBuilder {
                 memory,
                 saver: std::sync::OnceLock::new(),
             }),
+            conn: ConnState::default(),
         }
     }
 }
@@ -284,7 +302,6 @@ impl Store {
 
     pub(crate) fn lock(&self, lock: Lock<'_>) -> Db<'_> {
         let inner = &*self.inner;
-        let now = inner.clock.now_ms();
         let mut guards: SmallVec<[(usize, MutexGuard<'_, Shard>); 2]> = SmallVec::new();
         match lock {
             Lock::All => {
@@ -304,7 +321,7 @@ impl Store {
         }
         Db {
             inner,
-            now,
+            now: std::cell::Cell::new(NOT_READ),
             guards,
             touched: SmallVec::new(),
         }
@@ -329,10 +346,49 @@ impl Store {
     }
 }
 
+/// The value of `Db::now` before the clock has been read.
+const NOT_READ: i64 = i64::MIN;
+
+/// The time of a view: the cached reading, or the clock read now and cached.
+#[inline]
+fn now_of(inner: &Inner, cell: &std::cell::Cell<i64>) -> i64 {
+    let n = cell.get();
+    if n != NOT_READ {
+        return n;
+    }
+    let n = inner.clock.now_ms();
+    cell.set(n);
+    n
+}
+
+/// The shard holding `hash` among the locked `guards`.
+#[inline]
+fn shard_in<'g>(
+    guards: &'g mut SmallVec<[(usize, MutexGuard<'_, Shard>); 2]>,
+    inner: &Inner,
+    hash: u64,
+) -> &'g mut Shard {
+    let idx = inner.shard_of(hash);
+    let pos = if guards.len() == 1 {
+        0
+    } else {
+        match guards.iter().position(|(i, _)| *i == idx) {
+            Some(p) => p,
+            // Keys are locked from the same argument positions the command reads them
+            // from; reaching this is a bug in a command's key specification.
+            None => panic!("sketchstore: a command touched a key whose shard it did not lock"),
+        }
+    };
+    debug_assert_eq!(guards[pos].0, idx, "key outside the locked shard");
+    &mut guards[pos].1
+}
+
 /// A view of the locked shards that one command (or one `EXEC`) runs against.
 pub(crate) struct Db<'a> {
     pub(crate) inner: &'a Inner,
-    pub(crate) now: i64,
+    /// The command's time, read from the clock on first use ([`NOT_READ`] until then): a
+    /// command that meets no expiry never reads the clock.
+    now: std::cell::Cell<i64>,
     guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 2]>,
     /// Hashes of the keys this view looked up or wrote, under a memory limit only: their
     /// size estimates and LRU clocks are refreshed before the locks are released.
@@ -342,19 +398,13 @@ pub(crate) struct Db<'a> {
 impl<'a> Db<'a> {
     #[inline]
     fn shard(&mut self, hash: u64) -> &mut Shard {
-        let idx = self.inner.shard_of(hash);
-        let pos = if self.guards.len() == 1 {
-            0
-        } else {
-            match self.guards.iter().position(|(i, _)| *i == idx) {
-                Some(p) => p,
-                // Keys are locked from the same argument positions the command reads them
-                // from; reaching this is a bug in a command's key specification.
-                None => panic!("sketchstore: a command touched a key whose shard it did not lock"),
-            }
-        };
-        debug_assert_eq!(self.guards[pos].0, idx, "key outside the locked shard");
-        &mut self.guards[pos].1
+        shard_in(&mut self.guards, self.inner, hash)
+    }
+
+    /// The command's time in Unix ms (read once per command, on first use).
+    #[inline]
+    pub(crate) fn now(&self) -> i64 {
+        now_of(self.inner, &self.now)
     }
 
     pub(crate) fn config(&self) -> &'a Config {
@@ -365,11 +415,11 @@ impl<'a> Db<'a> {
     #[inline]
     pub(crate) fn slot(&mut self, key: &[u8]) -> Option<&mut Slot> {
         let hash = key_hash(key);
-        let now = self.now;
         if self.inner.memory.is_some() {
             self.touched.push(hash);
         }
-        self.shard(hash).get_mut(hash, key, now)
+        let (inner, now) = (self.inner, &self.now);
+        shard_in(&mut self.guards, inner, hash).get_mut(hash, key, || now_of(inner, now))
     }
 
     /// The live value of `key`.
@@ -394,9 +444,9 @@ impl<'a> Db<'a> {
     /// Removes `key` if it is live; returns its slot.
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Slot> {
         let hash = key_hash(key);
-        let now = self.now;
-        let shard = self.shard(hash);
-        shard.get_mut(hash, key, now)?;
+        let (inner, now) = (self.inner, &self.now);
+        let shard = shard_in(&mut self.guards, inner, hash);
+        shard.get_mut(hash, key, || now_of(inner, now))?;
         shard.remove(hash, key)
     }
 
@@ -418,10 +468,10 @@ impl<'a> Db<'a> {
     }
 
     fn sweep_step(&mut self) {
-        let now = self.now;
+        let (inner, now) = (self.inner, &self.now);
         for (_, g) in self.guards.iter_mut() {
-            if g.has_due(now) {
-                g.sweep(now, SWEEP_STEP);
+            if g.has_due(|| now_of(inner, now)) {
+                g.sweep(now_of(inner, now), SWEEP_STEP);
             }
         }
     }

