@@ -37,16 +37,16 @@ pub use backend::{BloomMode, RedisBackend, RedisOptions};
 pub use clock::{Clock, ManualClock};
 pub use error::{Error, Result};
 pub use reply::Reply;
+pub use store::evict::EvictionPolicy;
 pub use store::generic::Ttl;
 pub use store::lists::ListEnd;
+#[doc(hidden)]
+pub use store::persist::fuzz_snapshot;
+pub use store::persist::SNAPSHOT_VERSION;
 pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
 pub use store::strings::SetOutcome;
 pub use store::txn::Transaction;
 pub use store::{BfInfoField, BfInsertOptions, BloomOptions};
-pub use store::evict::EvictionPolicy;
-#[doc(hidden)]
-pub use store::persist::fuzz_snapshot;
-pub use store::persist::SNAPSHOT_VERSION;
 pub use store::{
     BitfieldOp, Config, ExpireCondition, KeyType, ScanPage, SetCondition, SetExpiry, SetOptions,
     Store, StoreBuilder, DEFAULT_HLL_SPARSE_MAX_BYTES, DEFAULT_MAX_STRING_BYTES,

@@ -292,3 +292,50 @@ fn the_estimate_is_within_a_factor_of_two_of_rss() {
         "estimate {est}, RSS growth {grown}"
     );
 }
+
+/// The typed methods and MULTI/EXEC are refused under `noeviction` as `execute` is: the
+/// typed write returns `Error::OutOfMemory`, a queued write flags the transaction.
+#[test]
+fn noeviction_refuses_typed_writes_and_queued_writes() {
+    let clock = ManualClock::new(T0);
+    let store = limited(&clock, 32 * 1024, EvictionPolicy::NoEviction);
+    let value = "y".repeat(100);
+    let mut i = 0;
+    while store.set(format!("t{i}"), &value).is_ok() {
+        i += 1;
+        assert!(i < 10_000, "the limit was never reached");
+    }
+    assert_eq!(
+        store.set("t0", "changed").unwrap_err(),
+        sketchstore::Error::OutOfMemory
+    );
+    assert_eq!(store.get("t0").unwrap(), Some(value.clone().into_bytes()));
+    assert_eq!(
+        store.incr("fresh").unwrap_err(),
+        sketchstore::Error::OutOfMemory
+    );
+    assert_eq!(
+        store.pfadd("p", &["a"]).unwrap_err(),
+        sketchstore::Error::OutOfMemory
+    );
+    assert_eq!(
+        store.bf_add("b", "a").unwrap_err(),
+        sketchstore::Error::OutOfMemory
+    );
+    assert_eq!(
+        store.lpush("l", &["a"]).unwrap_err(),
+        sketchstore::Error::OutOfMemory
+    );
+    assert!(!exists(&store, "fresh") && !exists(&store, "p") && !exists(&store, "l"));
+    // Reads and deletes still work.
+    assert_eq!(store.get("t1").unwrap(), Some(value.into_bytes()));
+    let mut tx = store.transaction();
+    tx.multi().unwrap();
+    assert_eq!(tx.queue(&["GET", "t1"]), Reply::status("QUEUED"));
+    assert_eq!(tx.queue(&["SET", "t1", "x"]), Reply::Error(OOM.into()));
+    assert_eq!(
+        tx.exec(),
+        Reply::Error("EXECABORT Transaction discarded because of previous errors.".into())
+    );
+    assert_eq!(store.del(&["t1", "t2", "t3"]).unwrap(), 3);
+}

@@ -169,6 +169,7 @@ impl Store {
     /// SETBIT: sets bit `offset` (0 is the most significant bit of the first byte); returns
     /// the old bit.
     pub fn setbit(&self, key: impl AsRef<[u8]>, offset: u64, bit: bool) -> Result<u8> {
+        self.check_memory("setbit")?;
         let key = key.as_ref();
         self.with_key(key, |db| db.setbit(key, offset, bit))
     }
@@ -207,6 +208,7 @@ impl Store {
         dest: impl AsRef<[u8]>,
         sources: &[K],
     ) -> Result<usize> {
+        self.check_memory("bitop")?;
         let dest = dest.as_ref();
         let sources: Vec<&[u8]> = sources.iter().map(AsRef::as_ref).collect();
         op.check_source_count(sources.len())
@@ -218,6 +220,7 @@ impl Store {
 
     /// BITFIELD.
     pub fn bitfield(&self, key: impl AsRef<[u8]>, ops: &[BitfieldOp]) -> Result<Vec<Option<i64>>> {
+        self.check_memory("bitfield")?;
         let key = key.as_ref();
         self.with_key(key, |db| db.bitfield(key, ops))
     }

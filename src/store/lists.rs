@@ -391,21 +391,25 @@ impl Store {
     /// assert_eq!(store.lrange("l", 0, -1).unwrap(), vec![b"b".to_vec(), b"a".to_vec()]);
     /// ```
     pub fn lpush<V: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, values: &[V]) -> Result<usize> {
+        self.check_memory("lpush")?;
         self.push_typed(key.as_ref(), values, ListEnd::Left, false, "lpush")
     }
 
     /// `RPUSH key value [value ...]`: the new length.
     pub fn rpush<V: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, values: &[V]) -> Result<usize> {
+        self.check_memory("rpush")?;
         self.push_typed(key.as_ref(), values, ListEnd::Right, false, "rpush")
     }
 
     /// `LPUSHX`: like LPUSH but only onto an existing list; 0 when the key is missing.
     pub fn lpushx<V: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, values: &[V]) -> Result<usize> {
+        self.check_memory("lpushx")?;
         self.push_typed(key.as_ref(), values, ListEnd::Left, true, "lpushx")
     }
 
     /// `RPUSHX`: like RPUSH but only onto an existing list; 0 when the key is missing.
     pub fn rpushx<V: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, values: &[V]) -> Result<usize> {
+        self.check_memory("rpushx")?;
         self.push_typed(key.as_ref(), values, ListEnd::Right, true, "rpushx")
     }
 
@@ -453,6 +457,7 @@ impl Store {
 
     /// `LSET key index value`: `ERR no such key`, `ERR index out of range`.
     pub fn lset(&self, key: impl AsRef<[u8]>, index: i64, value: impl AsRef<[u8]>) -> Result<()> {
+        self.check_memory("lset")?;
         let key = key.as_ref();
         self.with_key(key, |db| db.lset(key, index, value.as_ref()))
     }
@@ -482,6 +487,7 @@ impl Store {
         from: ListEnd,
         to: ListEnd,
     ) -> Result<Option<Vec<u8>>> {
+        self.check_memory("lmove")?;
         let (src, dst) = (src.as_ref(), dst.as_ref());
         self.with_db(Lock::Keys(&[src, dst]), |db| db.lmove(src, dst, from, to))
     }

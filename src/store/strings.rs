@@ -346,6 +346,7 @@ impl Store {
         value: impl AsRef<[u8]>,
         opts: SetOptions,
     ) -> Result<SetOutcome> {
+        self.check_memory("set")?;
         let key = key.as_ref();
         let value = value.as_ref().to_vec();
         self.with_key(key, |db| db.set(key, value, opts, "set"))
@@ -367,6 +368,7 @@ impl Store {
         ttl: Duration,
         value: impl AsRef<[u8]>,
     ) -> Result<()> {
+        self.check_memory("psetex")?;
         let key = key.as_ref();
         let value = value.as_ref().to_vec();
         let opts = SetOptions {
@@ -404,6 +406,7 @@ impl Store {
 
     /// MSET.
     pub fn mset<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: &[(K, V)]) -> Result<()> {
+        self.check_memory("mset")?;
         let pairs: Vec<(&[u8], &[u8])> = pairs
             .iter()
             .map(|(k, v)| (k.as_ref(), v.as_ref()))
@@ -415,6 +418,7 @@ impl Store {
 
     /// APPEND: the new length.
     pub fn append(&self, key: impl AsRef<[u8]>, tail: impl AsRef<[u8]>) -> Result<usize> {
+        self.check_memory("append")?;
         let key = key.as_ref();
         self.with_key(key, |db| db.append(key, tail.as_ref()))
     }
@@ -438,6 +442,7 @@ impl Store {
 
     /// INCRBY.
     pub fn incrby(&self, key: impl AsRef<[u8]>, by: i64) -> Result<i64> {
+        self.check_memory("incrby")?;
         let key = key.as_ref();
         self.with_key(key, |db| db.incrby(key, by))
     }
@@ -449,6 +454,7 @@ impl Store {
 
     /// DECRBY.
     pub fn decrby(&self, key: impl AsRef<[u8]>, by: i64) -> Result<i64> {
+        self.check_memory("decrby")?;
         let key = key.as_ref();
         self.with_key(key, |db| db.decrby(key, by))
     }
@@ -456,6 +462,7 @@ impl Store {
     /// INCRBYFLOAT with the increment as Redis reads it from text; returns the new value as
     /// Redis formats it.
     pub fn incrbyfloat(&self, key: impl AsRef<[u8]>, by: impl AsRef<[u8]>) -> Result<Vec<u8>> {
+        self.check_memory("incrbyfloat")?;
         let key = key.as_ref();
         self.with_key(key, |db| db.incrbyfloat(key, by.as_ref()))
     }

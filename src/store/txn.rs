@@ -158,7 +158,12 @@ impl Transaction {
         }) {
             return self.execute(&argv);
         }
-        if let Err(e) = cmd::check(&argv).and_then(|s| cmd::check_subcommand(s, &argv)) {
+        // Redis refuses a command at queue time (flagging the transaction) when it fails
+        // its arity check or, under a memory limit, when it may grow memory (`denyoom`).
+        let checked = cmd::check(&argv)
+            .and_then(|s| cmd::check_subcommand(s, &argv).map(|()| s))
+            .and_then(|s| self.store.check_memory(s.name));
+        if let Err(e) = checked {
             self.flagged = true;
             return Reply::Error(e.to_string());
         }
