@@ -541,7 +541,7 @@ fn a_save_is_consistent_per_shard_under_concurrent_writes() {
 /// Writes the seeds of the `snapshot` fuzz target (`fuzz/corpus/snapshot/`):
 /// `cargo test --test persistence write_fuzz_seeds -- --ignored`.
 #[test]
-#[ignore]
+#[ignore = "a tool that writes the fuzz corpus seeds, not a check; run by hand with --ignored"]
 fn write_fuzz_seeds() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/snapshot");
     std::fs::create_dir_all(&dir).unwrap();
