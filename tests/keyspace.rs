@@ -3,48 +3,12 @@
 //! EXPIRE conditions, TTL on a manual clock, active expiry), and the contract tests of the
 //! public types (`Store` is Send + Sync + Clone, `Error`'s texts).
 
+mod common;
+
+use common::table::*;
 use sketchstore::{Error, ExpireCondition, KeyType, ManualClock, Reply, Store, Ttl};
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
-
-const START_MS: i64 = 1_700_000_000_000;
-/// A table row with this name advances the manual clock by its argument in ms.
-const ADVANCE: &str = "(advance ms)";
-
-const SYNTAX: &str = "ERR syntax error";
-const NOT_INT: &str = "ERR value is not an integer or out of range";
-
-fn ok() -> Reply {
-    Reply::ok()
-}
-fn int(n: i64) -> Reply {
-    Reply::Integer(n)
-}
-fn err(s: &str) -> Reply {
-    Reply::Error(s.to_owned())
-}
-fn status(s: &str) -> Reply {
-    Reply::status(s)
-}
-
-fn store() -> (ManualClock, Store) {
-    let clock = ManualClock::new(START_MS);
-    let store = Store::builder().clock(clock.clock()).build();
-    (clock, store)
-}
-
-/// Runs the rows in order on one store; every reply must be exactly the expected one.
-fn run_table(rows: &[(&[&str], Reply)]) {
-    let (clock, store) = store();
-    for (i, (argv, want)) in rows.iter().enumerate() {
-        if argv[0] == ADVANCE {
-            clock.advance(Duration::from_millis(argv[1].parse().unwrap()));
-            continue;
-        }
-        let got = store.execute(argv);
-        assert_eq!(&got, want, "row {i}: {}", argv.join(" "));
-    }
-}
 
 #[test]
 fn spec_test_vectors() {

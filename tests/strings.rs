@@ -1,57 +1,13 @@
 //! Strings and counters: argv -> exact reply tables (spec/keyspace.md §1-3 and its test
 //! vectors, written out so they run without a Redis server), then the typed methods.
 
-use sketchstore::{
-    Error, ManualClock, Reply, SetCondition, SetExpiry, SetOptions, SetOutcome, Store, Ttl,
-};
+mod common;
+
+use common::table::*;
+use sketchstore::{Error, Reply, SetCondition, SetExpiry, SetOptions, SetOutcome, Ttl};
 use std::time::Duration;
 
-const START_MS: i64 = 1_700_000_000_000;
-/// A table row with this name advances the manual clock by its argument in ms.
-const ADVANCE: &str = "(advance ms)";
-
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-const SYNTAX: &str = "ERR syntax error";
-const NOT_INT: &str = "ERR value is not an integer or out of range";
 const OVERFLOW: &str = "ERR increment or decrement would overflow";
-
-fn ok() -> Reply {
-    Reply::ok()
-}
-fn nil() -> Reply {
-    Reply::Nil
-}
-fn int(n: i64) -> Reply {
-    Reply::Integer(n)
-}
-fn bulk(s: &str) -> Reply {
-    Reply::bulk(s)
-}
-fn err(s: &str) -> Reply {
-    Reply::Error(s.to_owned())
-}
-fn arr(items: Vec<Reply>) -> Reply {
-    Reply::Array(items)
-}
-
-fn store() -> (ManualClock, Store) {
-    let clock = ManualClock::new(START_MS);
-    let store = Store::builder().clock(clock.clock()).build();
-    (clock, store)
-}
-
-/// Runs the rows in order on one store; every reply must be exactly the expected one.
-fn run_table(rows: &[(&[&str], Reply)]) {
-    let (clock, store) = store();
-    for (i, (argv, want)) in rows.iter().enumerate() {
-        if argv[0] == ADVANCE {
-            clock.advance(Duration::from_millis(argv[1].parse().unwrap()));
-            continue;
-        }
-        let got = store.execute(argv);
-        assert_eq!(&got, want, "row {i}: {}", argv.join(" "));
-    }
-}
 
 #[test]
 fn spec_test_vectors() {
