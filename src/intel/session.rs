@@ -32,7 +32,8 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::Store;
-use crate::types::bitmap::{BitfieldOp, Overflow};
+use crate::types::bitmap::{BitfieldOp, BitfieldType, Overflow};
+use smallvec::SmallVec;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,13 +100,17 @@ impl SessionKeys {
     /// The keys of `session` (which must be a valid session id, see
     /// [`valid_session_id`]).
     pub fn of(session: &str) -> SessionKeys {
-        let k = |name: &str| format!("ss:{{{session}}}:{name}").into_bytes();
+        let k = |i: usize| {
+            let mut key = Vec::new();
+            push_key(&mut key, session, KEY_NAMES[i]);
+            key
+        };
         SessionKeys {
-            pages: k("pages"),
-            views: k("views"),
-            activity: k("activity"),
-            viewed: k("viewed"),
-            seen: k("seen"),
+            pages: k(PAGES),
+            views: k(VIEWS),
+            activity: k(ACTIVITY),
+            viewed: k(VIEWED),
+            seen: k(SEEN),
         }
     }
 
@@ -146,6 +151,8 @@ pub struct SessionIntel {
     backend: Arc<dyn Backend>,
     tracker: ActivityTracker,
     config: IntelConfig,
+    /// `config.idle_timeout` in ms, in decimal: PEXPIRE's argument.
+    ttl: Box<[u8]>,
 }
 
 impl std::fmt::Debug for SessionIntel {
@@ -157,51 +164,207 @@ impl std::fmt::Debug for SessionIntel {
     }
 }
 
-fn ms(d: Duration) -> String {
-    d.as_millis().max(1).to_string()
+/// The idle timeout in ms as PEXPIRE takes it (at least 1), in decimal.
+fn ttl_arg(d: Duration) -> Box<[u8]> {
+    d.as_millis().max(1).to_string().into_bytes().into()
 }
 
-fn argv(words: &[&[u8]]) -> Vec<Vec<u8>> {
-    words.iter().map(|w| w.to_vec()).collect()
+/// The five key names of a session, in the order of [`SessionKeys::all`].
+const KEY_NAMES: [&[u8]; 5] = [b"pages", b"views", b"activity", b"viewed", b"seen"];
+const PAGES: usize = 0;
+const VIEWS: usize = 1;
+const ACTIVITY: usize = 2;
+const VIEWED: usize = 3;
+const SEEN: usize = 4;
+
+/// Appends the key `name` of `session`: `ss:{<session>}:<name>`.
+fn push_key(out: &mut Vec<u8>, session: &str, name: &[u8]) {
+    out.extend_from_slice(b"ss:{");
+    out.extend_from_slice(session.as_bytes());
+    out.extend_from_slice(b"}:");
+    out.extend_from_slice(name);
 }
 
-/// The BITFIELD command for `ops` on `key`, as a transaction queues it.
-fn bitfield_argv(key: &[u8], ops: &[BitfieldOp]) -> Vec<Vec<u8>> {
-    let mut a = vec![b"BITFIELD".to_vec(), key.to_vec()];
-    let mut push = |w: String| a.push(w.into_bytes());
-    for op in ops {
-        match *op {
-            BitfieldOp::Get(t, o) => {
-                push("GET".into());
-                push(t.to_string());
-                push(o.to_string());
-            }
-            BitfieldOp::Set(t, o, v) => {
-                push("SET".into());
-                push(t.to_string());
-                push(o.to_string());
-                push(v.to_string());
-            }
-            BitfieldOp::IncrBy(t, o, v) => {
-                push("INCRBY".into());
-                push(t.to_string());
-                push(o.to_string());
-                push(v.to_string());
-            }
-            BitfieldOp::Overflow(o) => {
-                push("OVERFLOW".into());
-                push(
-                    match o {
-                        Overflow::Wrap => "WRAP",
-                        Overflow::Sat => "SAT",
-                        Overflow::Fail => "FAIL",
-                    }
-                    .into(),
-                );
-            }
+/// Appends `n` in decimal.
+fn push_int(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+/// Appends `u` in decimal.
+fn push_u64(out: &mut Vec<u8>, mut u: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
         }
     }
-    a
+    out.extend_from_slice(&buf[at..]);
+}
+
+/// The commands of one transaction, built in buffers that the thread reuses from call to
+/// call: a pageview is eleven commands of about forty arguments, which would otherwise be
+/// as many allocations per call.
+#[derive(Default)]
+struct Commands {
+    cmds: Vec<Vec<Vec<u8>>>,
+    /// Commands built so far; `cmds` beyond are spare buffers.
+    len: usize,
+    /// Arguments of the command being built; its spare buffers beyond are dropped when it
+    /// ends.
+    argc: usize,
+    /// The longest argument built, to drop buffers grown by an outsized one.
+    longest: usize,
+    /// `ss:{<session>}:`, the prefix of the keys of the session being built for.
+    prefix: Vec<u8>,
+}
+
+/// Arguments longer than this are not kept for reuse.
+const SCRATCH_KEEP: usize = 1024;
+
+impl Commands {
+    /// Runs `f` with this thread's reusable buffers, or fresh ones if they are in use.
+    fn with<R>(f: impl FnOnce(&mut Commands) -> R) -> R {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Commands> = std::cell::RefCell::default();
+        }
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut c) => {
+                c.len = 0;
+                c.argc = 0;
+                c.longest = 0;
+                let r = f(&mut c);
+                if c.longest > SCRATCH_KEEP {
+                    *c = Commands::default();
+                }
+                r
+            }
+            Err(_) => f(&mut Commands::default()),
+        })
+    }
+
+    fn end_command(&mut self) {
+        if self.len > 0 {
+            let argc = self.argc;
+            self.cmds[self.len - 1].truncate(argc);
+        }
+    }
+
+    /// Starts a command named `name`.
+    fn command(&mut self, name: &[u8]) -> &mut Commands {
+        self.end_command();
+        if self.cmds.len() == self.len {
+            self.cmds.push(Vec::new());
+        }
+        self.len += 1;
+        self.argc = 0;
+        self.arg(name)
+    }
+
+    /// A cleared buffer for the next argument of the current command.
+    fn next_arg(&mut self) -> &mut Vec<u8> {
+        let cmd = &mut self.cmds[self.len - 1];
+        if cmd.len() == self.argc {
+            cmd.push(Vec::new());
+        }
+        let a = &mut cmd[self.argc];
+        self.argc += 1;
+        a.clear();
+        a
+    }
+
+    fn arg(&mut self, bytes: &[u8]) -> &mut Commands {
+        self.longest = self.longest.max(bytes.len());
+        self.next_arg().extend_from_slice(bytes);
+        self
+    }
+
+    fn int(&mut self, n: i64) -> &mut Commands {
+        push_int(self.next_arg(), n);
+        self
+    }
+
+    /// Sets the session whose keys [`Commands::key`] names.
+    fn session(&mut self, session: &str) -> &mut Commands {
+        self.prefix.clear();
+        push_key(&mut self.prefix, session, b"");
+        self
+    }
+
+    /// The key `name` of the session.
+    fn key(&mut self, name: &[u8]) -> &mut Commands {
+        let a = &mut self.cmds[self.len - 1];
+        if a.len() == self.argc {
+            a.push(Vec::new());
+        }
+        let a = &mut a[self.argc];
+        self.argc += 1;
+        a.clear();
+        a.extend_from_slice(&self.prefix);
+        a.extend_from_slice(name);
+        self
+    }
+
+    /// The BITFIELD ops `ops`, as arguments.
+    fn bitfield_ops(&mut self, ops: &[BitfieldOp]) -> &mut Commands {
+        let ty = |c: &mut Commands, t: BitfieldType| {
+            let a = c.next_arg();
+            a.push(if t.is_signed() { b'i' } else { b'u' });
+            push_int(a, i64::from(t.bits()));
+        };
+        for op in ops {
+            match *op {
+                BitfieldOp::Get(t, o) => {
+                    self.arg(b"GET");
+                    ty(self, t);
+                    self.int_u64(o);
+                }
+                BitfieldOp::Set(t, o, v) => {
+                    self.arg(b"SET");
+                    ty(self, t);
+                    self.int_u64(o).int(v);
+                }
+                BitfieldOp::IncrBy(t, o, v) => {
+                    self.arg(b"INCRBY");
+                    ty(self, t);
+                    self.int_u64(o).int(v);
+                }
+                BitfieldOp::Overflow(o) => {
+                    self.arg(b"OVERFLOW").arg(match o {
+                        Overflow::Wrap => b"WRAP",
+                        Overflow::Sat => b"SAT",
+                        Overflow::Fail => b"FAIL",
+                    });
+                }
+            }
+        }
+        self
+    }
+
+    fn int_u64(&mut self, n: u64) -> &mut Commands {
+        push_u64(self.next_arg(), n);
+        self
+    }
+
+    /// `PEXPIRE` of every key of the session, `ttl` being the time in ms in decimal.
+    fn refresh(&mut self, ttl: &[u8]) -> &mut Commands {
+        for name in KEY_NAMES {
+            self.command(b"PEXPIRE").key(name).arg(ttl);
+        }
+        self
+    }
+
+    /// The commands built.
+    fn done(&mut self) -> &[Vec<Vec<u8>>] {
+        self.end_command();
+        &self.cmds[..self.len]
+    }
 }
 
 fn malformed(what: &str, r: &Reply) -> Error {
@@ -230,6 +393,7 @@ impl SessionIntel {
             .ok_or_else(|| Error::Io("the activity bucket must not be zero".into()))?;
         Ok(SessionIntel {
             backend,
+            ttl: ttl_arg(config.idle_timeout),
             tracker,
             config,
         })
@@ -262,27 +426,30 @@ impl SessionIntel {
     /// by the BITFIELD (the ring slot's previous lap) is removed after EXEC.
     pub fn pageview(&self, session: &str, page: &str) -> Result<PageviewStats> {
         check_session(session)?;
-        let keys = SessionKeys::of(session);
         let now = self.config.clock.now_ms();
         let ops = self.tracker.record_ops(now);
         let page = page.as_bytes();
-        let mut commands = vec![
-            argv(&[b"PFADD", &keys.pages, page]),
-            argv(&[b"INCR", &keys.views]),
-            bitfield_argv(&keys.activity, &ops),
-            argv(&[b"PFCOUNT", &keys.pages]),
-            argv(&[b"BF.ADD", &keys.viewed, page]),
-            argv(&[b"GET", &keys.activity]),
-        ];
-        self.push_refresh(&keys, &mut commands);
-        let Some(replies) = self.backend.transaction(&[], &commands)? else {
+        let replies = Commands::with(|c| {
+            c.session(session);
+            c.command(b"PFADD").key(KEY_NAMES[PAGES]).arg(page);
+            c.command(b"INCR").key(KEY_NAMES[VIEWS]);
+            c.command(b"BITFIELD")
+                .key(KEY_NAMES[ACTIVITY])
+                .bitfield_ops(&ops);
+            c.command(b"PFCOUNT").key(KEY_NAMES[PAGES]);
+            c.command(b"BF.ADD").key(KEY_NAMES[VIEWED]).arg(page);
+            c.command(b"GET").key(KEY_NAMES[ACTIVITY]);
+            c.refresh(&self.ttl);
+            self.backend.transaction(&[], c.done())
+        })?;
+        let Some(replies) = replies else {
             return Err(Error::Io("pageview transaction aborted".into()));
         };
         let mut r = replies.into_iter();
         let mut next = || r.next().ok_or_else(|| Error::Io("short EXEC reply".into()));
         ok(next()?)?;
         let total_views = int(next()?, "INCR")?;
-        let bitfield: Vec<Option<i64>> = match ok(next()?)? {
+        let bitfield: SmallVec<[Option<i64>; 4]> = match ok(next()?)? {
             Reply::Array(items) => items
                 .into_iter()
                 .map(|i| match i {
@@ -300,13 +467,17 @@ impl SessionIntel {
             Reply::Nil => Vec::new(),
             other => return Err(malformed("GET", &other)),
         };
-        self.tracker
-            .finish_record(&*self.backend, &keys.activity, now, &bitfield)?;
         let layout = self.tracker.layout();
-        let mut activity = layout.window(&ring, now, self.config.activity_window);
-        // The ring was read before the stale count was removed: it sits in the last bucket.
         let (_, at) = layout.record_ops(now);
         let stale = layout.stale_count(at, &bitfield);
+        if stale > 0 {
+            let mut activity_key = Vec::new();
+            push_key(&mut activity_key, session, KEY_NAMES[ACTIVITY]);
+            self.tracker
+                .finish_record(&*self.backend, &activity_key, now, &bitfield)?;
+        }
+        let mut activity = layout.window(&ring, now, self.config.activity_window);
+        // The ring was read before the stale count was removed: it sits in the last bucket.
         if let Some(last) = activity.last_mut() {
             *last = (i64::from(*last) - stale).clamp(0, 255) as u8;
         }
@@ -321,10 +492,15 @@ impl SessionIntel {
     /// transaction. True when it was not marked before (as far as the filter can tell).
     pub fn mark_notification_seen(&self, session: &str, notification: &str) -> Result<bool> {
         check_session(session)?;
-        let keys = SessionKeys::of(session);
-        let mut commands = vec![argv(&[b"BF.ADD", &keys.seen, notification.as_bytes()])];
-        self.push_refresh(&keys, &mut commands);
-        let Some(replies) = self.backend.transaction(&[], &commands)? else {
+        let replies = Commands::with(|c| {
+            c.session(session);
+            c.command(b"BF.ADD")
+                .key(KEY_NAMES[SEEN])
+                .arg(notification.as_bytes());
+            c.refresh(&self.ttl);
+            self.backend.transaction(&[], c.done())
+        })?;
+        let Some(replies) = replies else {
             return Err(Error::Io("notification transaction aborted".into()));
         };
         let first = replies
@@ -371,12 +547,5 @@ impl SessionIntel {
             .zip(found)
             .map(|(i, f)| ((*i).to_owned(), f))
             .collect())
-    }
-
-    fn push_refresh(&self, keys: &SessionKeys, commands: &mut Vec<Vec<Vec<u8>>>) {
-        let ttl = ms(self.config.idle_timeout);
-        for k in keys.all() {
-            commands.push(argv(&[b"PEXPIRE", k, ttl.as_bytes()]));
-        }
     }
 }

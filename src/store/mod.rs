@@ -48,6 +48,9 @@ pub use strings::{SetCondition, SetExpiry, SetOptions};
 pub const DEFAULT_MAX_STRING_BYTES: usize = 512 * 1024 * 1024;
 /// Redis's `hll-sparse-max-bytes` default.
 pub const DEFAULT_HLL_SPARSE_MAX_BYTES: usize = 3000;
+/// Shards a view holds without allocating: the five keys of a session pageview's EXEC live
+/// in up to five.
+const GUARDS: usize = 8;
 /// How many due keys a shard removes in one active-expiry step.
 const SWEEP_STEP: usize = 8;
 
@@ -302,7 +305,7 @@ impl Store {
 
     pub(crate) fn lock(&self, lock: Lock<'_>) -> Db<'_> {
         let inner = &*self.inner;
-        let mut guards: SmallVec<[(usize, MutexGuard<'_, Shard>); 2]> = SmallVec::new();
+        let mut guards: SmallVec<[(usize, MutexGuard<'_, Shard>); GUARDS]> = SmallVec::new();
         match lock {
             Lock::All => {
                 for (i, s) in inner.shards.iter().enumerate() {
@@ -310,10 +313,14 @@ impl Store {
                 }
             }
             Lock::Keys(keys) => {
-                let mut idx: SmallVec<[usize; 4]> =
-                    keys.iter().map(|k| inner.shard_of(key_hash(k))).collect();
+                let mut idx: SmallVec<[usize; GUARDS]> = SmallVec::new();
+                for k in keys {
+                    let i = inner.shard_of(key_hash(k));
+                    if !idx.contains(&i) {
+                        idx.push(i);
+                    }
+                }
                 idx.sort_unstable();
-                idx.dedup();
                 for i in idx {
                     guards.push((i, inner.shards[i].0.lock()));
                 }
@@ -364,7 +371,7 @@ fn now_of(inner: &Inner, cell: &std::cell::Cell<i64>) -> i64 {
 /// The shard holding `hash` among the locked `guards`.
 #[inline]
 fn shard_in<'g>(
-    guards: &'g mut SmallVec<[(usize, MutexGuard<'_, Shard>); 2]>,
+    guards: &'g mut SmallVec<[(usize, MutexGuard<'_, Shard>); GUARDS]>,
     inner: &Inner,
     hash: u64,
 ) -> &'g mut Shard {
@@ -389,7 +396,7 @@ pub(crate) struct Db<'a> {
     /// The command's time, read from the clock on first use ([`NOT_READ`] until then): a
     /// command that meets no expiry never reads the clock.
     now: std::cell::Cell<i64>,
-    guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 2]>,
+    guards: SmallVec<[(usize, MutexGuard<'a, Shard>); GUARDS]>,
     /// Hashes of the keys this view looked up or wrote, under a memory limit only: their
     /// size estimates and LRU clocks are refreshed before the locks are released.
     touched: SmallVec<[u64; 2]>,

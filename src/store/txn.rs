@@ -150,20 +150,10 @@ impl Transaction {
         if !self.in_multi() {
             return Reply::Error("ERR queue without MULTI".into());
         }
-        // These act on the transaction instead of being queued, as in Redis.
-        if ["multi", "exec", "discard", "watch"].iter().any(|n| {
-            argv[..1]
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(n.as_bytes()))
-        }) {
+        if acts_on_transaction(&argv[..1]) {
             return self.execute(&argv);
         }
-        // Redis refuses a command at queue time (flagging the transaction) when it fails
-        // its arity check or, under a memory limit, when it may grow memory (`denyoom`).
-        let checked = cmd::check(&argv)
-            .and_then(|s| cmd::check_subcommand(s, &argv).map(|()| s))
-            .and_then(|s| self.store.check_memory(s.name));
-        if let Err(e) = checked {
+        if let Err(e) = check_queued(&self.store, &argv) {
             self.flagged = true;
             return Reply::Error(e.to_string());
         }
@@ -185,39 +175,15 @@ impl Transaction {
         if flagged {
             return Reply::Error(EXECABORT.into());
         }
-        let mut specs = Vec::with_capacity(queue.len());
-        let mut all = false;
-        let mut keys: SmallVec<[&[u8]; 16]> = SmallVec::new();
+        let mut queued = Queued::default();
         for argv in &queue {
-            let argv: SmallVec<[&[u8]; 8]> = argv.iter().map(Vec::as_slice).collect();
-            let Ok(spec) = cmd::check(&argv) else {
+            let argv = argv.iter().map(Vec::as_slice);
+            let Ok(spec) = cmd::check(queued.stage(argv)) else {
                 return Reply::Error(EXECABORT.into());
             };
-            match spec.keys {
-                Keys::All => all = true,
-                k => keys.extend(k.of(&argv)),
-            }
-            specs.push(spec);
+            queued.commit(spec);
         }
-        keys.extend(watched.iter().map(Vec::as_slice));
-        let lock = if all { Lock::All } else { Lock::Keys(&keys) };
-        self.store.with_db(lock, |db| {
-            for k in &watched {
-                db.slot(k);
-            }
-            if flag.load(Ordering::SeqCst) {
-                return Reply::NilArray;
-            }
-            let replies = queue
-                .iter()
-                .zip(&specs)
-                .map(|(argv, spec)| {
-                    let argv: SmallVec<[&[u8]; 8]> = argv.iter().map(Vec::as_slice).collect();
-                    cmd::run_locked(spec, &argv, db)
-                })
-                .collect();
-            Reply::Array(replies)
-        })
+        self.store.exec_queued(&queued, &watched, Some(&flag))
     }
 
     /// Runs one command as a Redis connection would, transaction state included: MULTI,
@@ -258,6 +224,131 @@ impl Transaction {
             }
             _ => self.store.execute(&argv),
         }
+    }
+}
+
+/// Whether a command acts on the transaction instead of being queued (MULTI, EXEC, DISCARD,
+/// WATCH), as in Redis. `name` is the command's first argument, or nothing.
+#[inline]
+fn acts_on_transaction(name: &[&[u8]]) -> bool {
+    let Some(name) = name.first() else {
+        return false;
+    };
+    let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+    match name.len() {
+        4 => is("exec"),
+        5 => is("multi") || is("watch"),
+        7 => is("discard"),
+        _ => false,
+    }
+}
+
+/// The checks Redis makes when it queues a command: it refuses one (flagging the transaction)
+/// that fails its arity check or, under a memory limit, that may grow memory (`denyoom`).
+fn check_queued(store: &Store, argv: &[&[u8]]) -> Result<&'static cmd::Spec> {
+    let spec = cmd::check(argv)?;
+    cmd::check_subcommand(spec, argv)?;
+    store.check_memory(spec.name)?;
+    Ok(spec)
+}
+
+/// Queued commands, borrowed: every argument of every command in one list, each command a
+/// range of it with its table row. Inline capacity fits a session pageview without
+/// allocating.
+#[derive(Default)]
+struct Queued<'q> {
+    args: SmallVec<[&'q [u8]; 64]>,
+    cmds: SmallVec<[(usize, &'static cmd::Spec); 16]>,
+    /// Where the staged command's arguments start in `args`.
+    staged: usize,
+}
+
+impl<'q> Queued<'q> {
+    /// Appends a command's arguments (replacing a staged command not committed) and returns
+    /// them, to be checked before [`Queued::commit`].
+    fn stage(&mut self, argv: impl IntoIterator<Item = &'q [u8]>) -> &[&'q [u8]] {
+        self.args.truncate(self.staged);
+        self.args.extend(argv);
+        &self.args[self.staged..]
+    }
+
+    /// Queues the staged command with its table row.
+    fn commit(&mut self, spec: &'static cmd::Spec) {
+        self.cmds.push((self.args.len(), spec));
+        self.staged = self.args.len();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[&'q [u8]], &'static cmd::Spec)> + '_ {
+        let starts = std::iter::once(0).chain(self.cmds.iter().map(|&(end, _)| end));
+        starts
+            .zip(&self.cmds)
+            .map(|(start, &(end, spec))| (&self.args[start..end], spec))
+    }
+}
+
+impl Store {
+    /// EXEC of checked commands: locks the union of the shards of their keys and of
+    /// `watched` (every shard if a command needs all), checks the watches (`flag`), runs the
+    /// commands back to back on that one locked view.
+    fn exec_queued(
+        &self,
+        queued: &Queued<'_>,
+        watched: &[Vec<u8>],
+        flag: Option<&AtomicBool>,
+    ) -> Reply {
+        let mut all = false;
+        let mut keys: SmallVec<[&[u8]; 16]> = SmallVec::new();
+        for (argv, spec) in queued.iter() {
+            match spec.keys {
+                Keys::All => all = true,
+                k => k.extend_with(argv, &mut keys),
+            }
+        }
+        keys.extend(watched.iter().map(Vec::as_slice));
+        let lock = if all { Lock::All } else { Lock::Keys(&keys) };
+        self.with_db(lock, |db| {
+            for k in watched {
+                db.slot(k);
+            }
+            if flag.is_some_and(|f| f.load(Ordering::SeqCst)) {
+                return Reply::NilArray;
+            }
+            let replies = queued
+                .iter()
+                .map(|(argv, spec)| cmd::run_locked(spec, argv, db))
+                .collect();
+            Reply::Array(replies)
+        })
+    }
+
+    /// MULTI, `commands`, EXEC, with no WATCH, as a fresh [`Transaction`] would run them
+    /// (same checks, same replies), without copying the commands. `None`, having done
+    /// nothing, when a command is empty or acts on the transaction (MULTI, EXEC, DISCARD,
+    /// WATCH): only a `Transaction` handles those.
+    pub(crate) fn multi_exec<C, A>(&self, commands: &[C]) -> Option<Reply>
+    where
+        C: AsRef<[A]>,
+        A: AsRef<[u8]>,
+    {
+        if commands.iter().any(|c| {
+            let c = c.as_ref();
+            c.is_empty() || acts_on_transaction(&[c[0].as_ref()])
+        }) {
+            return None;
+        }
+        let mut queued = Queued::default();
+        let mut flagged = false;
+        for argv in commands {
+            let argv = argv.as_ref().iter().map(AsRef::as_ref);
+            match check_queued(self, queued.stage(argv)) {
+                Ok(spec) => queued.commit(spec),
+                Err(_) => flagged = true,
+            }
+        }
+        if flagged {
+            return Some(Reply::Error(EXECABORT.into()));
+        }
+        Some(self.exec_queued(&queued, &[], None))
     }
 }
 
