@@ -282,7 +282,10 @@ fn table() -> &'static Table {
         lists::register(&mut specs);
         pubsub::register(&mut specs);
         txn::register(&mut specs);
-        assert!(specs.len() < TABLE_SLOTS / 2, "command table index too small");
+        assert!(
+            specs.len() < TABLE_SLOTS / 2,
+            "command table index too small"
+        );
         let names: Box<[_]> = specs
             .iter()
             .map(|spec| {
@@ -468,7 +471,15 @@ mod tests {
                 assert_eq!(found, Some(spec.name), "{}", spec.name);
             }
         }
-        for name in [&b""[..], b"gett", b"ge", b"GET\0", b"\xffget", b"bf.addd", &[b'a'; 40]] {
+        for name in [
+            &b""[..],
+            b"gett",
+            b"ge",
+            b"GET\0",
+            b"\xffget",
+            b"bf.addd",
+            &[b'a'; 40],
+        ] {
             assert!(lookup(name).is_none(), "{name:?}");
         }
     }
