@@ -19,14 +19,17 @@
 //!   costs nothing extra. Cost: 264 bytes per dense value, two increments per change.
 //! - **Small sparse values carry nothing beside their bytes**, so a 20-item HLL stays about
 //!   80 bytes (plus `Vec` slack), as in Redis; walking it costs a few hundred nanoseconds.
-//!   From 256 bytes on, a sparse value gets a boxed index: an opcode boundary every 24
-//!   opcodes (with its first register and predecessor) and the register histogram. `PFADD`
-//!   then walks from the nearest boundary instead of the first opcode (measured 0.4-0.7 µs
-//!   per add up to the 3000-byte limit, against about 8 µs for Redis's walk from the start)
-//!   and `PFCOUNT` is the estimator alone. Updates shift the boundaries after the bytes they
-//!   rewrite and drop the ones inside; a walk that got long rebuilds the index (one full
-//!   walk). Cost: up to about 1.4 KB beside a 3000-byte value. The index is derived data:
-//!   the bytes are the ones Redis's walk produces (tested against the plain walk).
+//!   From 256 bytes on, a sparse value gets a boxed index: an opcode boundary about every
+//!   12 opcodes (with its first register and the length of its predecessor) and the
+//!   register histogram. `PFADD` then walks from the nearest boundary instead of the first
+//!   opcode (about 1,200 instructions per add, hash and byte move included, over the first
+//!   1,000 adds to a fresh value, against about 8 µs for Redis's walk from the start at the
+//!   3000-byte limit) and `PFCOUNT` is the estimator alone. The index is maintained locally,
+//!   never rebuilt: an update shifts the boundaries after the bytes it rewrote, replaces the
+//!   ones inside by the next boundary after them (a walk of a few opcodes), and a walk that
+//!   got long adds boundaries along the gap it walked. Cost: about 1.4 KB beside a
+//!   3000-byte value. The index is derived data: the bytes are the ones Redis's walk
+//!   produces (tested against the plain walk).
 //! - **`PFMERGE` into a sparse value resumes its walk.** Redis sets the merged registers in
 //!   ascending order, each update walking from the first opcode (quadratic). Nothing before
 //!   an update's merge window changes again, so each walk here resumes from there: the same
@@ -124,6 +127,7 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
+use smallvec::SmallVec;
 
 use super::murmur::murmurhash64a;
 
@@ -224,14 +228,11 @@ impl Sparse {
         }
     }
 
-    /// Builds the index if the value is large enough to profit and the index is missing or
-    /// stale. Not while a byte past the end is live: the index assumes the terminator.
+    /// Builds the index if the value is large enough to profit and has none. Not while a
+    /// byte past the end is live: the index assumes the terminator.
+    #[inline]
     fn refresh_aux(&mut self) {
-        let stale = match &self.aux {
-            Some(aux) => aux.stale,
-            None => true,
-        };
-        if stale && self.bytes.len() >= AUX_MIN_LEN && self.past_end == 0 {
+        if self.aux.is_none() && self.bytes.len() >= AUX_MIN_LEN && self.past_end == 0 {
             self.aux = SparseAux::build(&self.bytes);
         }
     }
@@ -240,35 +241,45 @@ impl Sparse {
 /// Smallest sparse value that gets a [`SparseAux`]: below it a walk is a few hundred
 /// nanoseconds and the index would double the memory.
 const AUX_MIN_LEN: usize = 256;
-/// Opcodes between two marks: a walk from a mark visits at most this many (about 150 ns).
-const MARK_EVERY: u32 = 24;
-/// A walk longer than this many opcodes (marks dropped by updates, or gaps grown by
-/// inserted opcodes) has the index rebuilt (one full walk) before the next update.
-const AUX_MAX_WALK: u32 = 3 * MARK_EVERY;
-/// How far past the updated opcode Redis's update may touch bytes: the merge window is five
-/// opcodes of at most 2 bytes plus a look-ahead byte, starting at most one opcode earlier.
-const UPDATE_REACH: usize = 20;
+/// Opcodes between two marks when the index is built or a long gap is split.
+const MARK_EVERY: u32 = 12;
+/// A walk from a mark longer than this many bytes (gaps grow as updates insert opcodes
+/// and merge marks away) splits the gap it walked: marks every `MARK_EVERY` opcodes.
+const SPLIT_WALK: usize = 24;
 
 /// Index of a large sparse value, so that `PFADD` does not walk from the first opcode and
 /// `PFCOUNT` does not walk at all. Purely derived: bytes stay exactly Redis's.
+///
+/// A mark is an opcode boundary (never the first opcode) with its first register and the
+/// length of the opcode before it (where the merge window of an update found there starts).
+/// An update keeps every mark before its merge window, shifts the marks after the bytes it
+/// rewrote by the change of length, and replaces the marks inside by one found by walking
+/// the rewritten opcodes (a handful). A walk that got long splits its gap. So the index is
+/// maintained locally and never rebuilt once built.
 #[derive(Clone)]
 struct SparseAux {
-    /// Opcode boundaries in ascending order, each with its first register and the offset
-    /// of the opcode before it (the merge window of an update found there starts at it).
-    marks: Vec<Mark>,
-    /// A walk from a mark was long: rebuild before the next use.
-    stale: bool,
+    /// Byte offsets of the marked opcodes, ascending (kept apart so shifting them is a
+    /// plain vectorizable add).
+    pos: Vec<u32>,
+    /// Per mark: first register << 1 | 1 if the opcode before it is 2 bytes long.
+    meta: Vec<u32>,
     /// Register histogram; valid only when the opcodes cover exactly 16384 registers
     /// (then every count fits: at most 16384).
     hist: [u16; 64],
     hist_ok: bool,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Mark {
-    p: u32,
-    first: u32,
-    prev: u32,
+/// An update of one opcode, as the index needs to follow it (offsets in the new bytes).
+struct Update {
+    /// Start of the merge window (the opcode before the updated one), unchanged.
+    window: usize,
+    /// First register of the opcode at `window`.
+    window_first: u64,
+    /// No byte or opcode boundary after this offset changed, except by the shift `delta`.
+    rewritten_to: usize,
+    delta: isize,
+    old: u8,
+    new: u8,
 }
 
 impl SparseAux {
@@ -284,12 +295,18 @@ impl SparseAux {
             prev = p;
             p += len;
         }
-        for m in &self.marks {
-            let expected = boundaries.get(&(m.p as usize)).copied();
+        assert_eq!(self.pos.len(), self.meta.len());
+        assert!(
+            self.pos.windows(2).all(|w| w[0] < w[1]),
+            "marks out of order"
+        );
+        for (&mp, &meta) in self.pos.iter().zip(&self.meta) {
+            let expected = boundaries.get(&(mp as usize)).copied();
+            let mprev = mp as usize - 1 - (meta & 1) as usize;
             assert_eq!(
                 expected,
-                Some((u64::from(m.first), m.prev as usize)),
-                "mark {m:?}"
+                Some((u64::from(meta >> 1), mprev)),
+                "mark at {mp} meta {meta}"
             );
         }
         if self.hist_ok {
@@ -302,67 +319,137 @@ impl SparseAux {
         if s.len() > u32::MAX as usize {
             return None;
         }
-        let mut marks = Vec::new();
+        let mut pos = Vec::with_capacity(s.len() / 16);
+        let mut meta = Vec::with_capacity(s.len() / 16);
         let mut hist = [0u64; 64];
-        let (mut p, mut first, mut prev, mut ops) = (HEADER_LEN, 0u64, 0usize, 0u32);
+        let (mut p, mut first, mut prevlen, mut ops) = (HEADER_LEN, 0u64, 0usize, 0u32);
         while let Some(&b) = s.get(p) {
-            if ops % MARK_EVERY == 0 && ops > 0 && first < REGISTERS as u64 {
-                marks.push(Mark {
-                    p: p as u32,
-                    first: first as u32,
-                    prev: prev as u32,
-                });
+            if ops == MARK_EVERY {
+                ops = 0;
+                if first < REGISTERS as u64 {
+                    pos.push(p as u32);
+                    meta.push((first as u32) << 1 | (prevlen as u32 - 1));
+                }
             }
             let (run, len, value) = op_span(s, 0, p, b);
             hist[usize::from(value & REGISTER_MAX)] += u64::from(run);
             first += u64::from(run);
-            prev = p;
+            prevlen = len;
             p += len;
             ops += 1;
         }
         let hist_ok = first == REGISTERS as u64;
         Some(Box::new(SparseAux {
-            marks,
-            stale: false,
+            pos,
+            meta,
             hist: hist.map(|c| c as u16),
             hist_ok,
         }))
     }
 
-    /// The last mark at or before the opcode covering `index`.
-    fn cursor_for(&self, index: u64) -> Cursor {
-        let i = self.marks.partition_point(|m| u64::from(m.first) <= index);
-        match i.checked_sub(1).and_then(|i| self.marks.get(i)) {
-            Some(m) => Cursor {
-                p: m.p as usize,
-                first: u64::from(m.first),
-                prev: Some(m.prev as usize),
-            },
+    /// The number of marks at or before the opcode covering `index`, and a cursor at the
+    /// last of them (the first opcode if none).
+    #[inline]
+    fn cursor_for(&self, index: u64) -> (usize, Cursor) {
+        let i = self.meta.partition_point(|&m| u64::from(m >> 1) <= index);
+        let cursor = match i.checked_sub(1) {
+            Some(k) => {
+                let (p, m) = (self.pos[k] as usize, self.meta[k]);
+                Cursor {
+                    p,
+                    first: u64::from(m >> 1),
+                    prev: Some(p - 1 - (m & 1) as usize),
+                }
+            }
             None => Cursor::START,
-        }
+        };
+        (i, cursor)
     }
 
-    /// Follows an update of the opcode at `p` (`oplen` bytes) whose merge window started at
-    /// `window`, which changed the length by `delta` and one register from `old` to `new`.
-    fn updated(&mut self, p: usize, oplen: usize, window: usize, delta: isize, old: u8, new: u8) {
-        let reach = p + oplen + UPDATE_REACH;
-        self.marks.retain_mut(|m| {
-            let (mp, mprev) = (m.p as usize, m.prev as usize);
-            if mp <= window {
-                return true;
+    /// Adds marks every `MARK_EVERY` opcodes along a long walk from `start` (the last mark
+    /// before `at`, or the first opcode) up to offset `until`, which an update at the end
+    /// of the walk does not touch. `at` is where `start`'s successors go in the mark list.
+    /// Returns the number of marks added.
+    fn split_gap(&mut self, s: &[u8], at: usize, start: Cursor, until: usize) -> usize {
+        let mut cur = start;
+        let (mut pos, mut meta) = (SmallVec::<[u32; 8]>::new(), SmallVec::<[u32; 8]>::new());
+        let mut ops = 0;
+        while cur.p < until {
+            let (span, len, _) = op_span(s, 0, cur.p, s[cur.p]);
+            let next = cur.p + len;
+            let first = cur.first + u64::from(span);
+            ops += 1;
+            if ops == MARK_EVERY && next <= until && first < REGISTERS as u64 {
+                ops = 0;
+                pos.push(next as u32);
+                meta.push((first as u32) << 1 | (len as u32 - 1));
             }
-            // Bytes past `reach` moved by `delta` but were not rewritten, so a mark there
-            // stays a boundary; its predecessor must also lie there to be known.
-            if mp > reach && mprev > reach {
-                m.p = (mp as isize + delta) as u32;
-                m.prev = (mprev as isize + delta) as u32;
-                return true;
+            cur = Cursor {
+                p: next,
+                first,
+                prev: Some(cur.p),
+            };
+        }
+        // The next mark lies past `until`, so the list stays ascending.
+        if pos.last().is_some_and(|&p| self.pos.get(at) == Some(&p)) {
+            pos.pop();
+            meta.pop();
+        }
+        let added = pos.len();
+        for (v, new) in [(&mut self.pos, pos), (&mut self.meta, meta)] {
+            let len = v.len();
+            v.extend_from_slice(&new);
+            v.copy_within(at..len, at + added);
+            v[at..at + added].copy_from_slice(&new);
+        }
+        added
+    }
+
+    /// Follows an update (see [`Update`]); `s` is the new bytes.
+    /// `lo`, if known, is the number of marks at or before `u.window`.
+    fn updated(&mut self, s: &[u8], lo: Option<usize>, u: &Update) {
+        // Marks at or before the window start stay; the ones from `lo` whose new offset is
+        // within the rewritten bytes go; the rest shift.
+        let lo = lo.unwrap_or_else(|| self.pos.partition_point(|&x| x as usize <= u.window));
+        debug_assert_eq!(lo, self.pos.partition_point(|&x| x as usize <= u.window));
+        let t = u.rewritten_to as isize - u.delta;
+        let mut hi = lo;
+        while self.pos.get(hi).is_some_and(|&x| x as isize <= t) {
+            hi += 1;
+        }
+        let delta = u.delta as i32 as u32;
+        if delta != 0 {
+            for x in &mut self.pos[hi..] {
+                *x = x.wrapping_add(delta);
             }
-            false
-        });
+        }
+        if hi > lo {
+            // Replace the dropped marks by the first boundary past the rewritten bytes.
+            let (mut p, mut first, mut prevlen) = (u.window, u.window_first, 0usize);
+            while p <= u.rewritten_to {
+                let Some(&b) = s.get(p) else { break };
+                let (span, len, _) = op_span(s, 0, p, b);
+                first += u64::from(span);
+                prevlen = len;
+                p += len;
+            }
+            let fresh = p < s.len()
+                && prevlen > 0
+                && first < REGISTERS as u64
+                && self.pos.get(hi) != Some(&(p as u32));
+            if fresh {
+                self.pos[lo] = p as u32;
+                self.meta[lo] = (first as u32) << 1 | (prevlen as u32 - 1);
+                self.pos.drain(lo + 1..hi);
+                self.meta.drain(lo + 1..hi);
+            } else {
+                self.pos.drain(lo..hi);
+                self.meta.drain(lo..hi);
+            }
+        }
         if self.hist_ok {
-            self.hist[usize::from(old & REGISTER_MAX)] -= 1;
-            self.hist[usize::from(new & REGISTER_MAX)] += 1;
+            self.hist[usize::from(u.old & REGISTER_MAX)] -= 1;
+            self.hist[usize::from(u.new & REGISTER_MAX)] += 1;
         }
     }
 }
@@ -1047,6 +1134,31 @@ fn op_span(s: &[u8], past_end: u8, p: usize, b: u8) -> (u32, usize, u8) {
     (span, 1 + xzero as usize, value)
 }
 
+/// Per first opcode byte: registers covered (for an XZERO without its second byte) in bits
+/// 0..16, the mask for the second byte in bits 16..24 (0xff for an XZERO, else 0) and the
+/// opcode length in bits 24..32. The walks to a register use it instead of [`op_span`].
+const STEP: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b & 0xc0 {
+            0x00 => ((b as u32 & 0x3f) + 1) | (1 << 24),
+            0x40 => (((b as u32 & 0x3f) << 8) + 1) | (0xff << 16) | (2 << 24),
+            _ => ((b as u32 & 3) + 1) | (1 << 24),
+        };
+        b += 1;
+    }
+    t
+};
+
+/// Registers covered and length of the opcode at `p` (first byte `b`), from [`STEP`].
+#[inline(always)]
+fn op_step(s: &[u8], past_end: u8, p: usize, b: u8) -> (u32, usize) {
+    let e = STEP[usize::from(b)];
+    let next = u32::from(s.get(p + 1).copied().unwrap_or(past_end));
+    ((e & 0xffff) + (next & (e >> 16 & 0xff)), (e >> 24) as usize)
+}
+
 fn val_byte(value: u8, run: u32) -> u8 {
     0x80 | (value - 1) << 2 | (run - 1) as u8
 }
@@ -1171,43 +1283,69 @@ fn sparse_set(
     }
     let index = index as u64;
     let past_end = sp.past_end;
-    let start = match (&sp.aux, from.p == HEADER_LEN) {
-        (Some(aux), true) => aux.cursor_for(index),
-        _ => from,
+    let (mark_at, start) = match (&sp.aux, from.p == HEADER_LEN) {
+        (Some(aux), true) => {
+            let (i, c) = aux.cursor_for(index);
+            (Some(i), c)
+        }
+        _ => (None, from),
     };
-    let s = &mut sp.bytes;
+    let s = &sp.bytes;
     let end = s.len();
-    let mut cur = start;
-    let mut before: Option<Cursor> = None;
-    let mut found = None;
-    let mut steps = 0u32;
-    while let Some(&b) = s.get(cur.p) {
-        let (span, len, _) = op_span(s, past_end, cur.p, b);
-        let span = u64::from(span);
-        if index < cur.first + span {
-            found = opcode_at(s, past_end, cur.p);
-            break;
+    let (mut p, mut first) = (start.p, start.first);
+    // The opcode before `p` and the one before that; 0 for none (never an opcode offset).
+    let (mut prev, mut pprev) = (start.prev.unwrap_or(0), 0usize);
+    let found = 'walk: {
+        // Both bytes of an XZERO are in the string up to the last byte.
+        while p + 1 < end {
+            let e = STEP[usize::from(s[p])];
+            let span = (e & 0xffff) + (u32::from(s[p + 1]) & (e >> 16 & 0xff));
+            if index < first + u64::from(span) {
+                break 'walk opcode_at(s, past_end, p);
+            }
+            pprev = prev;
+            prev = p;
+            first += u64::from(span);
+            p += (e >> 24) as usize;
         }
-        before = Some(cur);
-        cur = Cursor {
-            p: cur.p + len,
-            first: cur.first + span,
-            prev: Some(cur.p),
-        };
-        steps += 1;
-    }
-    if steps > AUX_MAX_WALK {
-        if let Some(aux) = &mut sp.aux {
-            aux.stale = true;
+        // The last byte: an opcode whose missing second byte is read as `past_end`.
+        match s.get(p) {
+            Some(&b) if index < first + u64::from(op_step(s, past_end, p, b).0) => {
+                opcode_at(s, past_end, p)
+            }
+            _ => None,
         }
-    }
-    // Without a step the merge window starts before `from`, so `from` may not survive.
-    let next = before.unwrap_or(Cursor::START);
+    };
     // Trailing opcodes after the covering one are never looked at, as in Redis.
     let Some((op, oplen)) = found else {
         return (SparseSet::Corrupt, Cursor::START);
     };
-    let (p, first, prev) = (cur.p, cur.first, cur.prev);
+    let stepped = p != start.p;
+    let (window, window_first) = match prev {
+        0 => (HEADER_LEN, first),
+        w => (w, first - u64::from(op_step(s, past_end, w, s[w]).0)),
+    };
+    // Without a step the merge window starts before `from`, so `from` may not survive.
+    let next = if stepped {
+        Cursor {
+            p: window,
+            first: window_first,
+            prev: (pprev != 0).then_some(pprev),
+        }
+    } else {
+        Cursor::START
+    };
+    // The first mark after the merge window's start, once the gap split below is done.
+    let mut marks_before = None;
+    if let (Some(aux), Some(at)) = (&mut sp.aux, mark_at) {
+        let mut at = at;
+        if p - start.p > SPLIT_WALK {
+            // Only bytes before `window` are read, which no update at `p` changes.
+            at += aux.split_gap(s, at, start, window);
+        }
+        // Without a step, the mark walked from is the updated opcode itself.
+        marks_before = Some(if stepped { at } else { at.saturating_sub(1) });
+    }
 
     let old_value = match op {
         Op::Val { value, .. } => value,
@@ -1220,13 +1358,15 @@ fn sparse_set(
     };
     // An XZERO cut off by the end changes the number of registers covered when split.
     let cut_off = p + oplen > end;
+    let s = &mut sp.bytes;
+    let mut n = 1;
     if in_place {
         s[p] = val_byte(count, 1);
     } else {
         let span = u64::from(op.run());
         let last = first + span - 1;
         let mut seq = [0u8; 5];
-        let mut n = 0;
+        n = 0;
         match op {
             Op::Val { value, .. } => {
                 if index != first {
@@ -1259,28 +1399,45 @@ fn sparse_set(
         // last byte, which stays in the buffer just past the end.
         let new_len = end + n - oplen;
         let tail = (p + oplen).min(end);
-        s.splice(p..tail, seq[..n].iter().copied());
-        sp.past_end = if s.len() > new_len { s[new_len] } else { 0 };
+        let spliced = end - (tail - p) + n;
+        if spliced > end {
+            // Placeholder bytes, overwritten by the move below.
+            s.extend_from_slice(&seq[..spliced - end]);
+        }
+        s.copy_within(tail..end, p + n);
+        s[p..p + n].copy_from_slice(&seq[..n]);
+        sp.past_end = if spliced > new_len { s[new_len] } else { 0 };
         s.truncate(new_len);
     }
-    let window = prev.unwrap_or(HEADER_LEN);
-    if merge_adjacent_vals(&mut sp.bytes, window) {
+    let (shrank, scanned_to) = merge_adjacent_vals(&mut sp.bytes, window);
+    if shrank {
         sp.past_end = 0;
     }
     sp.bytes[15] |= STALE_BIT;
     if cut_off || sp.past_end != 0 {
         sp.aux = None;
     } else if let Some(aux) = &mut sp.aux {
-        let delta = sp.bytes.len() as isize - end as isize;
-        aux.updated(p, oplen, window, delta, old_value, count);
+        aux.updated(
+            &sp.bytes,
+            marks_before,
+            &Update {
+                window,
+                window_first,
+                rewritten_to: scanned_to.max(p + n),
+                delta: sp.bytes.len() as isize - end as isize,
+                old: old_value,
+                new: count,
+            },
+        );
     }
     (SparseSet::Changed, next)
 }
 
 /// Redis's post-update pass: from `p`, look at up to five opcodes and merge a VAL with the
 /// following VAL of the same value when the runs fit in one opcode. Returns whether the
-/// string shrank (Redis then rewrites the terminator).
-fn merge_adjacent_vals(s: &mut Vec<u8>, mut p: usize) -> bool {
+/// string shrank (Redis then rewrites the terminator) and where the pass stopped: no byte
+/// from there on changed, except a merge at that very opcode (which stays one VAL byte).
+fn merge_adjacent_vals(s: &mut Vec<u8>, mut p: usize) -> (bool, usize) {
     let mut shrank = false;
     let mut budget = 5;
     while p < s.len() && budget > 0 {
@@ -1305,7 +1462,7 @@ fn merge_adjacent_vals(s: &mut Vec<u8>, mut p: usize) -> bool {
             }
         }
     }
-    shrank
+    (shrank, p)
 }
 
 // ---------------------------------------------------------------------------------------
