@@ -318,7 +318,7 @@ mod tests {
     /// Regenerates `corpus/loadchunk` from [`seed_inputs`]:
     /// `cargo test --lib -- --ignored write_seed_corpus` from `fuzz/`.
     #[test]
-    #[ignore]
+    #[ignore = "writes the seed corpus, not a check; run by hand with --ignored"]
     fn write_seed_corpus() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/loadchunk");
         std::fs::create_dir_all(&dir).expect("mkdir");
