@@ -10,16 +10,7 @@ use rand::{Rng, SeedableRng};
 use sketchstore::{Reply, Store};
 
 fn check(store: &Store, redis: &mut RespConn, argv: &[Vec<u8>]) {
-    let ours = store.execute(argv);
-    let theirs = redis.cmd(argv);
-    assert_eq!(
-        ours,
-        theirs,
-        "command: {:?}",
-        argv.iter()
-            .map(|a| String::from_utf8_lossy(a))
-            .collect::<Vec<_>>()
-    );
+    common::same(store, redis, argv);
 }
 
 const VECTORS: &[&str] = &[

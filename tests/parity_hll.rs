@@ -11,18 +11,7 @@ use rand::{Rng, SeedableRng};
 use sketchstore::{Reply, Store};
 
 fn check(store: &Store, redis: &mut RespConn, argv: &[Vec<u8>]) -> Reply {
-    let ours = store.execute(argv);
-    let theirs = redis.cmd(argv);
-    assert_eq!(
-        ours,
-        theirs,
-        "command: {:?}",
-        argv.iter()
-            .take(4)
-            .map(|a| String::from_utf8_lossy(a))
-            .collect::<Vec<_>>()
-    );
-    ours
+    common::same(store, redis, argv)
 }
 
 fn line(store: &Store, redis: &mut RespConn, l: &str) -> Reply {

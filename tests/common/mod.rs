@@ -223,3 +223,20 @@ pub fn sorted(r: Reply) -> Reply {
         other => other,
     }
 }
+
+/// Runs `argv` on the embedded store and on Redis, asserts the replies are identical (the
+/// message shows the first arguments), and returns the reply.
+pub fn same(store: &sketchstore::Store, redis: &mut RespConn, argv: &[Vec<u8>]) -> Reply {
+    let ours = store.execute(argv);
+    let theirs = redis.cmd(argv);
+    assert_eq!(
+        ours,
+        theirs,
+        "command: {:?}",
+        argv.iter()
+            .take(8)
+            .map(|a| String::from_utf8_lossy(a))
+            .collect::<Vec<_>>()
+    );
+    ours
+}
