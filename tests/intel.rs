@@ -214,7 +214,7 @@ fn five_operations_on_a_redis_server() {
 #[test]
 fn five_operations_on_a_redis_cluster() {
     let module = redisbloom_module();
-    let cluster = cluster::BloomCluster::start(&module);
+    let cluster = common::cluster::RedisCluster::start_with(&["--loadmodule", &module]);
     let urls = cluster.urls();
     let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
     let backend = sketchstore::RedisBackend::cluster(&nodes).expect("connect to the cluster");
@@ -226,121 +226,5 @@ fn five_operations_on_a_redis_cluster() {
         c.clock = clock.clock();
         let intel = SessionIntel::new(backend.clone(), c).unwrap();
         five_operations(&intel, &clock, s);
-    }
-}
-
-/// A 3-primary cluster whose nodes load RedisBloom (`common::cluster` starts plain ones).
-#[cfg(feature = "redis")]
-mod cluster {
-    #![allow(clippy::disallowed_methods)] // waiting for real processes
-
-    use super::common::cluster::redis_cli_path;
-    use super::common::{redis_server_path, RespConn};
-    use sketchstore::Reply;
-    use std::net::TcpListener;
-    use std::path::PathBuf;
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
-
-    pub struct BloomCluster {
-        children: Vec<Child>,
-        ports: Vec<u16>,
-        dir: PathBuf,
-    }
-
-    fn free_port() -> u16 {
-        // The cluster bus listens on port + 10000, which must be free too.
-        loop {
-            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-            let p = l.local_addr().expect("addr").port();
-            if p < 55000 && TcpListener::bind(("127.0.0.1", p + 10000)).is_ok() {
-                return p;
-            }
-        }
-    }
-
-    fn wait_for(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("timed out waiting for {what}");
-    }
-
-    impl BloomCluster {
-        pub fn start(module: &str) -> BloomCluster {
-            let dir = std::env::temp_dir()
-                .join(format!("sketchstore-intel-cluster-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            let mut c = BloomCluster {
-                children: Vec::new(),
-                ports: Vec::new(),
-                dir,
-            };
-            for _ in 0..3 {
-                let port = free_port();
-                let child = Command::new(redis_server_path())
-                    .arg("--port")
-                    .arg(port.to_string())
-                    .args(["--bind", "127.0.0.1", "--cluster-enabled", "yes"])
-                    .arg("--cluster-config-file")
-                    .arg(c.dir.join(format!("nodes-{port}.conf")))
-                    .args(["--save", "", "--appendonly", "no", "--loadmodule", module])
-                    .arg("--dir")
-                    .arg(&c.dir)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("spawn redis-server");
-                c.children.push(child);
-                c.ports.push(port);
-            }
-            for &port in &c.ports {
-                wait_for(Duration::from_secs(10), "a node to answer PING", || {
-                    RespConn::connect(port)
-                        .map(|mut r| r.cmd(&["PING"]) == Reply::status("PONG"))
-                        .unwrap_or(false)
-                });
-            }
-            let addrs: Vec<String> = c.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-            let out = Command::new(redis_cli_path())
-                .args(["--cluster", "create"])
-                .args(&addrs)
-                .args(["--cluster-replicas", "0", "--cluster-yes"])
-                .stdin(Stdio::null())
-                .output()
-                .expect("run redis-cli --cluster create");
-            assert!(out.status.success(), "redis-cli --cluster create failed");
-            for &port in &c.ports {
-                wait_for(Duration::from_secs(20), "cluster_state:ok", || {
-                    let Ok(mut r) = RespConn::connect(port) else {
-                        return false;
-                    };
-                    matches!(r.cmd(&["CLUSTER", "INFO"]),
-                        Reply::Bulk(info) if String::from_utf8_lossy(&info).contains("cluster_state:ok"))
-                });
-            }
-            c
-        }
-
-        pub fn urls(&self) -> Vec<String> {
-            self.ports
-                .iter()
-                .map(|p| format!("redis://127.0.0.1:{p}"))
-                .collect()
-        }
-    }
-
-    impl Drop for BloomCluster {
-        fn drop(&mut self) {
-            for c in &mut self.children {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }

@@ -134,10 +134,8 @@ impl Db<'_> {
         let mut out = Vec::new();
         let mut overflow = Overflow::Wrap;
         if !has_writes {
-            let bytes = self
-                .read_string(key)?
-                .map(|b| b.into_owned())
-                .unwrap_or_default();
+            // Read in place: a GET-only program never copies the string.
+            let bytes = self.read_string(key)?.unwrap_or_default();
             for op in ops {
                 if let BitfieldOp::Get(ty, offset) = *op {
                     out.push(Some(bitmap::bitfield_get(&bytes, ty, offset)));

@@ -49,6 +49,12 @@ impl RedisCluster {
     /// Starts three primaries, assigns all slots and waits for `cluster_state:ok` on every
     /// node. Panics (never skips) if redis-server or redis-cli is missing.
     pub fn start() -> RedisCluster {
+        Self::start_with(&[])
+    }
+
+    /// [`RedisCluster::start`] with extra server arguments for every node (e.g.
+    /// `["--loadmodule", path]`).
+    pub fn start_with(extra: &[&str]) -> RedisCluster {
         let server = redis_server_path();
         let cli = redis_cli_path();
         let nanos = SystemTime::now()
@@ -77,6 +83,7 @@ impl RedisCluster {
                 .args(["--save", "", "--appendonly", "no"])
                 .arg("--dir")
                 .arg(&cluster.dir)
+                .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
