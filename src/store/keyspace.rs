@@ -26,10 +26,32 @@ use std::sync::{Arc, Weak};
 
 const TABLE_MIX: u64 = 0x9e37_79b9_7f4a_7c15;
 
-/// The hash that places `key` in the keyspace.
+/// The bits of a key's hash that choose its shard (enough for the most shards a store may
+/// have, 4096).
+const SHARD_BITS: u64 = !0 << 52;
+
+/// The hash that places `key` in the keyspace: the one-shot `xxh3_64` of the key, except
+/// that a key with a Redis Cluster hash tag takes its top 12 bits (those that choose the
+/// shard) from the hash of the tag. All keys of one tag therefore share a shard, as they
+/// share a slot on a cluster, so a transaction over one session's keys takes one lock. The
+/// other 52 bits still come from the whole key, which spreads a shard's keys over its table.
 #[inline]
 pub(crate) fn key_hash(key: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(key)
+    let full = xxhash_rust::xxh3::xxh3_64(key);
+    match hash_tag(key) {
+        Some(tag) => (xxhash_rust::xxh3::xxh3_64(tag) & SHARD_BITS) | (full & !SHARD_BITS),
+        None => full,
+    }
+}
+
+/// The hash tag of `key` as Redis Cluster defines it: the bytes between the first `{` and
+/// the first `}` after it, when there are any.
+#[inline]
+pub(crate) fn hash_tag(key: &[u8]) -> Option<&[u8]> {
+    let open = key.iter().position(|&b| b == b'{')?;
+    let rest = &key[open + 1..];
+    let close = rest.iter().position(|&b| b == b'}')?;
+    (close > 0).then(|| &rest[..close])
 }
 
 #[inline]
@@ -314,4 +336,36 @@ fn touch_watchers(watchers: &mut Vec<(Box<[u8]>, Weak<AtomicBool>)>, key: &[u8])
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_tags_follow_redis_cluster_rules() {
+        assert_eq!(hash_tag(b"ss:{u1}:pages"), Some(&b"u1"[..]));
+        assert_eq!(hash_tag(b"{a}{b}"), Some(&b"a"[..]));
+        assert_eq!(hash_tag(b"x{a{b}c"), Some(&b"a{b"[..]));
+        assert_eq!(hash_tag(b"{}{b}"), None);
+        assert_eq!(hash_tag(b"x{abc"), None);
+        assert_eq!(hash_tag(b"x}a{"), None);
+        assert_eq!(hash_tag(b""), None);
+    }
+
+    #[test]
+    fn keys_of_one_tag_share_the_shard_bits_and_nothing_else() {
+        let a = key_hash(b"ss:{u1}:pages");
+        let b = key_hash(b"ss:{u1}:views");
+        assert_eq!(a & SHARD_BITS, b & SHARD_BITS);
+        assert_ne!(a, b);
+        assert_eq!(a & SHARD_BITS, xxhash_rust::xxh3::xxh3_64(b"u1") & SHARD_BITS);
+        assert_eq!(key_hash(b"plain"), xxhash_rust::xxh3::xxh3_64(b"plain"));
+        assert_eq!(key_hash(b"{}x"), xxhash_rust::xxh3::xxh3_64(b"{}x"));
+        // Distinct tags spread over the shards.
+        let shards: std::collections::HashSet<u64> = (0..1000)
+            .map(|i| key_hash(format!("ss:{{u{i}}}:pages").as_bytes()) >> 58)
+            .collect();
+        assert_eq!(shards.len(), 64);
+    }
 }

@@ -137,14 +137,16 @@ impl ActivityLayout {
     pub fn window(&self, bytes: &[u8], unix_ms: i64, n: usize) -> Vec<u8> {
         let last = self.bucket_of(unix_ms);
         let n = (n as u64).min(self.slots).min(last + 1);
+        // Slots are 3 whole bytes (big-endian tag, then count), so they are read as bytes;
+        // past the end of the string a slot reads as zeros, as BITFIELD GET reads it.
+        let mut slot = (last + 1 - n) % self.slots;
         (last + 1 - n..=last)
             .map(|b| {
-                let (tag_off, count_off) = self.offsets(b);
-                let tag = super::bitmap::bitfield_get(bytes, TAG, tag_off);
-                if tag == (b & 0xffff) as i64 {
-                    super::bitmap::bitfield_get(bytes, COUNT, count_off) as u8
-                } else {
-                    0
+                let at = (slot * SLOT_BITS / 8) as usize;
+                slot = if slot + 1 == self.slots { 0 } else { slot + 1 };
+                match bytes.get(at..at + 3) {
+                    Some(&[hi, lo, count]) if u16::from_be_bytes([hi, lo]) == b as u16 => count,
+                    _ => 0,
                 }
             })
             .collect()
@@ -235,6 +237,39 @@ mod tests {
             assert_eq!(w, want);
         }
         assert_eq!(bytes.len() as u64, 30 * 3);
+    }
+
+    #[test]
+    fn window_reads_slots_as_bitfield_get_would_on_any_bytes() {
+        let l = ActivityLayout::new(Duration::from_secs(60), Duration::from_secs(60 * 7)).unwrap();
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for len in 0..30 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    // Mostly tags of the buckets asked about, so that counts get read.
+                    if seed % 3 == 0 { 0 } else { (seed >> 8) as u8 % 4 }
+                })
+                .collect();
+            for t in [0, 60_000, 59_999, 300_000, 420_000, 1_000_000, 3_900_000] {
+                let last = l.bucket_of(t);
+                let n = 7u64.min(last + 1);
+                let want: Vec<u8> = (last + 1 - n..=last)
+                    .map(|b| {
+                        let (tag_off, count_off) = l.offsets(b);
+                        let tag = crate::types::bitmap::bitfield_get(&bytes, TAG, tag_off);
+                        if tag == (b & 0xffff) as i64 {
+                            crate::types::bitmap::bitfield_get(&bytes, COUNT, count_off) as u8
+                        } else {
+                            0
+                        }
+                    })
+                    .collect();
+                assert_eq!(l.window(&bytes, t, 9), want, "len {len} t {t}");
+            }
+        }
     }
 
     #[test]
