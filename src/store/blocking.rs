@@ -413,13 +413,13 @@ impl Deferred {
 impl Db<'_> {
     /// Whether `key`'s shard is locked in this view.
     pub(crate) fn locks_key(&self, key: &[u8]) -> bool {
-        let idx = self.inner.shard_of(key_hash(key));
+        let idx = self.inner.shard_of(self.key_hash(key));
         self.guards.iter().any(|(i, _)| *i == idx)
     }
 
     /// Marks `key` ready if clients are blocked on it: they are served once the command ends.
     pub(crate) fn signal_ready(&mut self, key: &[u8]) {
-        let blocked = &mut self.shard(key_hash(key)).blocked;
+        let blocked = &mut self.shard(self.key_hash(key)).blocked;
         if blocked.queues.is_empty() || !blocked.queues.contains_key(key) {
             return;
         }
@@ -476,7 +476,7 @@ impl Db<'_> {
     /// Serves waiters of one key while it has elements. Returns the destination a `BLMOVE`
     /// waiter needs when its shard is not locked.
     pub(crate) fn serve_key(&mut self, key: &[u8]) -> Option<Box<[u8]>> {
-        let hash = key_hash(key);
+        let hash = self.key_hash(key);
         loop {
             let front = {
                 let blocked = &mut self.shard(hash).blocked;

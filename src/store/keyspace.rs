@@ -10,9 +10,11 @@
 //! Expiry is lazy and active. Every lookup treats a key whose time has come as absent and
 //! removes it. For keys nobody reads again, each shard keeps a min-heap of
 //! `(expire_at, hash)`; [`Shard::sweep`] pops due entries in bounded steps. A heap entry is
-//! only a hint: the slot's own `expire_at` is the truth, so an entry left behind by a
-//! refreshed TTL is skipped when popped, and the heap is rebuilt from the table when stale
-//! entries outnumber live ones.
+//! only a hint: the slot's own `expire_at` is the truth. Every key with an expiry has a
+//! hint at or before its time, so moving an expiry later pushes nothing (sessions refresh
+//! their TTL on every request); a popped hint whose key now expires later is pushed again
+//! for the new time, one left by a deleted key is dropped, and the heap is rebuilt from the
+//! table when stale entries outnumber live ones.
 //!
 //! SCAN walks keys in ascending hash order (shards are hash ranges), which returns every
 //! key that exists for the whole iteration exactly once, whatever the table does.
@@ -191,9 +193,13 @@ impl Shard {
             (true, false) => self.volatile -= 1,
             _ => {}
         }
-        slot.expire_at = expire_at;
+        let old = std::mem::replace(&mut slot.expire_at, expire_at);
         if let Some(at) = expire_at {
-            self.expiries.push(Reverse((at, hash)));
+            // A key that already expired no later than `at` has a hint no later than that:
+            // a session refreshing its TTL on every request pushes nothing.
+            if !matches!(old, Some(o) if o <= at) {
+                self.expiries.push(Reverse((at, hash)));
+            }
         }
         self.touch(key);
         self.maybe_compact();
@@ -222,6 +228,13 @@ impl Shard {
             }
             self.expiries.pop();
             popped += 1;
+            // A key whose expiry moved later since this hint was pushed gets a hint for its
+            // new time.
+            for s in self.table.iter_hash(table_hash(hash)) {
+                if let Some(t) = s.expire_at.filter(|&t| s.hash == hash && t > now) {
+                    self.expiries.push(Reverse((t, hash)));
+                }
+            }
             while let Ok(o) = self
                 .table
                 .find_entry(table_hash(hash), |s| s.hash == hash && s.is_expired(now))
@@ -343,6 +356,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn refreshed_expiries_push_no_hints_and_are_still_swept() {
+        use super::super::value::StrValue;
+        let mut shard = Shard::default();
+        let (key, hash) = (&b"k"[..], key_hash(b"k"));
+        shard.insert(hash, key, Value::Str(StrValue::Int(1)), Some(100));
+        for t in (200..=10_000).step_by(100) {
+            shard.set_expire(hash, key, Some(t));
+        }
+        assert_eq!(shard.expiries.len(), 1);
+        // The first hint comes due: the key lives on and gets a hint for its real time.
+        assert_eq!(shard.sweep(150, 8), 0);
+        assert_eq!(shard.len(), 1);
+        assert_eq!(shard.expiries.len(), 1);
+        assert!(!shard.has_due(|| 9_999));
+        assert!(shard.has_due(|| 10_000));
+        assert_eq!(shard.sweep(10_000, 8), 1);
+        assert_eq!(shard.len(), 0);
+        assert!(shard.expiries.is_empty());
+        // An earlier expiry pushes a new hint.
+        shard.insert(hash, key, Value::Str(StrValue::Int(1)), Some(500));
+        shard.set_expire(hash, key, Some(300));
+        assert_eq!(shard.sweep(300, 8), 1);
+    }
+
+    #[test]
     fn hash_tags_follow_redis_cluster_rules() {
         assert_eq!(hash_tag(b"ss:{u1}:pages"), Some(&b"u1"[..]));
         assert_eq!(hash_tag(b"{a}{b}"), Some(&b"a"[..]));
@@ -359,7 +397,10 @@ mod tests {
         let b = key_hash(b"ss:{u1}:views");
         assert_eq!(a & SHARD_BITS, b & SHARD_BITS);
         assert_ne!(a, b);
-        assert_eq!(a & SHARD_BITS, xxhash_rust::xxh3::xxh3_64(b"u1") & SHARD_BITS);
+        assert_eq!(
+            a & SHARD_BITS,
+            xxhash_rust::xxh3::xxh3_64(b"u1") & SHARD_BITS
+        );
         assert_eq!(key_hash(b"plain"), xxhash_rust::xxh3::xxh3_64(b"plain"));
         assert_eq!(key_hash(b"{}x"), xxhash_rust::xxh3::xxh3_64(b"{}x"));
         // Distinct tags spread over the shards.

@@ -303,9 +303,10 @@ impl Store {
         self.with_db(Lock::Keys(&[key]), f)
     }
 
-    pub(crate) fn lock(&self, lock: Lock<'_>) -> Db<'_> {
+    pub(crate) fn lock<'s>(&'s self, lock: Lock<'s>) -> Db<'s> {
         let inner = &*self.inner;
         let mut guards: SmallVec<[(usize, MutexGuard<'_, Shard>); GUARDS]> = SmallVec::new();
+        let mut hashes = SmallVec::new();
         match lock {
             Lock::All => {
                 for (i, s) in inner.shards.iter().enumerate() {
@@ -315,7 +316,9 @@ impl Store {
             Lock::Keys(keys) => {
                 let mut idx: SmallVec<[usize; GUARDS]> = SmallVec::new();
                 for k in keys {
-                    let i = inner.shard_of(key_hash(k));
+                    let hash = key_hash(k);
+                    hashes.push((*k, hash));
+                    let i = inner.shard_of(hash);
                     if !idx.contains(&i) {
                         idx.push(i);
                     }
@@ -330,6 +333,7 @@ impl Store {
             inner,
             now: std::cell::Cell::new(NOT_READ),
             guards,
+            hashes,
             touched: SmallVec::new(),
         }
     }
@@ -397,12 +401,28 @@ pub(crate) struct Db<'a> {
     /// command that meets no expiry never reads the clock.
     now: std::cell::Cell<i64>,
     guards: SmallVec<[(usize, MutexGuard<'a, Shard>); GUARDS]>,
+    /// The keys the view was locked for, with their hashes. They stay borrowed, unchanged,
+    /// for as long as the view lives, so a key at the same address and of the same length
+    /// is the same key: commands look their keys up by address instead of hashing them
+    /// again (a pageview uses each of its keys two or three times).
+    hashes: SmallVec<[(&'a [u8], u64); 16]>,
     /// Hashes of the keys this view looked up or wrote, under a memory limit only: their
     /// size estimates and LRU clocks are refreshed before the locks are released.
     touched: SmallVec<[u64; 2]>,
 }
 
 impl<'a> Db<'a> {
+    /// The keyspace hash of `key` (see [`Db::hashes`]).
+    #[inline]
+    pub(crate) fn key_hash(&self, key: &[u8]) -> u64 {
+        for &(k, h) in &self.hashes {
+            if k.as_ptr() == key.as_ptr() && k.len() == key.len() {
+                return h;
+            }
+        }
+        key_hash(key)
+    }
+
     #[inline]
     fn shard(&mut self, hash: u64) -> &mut Shard {
         shard_in(&mut self.guards, self.inner, hash)
@@ -421,7 +441,7 @@ impl<'a> Db<'a> {
     /// The live slot of `key`.
     #[inline]
     pub(crate) fn slot(&mut self, key: &[u8]) -> Option<&mut Slot> {
-        let hash = key_hash(key);
+        let hash = self.key_hash(key);
         if self.inner.memory.is_some() {
             self.touched.push(hash);
         }
@@ -437,7 +457,7 @@ impl<'a> Db<'a> {
 
     /// Stores `value` under `key` with the given expiry, replacing what was there.
     pub(crate) fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<i64>) {
-        let hash = key_hash(key);
+        let hash = self.key_hash(key);
         let list = matches!(value, Value::List(_));
         if self.inner.memory.is_some() {
             self.touched.push(hash);
@@ -450,7 +470,7 @@ impl<'a> Db<'a> {
 
     /// Removes `key` if it is live; returns its slot.
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Slot> {
-        let hash = key_hash(key);
+        let hash = self.key_hash(key);
         let (inner, now) = (self.inner, &self.now);
         let shard = shard_in(&mut self.guards, inner, hash);
         shard.get_mut(hash, key, || now_of(inner, now))?;
@@ -459,13 +479,13 @@ impl<'a> Db<'a> {
 
     /// Sets or clears the expiry of a live key.
     pub(crate) fn set_expire(&mut self, key: &[u8], expire_at: Option<i64>) {
-        let hash = key_hash(key);
+        let hash = self.key_hash(key);
         self.shard(hash).set_expire(hash, key, expire_at);
     }
 
     /// Records that `key` was modified in place (for WATCH).
     pub(crate) fn touch(&mut self, key: &[u8]) {
-        let hash = key_hash(key);
+        let hash = self.key_hash(key);
         self.shard(hash).touch(key);
     }
 

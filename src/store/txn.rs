@@ -98,7 +98,7 @@ impl Transaction {
             for k in &new {
                 // An expired key is removed before the flag is registered: absent, not changed.
                 db.slot(k);
-                let hash = super::keyspace::key_hash(k);
+                let hash = db.key_hash(k);
                 db.shard(hash).watch(k, flag);
             }
         });

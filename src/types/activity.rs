@@ -250,7 +250,11 @@ mod tests {
                     seed ^= seed >> 7;
                     seed ^= seed << 17;
                     // Mostly tags of the buckets asked about, so that counts get read.
-                    if seed % 3 == 0 { 0 } else { (seed >> 8) as u8 % 4 }
+                    if seed % 3 == 0 {
+                        0
+                    } else {
+                        (seed >> 8) as u8 % 4
+                    }
                 })
                 .collect();
             for t in [0, 60_000, 59_999, 300_000, 420_000, 1_000_000, 3_900_000] {
