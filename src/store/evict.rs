@@ -278,7 +278,7 @@ fn consider(out: &mut Vec<Candidate>, shard: usize, slot: &Slot, m: &Memory) {
     out.push(Candidate {
         shard,
         hash: slot.hash,
-        key: slot.key.clone(),
+        key: (*slot.key).into(),
         lru: slot.lru,
         expire_at: slot.expire_at,
     });

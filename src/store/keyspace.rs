@@ -61,11 +61,50 @@ fn table_hash(hash: u64) -> u64 {
     hash.wrapping_mul(TABLE_MIX)
 }
 
+/// The longest key kept inside its slot.
+const INLINE_KEY: usize = 22;
+
+/// A key's bytes: inside the slot when they fit (most session keys do), so finding a key
+/// compares bytes that came with the slot's cache line instead of following a pointer to
+/// another one. Longer keys are boxed. 24 bytes either way.
+#[derive(Clone)]
+pub(crate) enum Key {
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    Boxed(Box<[u8]>),
+}
+
+impl From<&[u8]> for Key {
+    #[inline]
+    fn from(key: &[u8]) -> Key {
+        if key.len() <= INLINE_KEY {
+            let mut bytes = [0; INLINE_KEY];
+            bytes[..key.len()].copy_from_slice(key);
+            Key::Inline {
+                len: key.len() as u8,
+                bytes,
+            }
+        } else {
+            Key::Boxed(key.into())
+        }
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Key::Boxed(b) => b,
+        }
+    }
+}
+
 /// A key, its value and its absolute expiry time in Unix milliseconds.
 pub(crate) struct Slot {
     pub hash: u64,
     pub expire_at: Option<i64>,
-    pub key: Box<[u8]>,
+    pub key: Key,
     pub value: Value,
     /// Last access, low 32 bits of the store clock in ms; kept only under a memory limit.
     pub lru: u32,
@@ -124,6 +163,16 @@ impl Shard {
                 None
             }
             _ => Some(entry.into_mut()),
+        }
+    }
+
+    /// Loads the slot of `hash` and the first bytes of its value into the cache, without
+    /// using them. Called for each key of a command before it runs, so that the cache
+    /// misses of several keys overlap instead of following one another.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        if let Some(s) = self.table.find(table_hash(hash), |s| s.hash == hash) {
+            std::hint::black_box(s.value.touch());
         }
     }
 
@@ -263,7 +312,7 @@ impl Shard {
     /// Removes every key; WATCH flags of existing keys fire.
     pub fn clear(&mut self) {
         if !self.watchers.is_empty() {
-            let keys: Vec<Box<[u8]>> = self.table.iter().map(|s| s.key.clone()).collect();
+            let keys: Vec<Key> = self.table.iter().map(|s| s.key.clone()).collect();
             for k in keys {
                 self.touch(&k);
             }
@@ -378,6 +427,22 @@ mod tests {
         shard.insert(hash, key, Value::Str(StrValue::Int(1)), Some(500));
         shard.set_expire(hash, key, Some(300));
         assert_eq!(shard.sweep(300, 8), 1);
+    }
+
+    #[test]
+    fn keys_up_to_the_inline_length_live_in_the_slot() {
+        assert_eq!(std::mem::size_of::<Key>(), 24);
+        for len in [0, 1, INLINE_KEY - 1, INLINE_KEY, INLINE_KEY + 1, 100] {
+            let bytes: Vec<u8> = (0..len as u8).map(|b| b ^ 0xa5).collect();
+            let key = Key::from(&bytes[..]);
+            assert_eq!(&*key, &bytes[..]);
+            assert_eq!(&*key.clone(), &bytes[..]);
+            assert_eq!(
+                matches!(key, Key::Inline { .. }),
+                len <= INLINE_KEY,
+                "{len}"
+            );
+        }
     }
 
     #[test]

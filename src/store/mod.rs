@@ -327,6 +327,9 @@ impl Store {
                 for i in idx {
                     guards.push((i, inner.shards[i].0.lock()));
                 }
+                for &(_, hash) in &hashes {
+                    shard_in(&mut guards, inner, hash).prefetch(hash);
+                }
             }
         }
         Db {

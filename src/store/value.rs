@@ -71,6 +71,20 @@ pub(crate) enum Value {
     Bloom(Box<ScalableBloomFilter>),
 }
 
+impl Value {
+    /// A word read through the value's heap blocks (the first of its bytes, or its Bloom
+    /// filter's first link), for [`super::keyspace::Shard::prefetch`].
+    #[inline]
+    pub fn touch(&self) -> u64 {
+        match self {
+            Value::Str(StrValue::Raw(b)) => b.first().map_or(0, |&b| u64::from(b)),
+            Value::Str(StrValue::Hll(h)) => h.as_bytes().first().map_or(0, |&b| u64::from(b)),
+            Value::Bloom(b) => b.links().first().map_or(0, |l| l.bits()),
+            _ => 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
