@@ -6,6 +6,13 @@
 use sketchstore::{Error, EvictionPolicy, ManualClock, Reply, Store};
 use std::time::Duration;
 
+/// The tests of this file run one at a time: one of them measures the process's RSS, which
+/// the others' allocations would inflate.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 const T0: i64 = 1_700_000_000_000;
 
@@ -23,6 +30,7 @@ fn exists(store: &Store, key: &str) -> bool {
 
 #[test]
 fn no_limit_counts_nothing() {
+    let _serial = serial();
     let store = Store::new();
     store.set("k", "v").unwrap();
     assert_eq!(store.used_memory(), 0);
@@ -32,6 +40,7 @@ fn no_limit_counts_nothing() {
 
 #[test]
 fn noeviction_refuses_growing_writes_and_keeps_data() {
+    let _serial = serial();
     let clock = ManualClock::new(T0);
     let store = limited(&clock, 64 * 1024, EvictionPolicy::NoEviction);
     let value = "x".repeat(100);
@@ -91,6 +100,7 @@ fn noeviction_refuses_growing_writes_and_keeps_data() {
 
 #[test]
 fn allkeys_lru_evicts_cold_keys_before_hot_ones() {
+    let _serial = serial();
     let clock = ManualClock::new(T0);
     let store = limited(&clock, 128 * 1024, EvictionPolicy::AllKeysLru);
     let value = "v".repeat(100);
@@ -131,6 +141,7 @@ fn allkeys_lru_evicts_cold_keys_before_hot_ones() {
 
 #[test]
 fn volatile_ttl_evicts_the_nearest_expiries() {
+    let _serial = serial();
     let clock = ManualClock::new(T0);
     let store = limited(&clock, 80 * 1024, EvictionPolicy::VolatileTtl);
     let value = "v".repeat(100);
@@ -183,6 +194,7 @@ fn volatile_ttl_evicts_the_nearest_expiries() {
 
 #[test]
 fn volatile_lru_evicts_only_volatile_keys() {
+    let _serial = serial();
     let clock = ManualClock::new(T0);
     let store = limited(&clock, 64 * 1024, EvictionPolicy::VolatileLru);
     let value = "v".repeat(100);
@@ -200,6 +212,7 @@ fn volatile_lru_evicts_only_volatile_keys() {
 
 #[test]
 fn allkeys_random_keeps_memory_under_the_limit() {
+    let _serial = serial();
     let clock = ManualClock::new(T0);
     let limit = 256 * 1024;
     let store = limited(&clock, limit, EvictionPolicy::AllKeysRandom);
@@ -228,6 +241,7 @@ fn allkeys_random_keeps_memory_under_the_limit() {
 
 #[test]
 fn the_estimate_returns_to_zero() {
+    let _serial = serial();
     let clock = ManualClock::new(T0);
     let store = limited(&clock, usize::MAX / 2, EvictionPolicy::NoEviction);
     for i in 0..500 {
@@ -256,6 +270,7 @@ fn the_estimate_returns_to_zero() {
 #[cfg(target_os = "linux")]
 #[test]
 fn the_estimate_is_within_a_factor_of_two_of_rss() {
+    let _serial = serial();
     fn rss() -> usize {
         let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
         let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
@@ -297,6 +312,7 @@ fn the_estimate_is_within_a_factor_of_two_of_rss() {
 /// typed write returns `Error::OutOfMemory`, a queued write flags the transaction.
 #[test]
 fn noeviction_refuses_typed_writes_and_queued_writes() {
+    let _serial = serial();
     let clock = ManualClock::new(T0);
     let store = limited(&clock, 32 * 1024, EvictionPolicy::NoEviction);
     let value = "y".repeat(100);

@@ -81,7 +81,7 @@ pub(crate) struct Memory {
 }
 
 /// Shards sampled per eviction.
-const SAMPLE_SHARDS: usize = 4;
+const SAMPLE_SHARDS: usize = 8;
 /// Keys sampled per shard (Redis's `maxmemory-samples` default).
 const SAMPLE_KEYS: usize = 5;
 /// Random probes of a shard's table per sampling.
@@ -249,7 +249,7 @@ impl Store {
             // Skip a candidate used or re-expired since it was sampled.
             let unchanged = shard
                 .first_slots_with_hash(c.hash)
-                .any(|s| *s.key == *c.key && s.lru == c.lru && s.expire_at == c.expire_at);
+                .any(|s| *s.key == *c.key && s.lru == c.lru && s.expire_at() == c.expire_at);
             if unchanged {
                 shard.remove(c.hash, &c.key);
                 return true;
@@ -272,7 +272,7 @@ pub(crate) struct Candidate {
 }
 
 fn consider(out: &mut Vec<Candidate>, shard: usize, slot: &Slot, m: &Memory) {
-    if m.policy.volatile_only() && slot.expire_at.is_none() {
+    if m.policy.volatile_only() && slot.expire_at().is_none() {
         return;
     }
     out.push(Candidate {
@@ -280,7 +280,7 @@ fn consider(out: &mut Vec<Candidate>, shard: usize, slot: &Slot, m: &Memory) {
         hash: slot.hash,
         key: (*slot.key).into(),
         lru: slot.lru,
-        expire_at: slot.expire_at,
+        expire_at: slot.expire_at(),
     });
 }
 
@@ -438,7 +438,7 @@ mod tests {
         let big = estimate(b"k", &Value::Str(StrValue::Raw(vec![0; 1000])));
         assert!(big >= small + 990, "{small} {big}");
         let list: std::collections::VecDeque<Vec<u8>> = (0..1000).map(|_| vec![1u8; 100]).collect();
-        let l = estimate(b"k", &Value::List(list));
+        let l = estimate(b"k", &Value::List(Box::new(list)));
         assert!(l > 100_000 && l < 200_000, "{l}");
     }
 

@@ -267,7 +267,8 @@ impl Db<'_> {
             return Err(Error::NoSuchKey);
         };
         self.remove(to);
-        self.insert(to, slot.value, slot.expire_at);
+        let at = slot.expire_at();
+        self.insert(to, slot.value, at);
         Ok(true)
     }
 
@@ -291,7 +292,7 @@ impl Db<'_> {
         let Some(slot) = self.slot(key) else {
             return false;
         };
-        let current = slot.expire_at;
+        let current = slot.expire_at();
         if cond.nx && current.is_some() {
             return false;
         }
@@ -317,7 +318,7 @@ impl Db<'_> {
         let now = self.now();
         match self.slot(key) {
             None => Ttl::Missing,
-            Some(s) => match s.expire_at {
+            Some(s) => match s.expire_at() {
                 None => Ttl::Persistent,
                 Some(at) => {
                     Ttl::Expires(Duration::from_millis(at.saturating_sub(now).max(0) as u64))
@@ -329,7 +330,7 @@ impl Db<'_> {
     /// PERSIST: whether an expiry was removed.
     pub(crate) fn persist(&mut self, key: &[u8]) -> bool {
         match self.slot(key) {
-            Some(s) if s.expire_at.is_some() => {
+            Some(s) if s.expire_at().is_some() => {
                 self.set_expire(key, None);
                 true
             }

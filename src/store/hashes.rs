@@ -19,7 +19,7 @@ impl Db<'_> {
     /// The hash at `key`, created empty when missing.
     fn hash_or_create(&mut self, key: &[u8]) -> Result<&mut HashValue> {
         if self.hash(key)?.is_none() {
-            self.insert(key, Value::Hash(HashValue::new()), None);
+            self.insert(key, Value::Hash(Box::default()), None);
         }
         self.touch(key);
         match self.value(key) {

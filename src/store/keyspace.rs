@@ -103,7 +103,8 @@ impl std::ops::Deref for Key {
 /// A key, its value and its absolute expiry time in Unix milliseconds.
 pub(crate) struct Slot {
     pub hash: u64,
-    pub expire_at: Option<i64>,
+    /// The expiry time, or [`NO_EXPIRY`] (8 bytes where an `Option<i64>` takes 16).
+    expiry: i64,
     pub key: Key,
     pub value: Value,
     /// Last access, low 32 bits of the store clock in ms; kept only under a memory limit.
@@ -112,10 +113,27 @@ pub(crate) struct Slot {
     pub size: u32,
 }
 
+/// [`Slot::expiry`] of a key without one. Never a real expiry time: a key whose time is at
+/// or before the present is removed, never stored, and no present is `i64::MIN`.
+const NO_EXPIRY: i64 = i64::MIN;
+
 impl Slot {
+    /// The absolute expiry time in Unix ms, if the key has one.
+    #[inline]
+    pub fn expire_at(&self) -> Option<i64> {
+        (self.expiry != NO_EXPIRY).then_some(self.expiry)
+    }
+
+    #[inline]
+    fn set_expire_at(&mut self, at: Option<i64>) -> Option<i64> {
+        let old = self.expire_at();
+        self.expiry = at.unwrap_or(NO_EXPIRY);
+        old
+    }
+
     #[inline]
     fn is_expired(&self, now: i64) -> bool {
-        matches!(self.expire_at, Some(t) if t <= now)
+        matches!(self.expire_at(), Some(t) if t <= now)
     }
 }
 
@@ -150,7 +168,7 @@ impl Shard {
             .table
             .find_entry(table_hash(hash), |s| s.hash == hash && *s.key == *key)
             .ok()?;
-        match entry.get().expire_at {
+        match entry.get().expire_at() {
             Some(at) if at <= now() => {
                 let (slot, _) = entry.remove();
                 self.volatile -= 1;
@@ -190,16 +208,16 @@ impl Shard {
         ) {
             hashbrown::hash_table::Entry::Occupied(mut o) => {
                 let slot = o.get_mut();
-                if slot.expire_at.is_some() {
+                if slot.expire_at().is_some() {
                     self.volatile -= 1;
                 }
                 slot.value = value;
-                slot.expire_at = expire_at;
+                slot.set_expire_at(expire_at);
             }
             hashbrown::hash_table::Entry::Vacant(v) => {
                 v.insert(Slot {
                     hash,
-                    expire_at,
+                    expiry: expire_at.unwrap_or(NO_EXPIRY),
                     key: key.into(),
                     value,
                     lru: 0,
@@ -218,7 +236,7 @@ impl Shard {
         {
             Ok(o) => {
                 let (slot, _) = o.remove();
-                if slot.expire_at.is_some() {
+                if slot.expire_at().is_some() {
                     self.volatile -= 1;
                 }
                 self.account(-i64::from(slot.size));
@@ -237,12 +255,12 @@ impl Shard {
         else {
             return;
         };
-        match (slot.expire_at.is_some(), expire_at.is_some()) {
+        match (slot.expire_at().is_some(), expire_at.is_some()) {
             (false, true) => self.volatile += 1,
             (true, false) => self.volatile -= 1,
             _ => {}
         }
-        let old = std::mem::replace(&mut slot.expire_at, expire_at);
+        let old = slot.set_expire_at(expire_at);
         if let Some(at) = expire_at {
             // A key that already expired no later than `at` has a hint no later than that:
             // a session refreshing its TTL on every request pushes nothing.
@@ -259,7 +277,7 @@ impl Shard {
             self.expiries = self
                 .table
                 .iter()
-                .filter_map(|s| s.expire_at.map(|at| Reverse((at, s.hash))))
+                .filter_map(|s| s.expire_at().map(|at| Reverse((at, s.hash))))
                 .collect();
         }
     }
@@ -280,7 +298,7 @@ impl Shard {
             // A key whose expiry moved later since this hint was pushed gets a hint for its
             // new time.
             for s in self.table.iter_hash(table_hash(hash)) {
-                if let Some(t) = s.expire_at.filter(|&t| s.hash == hash && t > now) {
+                if let Some(t) = s.expire_at().filter(|&t| s.hash == hash && t > now) {
                     self.expiries.push(Reverse((t, hash)));
                 }
             }
@@ -443,6 +461,13 @@ mod tests {
                 "{len}"
             );
         }
+    }
+
+    #[test]
+    fn slots_stay_compact() {
+        // The table's memory per key is a slot over the load factor: keep it small.
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Slot>(), 72);
     }
 
     #[test]

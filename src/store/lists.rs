@@ -193,7 +193,7 @@ impl Db<'_> {
             Ok(None) => {
                 let mut l = List::new();
                 l.push_back(value);
-                self.insert(key, Value::List(l), None);
+                self.insert(key, Value::List(Box::new(l)), None);
                 self.signal_ready(key);
             }
             Err(_) => {}
@@ -224,7 +224,7 @@ impl Db<'_> {
                     push_end(&mut l, v.to_vec(), end);
                 }
                 let len = l.len();
-                self.insert(key, Value::List(l), None);
+                self.insert(key, Value::List(Box::new(l)), None);
                 len
             }
         };

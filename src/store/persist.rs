@@ -115,8 +115,10 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
         Value::Str(StrValue::Raw(_)) => KIND_RAW,
         Value::Str(StrValue::Int(_)) => KIND_INT,
         Value::Str(StrValue::Hll(_)) => KIND_HLL,
-        Value::Hash(HashValue::Small(_)) => KIND_HASH_SMALL,
-        Value::Hash(HashValue::Large(_)) => KIND_HASH_LARGE,
+        Value::Hash(h) => match **h {
+            HashValue::Small(_) => KIND_HASH_SMALL,
+            HashValue::Large(_) => KIND_HASH_LARGE,
+        },
         Value::List(_) => KIND_LIST,
         Value::Bloom(_) => KIND_BLOOM,
     };
@@ -133,23 +135,25 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
         Value::Str(StrValue::Raw(b)) => put_bytes(out, b),
         Value::Str(StrValue::Int(n)) => out.extend_from_slice(&n.to_le_bytes()),
         Value::Str(StrValue::Hll(h)) => put_bytes(out, h.as_bytes()),
-        Value::Hash(HashValue::Small(pairs)) => {
-            put_varint(out, pairs.len() as u64);
-            for (f, v) in pairs {
-                put_bytes(out, f);
-                put_bytes(out, v);
+        Value::Hash(h) => match &**h {
+            HashValue::Small(pairs) => {
+                put_varint(out, pairs.len() as u64);
+                for (f, v) in pairs {
+                    put_bytes(out, f);
+                    put_bytes(out, v);
+                }
             }
-        }
-        Value::Hash(HashValue::Large(map)) => {
-            put_varint(out, map.len() as u64);
-            for (f, v) in map {
-                put_bytes(out, f);
-                put_bytes(out, v);
+            HashValue::Large(map) => {
+                put_varint(out, map.len() as u64);
+                for (f, v) in map {
+                    put_bytes(out, f);
+                    put_bytes(out, v);
+                }
             }
-        }
+        },
         Value::List(items) => {
             put_varint(out, items.len() as u64);
-            for item in items {
+            for item in items.iter() {
                 put_bytes(out, item);
             }
         }
@@ -260,7 +264,7 @@ impl Store {
                 let shard = shard.0.lock();
                 let now = self.inner.clock.now_ms();
                 for slot in shard.iter_live(now) {
-                    encode_entry(&mut buf, &slot.key, &slot.value, slot.expire_at);
+                    encode_entry(&mut buf, &slot.key, &slot.value, slot.expire_at());
                     count += 1;
                 }
             }
@@ -390,7 +394,7 @@ fn decode_value<R: Read>(
                 }
                 pairs.push((f, v));
             }
-            Value::Hash(HashValue::Small(pairs))
+            Value::Hash(Box::new(HashValue::Small(pairs)))
         }
         KIND_HASH_LARGE => {
             let n = d.count()?;
@@ -405,7 +409,7 @@ fn decode_value<R: Read>(
                     return Err(corrupt("a hash field appears twice"));
                 }
             }
-            Value::Hash(HashValue::Large(map))
+            Value::Hash(Box::new(HashValue::Large(map)))
         }
         KIND_LIST => {
             let n = d.count()?;
@@ -416,7 +420,7 @@ fn decode_value<R: Read>(
             for _ in 0..n {
                 items.push_back(d.bytes()?);
             }
-            Value::List(items)
+            Value::List(Box::new(items))
         }
         KIND_BLOOM => {
             let header = d.bytes()?;

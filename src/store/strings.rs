@@ -110,7 +110,7 @@ impl Db<'_> {
                 } else {
                     None
                 };
-                (true, prev, slot.expire_at)
+                (true, prev, slot.expire_at())
             }
         };
         let allowed = match opts.condition {
@@ -153,7 +153,7 @@ impl Db<'_> {
                 self.remove(key);
             }
             Some(at) => {
-                let has_ttl = self.slot(key).is_some_and(|s| s.expire_at.is_some());
+                let has_ttl = self.slot(key).is_some_and(|s| s.expire_at().is_some());
                 if at.is_some() || has_ttl {
                     self.set_expire(key, at);
                 }
@@ -294,7 +294,7 @@ impl Db<'_> {
             None => (None, None),
             Some(slot) => (
                 Some(string_of(&slot.value)?.bytes().into_owned()),
-                slot.expire_at,
+                slot.expire_at(),
             ),
         };
         let text = crate::num::incrbyfloat(current.as_deref(), by)?;

@@ -66,8 +66,11 @@ fn int_len(n: i64) -> usize {
 #[derive(Clone, Debug)]
 pub(crate) enum Value {
     Str(StrValue),
-    Hash(HashValue),
-    List(VecDeque<Vec<u8>>),
+    // Hashes and lists are boxed so that a value, and with it every keyspace slot, stays
+    // 32 bytes: a session store is mostly strings, HyperLogLogs and Bloom filters.
+    Hash(Box<HashValue>),
+    #[allow(clippy::box_collection)]
+    List(Box<VecDeque<Vec<u8>>>),
     Bloom(Box<ScalableBloomFilter>),
 }
 
