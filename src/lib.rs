@@ -31,7 +31,7 @@ mod reply;
 mod store;
 pub mod types;
 
-pub use backend::Backend;
+pub use backend::{Backend, TxOp};
 #[cfg(feature = "redis")]
 pub use backend::{BloomMode, RedisBackend, RedisOptions};
 pub use clock::{Clock, ManualClock};

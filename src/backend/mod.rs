@@ -15,6 +15,7 @@
 //! Errors: a Redis error reply becomes `Err(Error)` with Redis's text; `Error::Io` is kept for
 //! a backend that could not reach its server.
 
+pub use crate::cmd::TxOp;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::generic::Ttl;
@@ -867,6 +868,17 @@ pub trait Backend: Send + Sync {
         Err(unsupported("transactions"))
     }
 
+    /// MULTI, the typed `ops`, EXEC, atomically: the commands' replies in order (errors of
+    /// single commands are `Reply::Error` items), exactly what [`Backend::transaction`]
+    /// answers for the same commands without WATCH, and Redis's EXECABORT error when one
+    /// was refused while queuing. The embedded store runs them without building or parsing
+    /// argv; other backends send [`TxOp::to_argv`].
+    fn transaction_ops(&self, ops: &[TxOp<'_>]) -> Result<Vec<Reply>> {
+        let argv: Vec<Vec<Vec<u8>>> = ops.iter().map(TxOp::to_argv).collect();
+        self.transaction(&[], &argv)?
+            .ok_or_else(|| Error::Io("a transaction without WATCH was aborted".into()))
+    }
+
     /// Optimistic locking (check-and-set): `WATCH watch`, then `build` reads what it needs
     /// through the watching connection (the `&dyn Backend` it is given) and returns the
     /// commands to queue, then MULTI, those commands, EXEC. `None` when a watched key was
@@ -1142,6 +1154,9 @@ impl Backend for Store {
             }
         }
         self.transaction_with(watch, &mut |_| Ok(commands.to_vec()))
+    }
+    fn transaction_ops(&self, ops: &[TxOp<'_>]) -> Result<Vec<Reply>> {
+        self.exec_ops(ops)
     }
     fn transaction_with(
         &self,

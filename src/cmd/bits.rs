@@ -175,8 +175,8 @@ impl<'a> Command<'a> for BitOpCmd<'a> {
 /// INCRBY type offset increment> ...]`, and `BITFIELD_RO key [GET type offset ...]` when
 /// `RO`. The whole argument list is parsed before anything runs.
 pub(crate) struct BitField<'a, const RO: bool> {
-    key: &'a [u8],
-    ops: Vec<BitfieldOp>,
+    pub(super) key: &'a [u8],
+    pub(super) ops: Vec<BitfieldOp>,
 }
 
 fn parse_field(args: &mut Args<'_>) -> Result<(BitfieldType, u64)> {

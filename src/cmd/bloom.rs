@@ -250,8 +250,8 @@ impl<'a> Command<'a> for BfReserve<'a> {
 
 /// `BF.ADD key item`
 pub(crate) struct BfAdd<'a> {
-    key: &'a [u8],
-    item: &'a [u8],
+    pub(super) key: &'a [u8],
+    pub(super) item: &'a [u8],
 }
 
 impl<'a> Command<'a> for BfAdd<'a> {

@@ -160,9 +160,9 @@ impl<'a, const NX: bool> Command<'a> for Rename<'a, NX> {
 /// `EXPIRE key seconds [NX | XX | GT | LT]`, and PEXPIRE, EXPIREAT, PEXPIREAT by `FORM`
 /// (0, 1, 2, 3).
 pub(crate) struct Expire<'a, const FORM: u8> {
-    key: &'a [u8],
-    number: &'a [u8],
-    cond: ExpireCondition,
+    pub(super) key: &'a [u8],
+    pub(super) number: &'a [u8],
+    pub(super) cond: ExpireCondition,
 }
 
 impl<const FORM: u8> Expire<'_, FORM> {

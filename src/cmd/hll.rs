@@ -7,8 +7,8 @@ use crate::store::Db;
 
 /// `PFADD key [element ...]`
 pub(crate) struct PfAdd<'a> {
-    key: &'a [u8],
-    items: &'a [&'a [u8]],
+    pub(super) key: &'a [u8],
+    pub(super) items: &'a [&'a [u8]],
 }
 
 impl<'a> Command<'a> for PfAdd<'a> {
@@ -25,7 +25,7 @@ impl<'a> Command<'a> for PfAdd<'a> {
 
 /// `PFCOUNT key [key ...]`
 pub(crate) struct PfCount<'a> {
-    keys: &'a [&'a [u8]],
+    pub(super) keys: &'a [&'a [u8]],
 }
 
 impl<'a> Command<'a> for PfCount<'a> {

@@ -27,10 +27,12 @@ mod generic;
 mod hashes;
 mod hll;
 mod lists;
+mod ops;
 pub(crate) mod pubsub;
 mod strings;
 mod txn;
 
+pub use ops::TxOp;
 pub(crate) use pubsub::{check_subcommand, full_name};
 
 use crate::error::{Error, Result};

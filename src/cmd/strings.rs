@@ -47,7 +47,7 @@ impl ExpireArg {
 
 /// `GET key`
 pub(crate) struct Get<'a> {
-    key: &'a [u8],
+    pub(super) key: &'a [u8],
 }
 
 impl<'a> Command<'a> for Get<'a> {
@@ -386,8 +386,8 @@ impl<'a> Command<'a> for SetRange<'a> {
 /// `INCR key`, `DECR key`, `INCRBY key increment`, `DECRBY key decrement`: `SIGN` is the
 /// direction, `BY` whether an amount follows the key.
 pub(crate) struct IncrBy<'a, const DECR: bool, const BY: bool> {
-    key: &'a [u8],
-    by: i64,
+    pub(super) key: &'a [u8],
+    pub(super) by: i64,
 }
 
 impl<'a, const DECR: bool, const BY: bool> Command<'a> for IncrBy<'a, DECR, BY> {

@@ -27,12 +27,11 @@
 //! clock unless a test passes a manual one).
 
 use super::activity::ActivityTracker;
-use crate::backend::Backend;
+use crate::backend::{Backend, TxOp};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::Store;
-use crate::types::bitmap::{BitfieldOp, BitfieldType, Overflow};
 use smallvec::SmallVec;
 use std::sync::Arc;
 use std::time::Duration;
@@ -151,8 +150,8 @@ pub struct SessionIntel {
     backend: Arc<dyn Backend>,
     tracker: ActivityTracker,
     config: IntelConfig,
-    /// `config.idle_timeout` in ms, in decimal: PEXPIRE's argument.
-    ttl: Box<[u8]>,
+    /// `config.idle_timeout` in whole milliseconds, at least one: PEXPIRE's argument.
+    ttl: Duration,
 }
 
 impl std::fmt::Debug for SessionIntel {
@@ -164,9 +163,10 @@ impl std::fmt::Debug for SessionIntel {
     }
 }
 
-/// The idle timeout in ms as PEXPIRE takes it (at least 1), in decimal.
-fn ttl_arg(d: Duration) -> Box<[u8]> {
-    d.as_millis().max(1).to_string().into_bytes().into()
+/// The idle timeout as PEXPIRE takes it: whole milliseconds, at least one (PEXPIRE 0 would
+/// delete the keys).
+fn ttl_arg(d: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1))
 }
 
 /// The five key names of a session, in the order of [`SessionKeys::all`].
@@ -185,185 +185,42 @@ fn push_key(out: &mut Vec<u8>, session: &str, name: &[u8]) {
     out.extend_from_slice(name);
 }
 
-/// Appends `n` in decimal.
-fn push_int(out: &mut Vec<u8>, n: i64) {
-    if n < 0 {
-        out.push(b'-');
-    }
-    push_u64(out, n.unsigned_abs());
+/// The longest key of a session.
+const KEY_MAX: usize = 4 + MAX_SESSION_ID_LEN + 2 + 8;
+
+/// The five keys of a session, built on the stack (a transaction needs them all).
+struct KeySet {
+    bytes: [u8; 5 * KEY_MAX],
+    lens: [usize; 5],
 }
 
-/// Appends `u` in decimal.
-fn push_u64(out: &mut Vec<u8>, mut u: u64) {
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (u % 10) as u8;
-        u /= 10;
-        if u == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[at..]);
-}
-
-/// The commands of one transaction, built in buffers that the thread reuses from call to
-/// call: a pageview is eleven commands of about forty arguments, which would otherwise be
-/// as many allocations per call.
-#[derive(Default)]
-struct Commands {
-    cmds: Vec<Vec<Vec<u8>>>,
-    /// Commands built so far; `cmds` beyond are spare buffers.
-    len: usize,
-    /// Arguments of the command being built; its spare buffers beyond are dropped when it
-    /// ends.
-    argc: usize,
-    /// The longest argument built, to drop buffers grown by an outsized one.
-    longest: usize,
-    /// `ss:{<session>}:`, the prefix of the keys of the session being built for.
-    prefix: Vec<u8>,
-}
-
-/// Arguments longer than this are not kept for reuse.
-const SCRATCH_KEEP: usize = 1024;
-
-impl Commands {
-    /// Runs `f` with this thread's reusable buffers, or fresh ones if they are in use.
-    fn with<R>(f: impl FnOnce(&mut Commands) -> R) -> R {
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<Commands> = std::cell::RefCell::default();
-        }
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut c) => {
-                c.len = 0;
-                c.argc = 0;
-                c.longest = 0;
-                let r = f(&mut c);
-                if c.longest > SCRATCH_KEEP {
-                    *c = Commands::default();
-                }
-                r
-            }
-            Err(_) => f(&mut Commands::default()),
-        })
-    }
-
-    fn end_command(&mut self) {
-        if self.len > 0 {
-            let argc = self.argc;
-            self.cmds[self.len - 1].truncate(argc);
-        }
-    }
-
-    /// Starts a command named `name`.
-    fn command(&mut self, name: &[u8]) -> &mut Commands {
-        self.end_command();
-        if self.cmds.len() == self.len {
-            self.cmds.push(Vec::new());
-        }
-        self.len += 1;
-        self.argc = 0;
-        self.arg(name)
-    }
-
-    /// A cleared buffer for the next argument of the current command.
-    fn next_arg(&mut self) -> &mut Vec<u8> {
-        let cmd = &mut self.cmds[self.len - 1];
-        if cmd.len() == self.argc {
-            cmd.push(Vec::new());
-        }
-        let a = &mut cmd[self.argc];
-        self.argc += 1;
-        a.clear();
-        a
-    }
-
-    fn arg(&mut self, bytes: &[u8]) -> &mut Commands {
-        self.longest = self.longest.max(bytes.len());
-        self.next_arg().extend_from_slice(bytes);
-        self
-    }
-
-    fn int(&mut self, n: i64) -> &mut Commands {
-        push_int(self.next_arg(), n);
-        self
-    }
-
-    /// Sets the session whose keys [`Commands::key`] names.
-    fn session(&mut self, session: &str) -> &mut Commands {
-        self.prefix.clear();
-        push_key(&mut self.prefix, session, b"");
-        self
-    }
-
-    /// The key `name` of the session.
-    fn key(&mut self, name: &[u8]) -> &mut Commands {
-        let a = &mut self.cmds[self.len - 1];
-        if a.len() == self.argc {
-            a.push(Vec::new());
-        }
-        let a = &mut a[self.argc];
-        self.argc += 1;
-        a.clear();
-        a.extend_from_slice(&self.prefix);
-        a.extend_from_slice(name);
-        self
-    }
-
-    /// The BITFIELD ops `ops`, as arguments.
-    fn bitfield_ops(&mut self, ops: &[BitfieldOp]) -> &mut Commands {
-        let ty = |c: &mut Commands, t: BitfieldType| {
-            let a = c.next_arg();
-            a.push(if t.is_signed() { b'i' } else { b'u' });
-            push_int(a, i64::from(t.bits()));
+impl KeySet {
+    /// The keys of `session`, a valid session id.
+    fn of(session: &str) -> KeySet {
+        let mut set = KeySet {
+            bytes: [0; 5 * KEY_MAX],
+            lens: [0; 5],
         };
-        for op in ops {
-            match *op {
-                BitfieldOp::Get(t, o) => {
-                    self.arg(b"GET");
-                    ty(self, t);
-                    self.int_u64(o);
-                }
-                BitfieldOp::Set(t, o, v) => {
-                    self.arg(b"SET");
-                    ty(self, t);
-                    self.int_u64(o).int(v);
-                }
-                BitfieldOp::IncrBy(t, o, v) => {
-                    self.arg(b"INCRBY");
-                    ty(self, t);
-                    self.int_u64(o).int(v);
-                }
-                BitfieldOp::Overflow(o) => {
-                    self.arg(b"OVERFLOW").arg(match o {
-                        Overflow::Wrap => b"WRAP",
-                        Overflow::Sat => b"SAT",
-                        Overflow::Fail => b"FAIL",
-                    });
-                }
+        for (i, name) in KEY_NAMES.iter().enumerate() {
+            let parts: [&[u8]; 4] = [b"ss:{", session.as_bytes(), b"}:", name];
+            let out = &mut set.bytes[i * KEY_MAX..(i + 1) * KEY_MAX];
+            let mut at = 0;
+            for p in parts {
+                out[at..at + p.len()].copy_from_slice(p);
+                at += p.len();
             }
+            set.lens[i] = at;
         }
-        self
+        set
     }
 
-    fn int_u64(&mut self, n: u64) -> &mut Commands {
-        push_u64(self.next_arg(), n);
-        self
+    fn get(&self, i: usize) -> &[u8] {
+        &self.bytes[i * KEY_MAX..i * KEY_MAX + self.lens[i]]
     }
 
-    /// `PEXPIRE` of every key of the session, `ttl` being the time in ms in decimal.
-    fn refresh(&mut self, ttl: &[u8]) -> &mut Commands {
-        for name in KEY_NAMES {
-            self.command(b"PEXPIRE").key(name).arg(ttl);
-        }
-        self
-    }
-
-    /// The commands built.
-    fn done(&mut self) -> &[Vec<Vec<u8>>] {
-        self.end_command();
-        &self.cmds[..self.len]
+    /// `PEXPIRE` of every key of the session.
+    fn refresh(&self, ttl: Duration) -> [TxOp<'_>; 5] {
+        std::array::from_fn(|i| TxOp::PExpire(self.get(i), ttl))
     }
 }
 
@@ -427,24 +284,23 @@ impl SessionIntel {
     pub fn pageview(&self, session: &str, page: &str) -> Result<PageviewStats> {
         check_session(session)?;
         let now = self.config.clock.now_ms();
-        let ops = self.tracker.record_ops(now);
-        let page = page.as_bytes();
-        let replies = Commands::with(|c| {
-            c.session(session);
-            c.command(b"PFADD").key(KEY_NAMES[PAGES]).arg(page);
-            c.command(b"INCR").key(KEY_NAMES[VIEWS]);
-            c.command(b"BITFIELD")
-                .key(KEY_NAMES[ACTIVITY])
-                .bitfield_ops(&ops);
-            c.command(b"PFCOUNT").key(KEY_NAMES[PAGES]);
-            c.command(b"BF.ADD").key(KEY_NAMES[VIEWED]).arg(page);
-            c.command(b"GET").key(KEY_NAMES[ACTIVITY]);
-            c.refresh(&self.ttl);
-            self.backend.transaction(&[], c.done())
-        })?;
-        let Some(replies) = replies else {
-            return Err(Error::Io("pageview transaction aborted".into()));
-        };
+        let record = self.tracker.record_ops(now);
+        let page = [page.as_bytes()];
+        let keys = KeySet::of(session);
+        let [p0, p1, p2, p3, p4] = keys.refresh(self.ttl);
+        let replies = self.backend.transaction_ops(&[
+            TxOp::PfAdd(keys.get(PAGES), &page),
+            TxOp::Incr(keys.get(VIEWS)),
+            TxOp::Bitfield(keys.get(ACTIVITY), &record),
+            TxOp::PfCount(keys.get(PAGES)),
+            TxOp::BfAdd(keys.get(VIEWED), page[0]),
+            TxOp::Get(keys.get(ACTIVITY)),
+            p0,
+            p1,
+            p2,
+            p3,
+            p4,
+        ])?;
         let mut r = replies.into_iter();
         let mut next = || r.next().ok_or_else(|| Error::Io("short EXEC reply".into()));
         ok(next()?)?;
@@ -471,10 +327,8 @@ impl SessionIntel {
         let (_, at) = layout.record_ops(now);
         let stale = layout.stale_count(at, &bitfield);
         if stale > 0 {
-            let mut activity_key = Vec::new();
-            push_key(&mut activity_key, session, KEY_NAMES[ACTIVITY]);
             self.tracker
-                .finish_record(&*self.backend, &activity_key, now, &bitfield)?;
+                .finish_record(&*self.backend, keys.get(ACTIVITY), now, &bitfield)?;
         }
         let mut activity = layout.window(&ring, now, self.config.activity_window);
         // The ring was read before the stale count was removed: it sits in the last bucket.
@@ -492,17 +346,16 @@ impl SessionIntel {
     /// transaction. True when it was not marked before (as far as the filter can tell).
     pub fn mark_notification_seen(&self, session: &str, notification: &str) -> Result<bool> {
         check_session(session)?;
-        let replies = Commands::with(|c| {
-            c.session(session);
-            c.command(b"BF.ADD")
-                .key(KEY_NAMES[SEEN])
-                .arg(notification.as_bytes());
-            c.refresh(&self.ttl);
-            self.backend.transaction(&[], c.done())
-        })?;
-        let Some(replies) = replies else {
-            return Err(Error::Io("notification transaction aborted".into()));
-        };
+        let keys = KeySet::of(session);
+        let [p0, p1, p2, p3, p4] = keys.refresh(self.ttl);
+        let replies = self.backend.transaction_ops(&[
+            TxOp::BfAdd(keys.get(SEEN), notification.as_bytes()),
+            p0,
+            p1,
+            p2,
+            p3,
+            p4,
+        ])?;
         let first = replies
             .into_iter()
             .next()

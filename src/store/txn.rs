@@ -20,7 +20,7 @@
 //! Redis 7.0.
 
 use super::{Lock, Store};
-use crate::cmd::{self, Keys};
+use crate::cmd::{self, Keys, TxOp};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use smallvec::SmallVec;
@@ -319,6 +319,21 @@ impl Store {
                 .collect();
             Reply::Array(replies)
         })
+    }
+
+    /// MULTI, the typed `ops`, EXEC, with no WATCH: what [`Store::multi_exec`] does with the
+    /// ops' argv (same queue-time memory check, same locks, same replies), without building
+    /// or parsing it.
+    pub(crate) fn exec_ops(&self, ops: &[TxOp<'_>]) -> Result<Vec<Reply>> {
+        for op in ops {
+            if self.check_memory(op.name()).is_err() {
+                return Err(Error::from_reply_text(EXECABORT));
+            }
+        }
+        let keys: SmallVec<[&[u8]; 16]> = ops.iter().map(TxOp::key).collect();
+        Ok(self.with_db(Lock::Keys(&keys), |db| {
+            ops.iter().map(|op| op.run(db)).collect()
+        }))
     }
 
     /// MULTI, `commands`, EXEC, with no WATCH, as a fresh [`Transaction`] would run them
