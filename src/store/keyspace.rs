@@ -188,10 +188,10 @@ impl Shard {
     /// using them. Called for each key of a command before it runs, so that the cache
     /// misses of several keys overlap instead of following one another.
     #[inline]
-    pub fn prefetch(&self, hash: u64) {
-        if let Some(s) = self.table.find(table_hash(hash), |s| s.hash == hash) {
-            std::hint::black_box(s.value.touch());
-        }
+    pub fn prefetch(&self, hash: u64) -> Option<&Value> {
+        self.table
+            .find(table_hash(hash), |s| s.hash == hash)
+            .map(|s| &s.value)
     }
 
     /// Inserts or replaces `key`. Returns the previous slot's value if there was one.

@@ -327,8 +327,19 @@ impl Store {
                 for i in idx {
                     guards.push((i, inner.shards[i].0.lock()));
                 }
-                for &(_, hash) in &hashes {
-                    shard_in(&mut guards, inner, hash).prefetch(hash);
+                // Two passes: the slots of all keys, then their values, so that the misses
+                // of one pass do not wait for each other.
+                let mut values: SmallVec<[&Value; 8]> = SmallVec::new();
+                for (i, &(_, hash)) in hashes.iter().enumerate() {
+                    if !hashes[..i].iter().any(|&(_, h)| h == hash) {
+                        let idx = inner.shard_of(hash);
+                        if let Some((_, g)) = guards.iter().find(|(j, _)| *j == idx) {
+                            values.extend(g.prefetch(hash));
+                        }
+                    }
+                }
+                for v in values {
+                    std::hint::black_box(v.touch());
                 }
             }
         }

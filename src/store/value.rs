@@ -75,14 +75,17 @@ pub(crate) enum Value {
 }
 
 impl Value {
-    /// A word read through the value's heap blocks (the first of its bytes, or its Bloom
-    /// filter's first link), for [`super::keyspace::Shard::prefetch`].
+    /// A word read through the value's heap blocks (the first of its bytes, or the first
+    /// cache lines of its Bloom filter's last link), for [`super::keyspace::Shard::prefetch`].
     #[inline]
     pub fn touch(&self) -> u64 {
         match self {
             Value::Str(StrValue::Raw(b)) => b.first().map_or(0, |&b| u64::from(b)),
             Value::Str(StrValue::Hll(h)) => h.as_bytes().first().map_or(0, |&b| u64::from(b)),
-            Value::Bloom(b) => b.links().first().map_or(0, |l| l.bits()),
+            // The link adds go to; a small filter's whole array is a few cache lines.
+            Value::Bloom(b) => b.links().last().map_or(0, |l| {
+                l.words().iter().step_by(8).take(4).fold(0, |a, w| a ^ w)
+            }),
             _ => 0,
         }
     }

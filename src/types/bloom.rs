@@ -716,6 +716,11 @@ impl BloomFilter {
         self.n2
     }
 
+    /// The bit array as 64-bit words (bit `x` is bit `x % 64` of word `x / 64`).
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     /// Number of set bits.
     pub fn count_ones(&self) -> u64 {
         self.words.iter().map(|w| u64::from(w.count_ones())).sum()
