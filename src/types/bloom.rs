@@ -34,15 +34,29 @@
 //!
 //! # Representation
 //!
-//! A link's bit array is a `Vec<u64>`; bit `x` lives in word `x / 64` at bit `x % 64`. Read
-//! as little-endian bytes this is RedisBloom's byte array exactly (byte `x / 8`, mask
-//! `1 << (x % 8)`), so dumps are produced by writing the words out little-endian:
+//! A link's bit array is a `Box<[u64]>` of `ceil(bytes / 8)` words, allocated zeroed at its
+//! final size and never resized (`BF.LOADCHUNK` overwrites words in place; growth adds a link).
+//! Bit `x` lives in word `x / 64` at bit `x % 64`. Read as little-endian bytes this is
+//! RedisBloom's byte array exactly (byte `x / 8`, mask `1 << (x % 8)`), so dumps are produced
+//! by writing the words out little-endian:
 //!
 //! ```text
 //!  bit x:      63 ............ 8  7 ... 0   127 ........... 64
 //!  word:       [        words[0]         ]  [    words[1]     ] ...
 //!  dump byte:  7  6  5  4  3  2  1  0        15 14 ...       8
 //! ```
+//!
+//! In memory (64-bit targets) a [`ScalableBloomFilter`] is 88 bytes, which the store boxes,
+//! and keeps its links in a `SmallVec` with room for one [`BloomFilter`] (64 bytes) inline.
+//! A filter that never grew, such as the one `BF.ADD` creates (capacity 100, error 0.01, a
+//! 144-byte array), therefore asks the allocator for 88 + 144 = 232 bytes; the links move to
+//! a heap array of their own only once the chain grows. Header fields that follow cheaply
+//! from others are computed when asked for instead of stored: a link's `bits` is
+//! `bytes * 8`; its `bytes` is the word count times 8 less a slack of 0-7 (nonzero only in
+//! hand-made headers, whose byte count need not be a multiple of 8); its probe modulus is
+//! `bits`, or `2^n2` for power-of-two filters; and the chain's item count is the sum of its
+//! links'. The Barrett reciprocal of the modulus is stored, because deriving it takes a
+//! division per operation.
 //!
 //! `BF.SCANDUMP` header (iterator 0), packed little-endian, `20 + 53 * nfilters` bytes:
 //!
@@ -96,6 +110,7 @@ use std::fmt;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use smallvec::SmallVec;
 
 use super::murmur::murmurhash64a;
 
@@ -568,30 +583,36 @@ impl Iterator for Probes {
 
 /// One link: a fixed-size Bloom filter with RedisBloom's sizing and probing.
 ///
-/// Invariants: every probe position is below `modulus <= bits = bytes * 8 <= words.len() *
-/// 64`; bits at or past `bytes * 8` are never set.
+/// Sizes that follow from the array are not stored: `bytes` is `words.len() * 8 - slack`,
+/// `bits` is `bytes * 8` and the probe modulus is `bits` or `2^n2`, computed on demand (once
+/// per operation, not per probe). `reciprocal` and `hashes` are derivable too (from the
+/// modulus by a division, from `bpe` by a float `ceil`) but stay stored: the probe loop needs
+/// them on every operation.
+///
+/// Invariants: every probe position is below `modulus() <= bits() = bytes() * 8 <=
+/// words.len() * 64`; bits at or past `bytes() * 8` are never set; `bytes() >= 1`.
 #[derive(Clone, PartialEq)]
 pub struct BloomFilter {
-    words: Vec<u64>,
-    bytes: u64,
-    bits: u64,
-    /// `bits`, or `2^n2` for power-of-two filters; never 0.
-    modulus: u64,
-    /// `reciprocal(modulus)`.
+    /// The bit array, `ceil(bytes / 8)` words; never resized after allocation.
+    words: Box<[u64]>,
+    /// `reciprocal(modulus())`.
     reciprocal: u64,
     entries: u64,
+    size: u64,
     error: f64,
     bpe: f64,
     hashes: u32,
     n2: u8,
-    size: u64,
+    /// `words.len() * 8 - bytes`, in `0..8`: only a loaded header can ask for a byte count
+    /// that is not a multiple of 8 (every link this module sizes has 0).
+    slack: u8,
 }
 
 impl fmt::Debug for BloomFilter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BloomFilter")
-            .field("bytes", &self.bytes)
-            .field("bits", &self.bits)
+            .field("bytes", &self.bytes())
+            .field("bits", &self.bits())
             .field("hashes", &self.hashes)
             .field("entries", &self.entries)
             .field("size", &self.size)
@@ -627,25 +648,30 @@ impl BloomFilter {
     /// Allocates a zeroed link; `None` when the allocator refuses. The caller has checked
     /// `sizing.bytes` against a budget that fits in `usize`.
     fn from_sizing(sizing: &LinkSizing, size: u64) -> Option<Self> {
+        // Sizing computes `bits` as `bytes * 8` and header validation rejects anything else,
+        // so `bits` need not be kept.
+        debug_assert_eq!(sizing.bytes.checked_mul(8), Some(sizing.bits));
         let words = zeroed_words(sizing.bytes)?;
-        let modulus = if sizing.n2 > 0 {
-            1u64 << sizing.n2
-        } else {
-            sizing.bits
-        };
+        // `words.len() = ceil(bytes / 8)`, so this is in 0..8.
+        let slack = (words.len() as u64 * 8 - sizing.bytes) as u8;
+        let modulus = modulus_of(sizing.bits, sizing.n2);
         Some(BloomFilter {
             words,
-            bytes: sizing.bytes,
-            bits: sizing.bits,
-            modulus,
             reciprocal: reciprocal(modulus),
             entries: sizing.entries,
+            size,
             error: sizing.error,
             bpe: sizing.bpe,
             hashes: sizing.hashes,
             n2: sizing.n2,
-            size,
+            slack,
         })
+    }
+
+    /// The probe modulus: `bits`, or `2^n2` for power-of-two filters; never 0.
+    #[inline]
+    fn modulus(&self) -> u64 {
+        modulus_of(self.bits(), self.n2)
     }
 
     /// Sets the item's bits and counts it if any was clear; returns whether any was clear
@@ -653,7 +679,7 @@ impl BloomFilter {
     #[inline]
     pub fn insert(&mut self, hash: BloomHash) -> bool {
         let mut fresh = false;
-        for x in Probes::with_reciprocal(hash, self.modulus, self.reciprocal, self.hashes) {
+        for x in Probes::with_reciprocal(hash, self.modulus(), self.reciprocal, self.hashes) {
             let word = &mut self.words[(x >> 6) as usize];
             let mask = 1u64 << (x & 63);
             fresh |= *word & mask == 0;
@@ -672,7 +698,7 @@ impl BloomFilter {
     /// 53-56 ns absent, 104-123 vs 72-85 ns present), so it is not used.
     #[inline]
     pub fn contains(&self, hash: BloomHash) -> bool {
-        Probes::with_reciprocal(hash, self.modulus, self.reciprocal, self.hashes)
+        Probes::with_reciprocal(hash, self.modulus(), self.reciprocal, self.hashes)
             .all(|x| self.words[(x >> 6) as usize] & (1u64 << (x & 63)) != 0)
     }
 
@@ -702,13 +728,15 @@ impl BloomFilter {
     }
 
     /// Length of the bit array in bits (always `bytes * 8`).
+    #[inline]
     pub fn bits(&self) -> u64 {
-        self.bits
+        self.bytes() * 8
     }
 
     /// Length of the bit array in bytes.
+    #[inline]
     pub fn bytes(&self) -> u64 {
-        self.bytes
+        self.words.len() as u64 * 8 - u64::from(self.slack)
     }
 
     /// Power-of-two exponent of the probe modulus; 0 for every command-created filter.
@@ -728,7 +756,7 @@ impl BloomFilter {
 
     /// The bit array as RedisBloom stores it (bit `x` in byte `x / 8`, mask `1 << (x % 8)`).
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.read_bytes(0, self.bytes as usize)
+        self.read_bytes(0, self.bytes() as usize)
     }
 
     /// `len` bytes of the array from byte `offset`; the caller keeps the range inside it.
@@ -775,13 +803,24 @@ impl BloomFilter {
     }
 }
 
+/// `bits`, or `2^n2` when `n2 > 0` (`n2 <= 63`, checked by sizing and header validation).
+#[inline]
+fn modulus_of(bits: u64, n2: u8) -> u64 {
+    if n2 > 0 {
+        1u64 << n2
+    } else {
+        bits
+    }
+}
+
 /// A zeroed array covering `bytes` bytes, or `None` when the allocator refuses.
-fn zeroed_words(bytes: u64) -> Option<Vec<u64>> {
+fn zeroed_words(bytes: u64) -> Option<Box<[u64]>> {
     let len = usize::try_from(bytes.div_ceil(8)).ok()?;
     let mut words = Vec::new();
     words.try_reserve_exact(len).ok()?;
     words.resize(len, 0);
-    Some(words)
+    // Reserved exactly, the capacity is `len`: the allocation is handed over, not copied.
+    Some(words.into_boxed_slice())
 }
 
 /// `BF.INFO`'s fields.
@@ -801,12 +840,15 @@ pub struct BloomInfo {
 
 /// RedisBloom's scalable Bloom filter: the value of a `BF.*` key.
 ///
-/// Invariant: at least one link; `size` equals the sum of the links' sizes when built by this
-/// module (loaded headers are checked for it).
+/// Invariant: at least one link. The chain's item count is not stored: it is the links'
+/// sizes summed (wrapping), which RedisBloom's own count always equals, since loaded headers
+/// are checked for it and an insertion counts in both.
+///
+/// The first link is stored inline, so a filter that never grew is one allocation besides its
+/// bit array; a chain that grows moves its links to the heap.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScalableBloomFilter {
-    links: Vec<BloomFilter>,
-    size: u64,
+    links: SmallVec<[BloomFilter; 1]>,
     options: u32,
     growth: u32,
     limits: BloomLimits,
@@ -870,8 +912,7 @@ impl ScalableBloomFilter {
         }
         let link = BloomFilter::from_sizing(&sizing, 0).ok_or(insufficient)?;
         Ok(ScalableBloomFilter {
-            links: vec![link],
-            size: 0,
+            links: SmallVec::from_buf([link]),
             options,
             growth: expansion,
             limits,
@@ -910,11 +951,8 @@ impl ScalableBloomFilter {
             }
             self.grow().map_err(BloomError::CannotGrow)?;
         }
-        let fresh = self.current_mut().insert(hash);
-        if fresh {
-            self.size = self.size.wrapping_add(1);
-        }
-        Ok(fresh)
+        // The link's count is the chain's count too (see `card`).
+        Ok(self.current_mut().insert(hash))
     }
 
     /// `BF.EXISTS`: whether the item may be present (false: certainly absent).
@@ -963,9 +1001,12 @@ impl ScalableBloomFilter {
         Ok(())
     }
 
-    /// `BF.CARD`: items inserted.
+    /// `BF.CARD`: items inserted, the links' sizes summed (wrapping, as RedisBloom's
+    /// `size_t` count would).
     pub fn card(&self) -> u64 {
-        self.size
+        self.links
+            .iter()
+            .fold(0u64, |sum, link| sum.wrapping_add(link.size))
     }
 
     /// `BF.INFO`.
@@ -977,7 +1018,7 @@ impl ScalableBloomFilter {
                 .fold(0u64, |sum, link| sum.wrapping_add(link.entries)),
             size: self.memory_usage(),
             filters: self.links.len() as u64,
-            items: self.size,
+            items: self.card(),
             expansion: self.expansion(),
         }
     }
@@ -987,7 +1028,7 @@ impl ScalableBloomFilter {
         let bytes = self
             .links
             .iter()
-            .fold(0u64, |sum, link| sum.saturating_add(link.bytes));
+            .fold(0u64, |sum, link| sum.saturating_add(link.bytes()));
         memory_of(self.links.len() as u64, bytes).unwrap_or(u64::MAX)
     }
 
@@ -1037,7 +1078,7 @@ impl ScalableBloomFilter {
         };
         let link = &self.links[index];
         // `locate` keeps offset < bytes, and bytes fits in usize (it was allocated).
-        let len = (link.bytes - offset).min(MAX_SCANDUMP_CHUNK as u64);
+        let len = (link.bytes() - offset).min(MAX_SCANDUMP_CHUNK as u64);
         let chunk = link.read_bytes(offset as usize, len as usize);
         (iter.saturating_add(len as i64), chunk)
     }
@@ -1045,14 +1086,14 @@ impl ScalableBloomFilter {
     /// The `BF.SCANDUMP key 0` header: `20 + 53 * filters` bytes, layout in the module doc.
     pub fn header_chunk(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_LEN + LINK_HEADER_LEN * self.links.len());
-        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&self.card().to_le_bytes());
         // `from_header_chunk` and growth within the memory budget keep the count in u32.
         out.extend_from_slice(&(self.links.len() as u32).to_le_bytes());
         out.extend_from_slice(&self.options.to_le_bytes());
         out.extend_from_slice(&self.growth.to_le_bytes());
         for link in &self.links {
-            out.extend_from_slice(&link.bytes.to_le_bytes());
-            out.extend_from_slice(&link.bits.to_le_bytes());
+            out.extend_from_slice(&link.bytes().to_le_bytes());
+            out.extend_from_slice(&link.bits().to_le_bytes());
             out.extend_from_slice(&link.size.to_le_bytes());
             out.extend_from_slice(&link.error.to_le_bytes());
             out.extend_from_slice(&link.bpe.to_le_bytes());
@@ -1070,10 +1111,11 @@ impl ScalableBloomFilter {
         }
         let mut position = (iter - 1) as u64;
         for (index, link) in self.links.iter().enumerate() {
-            if position < link.bytes {
+            let bytes = link.bytes();
+            if position < bytes {
                 return Some((index, position));
             }
-            position -= link.bytes;
+            position -= bytes;
         }
         None
     }
@@ -1082,7 +1124,7 @@ impl ScalableBloomFilter {
     /// header, validated in full before anything is allocated.
     pub fn from_header_chunk(header: &[u8], limits: BloomLimits) -> Result<Self, BloomError> {
         let parsed = ParsedHeader::parse(header, &limits).map_err(BloomError::BadData)?;
-        let mut links = Vec::new();
+        let mut links = SmallVec::new();
         links
             .try_reserve_exact(parsed.links.len())
             .map_err(|_| BloomError::BadData(BadData::OutOfMemory))?;
@@ -1091,9 +1133,10 @@ impl ScalableBloomFilter {
                 .ok_or(BloomError::BadData(BadData::OutOfMemory))?;
             links.push(link);
         }
+        // `parse` checked that the links' sizes add up to the header's item count, so `card`
+        // returns it.
         Ok(ScalableBloomFilter {
             links,
-            size: parsed.size,
             options: parsed.options,
             growth: parsed.growth,
             limits,
@@ -1110,7 +1153,7 @@ impl ScalableBloomFilter {
         let start = iter - len as i64;
         let (index, offset) = self.locate(start).ok_or(BloomError::InvalidOffset)?;
         let link = &mut self.links[index];
-        if len > link.bytes - offset {
+        if len > link.bytes() - offset {
             return Err(BloomError::ChunkTooBig);
         }
         link.write_bytes(offset as usize, data);
@@ -1126,9 +1169,9 @@ fn memory_of(links: u64, bytes: u64) -> Option<u64> {
         .checked_add(bytes)
 }
 
-/// A validated `BF.SCANDUMP` header.
+/// A validated `BF.SCANDUMP` header. Its item count is checked against the links' and then
+/// dropped: the filter derives it from them.
 struct ParsedHeader {
-    size: u64,
     options: u32,
     growth: u32,
     links: Vec<(LinkSizing, u64)>,
@@ -1221,7 +1264,6 @@ impl ParsedHeader {
             return Err(BadData::MemoryLimit { requested, limit });
         }
         Ok(ParsedHeader {
-            size,
             options,
             growth,
             links,
@@ -1265,7 +1307,7 @@ impl<'de> Deserialize<'de> for ScalableBloomFilter {
             )));
         }
         for (link, (dst, src)) in filter.links.iter_mut().zip(&persisted.arrays).enumerate() {
-            if src.0.len() as u64 != dst.bytes {
+            if src.0.len() as u64 != dst.bytes() {
                 return Err(de::Error::custom(BloomError::BadData(
                     BadData::ArrayLength { link },
                 )));
@@ -2147,5 +2189,35 @@ mod tests {
             prop_assert_eq!(copy.info(), bf.info());
             prop_assert_eq!(&copy, &bf);
         }
+    }
+
+    /// The in-memory layout (see the module doc's Representation): a regression here costs
+    /// every Bloom key in the store.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn layout_sizes() {
+        use std::mem::size_of;
+        // Box<[u64]> (16) + reciprocal, entries, size, error, bpe (40) + hashes, n2, slack (6).
+        assert_eq!(size_of::<BloomFilter>(), 64);
+        // SmallVec with one inline link (64 + 8) + options, growth (8) + limits (8).
+        assert_eq!(size_of::<ScalableBloomFilter>(), 88);
+        // BF.ADD's default filter: one inline link, so the heap holds the boxed chain and the
+        // 144-byte array and nothing else.
+        let mut bf = ScalableBloomFilter::new(
+            DEFAULT_CAPACITY,
+            DEFAULT_ERROR_RATE,
+            DEFAULT_EXPANSION,
+            false,
+        )
+        .expect("valid");
+        assert!(!bf.links.spilled());
+        assert_eq!(bf.links[0].words.len() * 8, 144);
+        assert_eq!((bf.links[0].bytes(), bf.links[0].bits()), (144, 1152));
+        let mut i = 0u32;
+        while bf.links().len() == 1 {
+            bf.insert(&i.to_le_bytes()).expect("grows");
+            i += 1;
+        }
+        assert!(bf.links.spilled());
     }
 }
