@@ -1471,12 +1471,11 @@ fn merge_adjacent_vals(s: &mut Vec<u8>, mut p: usize) -> (bool, usize) {
 /// Ertl's improved estimator over a register histogram, in Redis's order of operations.
 fn estimate(hist: &[u32; 64]) -> u64 {
     let m = REGISTERS as f64;
-    let mut z = m * tau((m - f64::from(hist[Q + 1])) / m);
-    for k in (1..=Q).rev() {
-        z += f64::from(hist[k]);
-        z *= 0.5;
-    }
-    z += m * sigma(f64::from(hist[0]) / m);
+    let mut z = match horner_exact(hist) {
+        Some(z) => z,
+        None => horner(hist),
+    };
+    z += m * sigma_of(hist[0]);
     let e = ALPHA_INF * m * m / z;
     // `llroundl` rounds half away from zero, like `f64::round`; out of range (infinite when
     // every register is >= 52) it yields i64::MIN.
@@ -1484,6 +1483,66 @@ fn estimate(hist: &[u32; 64]) -> u64 {
         e.round() as u64
     } else {
         OUT_OF_RANGE
+    }
+}
+
+/// The first half of the estimator as Redis computes it: `z = m·τ(1 − C[q+1]/m)`, then for
+/// `k = q..1`, `z = (z + C[k]) / 2`, each step rounded to a double.
+fn horner(hist: &[u32; 64]) -> f64 {
+    let m = REGISTERS as f64;
+    let mut z = m * tau((m - f64::from(hist[Q + 1])) / m);
+    for k in (1..=Q).rev() {
+        z += f64::from(hist[k]);
+        z *= 0.5;
+    }
+    z
+}
+
+/// [`horner`] without its chain of dependent floating-point steps, when no step rounds:
+/// then the result is the exact sum `Σ C[k]·2^-k`, computed in integers.
+///
+/// With no register at the top value, τ(1) = 0 and z starts at 0. Let `t` be the highest
+/// `k` with `C[k] > 0`. Before step `k` halves it, z is `Σ_{i≥k} C[i]·2^(k−i)`: below
+/// 2^15 (the counts add up to at most 2^14) and a multiple of 2^(k−t), so it spans at
+/// most 15 + t − k bits. For `t ≤ 38` that is at most 52 bits, so every sum is a double
+/// exactly, halving is exact, and Redis's loop computes the exact value. Otherwise (values
+/// that high need some 2^52 elements, or a corrupted value) None.
+fn horner_exact(hist: &[u32; 64]) -> Option<f64> {
+    if hist[Q + 1] != 0 {
+        return None;
+    }
+    let top = (1..=Q).rev().find(|&k| hist[k] != 0).unwrap_or(0);
+    if top > 38 {
+        return None;
+    }
+    // S = Σ C[k]·2^(top−k) < 2^15·2^37: z = S·2^-top.
+    let sum: u64 = (1..=top)
+        .zip(&hist[1..=top])
+        .map(|(k, &c)| u64::from(c) << (top - k))
+        .sum();
+    // 2^-top, built from its bits (exact).
+    let scale = f64::from_bits((1023 - top as u64) << 52);
+    Some(sum as f64 * scale)
+}
+
+/// `m·σ(zeros/m)`'s σ, memoized per count of zero registers: σ iterates until it
+/// converges, which for a mostly empty sketch takes a dozen dependent steps. Entries are
+/// the bits of σ's value, 0 until computed (σ is positive for any positive count; 0 zeros
+/// gives σ(0) = 0, computed at once).
+fn sigma_of(zeros: u32) -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static MEMO: [AtomicU64; REGISTERS + 1] = [const { AtomicU64::new(0) }; REGISTERS + 1];
+    let m = REGISTERS as f64;
+    let Some(slot) = MEMO.get(zeros as usize) else {
+        return sigma(f64::from(zeros) / m);
+    };
+    match slot.load(Ordering::Relaxed) {
+        0 => {
+            let v = sigma(f64::from(zeros) / m);
+            slot.store(v.to_bits(), Ordering::Relaxed);
+            v
+        }
+        bits => f64::from_bits(bits),
     }
 }
 
@@ -1590,6 +1649,61 @@ pub fn fuzz_load_add_count(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The integer form of the estimator's first half gives Redis's loop bit for bit, and
+    /// the memoized sigma gives sigma.
+    #[test]
+    fn exact_horner_and_memoized_sigma_match_the_loops() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut checked = 0;
+        for case in 0..20_000 {
+            // Spread 2^14 registers over bins up to a random top, sometimes past 38.
+            let top = (next() % 45) as usize;
+            let mut hist = [0u32; 64];
+            let mut left = REGISTERS as u32;
+            for k in (1..=top.min(Q + 1)).rev() {
+                let c = match next() % 4 {
+                    0 => 0,
+                    1 => (next() % 3) as u32,
+                    _ => (next() % u64::from(left / 4 + 1)) as u32,
+                };
+                let c = c.min(left);
+                hist[k] = c;
+                left -= c;
+            }
+            if case % 7 == 0 {
+                hist[top.min(Q + 1)] = 1;
+            }
+            hist[0] = left;
+            let slow = horner(&hist);
+            if let Some(fast) = horner_exact(&hist) {
+                assert_eq!(fast.to_bits(), slow.to_bits(), "{hist:?}");
+                checked += 1;
+            }
+            let zeros = hist[0];
+            assert_eq!(
+                sigma_of(zeros).to_bits(),
+                sigma(f64::from(zeros) / REGISTERS as f64).to_bits()
+            );
+            assert_eq!(sigma_of(zeros).to_bits(), sigma_of(zeros).to_bits());
+        }
+        assert!(checked > 10_000, "{checked}");
+        let mut all_top = [0u32; 64];
+        all_top[Q + 1] = REGISTERS as u32;
+        assert_eq!(horner_exact(&all_top), None);
+        assert_eq!(horner_exact(&[0; 64]), Some(0.0));
+        assert_eq!(sigma_of(REGISTERS as u32), f64::INFINITY);
+        assert_eq!(
+            sigma_of(u32::MAX).to_bits(),
+            sigma(u32::MAX as f64 / REGISTERS as f64).to_bits()
+        );
+    }
     use proptest::prelude::*;
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
