@@ -317,7 +317,9 @@ impl Store {
                 let mut idx: SmallVec<[usize; GUARDS]> = SmallVec::new();
                 for k in keys {
                     let hash = key_hash(k);
-                    hashes.push((*k, hash));
+                    if hashes.len() < REMEMBERED_KEYS {
+                        hashes.push((*k, hash));
+                    }
                     let i = inner.shard_of(hash);
                     if !idx.contains(&i) {
                         idx.push(i);
@@ -408,6 +410,11 @@ fn shard_in<'g>(
     &mut guards[pos].1
 }
 
+/// How many of a view's keys it remembers the hashes of, and warms the cache for: a pageview
+/// has eleven. Bounded, so that a command with a huge key list (MSET, DEL) pays no
+/// quadratic search.
+const REMEMBERED_KEYS: usize = 16;
+
 /// A view of the locked shards that one command (or one `EXEC`) runs against.
 pub(crate) struct Db<'a> {
     pub(crate) inner: &'a Inner,
@@ -415,11 +422,12 @@ pub(crate) struct Db<'a> {
     /// command that meets no expiry never reads the clock.
     now: std::cell::Cell<i64>,
     guards: SmallVec<[(usize, MutexGuard<'a, Shard>); GUARDS]>,
-    /// The keys the view was locked for, with their hashes. They stay borrowed, unchanged,
-    /// for as long as the view lives, so a key at the same address and of the same length
-    /// is the same key: commands look their keys up by address instead of hashing them
-    /// again (a pageview uses each of its keys two or three times).
-    hashes: SmallVec<[(&'a [u8], u64); 16]>,
+    /// The first [`REMEMBERED_KEYS`] keys the view was locked for, with their hashes. They
+    /// stay borrowed, unchanged, for as long as the view lives, so a key at the same
+    /// address and of the same length is the same key: commands look their keys up by
+    /// address instead of hashing them again (a pageview uses each of its keys two or three
+    /// times).
+    hashes: SmallVec<[(&'a [u8], u64); REMEMBERED_KEYS]>,
     /// Hashes of the keys this view looked up or wrote, under a memory limit only: their
     /// size estimates and LRU clocks are refreshed before the locks are released.
     touched: SmallVec<[u64; 2]>,
@@ -515,5 +523,26 @@ impl<'a> Db<'a> {
                 g.sweep(now_of(inner, now), SWEEP_STEP);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_view_remembers_a_bounded_number_of_key_hashes() {
+        let store = Store::new();
+        let keys: Vec<Vec<u8>> = (0..1000).map(|i| format!("k{i}").into_bytes()).collect();
+        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let db = store.lock(Lock::Keys(&refs));
+        assert_eq!(db.hashes.len(), REMEMBERED_KEYS);
+        // Remembered or not, every key hashes to its keyspace hash.
+        for k in &refs {
+            assert_eq!(db.key_hash(k), key_hash(k));
+        }
+        // A copy of a remembered key at another address is hashed afresh, to the same value.
+        let copy = keys[0].clone();
+        assert_eq!(db.key_hash(&copy), db.key_hash(refs[0]));
     }
 }
