@@ -2,10 +2,24 @@
 //!
 //! # Design
 //!
-//! A key's 64-bit `xxh3` hash is computed once per access and chooses both the shard (its
-//! top bits) and the bucket (the table gets the hash times an odd constant, so that the
-//! bits the shard choice fixed are mixed back into the bits the table uses for buckets and
-//! control bytes). The hash is stored beside the key, so growth never rehashes key bytes.
+//! A key's 64-bit hash ([`key_hash`], one-shot `xxh3`) is computed once per command and
+//! chooses both the shard (its top bits) and the bucket (the table gets the hash times an
+//! odd constant, so that the bits the shard choice fixed are mixed back into the bits the
+//! table uses for buckets and control bytes). For a key with a Redis Cluster hash tag the
+//! shard bits come from the tag, so one session's keys share a shard (one lock per
+//! transaction, and snapshots save them together) while their buckets still spread. The
+//! hash is stored beside the key, so growth never rehashes key bytes.
+//!
+//! # Representation
+//!
+//! ```text
+//! Slot (72 bytes): hash u64 | expiry i64 (i64::MIN: none) | key: 22 bytes inline + len,
+//!                  or a boxed slice when longer | value (24 bytes: strings, HyperLogLogs
+//!                  and Bloom filters behind one pointer, hashes and lists boxed) | lru u32 | size u32
+//! ```
+//!
+//! A command looks up each of its keys once right after locking (`Shard::prefetch`), slots
+//! first and values after, so the cache misses of a multi-key transaction overlap.
 //!
 //! Expiry is lazy and active. Every lookup treats a key whose time has come as absent and
 //! removes it. For keys nobody reads again, each shard keeps a min-heap of

@@ -587,7 +587,7 @@ impl StoreBuilder {
     /// With [`open`](StoreBuilder::open): also save to the opened path every `period`, from
     /// a background thread that holds only a weak reference to the store and stops when
     /// the store is dropped. A failed save is reported by
-    /// [`Store::background_save_error`] and retried at the next period. [`build`]
+    /// [`Store::background_save_error`] and retried at the next period. [`build`](StoreBuilder::build)
     /// (StoreBuilder::build) ignores it.
     pub fn save_every(mut self, period: Duration) -> Self {
         self.save_every = Some(period);
