@@ -167,6 +167,7 @@ fn bitfield_words(op: &BitfieldOp, argv: &mut Vec<Vec<u8>>) {
 mod tests {
     use super::*;
     use crate::Store;
+    use proptest::prelude::*;
 
     #[test]
     fn decimal_formats_like_to_string() {
@@ -232,5 +233,105 @@ mod tests {
             typed.execute(&["BF.CARD", "f"]),
             argv.execute(&["BF.CARD", "f"])
         );
+    }
+
+    /// An owned op, for generating random transactions.
+    #[derive(Clone, Debug)]
+    enum Owned {
+        PfAdd(usize, Vec<Vec<u8>>),
+        Incr(usize),
+        Bitfield(usize, Vec<BitfieldOp>),
+        PfCount(usize),
+        BfAdd(usize, Vec<u8>),
+        Get(usize),
+        PExpire(usize, u64),
+    }
+
+    const KEYS: [&[u8]; 4] = [b"{s}:a", b"{s}:b", b"c", b"ss:{u1}:pages"];
+
+    fn owned() -> impl Strategy<Value = Owned> {
+        let key = 0..KEYS.len();
+        let item = proptest::collection::vec(0u8..4, 0..3);
+        let bf_op = (
+            0u8..4,
+            prop_oneof![Just(8u8), Just(16), Just(3), Just(63)],
+            0u64..40,
+            any::<i64>(),
+            0u8..3,
+        )
+            .prop_map(|(kind, bits, offset, v, of)| {
+                let signed = bits != 63 && v % 2 == 0;
+                let t = BitfieldType::parse(
+                    format!("{}{bits}", if signed { 'i' } else { 'u' }).as_bytes(),
+                )
+                .unwrap();
+                let v = v % 1000;
+                match kind {
+                    0 => BitfieldOp::Get(t, offset),
+                    1 => BitfieldOp::Set(t, offset, v),
+                    2 => BitfieldOp::IncrBy(t, offset, v),
+                    _ => BitfieldOp::Overflow(
+                        [Overflow::Wrap, Overflow::Sat, Overflow::Fail][usize::from(of)],
+                    ),
+                }
+            });
+        prop_oneof![
+            (key.clone(), proptest::collection::vec(item.clone(), 1..4))
+                .prop_map(|(k, i)| Owned::PfAdd(k, i)),
+            key.clone().prop_map(Owned::Incr),
+            (key.clone(), proptest::collection::vec(bf_op, 0..5))
+                .prop_map(|(k, o)| Owned::Bitfield(k, o)),
+            key.clone().prop_map(Owned::PfCount),
+            (key.clone(), item).prop_map(|(k, i)| Owned::BfAdd(k, i)),
+            key.clone().prop_map(Owned::Get),
+            (key, 0u64..5_000).prop_map(|(k, ms)| Owned::PExpire(k, ms)),
+        ]
+    }
+
+    fn borrow<'a>(o: &'a Owned, items: &'a [&'a [u8]]) -> TxOp<'a> {
+        match o {
+            Owned::PfAdd(k, _) => TxOp::PfAdd(KEYS[*k], items),
+            Owned::Incr(k) => TxOp::Incr(KEYS[*k]),
+            Owned::Bitfield(k, ops) => TxOp::Bitfield(KEYS[*k], ops),
+            Owned::PfCount(k) => TxOp::PfCount(KEYS[*k]),
+            Owned::BfAdd(k, i) => TxOp::BfAdd(KEYS[*k], i),
+            Owned::Get(k) => TxOp::Get(KEYS[*k]),
+            Owned::PExpire(k, ms) => TxOp::PExpire(KEYS[*k], Duration::from_millis(*ms)),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Random typed transactions answer as their argv sent through MULTI/EXEC, and leave
+        /// the same keys behind.
+        #[test]
+        fn typed_transactions_match_multi_exec(txs in proptest::collection::vec(proptest::collection::vec(owned(), 1..8), 1..6)) {
+            use crate::backend::Backend;
+            let clock = crate::ManualClock::new(1_700_000_000_000);
+            let typed = Store::builder().clock(crate::Clock::manual(&clock)).build();
+            let argv = Store::builder().clock(crate::Clock::manual(&clock)).build();
+            for tx in &txs {
+                let items: Vec<Vec<&[u8]>> = tx
+                    .iter()
+                    .map(|o| match o {
+                        Owned::PfAdd(_, i) => i.iter().map(Vec::as_slice).collect(),
+                        _ => Vec::new(),
+                    })
+                    .collect();
+                let ops: Vec<TxOp<'_>> = tx.iter().zip(&items).map(|(o, i)| borrow(o, i)).collect();
+                let a = typed.transaction_ops(&ops);
+                let cmds: Vec<Vec<Vec<u8>>> = ops.iter().map(TxOp::to_argv).collect();
+                let b = Backend::transaction(&argv, &[], &cmds).map(|r| r.expect("nothing watched"));
+                prop_assert_eq!(a, b);
+                clock.advance(Duration::from_millis(700));
+                for key in KEYS {
+                    for cmd in ["GET", "TYPE", "PTTL", "BF.CARD", "PFCOUNT"] {
+                        let (x, y) = (typed.execute(&[cmd.as_bytes(), key]), argv.execute(&[cmd.as_bytes(), key]));
+                        prop_assert_eq!(x, y, "{} {:?}", cmd, String::from_utf8_lossy(key));
+                    }
+                }
+            }
+        }
     }
 }

@@ -287,20 +287,17 @@ impl SessionIntel {
         let record = self.tracker.record_ops(now);
         let page = [page.as_bytes()];
         let keys = KeySet::of(session);
-        let [p0, p1, p2, p3, p4] = keys.refresh(self.ttl);
-        let replies = self.backend.transaction_ops(&[
-            TxOp::PfAdd(keys.get(PAGES), &page),
-            TxOp::Incr(keys.get(VIEWS)),
-            TxOp::Bitfield(keys.get(ACTIVITY), &record),
-            TxOp::PfCount(keys.get(PAGES)),
-            TxOp::BfAdd(keys.get(VIEWED), page[0]),
-            TxOp::Get(keys.get(ACTIVITY)),
-            p0,
-            p1,
-            p2,
-            p3,
-            p4,
-        ])?;
+        let replies = self.refreshing(
+            &keys,
+            &[
+                TxOp::PfAdd(keys.get(PAGES), &page),
+                TxOp::Incr(keys.get(VIEWS)),
+                TxOp::Bitfield(keys.get(ACTIVITY), &record),
+                TxOp::PfCount(keys.get(PAGES)),
+                TxOp::BfAdd(keys.get(VIEWED), page[0]),
+                TxOp::Get(keys.get(ACTIVITY)),
+            ],
+        )?;
         let mut r = replies.into_iter();
         let mut next = || r.next().ok_or_else(|| Error::Io("short EXEC reply".into()));
         ok(next()?)?;
@@ -342,20 +339,23 @@ impl SessionIntel {
         })
     }
 
+    /// One transaction: `ops`, then `PEXPIRE` of every key of the session; the replies of
+    /// all of them.
+    fn refreshing(&self, keys: &KeySet, ops: &[TxOp<'_>]) -> Result<Vec<Reply>> {
+        let mut all: SmallVec<[TxOp<'_>; 11]> = SmallVec::from_slice(ops);
+        all.extend(keys.refresh(self.ttl));
+        self.backend.transaction_ops(&all)
+    }
+
     /// Marks `notification` seen (`BF.ADD`), refreshing the session's expiry in the same
     /// transaction. True when it was not marked before (as far as the filter can tell).
     pub fn mark_notification_seen(&self, session: &str, notification: &str) -> Result<bool> {
         check_session(session)?;
         let keys = KeySet::of(session);
-        let [p0, p1, p2, p3, p4] = keys.refresh(self.ttl);
-        let replies = self.backend.transaction_ops(&[
-            TxOp::BfAdd(keys.get(SEEN), notification.as_bytes()),
-            p0,
-            p1,
-            p2,
-            p3,
-            p4,
-        ])?;
+        let replies = self.refreshing(
+            &keys,
+            &[TxOp::BfAdd(keys.get(SEEN), notification.as_bytes())],
+        )?;
         let first = replies
             .into_iter()
             .next()
