@@ -649,3 +649,100 @@ fn watched_keys_expiring_abort_exec_on_the_manual_clock() {
         Reply::Error("ERR queue without MULTI".into())
     );
 }
+
+/// Runs `consume` on a thread and fails if it does not finish within a minute: a hand-off
+/// that is lost leaves a waiter under a manual clock parked forever, with no deadline to
+/// rescue it. (A liveness watchdog, not a speed check: the work takes well under a second.)
+fn finishes(consume: impl FnOnce() + Send + 'static) -> thread::JoinHandle<()> {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let worker = thread::spawn(move || {
+        consume();
+        let _ = done_tx.send(());
+    });
+    thread::spawn(move || {
+        match done_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("a hand-off to a waiting thread was lost")
+            }
+        }
+        worker.join().unwrap();
+    })
+}
+
+/// Waiters spin briefly before they park; a push landing at any moment of that (before the
+/// spin, during it, between its last look and the park) reaches the popper.
+#[test]
+fn blpop_hand_offs_are_never_lost_whenever_the_push_lands() {
+    let clock = ManualClock::new(1_700_000_000_000);
+    let store = Store::builder().clock(clock.clock()).build();
+    let n = 3_000u32;
+    let popper = {
+        let store = store.clone();
+        finishes(move || {
+            for i in 0..n {
+                let got = store.blpop(&["q"], Duration::ZERO).unwrap();
+                assert_eq!(got, Some((b"q".to_vec(), i.to_string().into_bytes())));
+            }
+        })
+    };
+    // The pusher's own waits end when the watchdog does, so a lost hand-off fails the test
+    // instead of hanging it.
+    for i in 0..n {
+        if i % 3 == 0 {
+            while store.blocked_clients() == 0 && !popper.is_finished() {
+                std::hint::spin_loop();
+            }
+        }
+        for _ in 0..(i * 7919) % 4000 {
+            std::hint::spin_loop();
+        }
+        store.rpush("q", &[i.to_string()]).unwrap();
+        if i % 3 == 1 {
+            while store.llen("q").unwrap() > 0 && !popper.is_finished() {
+                std::hint::spin_loop();
+            }
+        }
+    }
+    popper.join().unwrap();
+}
+
+/// The same for a subscriber waiting in `receive`.
+#[test]
+fn published_messages_reach_a_waiting_subscriber_whenever_they_land() {
+    let clock = ManualClock::new(1_700_000_000_000);
+    let store = Store::builder().clock(clock.clock()).build();
+    let mut sub = store.subscriber();
+    sub.subscribe(&["c"]).unwrap();
+    let n = 3_000u32;
+    let received = Arc::new(AtomicUsize::new(0));
+    let receiver = {
+        let received = received.clone();
+        finishes(move || {
+            for i in 0..n {
+                let got = sub.receive(Duration::from_secs(3600)).unwrap();
+                assert_eq!(
+                    got,
+                    Some(Message::Message {
+                        channel: b"c".to_vec(),
+                        payload: i.to_string().into_bytes(),
+                    })
+                );
+                received.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    for i in 0..n {
+        // The previous message was taken: the subscriber is on its way into `receive`, and
+        // this one lands somewhere in its spin or its park.
+        while received.load(Ordering::SeqCst) < i as usize && !receiver.is_finished() {
+            std::hint::spin_loop();
+        }
+        for _ in 0..(i * 7919) % 4000 {
+            std::hint::spin_loop();
+        }
+        assert_eq!(store.publish("c", i.to_string()).unwrap(), 1);
+    }
+    receiver.join().unwrap();
+}

@@ -52,6 +52,7 @@ use super::json::Json;
 use super::session::{valid_session_id, PageviewStats, SessionIntel};
 use crate::backend::{Backend, PubSub};
 use crate::error::{Error, Result};
+use crate::store::blocking::spin_until;
 use parking_lot::{Condvar, Mutex};
 use std::collections::BinaryHeap;
 use std::future::Future;
@@ -938,25 +939,39 @@ fn reaper() -> &'static Reaper {
     })
 }
 
-/// Runs a future to completion on the calling thread.
+/// Runs a future to completion on the calling thread. Between polls it spins briefly for a
+/// wake-up before it parks (see `spin_until`): a reply usually comes within microseconds,
+/// and waking a parked thread costs far more.
 fn block_on<F: Future>(f: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
+    struct Unpark {
+        thread: std::thread::Thread,
+        woken: AtomicBool,
+    }
     impl std::task::Wake for Unpark {
         fn wake(self: Arc<Self>) {
-            self.0.unpark();
+            self.wake_by_ref();
         }
         fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
+            self.woken.store(true, Ordering::Release);
+            self.thread.unpark();
         }
     }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let unpark = Arc::new(Unpark {
+        thread: std::thread::current(),
+        woken: AtomicBool::new(false),
+    });
+    let waker = Waker::from(unpark.clone());
     let mut cx = Context::from_waker(&waker);
     let mut f = pin!(f);
     loop {
+        unpark.woken.store(false, Ordering::Relaxed);
         if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
             return v;
         }
-        std::thread::park();
+        // A wake-up after the spin gave up leaves park's token: park then returns at once.
+        if !spin_until(|| unpark.woken.load(Ordering::Acquire)) {
+            std::thread::park();
+        }
     }
 }
 

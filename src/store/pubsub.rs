@@ -31,7 +31,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -134,6 +134,9 @@ pub(crate) struct Mailbox {
     limit: usize,
     state: Mutex<MailState>,
     cv: Condvar,
+    /// Whether the queue may hold a message or the mailbox was closed (set under the lock
+    /// when one is delivered, cleared when the last is taken), for a spinning receiver.
+    mail: AtomicBool,
 }
 
 impl Notify for Mailbox {
@@ -159,6 +162,7 @@ impl Mailbox {
                 s.closed = true;
                 s.queue = VecDeque::new();
                 s.bytes = 0;
+                self.mail.store(true, Ordering::Release);
                 let w = s.waker.take();
                 drop(s);
                 self.cv.notify_all();
@@ -169,6 +173,7 @@ impl Mailbox {
             }
             s.bytes += size;
             s.queue.push_back(msg);
+            self.mail.store(true, Ordering::Release);
             s.waker.take()
         };
         self.cv.notify_all();
@@ -192,6 +197,9 @@ impl Mailbox {
         match s.queue.pop_front() {
             Some(m) => {
                 s.bytes -= m.resp_len();
+                if s.queue.is_empty() {
+                    self.mail.store(false, Ordering::Relaxed);
+                }
                 Poll::Ready(Ok(m))
             }
             None => Poll::Pending,
@@ -352,6 +360,7 @@ impl Store {
                     waker: None,
                 }),
                 cv: Condvar::new(),
+                mail: AtomicBool::new(false),
             }),
             channels: HashSet::new(),
             patterns: Vec::new(),
@@ -569,12 +578,23 @@ impl Subscription {
         let me: Arc<dyn Notify> = self.mailbox.clone();
         let _watch = DeadlineWatch::new(clock, deadline, Arc::downgrade(&me), false);
         let mut s = self.mailbox.state.lock();
+        let mut spun = false;
         loop {
             if let Poll::Ready(r) = self.mailbox.take(&mut s) {
                 return r.map(Some);
             }
             if deadline.passed(clock) {
                 return Ok(None);
+            }
+            if !spun {
+                // Whatever the spin saw, check again under the lock before waiting: a
+                // delivery between its last look and the relock has already notified.
+                spun = true;
+                let mail = &self.mailbox.mail;
+                parking_lot::MutexGuard::unlocked(&mut s, || {
+                    super::blocking::spin_until(|| mail.load(Ordering::Acquire))
+                });
+                continue;
             }
             match deadline {
                 Deadline::Real(at) => {
