@@ -1,12 +1,15 @@
-//! Messaging latency: PUBLISH to receive, LPUSH to a blocked BLPOP (a thread parked in
-//! BLPOP, woken by the push), and a 5-command MULTI/EXEC.
+//! Messaging latency: PUBLISH to receive, LPUSH to a blocked BLPOP (a thread waiting in
+//! BLPOP, woken by the push), and a 5-command MULTI/EXEC. The waiting thread acknowledges
+//! each message by bumping a counter the sending thread spins on, so the hand-off measured
+//! is the store's alone (a channel that parks would add its own wake-up).
 //!
 //! `cargo bench --bench messaging`
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sketchstore::{Reply, Store};
 use std::hint::black_box;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -23,21 +26,27 @@ fn publish_to_receive(c: &mut Criterion) {
     });
 
     // Cross-thread: a subscriber thread waiting in `receive` is woken by each publish and
-    // acknowledges on a channel.
-    let (ack_tx, ack_rx) = mpsc::channel::<()>();
+    // acknowledges on the counter.
+    let acks = Arc::new(AtomicU64::new(0));
+    let ack_tx = acks.clone();
     let mut remote = store.subscriber();
     remote.subscribe(&["bench:x"]).unwrap();
     let h = thread::spawn(move || loop {
         match remote.receive(Duration::from_secs(5)) {
             Ok(Some(m)) if m.payload() == b"stop" => break,
-            Ok(Some(_)) => ack_tx.send(()).unwrap(),
+            Ok(Some(_)) => {
+                ack_tx.fetch_add(1, Ordering::Release);
+            }
             _ => break,
         }
     });
     c.bench_function("messaging/publish_to_receiving_thread", |b| {
         b.iter(|| {
+            let seen = acks.load(Ordering::Acquire);
             store.publish("bench:x", &payload).unwrap();
-            ack_rx.recv().unwrap();
+            while acks.load(Ordering::Acquire) == seen {
+                std::hint::spin_loop();
+            }
         })
     });
     store.publish("bench:x", "stop").unwrap();
@@ -46,12 +55,15 @@ fn publish_to_receive(c: &mut Criterion) {
 
 fn lpush_to_blpop(c: &mut Criterion) {
     let store = Store::new();
-    let (ack_tx, ack_rx) = mpsc::channel::<()>();
+    let acks = Arc::new(AtomicU64::new(0));
+    let ack_tx = acks.clone();
     let s = store.clone();
     let h = thread::spawn(move || loop {
         match s.blpop(&["bench:q"], Duration::from_secs(5)).unwrap() {
             Some((_, v)) if v == b"stop" => break,
-            Some(_) => ack_tx.send(()).unwrap(),
+            Some(_) => {
+                ack_tx.fetch_add(1, Ordering::Release);
+            }
             None => break,
         }
     });
@@ -61,8 +73,11 @@ fn lpush_to_blpop(c: &mut Criterion) {
             while store.blocked_clients() == 0 {
                 std::hint::spin_loop();
             }
+            let seen = acks.load(Ordering::Acquire);
             store.lpush("bench:q", &["job"]).unwrap();
-            ack_rx.recv().unwrap();
+            while acks.load(Ordering::Acquire) == seen {
+                std::hint::spin_loop();
+            }
         })
     });
     while store.blocked_clients() == 0 {
