@@ -183,7 +183,8 @@ impl StoreBuilder {
     }
 
     /// Number of keyspace shards, rounded up to a power of two, between 1 and 4096
-    /// (64 by default).
+    /// (64 by default). Keys that share a Redis Cluster hash tag (`{...}`) always share a
+    /// shard, so a transaction over them takes one lock.
     pub fn shards(mut self, n: usize) -> Self {
         self.shards = n.clamp(1, 4096).next_power_of_two();
         self
