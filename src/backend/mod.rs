@@ -200,12 +200,43 @@ impl Argv {
     pub(crate) fn num(self, n: impl std::fmt::Display) -> Argv {
         self.arg(n.to_string())
     }
+    /// BITFIELD's operations, as arguments.
+    pub(crate) fn bitfield_ops(mut self, ops: &[BitfieldOp]) -> Argv {
+        for op in ops {
+            self = match *op {
+                BitfieldOp::Get(t, o) => self.arg("GET").num(t).num(o),
+                BitfieldOp::Set(t, o, v) => self.arg("SET").num(t).num(o).num(v),
+                BitfieldOp::IncrBy(t, o, v) => self.arg("INCRBY").num(t).num(o).num(v),
+                BitfieldOp::Overflow(o) => self.arg("OVERFLOW").arg(match o {
+                    Overflow::Wrap => "WRAP",
+                    Overflow::Sat => "SAT",
+                    Overflow::Fail => "FAIL",
+                }),
+            };
+        }
+        self
+    }
     pub(crate) fn run(&self, b: &(impl Backend + ?Sized)) -> Result<Reply> {
         let refs: Vec<&[u8]> = self.0.iter().map(Vec::as_slice).collect();
         match b.execute(&refs)? {
             Reply::Error(e) => Err(Error::from_reply_text(&e)),
             r => Ok(r),
         }
+    }
+}
+
+impl TxOp<'_> {
+    /// The command as Redis takes it: name first, then the arguments.
+    pub fn to_argv(&self) -> Vec<Vec<u8>> {
+        let a = Argv::new(&self.name().to_ascii_uppercase()).arg(self.key());
+        let a = match *self {
+            TxOp::PfAdd(_, items) => a.args(items),
+            TxOp::Bitfield(_, ops) => a.bitfield_ops(ops),
+            TxOp::BfAdd(_, item) => a.arg(item),
+            TxOp::PExpire(_, ttl) => a.num(ttl.as_millis()),
+            TxOp::Incr(_) | TxOp::PfCount(_) | TxOp::Get(_) => a,
+        };
+        a.0
     }
 }
 
@@ -620,19 +651,7 @@ pub trait Backend: Send + Sync {
     }
     /// BITFIELD.
     fn bitfield(&self, key: &[u8], ops: &[BitfieldOp]) -> Result<Vec<Option<i64>>> {
-        let mut a = Argv::new("BITFIELD").arg(key);
-        for op in ops {
-            a = match *op {
-                BitfieldOp::Get(t, o) => a.arg("GET").num(t).num(o),
-                BitfieldOp::Set(t, o, v) => a.arg("SET").num(t).num(o).num(v),
-                BitfieldOp::IncrBy(t, o, v) => a.arg("INCRBY").num(t).num(o).num(v),
-                BitfieldOp::Overflow(o) => a.arg("OVERFLOW").arg(match o {
-                    Overflow::Wrap => "WRAP",
-                    Overflow::Sat => "SAT",
-                    Overflow::Fail => "FAIL",
-                }),
-            };
-        }
+        let a = Argv::new("BITFIELD").arg(key).bitfield_ops(ops);
         as_array(a.run(self)?)?
             .into_iter()
             .map(|r| match r {

@@ -161,7 +161,9 @@ impl<'a, const NX: bool> Command<'a> for Rename<'a, NX> {
 /// (0, 1, 2, 3).
 pub(crate) struct Expire<'a, const FORM: u8> {
     pub(super) key: &'a [u8],
-    pub(super) number: &'a [u8],
+    /// The time argument; None when it is not an integer (an error once the options have
+    /// been checked, as in Redis).
+    pub(super) number: Option<i64>,
     pub(super) cond: ExpireCondition,
 }
 
@@ -195,7 +197,7 @@ impl<const FORM: u8> Expire<'_, FORM> {
 impl<'a, const FORM: u8> Command<'a> for Expire<'a, FORM> {
     fn parse(args: &mut Args<'a>) -> Result<Self> {
         let key = args.required()?;
-        let number = args.required()?;
+        let number = crate::num::parse_i64(args.required()?);
         let mut cond = ExpireCondition::default();
         for word in args.rest() {
             if Args::is(word, "nx") {
@@ -214,9 +216,8 @@ impl<'a, const FORM: u8> Command<'a> for Expire<'a, FORM> {
         Ok(Expire { key, number, cond })
     }
     fn apply(self, db: &mut Db<'_>) -> Reply {
-        let n = match crate::num::parse_i64(self.number) {
-            Some(n) => n,
-            None => return Reply::Error(Error::NotInteger.to_string()),
+        let Some(n) = self.number else {
+            return Reply::Error(Error::NotInteger.to_string());
         };
         match db.expire_time(Self::form(), n) {
             Ok(when) => Reply::from(db.expire_at(self.key, when, self.cond)),

@@ -8,7 +8,8 @@
 //! checking and parsing arguments. A `TxOp` carries the parsed arguments and runs as the
 //! same command struct the argv front end builds (`PfAdd`, `IncrBy`, `BitField`, ...),
 //! skipping only `parse`, so replies and errors are the argv path's by construction. On
-//! another backend [`TxOp::to_argv`] gives the command as Redis takes it.
+//! another backend `TxOp::to_argv` (in `crate::backend`, beside the other argv builders)
+//! gives the command as Redis takes it.
 
 use super::bits::BitField;
 use super::bloom::BfAdd;
@@ -18,7 +19,7 @@ use super::strings::{Get, IncrBy};
 use super::Command;
 use crate::reply::Reply;
 use crate::store::Db;
-use crate::types::bitmap::{BitfieldOp, BitfieldType, Overflow};
+use crate::types::bitmap::BitfieldOp;
 use std::time::Duration;
 
 /// One command of a typed transaction ([`crate::Backend::transaction_ops`]).
@@ -68,26 +69,6 @@ impl<'a> TxOp<'a> {
         }
     }
 
-    /// The command as Redis takes it: name first, then the arguments.
-    pub fn to_argv(&self) -> Vec<Vec<u8>> {
-        let mut argv = vec![
-            self.name().to_ascii_uppercase().into_bytes(),
-            self.key().to_vec(),
-        ];
-        match *self {
-            TxOp::PfAdd(_, items) => argv.extend(items.iter().map(|i| i.to_vec())),
-            TxOp::Bitfield(_, ops) => {
-                for op in ops {
-                    bitfield_words(op, &mut argv);
-                }
-            }
-            TxOp::BfAdd(_, item) => argv.push(item.to_vec()),
-            TxOp::PExpire(_, ttl) => argv.push(ttl.as_millis().to_string().into_bytes()),
-            TxOp::Incr(_) | TxOp::PfCount(_) | TxOp::Get(_) => {}
-        }
-        argv
-    }
-
     /// Runs the command on a view that holds its key's shard: its command struct's `apply`.
     pub(crate) fn run(&self, db: &mut Db<'_>) -> Reply {
         match *self {
@@ -104,78 +85,24 @@ impl<'a> TxOp<'a> {
             .apply(db),
             TxOp::BfAdd(key, item) => BfAdd { key, item }.apply(db),
             TxOp::Get(key) => Get { key }.apply(db),
-            TxOp::PExpire(key, ttl) => {
-                let mut buf = [0u8; 40];
-                let number = decimal(ttl.as_millis(), &mut buf);
-                Expire::<1> {
-                    key,
-                    number,
-                    cond: Default::default(),
-                }
-                .apply(db)
+            // A duration past i64 milliseconds is what Redis answers for a number it
+            // cannot parse.
+            TxOp::PExpire(key, ttl) => Expire::<1> {
+                key,
+                number: i64::try_from(ttl.as_millis()).ok(),
+                cond: Default::default(),
             }
+            .apply(db),
         }
-    }
-}
-
-/// `n` in decimal, written at the end of `buf`.
-fn decimal(mut n: u128, buf: &mut [u8; 40]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[at..];
-        }
-    }
-}
-
-/// Appends the BITFIELD arguments of `op`.
-fn bitfield_words(op: &BitfieldOp, argv: &mut Vec<Vec<u8>>) {
-    let ty = |t: BitfieldType| format!("{}{}", if t.is_signed() { 'i' } else { 'u' }, t.bits());
-    match *op {
-        BitfieldOp::Get(t, o) => argv.extend([
-            b"GET".to_vec(),
-            ty(t).into_bytes(),
-            o.to_string().into_bytes(),
-        ]),
-        BitfieldOp::Set(t, o, v) => argv.extend([
-            b"SET".to_vec(),
-            ty(t).into_bytes(),
-            o.to_string().into_bytes(),
-            v.to_string().into_bytes(),
-        ]),
-        BitfieldOp::IncrBy(t, o, v) => argv.extend([
-            b"INCRBY".to_vec(),
-            ty(t).into_bytes(),
-            o.to_string().into_bytes(),
-            v.to_string().into_bytes(),
-        ]),
-        BitfieldOp::Overflow(o) => argv.extend([
-            b"OVERFLOW".to_vec(),
-            match o {
-                Overflow::Wrap => b"WRAP".to_vec(),
-                Overflow::Sat => b"SAT".to_vec(),
-                Overflow::Fail => b"FAIL".to_vec(),
-            },
-        ]),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::bitmap::{BitfieldType, Overflow};
     use crate::Store;
     use proptest::prelude::*;
-
-    #[test]
-    fn decimal_formats_like_to_string() {
-        let mut buf = [0; 40];
-        for n in [0u128, 7, 10, 1_800_000, u128::from(u64::MAX), u128::MAX] {
-            assert_eq!(decimal(n, &mut buf), n.to_string().as_bytes());
-        }
-    }
 
     /// Every op, run typed on one store and as its argv on another, answers the same and
     /// leaves the same bytes.

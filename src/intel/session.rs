@@ -99,11 +99,8 @@ impl SessionKeys {
     /// The keys of `session` (which must be a valid session id, see
     /// [`valid_session_id`]).
     pub fn of(session: &str) -> SessionKeys {
-        let k = |i: usize| {
-            let mut key = Vec::new();
-            push_key(&mut key, session, KEY_NAMES[i]);
-            key
-        };
+        // Any string is accepted here (KeySet takes only valid ids, which fit its buffer).
+        let k = |i: usize| key_parts(session, KEY_NAMES[i]).concat();
         SessionKeys {
             pages: k(PAGES),
             views: k(VIEWS),
@@ -177,12 +174,9 @@ const ACTIVITY: usize = 2;
 const VIEWED: usize = 3;
 const SEEN: usize = 4;
 
-/// Appends the key `name` of `session`: `ss:{<session>}:<name>`.
-fn push_key(out: &mut Vec<u8>, session: &str, name: &[u8]) {
-    out.extend_from_slice(b"ss:{");
-    out.extend_from_slice(session.as_bytes());
-    out.extend_from_slice(b"}:");
-    out.extend_from_slice(name);
+/// The pieces of the key `name` of `session`: `ss:{<session>}:<name>`.
+fn key_parts<'a>(session: &'a str, name: &'a [u8]) -> [&'a [u8]; 4] {
+    [b"ss:{", session.as_bytes(), b"}:", name]
 }
 
 /// The longest key of a session.
@@ -202,7 +196,7 @@ impl KeySet {
             lens: [0; 5],
         };
         for (i, name) in KEY_NAMES.iter().enumerate() {
-            let parts: [&[u8]; 4] = [b"ss:{", session.as_bytes(), b"}:", name];
+            let parts = key_parts(session, name);
             let out = &mut set.bytes[i * KEY_MAX..(i + 1) * KEY_MAX];
             let mut at = 0;
             for p in parts {
@@ -367,34 +361,29 @@ impl SessionIntel {
     /// no items.
     pub fn combo(&self, session: &str, items: &[&str]) -> Result<bool> {
         Ok(self
-            .flags(session, |k| &k.viewed, items)?
+            .flags(session, VIEWED, items)?
             .iter()
             .all(|(_, seen)| *seen))
     }
 
     /// Each of `list` with whether it was marked seen (`BF.MEXISTS`), in order.
     pub fn notifications(&self, session: &str, list: &[&str]) -> Result<Vec<(String, bool)>> {
-        self.flags(session, |k| &k.seen, list)
+        self.flags(session, SEEN, list)
     }
 
     /// Each of `pages` with whether it was viewed (`BF.MEXISTS`), in order.
     pub fn featured_pages(&self, session: &str, pages: &[&str]) -> Result<Vec<(String, bool)>> {
-        self.flags(session, |k| &k.viewed, pages)
+        self.flags(session, VIEWED, pages)
     }
 
-    fn flags(
-        &self,
-        session: &str,
-        key: impl Fn(&SessionKeys) -> &Vec<u8>,
-        items: &[&str],
-    ) -> Result<Vec<(String, bool)>> {
+    fn flags(&self, session: &str, key: usize, items: &[&str]) -> Result<Vec<(String, bool)>> {
         check_session(session)?;
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let keys = SessionKeys::of(session);
+        let keys = KeySet::of(session);
         let bytes: Vec<&[u8]> = items.iter().map(|i| i.as_bytes()).collect();
-        let found = self.backend.bf_mexists(key(&keys), &bytes)?;
+        let found = self.backend.bf_mexists(keys.get(key), &bytes)?;
         Ok(items
             .iter()
             .zip(found)
