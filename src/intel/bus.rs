@@ -41,8 +41,8 @@
 //! # Waiting
 //!
 //! [`Requester::call`] is a future that blocks no executor thread on the embedded store
-//! (`Backend::blpop_async`) and races a timer thread of this module, so it never waits past
-//! the application timeout. [`Requester::call_blocking`] runs the same future on the calling
+//! (`Backend::blpop_async`) and races a delay woken by the store's timer thread, so it never
+//! waits past the application timeout. [`Requester::call_blocking`] runs the same future on the calling
 //! thread. Responders are threads, subscribed before [`Responder::spawn`] returns; each
 //! answers its messages one at a time, in the order they were published, so requests of one
 //! session sent one after another (a pageview, then a combo check) are run in that order even
@@ -52,14 +52,13 @@ use super::json::Json;
 use super::session::{valid_session_id, PageviewStats, SessionIntel};
 use crate::backend::{Backend, PubSub};
 use crate::error::{Error, Result};
-use crate::store::blocking::spin_until;
+use crate::store::blocking::{notify_at, spin_until, Notify};
 use parking_lot::{Condvar, Mutex};
-use std::collections::BinaryHeap;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -975,7 +974,7 @@ fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
-/// A future completing after a real-time delay, woken by the module's one timer thread.
+/// A future completing after a real-time delay, woken by the store's timer thread.
 struct Delay {
     state: Arc<DelayState>,
     at: std::time::Instant,
@@ -1010,86 +1009,22 @@ impl Future for Delay {
         }
         if !self.registered {
             self.registered = true;
-            timer().add(self.at, Arc::downgrade(&self.state));
+            let state: Arc<dyn Notify> = self.state.clone();
+            notify_at(self.at, Arc::downgrade(&state));
         }
         Poll::Pending
     }
 }
 
-struct TimerEntry {
-    at: std::time::Instant,
-    state: Weak<DelayState>,
-}
-
-impl PartialEq for TimerEntry {
-    fn eq(&self, other: &Self) -> bool {
-        self.at == other.at
-    }
-}
-impl Eq for TimerEntry {}
-impl PartialOrd for TimerEntry {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for TimerEntry {
-    // Earliest first in a max-heap.
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        other.at.cmp(&self.at)
-    }
-}
-
-#[derive(Default)]
-struct Timer {
-    heap: Mutex<BinaryHeap<TimerEntry>>,
-    cv: Condvar,
-}
-
-impl Timer {
-    fn add(&self, at: std::time::Instant, state: Weak<DelayState>) {
-        let mut heap = self.heap.lock();
-        // The timer thread sleeps until the earliest deadline: only an earlier one moves it.
-        let earlier = heap.peek().is_none_or(|e| at < e.at);
-        heap.push(TimerEntry { at, state });
-        drop(heap);
-        if earlier {
-            self.cv.notify_one();
+impl Notify for DelayState {
+    /// Called once the delay's time has come.
+    fn notify(&self) {
+        self.fired.store(true, Ordering::SeqCst);
+        let waker = self.waker.lock().take();
+        if let Some(w) = waker {
+            w.wake();
         }
     }
-
-    fn run(&self) {
-        let mut heap = self.heap.lock();
-        loop {
-            let now = crate::clock::real_instant();
-            while heap.peek().is_some_and(|e| e.at <= now) {
-                if let Some(state) = heap.pop().and_then(|e| e.state.upgrade()) {
-                    state.fired.store(true, Ordering::SeqCst);
-                    let waker = state.waker.lock().take();
-                    if let Some(w) = waker {
-                        w.wake();
-                    }
-                }
-            }
-            match heap.peek().map(|e| e.at) {
-                Some(at) => {
-                    self.cv.wait_until(&mut heap, at);
-                }
-                None => self.cv.wait(&mut heap),
-            }
-        }
-    }
-}
-
-fn timer() -> &'static Timer {
-    static TIMER: OnceLock<&'static Timer> = OnceLock::new();
-    TIMER.get_or_init(|| {
-        let t: &'static Timer = Box::leak(Box::default());
-        std::thread::Builder::new()
-            .name("ss-bus-timer".into())
-            .spawn(move || t.run())
-            .expect("start the bus timer thread");
-        t
-    })
 }
 
 #[cfg(test)]

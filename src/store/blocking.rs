@@ -183,6 +183,12 @@ impl Drop for DeadlineWatch {
     }
 }
 
+/// Calls `target.notify()` from the store's timer thread once real time reaches `at` (if
+/// `target` still exists then). For futures of other modules that wait on real time.
+pub(crate) fn notify_at(at: Instant, target: Weak<dyn Notify>) {
+    timer().add(at, target);
+}
+
 /// The one timer thread that wakes futures whose system-clock deadline passes.
 ///
 /// Entries hold a `Weak` to their waiter, so a finished wait costs nothing but its entry,
