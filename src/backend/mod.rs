@@ -28,6 +28,7 @@ use crate::types::bitmap::{BitOp, BitUnit, BitposRange, Overflow};
 use crate::types::bloom::BloomInfo;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -78,6 +79,28 @@ impl PubSub for Subscription {
     fn receive_async(&mut self) -> BoxFuture<'static, Result<Message>> {
         Box::pin(Subscription::receive_async(self))
     }
+}
+
+/// [`spawn_blocking`] for a call that must know whether its future was dropped: `f` gets a
+/// flag that is set when that happens, so that it can put back what it took for nobody.
+pub(crate) fn spawn_cancellable<T, F>(f: F) -> BoxFuture<'static, T>
+where
+    T: Send + 'static,
+    F: FnOnce(&AtomicBool) -> T + Send + 'static,
+{
+    struct Cancel(Arc<AtomicBool>);
+    impl Drop for Cancel {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let guard = Cancel(cancelled.clone());
+    let wait = spawn_blocking(move || f(&cancelled));
+    Box::pin(async move {
+        let _guard = guard;
+        wait.await
+    })
 }
 
 /// Runs a blocking call on its own thread and completes a future with its result, so that

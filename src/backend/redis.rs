@@ -95,7 +95,7 @@
 
 use super::bloom_emu::BloomEmulation;
 use super::redis_pubsub::{RedisSubscription, Target};
-use super::{spawn_blocking, Backend, BoxFuture, Popped, PubSub, TxnBuilder};
+use super::{spawn_cancellable, Backend, BoxFuture, Popped, PubSub, TxnBuilder};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::{BfInsertOptions, BloomOptions, ScanPage};
@@ -105,7 +105,7 @@ use ::redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAd
 use ::redis::{Client, Cmd, ConnectionLike, ErrorKind, RedisError, RedisResult, Value};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -806,17 +806,9 @@ impl RedisBackend {
         timeout: Duration,
         left: bool,
     ) -> BoxFuture<'static, Result<Option<Popped>>> {
-        struct Cancel(Arc<AtomicBool>);
-        impl Drop for Cancel {
-            fn drop(&mut self) {
-                self.0.store(true, Ordering::SeqCst);
-            }
-        }
-        let cancelled = Arc::new(AtomicBool::new(false));
-        let guard = Cancel(cancelled.clone());
         let backend = self.clone();
         let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
-        let wait = spawn_blocking(move || {
+        spawn_cancellable(move |cancelled| {
             let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
             let popped = if left {
                 backend.blpop(&refs, timeout)
@@ -833,10 +825,6 @@ impl RedisBackend {
                 }
             }
             popped
-        });
-        Box::pin(async move {
-            let _guard = guard;
-            wait.await
         })
     }
 

@@ -27,7 +27,7 @@ use parking_lot::Mutex;
 use std::collections::{HashSet, VecDeque};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -337,16 +337,8 @@ impl PubSub for RedisSubscription {
     }
 
     fn receive_async(&mut self) -> BoxFuture<'static, Result<Message>> {
-        struct Cancel(Arc<AtomicBool>);
-        impl Drop for Cancel {
-            fn drop(&mut self) {
-                self.0.store(true, Ordering::SeqCst);
-            }
-        }
-        let cancelled = Arc::new(AtomicBool::new(false));
-        let guard = Cancel(cancelled.clone());
         let conn = self.conn.clone();
-        let wait = super::spawn_blocking(move || loop {
+        super::spawn_cancellable(move |cancelled| loop {
             if cancelled.load(Ordering::SeqCst) {
                 return Err(Error::Io("receive cancelled".into()));
             }
@@ -365,10 +357,6 @@ impl PubSub for RedisSubscription {
             drop(c);
             // Let a sync caller waiting for the lock in.
             std::thread::yield_now();
-        });
-        Box::pin(async move {
-            let _guard = guard;
-            wait.await
         })
     }
 }
