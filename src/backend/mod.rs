@@ -28,7 +28,6 @@ use crate::types::bitmap::{BitOp, BitUnit, BitposRange, Overflow};
 use crate::types::bloom::BloomInfo;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -83,11 +82,13 @@ impl PubSub for Subscription {
 
 /// [`spawn_blocking`] for a call that must know whether its future was dropped: `f` gets a
 /// flag that is set when that happens, so that it can put back what it took for nobody.
+#[cfg(feature = "redis")]
 pub(crate) fn spawn_cancellable<T, F>(f: F) -> BoxFuture<'static, T>
 where
     T: Send + 'static,
-    F: FnOnce(&AtomicBool) -> T + Send + 'static,
+    F: FnOnce(&std::sync::atomic::AtomicBool) -> T + Send + 'static,
 {
+    use std::sync::atomic::{AtomicBool, Ordering};
     struct Cancel(Arc<AtomicBool>);
     impl Drop for Cancel {
         fn drop(&mut self) {

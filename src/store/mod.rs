@@ -307,7 +307,7 @@ impl Store {
     pub(crate) fn lock<'s>(&'s self, lock: Lock<'s>) -> Db<'s> {
         let inner = &*self.inner;
         let mut guards: SmallVec<[(usize, MutexGuard<'_, Shard>); GUARDS]> = SmallVec::new();
-        let mut hashes = SmallVec::new();
+        let mut hashes: SmallVec<[(&[u8], u64); REMEMBERED_KEYS]> = SmallVec::new();
         match lock {
             Lock::All => {
                 for (i, s) in inner.shards.iter().enumerate() {
@@ -331,9 +331,11 @@ impl Store {
                     guards.push((i, inner.shards[i].0.lock()));
                 }
                 // Two passes: the slots of all keys, then their values, so that the misses
-                // of one pass do not wait for each other.
+                // of one pass do not wait for each other. A one-key command has nothing to
+                // overlap: it looks its key up once, when it runs.
                 let mut values: SmallVec<[&Value; 8]> = SmallVec::new();
-                for (i, &(_, hash)) in hashes.iter().enumerate() {
+                let several = hashes.iter().any(|&(_, h)| h != hashes[0].1);
+                for (i, &(_, hash)) in hashes.iter().enumerate().filter(|_| several) {
                     if !hashes[..i].iter().any(|&(_, h)| h == hash) {
                         let idx = inner.shard_of(hash);
                         if let Some((_, g)) = guards.iter().find(|(j, _)| *j == idx) {
