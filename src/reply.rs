@@ -1,13 +1,24 @@
-//! `Reply`: a command's answer, shaped like a RESP2 reply.
+//! `Reply`: a command's answer, in the shape Redis 7.0 gives it.
 //!
-//! The argv entry point (`Store::execute`) answers with a `Reply`; typed methods return
-//! Rust values instead. `Reply::to_resp` writes the RESP2 wire form, and `Reply::from_resp`
-//! reads it back (used by the parity tests and by the redis-rs `ConnectionLike` bridge).
+//! The argv entry points (`Store::execute`, `Connection::execute`) answer with a `Reply`;
+//! typed methods return Rust values instead.
+//!
+//! # Protocols
+//!
+//! A command builds one `Reply` whatever the protocol, using the RESP3 kinds where Redis does
+//! (`Map` for HGETALL, `Double` for ZSCORE, `Set` for SMEMBERS, `Bool`, `Push` for pub/sub
+//! messages). Each protocol then writes it its own way, as Redis's `addReply*` functions do:
+//! [`Reply::write_resp`] writes RESP2 (a map as a flat array, a double as a bulk string, a
+//! boolean as `:1`/`:0`, a push as an array), [`Reply::write_resp3`] writes RESP3.
+//! [`Reply::into_resp2`] gives the value a RESP2 client would read back, which is what
+//! `Store::execute` returns, so a RESP2 reply has a single representation in memory.
+//! `Reply::from_resp` reads RESP2 and RESP3 (used by the parity tests and by the redis-rs
+//! `ConnectionLike` bridge).
 
 use std::fmt;
 
-/// One RESP2 reply.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// One reply.
+#[derive(Clone)]
 pub enum Reply {
     /// `+OK`-style simple string.
     Status(String),
@@ -23,6 +34,88 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// `*-1`, the null array.
     NilArray,
+    /// RESP3 `%n` map; a flat array of keys and values in RESP2.
+    Map(Vec<(Reply, Reply)>),
+    /// RESP3 `~n` set; an array in RESP2.
+    Set(Vec<Reply>),
+    /// RESP3 `,d` double; a bulk string in RESP2, both formatted as C's `%.17g`.
+    Double(f64),
+    /// RESP3 `#t`/`#f`; `:1`/`:0` in RESP2.
+    Bool(bool),
+    /// RESP3 `>n` push (pub/sub messages); an array in RESP2.
+    Push(Vec<Reply>),
+    /// RESP3 `=n` verbatim string with its three-letter format (`txt`); a bulk string in
+    /// RESP2.
+    Verbatim(&'static str, Vec<u8>),
+}
+
+impl PartialEq for Reply {
+    fn eq(&self, other: &Reply) -> bool {
+        use Reply::*;
+        match (self, other) {
+            (Status(a), Status(b)) | (Error(a), Error(b)) => a == b,
+            (Integer(a), Integer(b)) => a == b,
+            (Bulk(a), Bulk(b)) => a == b,
+            (Nil, Nil) | (NilArray, NilArray) => true,
+            (Array(a), Array(b)) | (Set(a), Set(b)) | (Push(a), Push(b)) => a == b,
+            (Map(a), Map(b)) => a == b,
+            // Doubles compare by their bits, so that a reply equals itself (NaN included).
+            (Double(a), Double(b)) => a.to_bits() == b.to_bits(),
+            (Bool(a), Bool(b)) => a == b,
+            (Verbatim(f, a), Verbatim(g, b)) => f == g && a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Reply {}
+
+impl std::hash::Hash for Reply {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Reply::Status(s) | Reply::Error(s) => s.hash(state),
+            Reply::Integer(n) => n.hash(state),
+            Reply::Bulk(b) | Reply::Verbatim(_, b) => b.hash(state),
+            Reply::Nil | Reply::NilArray => {}
+            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => v.hash(state),
+            Reply::Map(m) => m.hash(state),
+            Reply::Double(d) => d.to_bits().hash(state),
+            Reply::Bool(b) => b.hash(state),
+        }
+    }
+}
+
+/// C's `printf("%.17g", d)`, which Redis 7.0 uses for doubles in both protocols (`inf`,
+/// `-inf` and `nan` for the special values).
+pub fn format_double(d: f64) -> String {
+    if d.is_nan() {
+        return "nan".to_owned();
+    }
+    if d.is_infinite() {
+        return if d > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    // 17 significant digits, correctly rounded, as `d.ddddddddddddddddde<exp>`.
+    let sci = format!("{d:.16e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let strip = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    if (-4..17).contains(&exp) {
+        let decimals = usize::try_from(16 - exp).unwrap_or(0);
+        strip(&format!("{d:.decimals$}"))
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", strip(mantissa), exp.unsigned_abs())
+    }
 }
 
 impl Reply {
@@ -63,6 +156,77 @@ impl Reply {
         matches!(self, Reply::Error(_))
     }
 
+    /// The reply a RESP2 client reads: maps flattened, sets and pushes as arrays, doubles and
+    /// verbatim strings as bulk strings, booleans as integers.
+    pub fn into_resp2(self) -> Reply {
+        match self {
+            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => {
+                Reply::Array(v.into_iter().map(Reply::into_resp2).collect())
+            }
+            Reply::Map(m) => Reply::Array(
+                m.into_iter()
+                    .flat_map(|(k, v)| [k.into_resp2(), v.into_resp2()])
+                    .collect(),
+            ),
+            Reply::Double(d) => Reply::Bulk(format_double(d).into_bytes()),
+            Reply::Bool(b) => Reply::Integer(i64::from(b)),
+            Reply::Verbatim(_, b) => Reply::Bulk(b),
+            other => other,
+        }
+    }
+
+    /// Appends the RESP3 encoding of this reply to `out`.
+    pub fn write_resp3(&self, out: &mut Vec<u8>) {
+        let header = |out: &mut Vec<u8>, tag: u8, n: usize| {
+            out.push(tag);
+            out.extend_from_slice(n.to_string().as_bytes());
+            out.extend_from_slice(b"\r\n");
+        };
+        match self {
+            Reply::Nil | Reply::NilArray => out.extend_from_slice(b"_\r\n"),
+            Reply::Array(v) => {
+                header(out, b'*', v.len());
+                v.iter().for_each(|r| r.write_resp3(out));
+            }
+            Reply::Set(v) => {
+                header(out, b'~', v.len());
+                v.iter().for_each(|r| r.write_resp3(out));
+            }
+            Reply::Push(v) => {
+                header(out, b'>', v.len());
+                v.iter().for_each(|r| r.write_resp3(out));
+            }
+            Reply::Map(m) => {
+                header(out, b'%', m.len());
+                for (k, v) in m {
+                    k.write_resp3(out);
+                    v.write_resp3(out);
+                }
+            }
+            Reply::Double(d) => {
+                out.push(b',');
+                out.extend_from_slice(format_double(*d).as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::Bool(b) => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+            Reply::Verbatim(format, b) => {
+                header(out, b'=', b.len() + 4);
+                out.extend_from_slice(format.as_bytes());
+                out.push(b':');
+                out.extend_from_slice(b);
+                out.extend_from_slice(b"\r\n");
+            }
+            other => other.write_resp(out),
+        }
+    }
+
+    /// The RESP3 encoding of this reply.
+    pub fn to_resp3(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_resp3(&mut out);
+        out
+    }
+
     /// Appends the RESP2 encoding of this reply to `out`.
     pub fn write_resp(&self, out: &mut Vec<u8>) {
         match self {
@@ -98,6 +262,26 @@ impl Reply {
                 }
             }
             Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
+            Reply::Map(m) => {
+                out.push(b'*');
+                out.extend_from_slice((m.len() * 2).to_string().as_bytes());
+                out.extend_from_slice(b"\r\n");
+                for (k, v) in m {
+                    k.write_resp(out);
+                    v.write_resp(out);
+                }
+            }
+            Reply::Set(items) | Reply::Push(items) => {
+                out.push(b'*');
+                out.extend_from_slice(items.len().to_string().as_bytes());
+                out.extend_from_slice(b"\r\n");
+                for item in items {
+                    item.write_resp(out);
+                }
+            }
+            Reply::Double(d) => Reply::Bulk(format_double(*d).into_bytes()).write_resp(out),
+            Reply::Bool(b) => out.extend_from_slice(if *b { b":1\r\n" } else { b":0\r\n" }),
+            Reply::Verbatim(_, b) => Reply::Bulk(b.clone()).write_resp(out),
         }
     }
 
@@ -167,15 +351,20 @@ fn parse_resp(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Reply, usi
             }
             Ok(Some((Reply::Bulk(buf[next..end].to_vec()), end + 2)))
         }
-        b'*' => {
+        b'*' | b'~' | b'>' | b'%' => {
             let n = parse_int(line)?;
-            if n == -1 {
+            if n == -1 && tag == b'*' {
                 return Ok(Some((Reply::NilArray, next)));
             }
-            let n = usize::try_from(n).map_err(|_| "negative array length".to_string())?;
-            let mut items = Vec::with_capacity(n.min(1024));
+            let n = usize::try_from(n).map_err(|_| "negative aggregate length".to_string())?;
+            let elements = if tag == b'%' {
+                n.checked_mul(2).ok_or("map length overflow")?
+            } else {
+                n
+            };
+            let mut items = Vec::with_capacity(elements.min(1024));
             let mut at = next;
-            for _ in 0..n {
+            for _ in 0..elements {
                 match parse_resp(buf, at, depth + 1)? {
                     Some((item, used)) => {
                         items.push(item);
@@ -184,7 +373,56 @@ fn parse_resp(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Reply, usi
                     None => return Ok(None),
                 }
             }
-            Ok(Some((Reply::Array(items), at)))
+            let reply = match tag {
+                b'~' => Reply::Set(items),
+                b'>' => Reply::Push(items),
+                b'%' => {
+                    let mut pairs = Vec::with_capacity(n.min(1024));
+                    let mut it = items.into_iter();
+                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                        pairs.push((k, v));
+                    }
+                    Reply::Map(pairs)
+                }
+                _ => Reply::Array(items),
+            };
+            Ok(Some((reply, at)))
+        }
+        b'_' => Ok(Some((Reply::Nil, next))),
+        b'#' => match line {
+            b"t" => Ok(Some((Reply::Bool(true), next))),
+            b"f" => Ok(Some((Reply::Bool(false), next))),
+            _ => Err("bad RESP3 boolean".into()),
+        },
+        b',' => {
+            let d = match line {
+                b"inf" => f64::INFINITY,
+                b"-inf" => f64::NEG_INFINITY,
+                b"nan" => f64::NAN,
+                _ => std::str::from_utf8(line)
+                    .ok()
+                    .and_then(|t| t.parse::<f64>().ok())
+                    .ok_or("bad RESP3 double")?,
+            };
+            Ok(Some((Reply::Double(d), next)))
+        }
+        b'(' => Ok(Some((Reply::Status(text()), next))),
+        b'=' => {
+            let n = parse_int(line)?;
+            let n = usize::try_from(n).map_err(|_| "negative verbatim length".to_string())?;
+            let end = next.checked_add(n).ok_or("verbatim length overflow")?;
+            if buf.len() < end + 2 {
+                return Ok(None);
+            }
+            if n < 4 || &buf[end..end + 2] != b"\r\n" || buf[next + 3] != b':' {
+                return Err("bad RESP3 verbatim string".into());
+            }
+            let format = match &buf[next..next + 3] {
+                b"txt" => "txt",
+                b"mkd" => "mkd",
+                _ => return Err("unknown RESP3 verbatim format".into()),
+            };
+            Ok(Some((Reply::Verbatim(format, buf[next + 4..end].to_vec()), end + 2)))
         }
         other => Err(format!("unexpected RESP type byte {other:#04x}")),
     }
@@ -201,6 +439,21 @@ impl fmt::Debug for Reply {
             Reply::Nil => write!(f, "$-1"),
             Reply::NilArray => write!(f, "*-1"),
             Reply::Array(items) => f.debug_list().entries(items).finish(),
+            Reply::Set(items) => {
+                write!(f, "~")?;
+                f.debug_list().entries(items).finish()
+            }
+            Reply::Push(items) => {
+                write!(f, ">")?;
+                f.debug_list().entries(items).finish()
+            }
+            Reply::Map(pairs) => f
+                .debug_map()
+                .entries(pairs.iter().map(|(k, v)| (k, v)))
+                .finish(),
+            Reply::Double(d) => write!(f, ",{}", format_double(*d)),
+            Reply::Bool(b) => write!(f, "#{}", if *b { 't' } else { 'f' }),
+            Reply::Verbatim(format, b) => write!(f, "={format}:{:?}", String::from_utf8_lossy(b)),
         }
     }
 }
@@ -225,6 +478,50 @@ mod tests {
         assert_eq!(back, r);
         assert_eq!(used, bytes.len());
         assert_eq!(Reply::from_resp(&bytes[..bytes.len() - 1]).unwrap(), None);
+    }
+
+    #[test]
+    fn resp3_round_trip_and_resp2_downgrade() {
+        let r = Reply::Array(vec![
+            Reply::Map(vec![(Reply::bulk("a"), Reply::Double(1.5))]),
+            Reply::Set(vec![Reply::bulk("x")]),
+            Reply::Bool(true),
+            Reply::Nil,
+            Reply::Push(vec![Reply::bulk("message")]),
+            Reply::Verbatim("txt", b"hello".to_vec()),
+        ]);
+        let bytes = r.to_resp3();
+        let (back, used) = Reply::from_resp(&bytes).unwrap().unwrap();
+        assert_eq!(back, r);
+        assert_eq!(used, bytes.len());
+        let two = r.clone().into_resp2();
+        assert_eq!(
+            two,
+            Reply::Array(vec![
+                Reply::Array(vec![Reply::bulk("a"), Reply::bulk("1.5")]),
+                Reply::Array(vec![Reply::bulk("x")]),
+                Reply::Integer(1),
+                Reply::Nil,
+                Reply::Array(vec![Reply::bulk("message")]),
+                Reply::bulk("hello"),
+            ])
+        );
+        assert_eq!(r.to_resp(), two.to_resp());
+    }
+
+    #[test]
+    fn doubles_print_as_c_percent_17g() {
+        use super::format_double as g;
+        assert_eq!(g(1.5), "1.5");
+        assert_eq!(g(0.1), "0.10000000000000001");
+        assert_eq!(g(3.0), "3");
+        assert_eq!(g(-2.5e-5), "-2.5000000000000001e-05");
+        assert_eq!(g(1e17), "1e+17");
+        assert_eq!(g(12345678901234567.0), "12345678901234568");
+        assert_eq!(g(f64::INFINITY), "inf");
+        assert_eq!(g(f64::NEG_INFINITY), "-inf");
+        assert_eq!(g(0.0001), "0.0001");
+        assert_eq!(g(0.00001), "1.0000000000000001e-05");
     }
 
     #[test]
