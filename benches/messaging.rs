@@ -96,15 +96,15 @@ fn lpush_to_blpop(c: &mut Criterion) {
 
 fn multi_exec(c: &mut Criterion) {
     let store = Store::new();
-    let mut tx = store.transaction();
+    let mut tx = store.connection();
     c.bench_function("messaging/multi_exec_5_commands", |b| {
         b.iter(|| {
             tx.multi().unwrap();
-            tx.queue(&["INCR", "bench:a"]);
-            tx.queue(&["INCR", "bench:b"]);
-            tx.queue(&["SET", "bench:c", "v"]);
-            tx.queue(&["RPUSH", "bench:l", "x"]);
-            tx.queue(&["LPOP", "bench:l"]);
+            tx.execute(&["INCR", "bench:a"]);
+            tx.execute(&["INCR", "bench:b"]);
+            tx.execute(&["SET", "bench:c", "v"]);
+            tx.execute(&["RPUSH", "bench:l", "x"]);
+            tx.execute(&["LPOP", "bench:l"]);
             let r = tx.exec();
             debug_assert!(matches!(r, Reply::Array(_)));
             black_box(r);
@@ -114,11 +114,11 @@ fn multi_exec(c: &mut Criterion) {
         b.iter(|| {
             tx.watch(&["bench:a"]).unwrap();
             tx.multi().unwrap();
-            tx.queue(&["INCR", "bench:a"]);
-            tx.queue(&["INCR", "bench:b"]);
-            tx.queue(&["SET", "bench:c", "v"]);
-            tx.queue(&["RPUSH", "bench:l", "x"]);
-            tx.queue(&["LPOP", "bench:l"]);
+            tx.execute(&["INCR", "bench:a"]);
+            tx.execute(&["INCR", "bench:b"]);
+            tx.execute(&["SET", "bench:c", "v"]);
+            tx.execute(&["RPUSH", "bench:l", "x"]);
+            tx.execute(&["LPOP", "bench:l"]);
             black_box(tx.exec());
         })
     });

@@ -18,6 +18,9 @@
 
 #![warn(missing_docs)]
 
+/// The Redis version whose behaviour the store follows, as HELLO and INFO report it.
+pub const REDIS_VERSION: &str = "7.0.15";
+
 pub mod backend;
 mod clock;
 mod cmd;
@@ -35,17 +38,18 @@ pub use backend::{Backend, TxOp};
 #[cfg(feature = "redis")]
 pub use backend::{BloomMode, RedisBackend, RedisOptions};
 pub use clock::{Clock, ManualClock};
+pub use cmd::{Connection, Protocol};
 pub use error::{Error, Result};
 pub use reply::Reply;
 pub use store::evict::EvictionPolicy;
 pub use store::generic::Ttl;
 pub use store::lists::ListEnd;
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub use store::persist::fuzz_snapshot;
 pub use store::persist::SNAPSHOT_VERSION;
 pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
 pub use store::strings::SetOutcome;
-pub use store::txn::Transaction;
 pub use store::{BfInfoField, BfInsertOptions, BloomOptions};
 pub use store::{
     BitfieldOp, Config, ExpireCondition, KeyType, ScanPage, SetCondition, SetExpiry, SetOptions,

@@ -1,4 +1,4 @@
-//! The embedded [`Store`] as a redis-rs connection: `redis::ConnectionLike` and
+//! A [`Connection`] to the embedded store as a redis-rs connection: `redis::ConnectionLike` and
 //! `redis::aio::ConnectionLike`, so code written against redis-rs (`Commands`,
 //! `AsyncCommands`, `redis::cmd`, pipelines, atomic pipelines) runs on it unchanged.
 //!
@@ -13,77 +13,57 @@
 //!     Ok((views, last))
 //! }
 //!
-//! let mut store = sketchstore::Store::new();
-//! assert_eq!(visit(&mut store, "home").unwrap(), (1, "home".to_string()));
-//! let (a, b): (i64, i64) = redis::pipe().atomic().incr("n", 1).incr("n", 2).query(&mut store).unwrap();
+//! let store = sketchstore::Store::new();
+//! let mut con = store.connection();
+//! assert_eq!(visit(&mut con, "home").unwrap(), (1, "home".to_string()));
+//! let (a, b): (i64, i64) = redis::pipe().atomic().incr("n", 1).incr("n", 2).query(&mut con).unwrap();
 //! assert_eq!((a, b), (1, 3));
-//! // `Store`'s own typed methods share names with `Commands`' and win in method calls on a
-//! // `Store`; name the trait to call redis-rs's.
-//! let n: i64 = Commands::incr(&mut store, "n", 1).unwrap();
+//! let n: i64 = con.incr("n", 1).unwrap();
 //! assert_eq!(n, 4);
+//! // The typed API sees the same data.
+//! assert_eq!(store.get("n").unwrap(), Some(b"4".to_vec()));
 //! ```
 //!
 //! # Design
 //!
 //! - The packed request bytes redis-rs writes are parsed as RESP2 (arrays of bulk strings,
-//!   one or many commands), each command runs through [`Store::execute`], and each reply is
-//!   encoded as RESP2 and read back with redis-rs's own parser, so the `redis::Value` (and the
-//!   error a caller gets from it, with Redis's exact text) is the one a real server's bytes
-//!   would give.
-//! - Each `Store` handle is one connection. `MULTI`, queued commands, `EXEC`, `DISCARD`,
-//!   `WATCH` and `UNWATCH` sent as separate commands keep their state in the handle (a
-//!   [`Transaction`](crate::Transaction) created on first use); cloning a handle gives a new
-//!   connection with no state, sharing the data. Commands of a handle outside a transaction
-//!   take the same path as [`Store::execute`], untouched by this state.
+//!   one or many commands), each command runs through [`Connection::execute`], and each reply
+//!   is encoded as RESP2 and read back with redis-rs's own parser, so the `redis::Value` (and
+//!   the error a caller gets from it, with Redis's exact text) is the one a real server's
+//!   bytes would give.
+//! - The connection's state is the [`Connection`]'s: MULTI, WATCH, client name. Open one
+//!   connection per redis-rs connection you would have opened (`store.connection()`).
 //! - A blocking command (`BLPOP`, `BRPOP`, `BLMOVE`, `BRPOPLPUSH`) blocks the calling thread
-//!   on the sync trait, as a socket read would, and only that handle. On the async trait it
-//!   waits on a thread of its own, never on an executor thread; inside `MULTI` it is queued
-//!   and runs without blocking, as in Redis.
-//! - `SUBSCRIBE` and the other subscription commands (and `MONITOR`) would turn the
-//!   connection into a message stream, which `ConnectionLike` cannot carry: they are
-//!   refused with an error naming [`Store::subscriber`].
+//!   on the sync trait, as a socket read would, and only that connection. On the async trait
+//!   it waits as a future ([`Connection::execute_async`]), never holding an executor thread;
+//!   inside `MULTI` it is queued and runs without blocking, as in Redis.
+//! - `SUBSCRIBE` and the other subscription commands would turn the connection into a
+//!   message stream, which `ConnectionLike` cannot carry: they are refused with an error
+//!   naming [`Connection::next_push`], the connection's own way to read pushed messages.
 //!
 //! Known difference: an atomic pipeline with a command that Redis rejects while queuing
 //! fails with the `EXECABORT` error of its `EXEC`, where a real connection gives redis-rs's
 //! own "transaction aborted" error listing the queuing errors (redis-rs does not let other
 //! crates build that error).
 
+use crate::cmd::{Connection, Flags};
 use crate::reply::Reply;
-use crate::store::Store;
 use ::redis::{ErrorKind, RedisError, RedisResult, Value};
 
-/// Why a subscription command cannot run on a `Store` connection.
+/// Why a subscription command cannot run through `ConnectionLike`.
 fn subscription_refused(name: &[u8]) -> Reply {
     Reply::Error(format!(
-        "ERR {} is not supported on a sketchstore connection: use Store::subscriber() for pub/sub",
+        "ERR {} is not supported through redis-rs's ConnectionLike: call Connection::execute and take messages with Connection::next_push",
         String::from_utf8_lossy(name).to_ascii_uppercase()
     ))
 }
 
+/// Whether a command would turn the connection into a message stream (SUBSCRIBE and the
+/// other subscription commands), which `ConnectionLike` cannot carry.
 fn is_subscription(name: &[u8]) -> bool {
-    [
-        &b"subscribe"[..],
-        b"psubscribe",
-        b"ssubscribe",
-        b"unsubscribe",
-        b"punsubscribe",
-        b"sunsubscribe",
-        b"monitor",
-    ]
-    .iter()
-    .any(|n| name.eq_ignore_ascii_case(n))
-}
-
-fn is_transaction_command(name: &[u8]) -> bool {
-    [&b"multi"[..], b"exec", b"discard", b"watch", b"unwatch"]
-        .iter()
-        .any(|n| name.eq_ignore_ascii_case(n))
-}
-
-fn is_blocking(name: &[u8]) -> bool {
-    [&b"blpop"[..], b"brpop", b"blmove", b"brpoplpush"]
-        .iter()
-        .any(|n| name.eq_ignore_ascii_case(n))
+    crate::cmd::lookup(name).is_some_and(|s| {
+        s.flags.has(Flags::PUBSUB) && !s.flags.has(Flags::CONN) && s.name != "ping"
+    })
 }
 
 fn protocol_error(detail: String) -> RedisError {
@@ -133,40 +113,22 @@ fn value_of(reply: &Reply) -> RedisResult<Value> {
     ::redis::parse_redis_value(&reply.to_resp())
 }
 
-impl Store {
-    /// Runs one command as this handle's connection: transaction commands and commands
-    /// queued inside MULTI go through the handle's transaction, others straight to the store.
-    fn run_as_connection(&mut self, argv: &[Vec<u8>]) -> Reply {
+impl Connection {
+    /// Runs one command for redis-rs: as [`Connection::execute`], subscriptions refused.
+    fn run_for_redis(&mut self, argv: &[Vec<u8>]) -> Reply {
         let name = argv[0].as_slice();
         if is_subscription(name) {
             return subscription_refused(name);
         }
-        let in_txn = self.conn.0.as_ref().is_some_and(|t| t.in_multi());
-        if in_txn || is_transaction_command(name) {
-            let store = self.clone();
-            let tx = self
-                .conn
-                .0
-                .get_or_insert_with(|| Box::new(store.transaction()));
-            return tx.execute(argv);
-        }
         self.execute(argv)
     }
 
-    /// Whether running `commands` may block: a blocking command outside MULTI.
-    fn may_block(&self, commands: &[Vec<Vec<u8>>]) -> bool {
-        let mut in_multi = self.conn.0.as_ref().is_some_and(|t| t.in_multi());
-        for argv in commands {
-            let name = argv[0].as_slice();
-            if name.eq_ignore_ascii_case(b"multi") {
-                in_multi = true;
-            } else if name.eq_ignore_ascii_case(b"exec") || name.eq_ignore_ascii_case(b"discard") {
-                in_multi = false;
-            } else if !in_multi && is_blocking(name) {
-                return true;
-            }
+    /// [`Connection::run_for_redis`] waiting as a future for a blocking command.
+    async fn run_for_redis_async(&mut self, argv: Vec<Vec<u8>>) -> Reply {
+        if is_subscription(&argv[0]) {
+            return subscription_refused(&argv[0]);
         }
-        false
+        self.execute_async(argv).await
     }
 
     /// Runs commands back to back and returns the values of `offset..offset + count`, as
@@ -177,63 +139,79 @@ impl Store {
         offset: usize,
         count: usize,
     ) -> RedisResult<Vec<Value>> {
-        let mut out = Vec::with_capacity(count);
-        let mut queue_error = None;
-        for (i, argv) in commands.iter().enumerate() {
-            let value = value_of(&self.run_as_connection(argv))?;
-            if i < offset {
-                if queue_error.is_none() && matches!(value, Value::ServerError(_)) {
-                    queue_error = Some(value);
-                }
-            } else if i < offset + count {
-                out.push(value);
-            }
+        let replies = commands
+            .iter()
+            .map(|argv| self.run_for_redis(argv))
+            .collect();
+        pipeline_values(replies, commands.len(), offset, count)
+    }
+
+    async fn run_pipeline_async(
+        &mut self,
+        commands: Vec<Vec<Vec<u8>>>,
+        offset: usize,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        let n = commands.len();
+        let mut replies = Vec::with_capacity(n);
+        for argv in commands {
+            replies.push(self.run_for_redis_async(argv).await);
         }
-        if out.len() < count {
-            return Err(protocol_error(format!(
-                "{count} replies wanted from {} commands after {offset}",
-                commands.len().saturating_sub(offset)
-            )));
-        }
-        if queue_error.is_some() {
-            // The EXEC reply is then EXECABORT: report it as the pipeline's error.
-            if let Some(Value::ServerError(e)) = out.last() {
-                return Err(RedisError::from(e.clone()));
-            }
-        }
-        Ok(out)
+        pipeline_values(replies, n, offset, count)
     }
 
     /// The reply to a single packed command (the last one's if several were packed).
     fn run_packed(&mut self, commands: &[Vec<Vec<u8>>]) -> RedisResult<Value> {
         let mut last = None;
         for argv in commands {
-            last = Some(value_of(&self.run_as_connection(argv))?);
+            last = Some(value_of(&self.run_for_redis(argv))?);
         }
         last.ok_or_else(|| protocol_error("empty request".into()))
     }
 
-    /// Runs `f` on a handle carrying this handle's connection state on a thread of its own,
-    /// then gives the state back: the async form of a call that may block.
-    fn on_own_thread<T: Send + 'static>(
-        &mut self,
-        f: impl FnOnce(&mut Store) -> T + Send + 'static,
-    ) -> crate::backend::BoxFuture<'_, T> {
-        let mut handle = self.clone();
-        handle.conn = std::mem::take(&mut self.conn);
-        let wait = crate::backend::spawn_blocking(move || {
-            let r = f(&mut handle);
-            (r, handle.conn)
-        });
-        Box::pin(async move {
-            let (r, conn) = wait.await;
-            self.conn = conn;
-            r
-        })
+    async fn run_packed_async(&mut self, commands: Vec<Vec<Vec<u8>>>) -> RedisResult<Value> {
+        let mut last = None;
+        for argv in commands {
+            last = Some(value_of(&self.run_for_redis_async(argv).await)?);
+        }
+        last.ok_or_else(|| protocol_error("empty request".into()))
     }
 }
 
-impl ::redis::ConnectionLike for Store {
+/// The values of `offset..offset + count` among a pipeline's replies; the error of an
+/// atomic pipeline's EXEC when a command failed to queue.
+fn pipeline_values(
+    replies: Vec<Reply>,
+    commands: usize,
+    offset: usize,
+    count: usize,
+) -> RedisResult<Vec<Value>> {
+    let mut out = Vec::with_capacity(count);
+    let mut queue_error = false;
+    for (i, reply) in replies.iter().enumerate() {
+        let value = value_of(reply)?;
+        if i < offset {
+            queue_error |= matches!(value, Value::ServerError(_));
+        } else if i < offset + count {
+            out.push(value);
+        }
+    }
+    if out.len() < count {
+        return Err(protocol_error(format!(
+            "{count} replies wanted from {} commands after {offset}",
+            commands.saturating_sub(offset)
+        )));
+    }
+    if queue_error {
+        // The EXEC reply is then EXECABORT: report it as the pipeline's error.
+        if let Some(Value::ServerError(e)) = out.last() {
+            return Err(RedisError::from(e.clone()));
+        }
+    }
+    Ok(out)
+}
+
+impl ::redis::ConnectionLike for Connection {
     fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
         let commands = parse_requests(cmd)?;
         self.run_packed(&commands)
@@ -258,11 +236,11 @@ impl ::redis::ConnectionLike for Store {
     }
 
     fn is_open(&self) -> bool {
-        true
+        !self.is_closing()
     }
 }
 
-impl ::redis::aio::ConnectionLike for Store {
+impl ::redis::aio::ConnectionLike for Connection {
     fn req_packed_command<'a>(
         &'a mut self,
         cmd: &'a ::redis::Cmd,
@@ -271,10 +249,7 @@ impl ::redis::aio::ConnectionLike for Store {
             Ok(c) => c,
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
-        if self.may_block(&commands) {
-            return self.on_own_thread(move |s| s.run_packed(&commands));
-        }
-        Box::pin(std::future::ready(self.run_packed(&commands)))
+        Box::pin(self.run_packed_async(commands))
     }
 
     fn req_packed_commands<'a>(
@@ -287,12 +262,7 @@ impl ::redis::aio::ConnectionLike for Store {
             Ok(c) => c,
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
-        if self.may_block(&commands) {
-            return self.on_own_thread(move |s| s.run_pipeline(&commands, offset, count));
-        }
-        Box::pin(std::future::ready(
-            self.run_pipeline(&commands, offset, count),
-        ))
+        Box::pin(self.run_pipeline_async(commands, offset, count))
     }
 
     fn get_db(&self) -> i64 {
@@ -301,19 +271,24 @@ impl ::redis::aio::ConnectionLike for Store {
 }
 
 /// The body of the `resp` fuzz target: arbitrary bytes as a packed request to a fresh
-/// store's `ConnectionLike`, as one command and as a pipeline, with blocking commands left
-/// out (a `BLPOP k 0` would wait forever, as on a server). Must never panic.
+/// connection's `ConnectionLike`, as one command and as a pipeline, with blocking commands
+/// left out (a `BLPOP k 0` would wait forever, as on a server). Must never panic.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 pub fn fuzz_resp(data: &[u8]) {
     use ::redis::ConnectionLike;
     if let Ok(commands) = parse_requests(data) {
-        if commands.iter().any(|argv| is_blocking(&argv[0])) {
+        if commands
+            .iter()
+            .any(|argv| crate::cmd::lookup(&argv[0]).is_some_and(|s| s.block.is_some()))
+        {
             return;
         }
     }
-    let mut store = Store::new();
+    let mut store = crate::Store::new().connection();
     let _ = store.req_packed_command(data);
     let n = parse_requests(data).map_or(0, |c| c.len());
-    let mut store = Store::new();
+    let mut store = crate::Store::new().connection();
     let _ = store.req_packed_commands(data, 0, n);
     let _ = store.req_packed_commands(data, n / 2, n - n / 2);
 }

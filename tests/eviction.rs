@@ -345,10 +345,10 @@ fn noeviction_refuses_typed_writes_and_queued_writes() {
     assert!(!exists(&store, "fresh") && !exists(&store, "p") && !exists(&store, "l"));
     // Reads and deletes still work.
     assert_eq!(store.get("t1").unwrap(), Some(value.into_bytes()));
-    let mut tx = store.transaction();
+    let mut tx = store.connection();
     tx.multi().unwrap();
-    assert_eq!(tx.queue(&["GET", "t1"]), Reply::status("QUEUED"));
-    assert_eq!(tx.queue(&["SET", "t1", "x"]), Reply::Error(OOM.into()));
+    assert_eq!(tx.execute(&["GET", "t1"]), Reply::status("QUEUED"));
+    assert_eq!(tx.execute(&["SET", "t1", "x"]), Reply::Error(OOM.into()));
     assert_eq!(
         tx.exec(),
         Reply::Error("EXECABORT Transaction discarded because of previous errors.".into())

@@ -137,7 +137,7 @@ fn digest_vectors() {
 #[test]
 fn transaction_vectors_of_the_digest() {
     let store = Store::new();
-    let mut tx = store.transaction();
+    let mut tx = store.connection();
     store.rpush("full", &["1"]).unwrap();
     let lines = [
         ("MULTI", "+OK"),

@@ -145,13 +145,13 @@ fn concurrent_multi_exec_never_loses_an_update() {
     for _ in 0..THREADS {
         let store = store.clone();
         handles.push(thread::spawn(move || {
-            let mut tx = store.transaction();
+            let mut tx = store.connection();
             for _ in 0..ROUNDS {
                 tx.multi().unwrap();
-                tx.queue(&["INCR", "a"]);
-                tx.queue(&["INCR", "b"]);
-                tx.queue(&["INCRBY", "c", "2"]);
-                tx.queue(&["RPUSH", "log", "x"]);
+                tx.execute(&["INCR", "a"]);
+                tx.execute(&["INCR", "b"]);
+                tx.execute(&["INCRBY", "c", "2"]);
+                tx.execute(&["RPUSH", "log", "x"]);
                 let Reply::Array(r) = tx.exec() else {
                     panic!("EXEC without WATCH always runs");
                 };
@@ -164,7 +164,7 @@ fn concurrent_multi_exec_never_loses_an_update() {
                         .unwrap()
                         .map_or(0, |b| String::from_utf8(b).unwrap().parse().unwrap());
                     tx.multi().unwrap();
-                    tx.queue(&["SET", "w", &(v + 1).to_string()]);
+                    tx.execute(&["SET", "w", &(v + 1).to_string()]);
                     match tx.exec() {
                         Reply::NilArray => continue,
                         Reply::Array(_) => break,
@@ -200,14 +200,14 @@ fn readers_never_see_half_a_transaction() {
     for w in 0..3 {
         let store = store.clone();
         writers.push(thread::spawn(move || {
-            let mut tx = store.transaction();
+            let mut tx = store.connection();
             for i in 0..2_000 {
                 let v = format!("{w}-{i}");
                 tx.multi().unwrap();
                 for k in keys {
-                    tx.queue(&["SET", k, &v]);
+                    tx.execute(&["SET", k, &v]);
                 }
-                tx.queue(&["RPUSH", "hist", &v]);
+                tx.execute(&["RPUSH", "hist", &v]);
                 tx.exec();
             }
         }));
@@ -217,7 +217,7 @@ fn readers_never_see_half_a_transaction() {
         let store = store.clone();
         let stop = stop.clone();
         readers.push(thread::spawn(move || {
-            let mut tx = store.transaction();
+            let mut tx = store.connection();
             let mut checks = 0usize;
             while !stop.load(Ordering::SeqCst) {
                 let vals: Vec<Reply> = if r == 0 {
@@ -228,7 +228,7 @@ fn readers_never_see_half_a_transaction() {
                 } else {
                     tx.multi().unwrap();
                     for k in keys {
-                        tx.queue(&["GET", k]);
+                        tx.execute(&["GET", k]);
                     }
                     match tx.exec() {
                         Reply::Array(v) => v,
@@ -472,7 +472,23 @@ fn a_slow_subscriber_is_closed_at_its_buffer_limit() {
         store.pubsub_numsub(&["c"]).unwrap(),
         vec![(b"c".to_vec(), 1)]
     );
-    assert_eq!(slow.execute(&["PING"]), vec![Reply::Error(err.to_string())]);
+    // A connection whose subscription overflows reads the error (a server then closes it, as
+    // Redis disconnects such a client) and is no longer subscribed.
+    let mut conn = store.connection();
+    assert_eq!(
+        conn.execute(&["SUBSCRIBE", "e"]),
+        Reply::Array(vec![
+            Reply::bulk("subscribe"),
+            Reply::bulk("e"),
+            Reply::Integer(1)
+        ])
+    );
+    for _ in 0..12 {
+        store.publish("e", &payload).unwrap();
+    }
+    assert_eq!(conn.try_next_push(), Some(Reply::Error(err.to_string())));
+    assert!(!conn.is_subscribed());
+    assert_eq!(conn.execute(&["PING"]), Reply::status("PONG"));
 }
 
 #[test]
@@ -597,7 +613,7 @@ fn async_timeouts_with_both_clocks() {
 fn contract_send_sync() {
     fn is_send_sync<T: Send + Sync>() {}
     fn is_send<T: Send>() {}
-    is_send_sync::<sketchstore::Transaction>();
+    is_send_sync::<sketchstore::Connection>();
     is_send_sync::<sketchstore::Subscription>();
     is_send::<Message>();
     let store = Store::new();
@@ -610,7 +626,7 @@ fn contract_send_sync() {
     ));
     assert!(matches!(
         store.execute(&["MULTI"]),
-        Reply::Error(e) if e.contains("Store::transaction")
+        Reply::Error(e) if e.contains("Store::connection")
     ));
     assert_eq!(
         store.execute(&["EXEC"]),
@@ -622,32 +638,30 @@ fn contract_send_sync() {
 #[test]
 fn watched_keys_expiring_abort_exec_on_the_manual_clock() {
     let (clock, store) = manual();
-    let mut tx = store.transaction();
+    let mut tx = store.connection();
     store.execute(&["SET", "e", "v", "PX", "100"]);
     tx.watch(&["e"]).unwrap();
     clock.advance(Duration::from_millis(100));
     tx.multi().unwrap();
-    assert_eq!(tx.queue(&["PING"]), Reply::status("QUEUED"));
+    assert_eq!(tx.execute(&["PING"]), Reply::status("QUEUED"));
     assert_eq!(tx.exec(), Reply::NilArray);
     // Already expired when watched: absent, not changed.
     store.execute(&["SET", "e2", "v", "PX", "10"]);
     clock.advance(Duration::from_millis(10));
     tx.watch(&["e2"]).unwrap();
     tx.multi().unwrap();
-    tx.queue(&["PING"]);
-    // Control commands given to `queue` act at once.
+    tx.execute(&["PING"]);
+    // Transaction commands act at once inside MULTI.
     assert_eq!(
-        tx.queue(&["MULTI"]),
+        tx.execute(&["MULTI"]),
         Reply::Error("ERR MULTI calls can not be nested".into())
     );
     assert_eq!(
-        tx.queue(&["EXEC"]),
+        tx.execute(&["EXEC"]),
         Reply::Array(vec![Reply::status("PONG")])
     );
-    assert_eq!(
-        tx.queue(&["PING"]),
-        Reply::Error("ERR queue without MULTI".into())
-    );
+    // After EXEC, commands run at once again.
+    assert_eq!(tx.execute(&["PING"]), Reply::status("PONG"));
 }
 
 /// Runs `consume` on a thread and fails if it does not finish within a minute: a hand-off

@@ -6,16 +6,16 @@
 mod common;
 
 use common::{sorted, words, RedisServer, RespConn};
-use sketchstore::{Reply, Store, Subscription, Transaction};
+use sketchstore::{Connection, Reply, Store};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 /// A client of ours: a transaction handle is a connection's state.
-fn ours(tx: &mut Transaction, line: &str) -> Reply {
+fn ours(tx: &mut Connection, line: &str) -> Reply {
     tx.execute(&words(line))
 }
 
-fn check_lines(tx: &mut Transaction, redis: &mut RespConn, lines: &[&str]) {
+fn check_lines(tx: &mut Connection, redis: &mut RespConn, lines: &[&str]) {
     for line in lines {
         let argv = words(line);
         let theirs = redis.cmd(&argv);
@@ -185,7 +185,7 @@ const LIST_CORPUS: &[&str] = &[
 fn list_commands_match_redis() {
     let (server, store) = setup();
     let mut redis = server.conn();
-    let mut tx = store.transaction();
+    let mut tx = store.connection();
     check_lines(&mut tx, &mut redis, LIST_CORPUS);
 }
 
@@ -288,13 +288,13 @@ const TXN_CORPUS: &[&str] = &[
 fn transactions_match_redis() {
     let (server, store) = setup();
     let mut redis = server.conn();
-    let mut tx = store.transaction();
+    let mut tx = store.connection();
     check_lines(&mut tx, &mut redis, TXN_CORPUS);
 }
 
 /// One step of a multi-client script: which client and what it sends.
 fn two_clients(store: &Store, server: &RedisServer, script: &[(usize, &str)]) {
-    let mut mine = [store.transaction(), store.transaction()];
+    let mut mine = [store.connection(), store.connection()];
     let mut theirs = [server.conn(), server.conn()];
     for (c, line) in script {
         if let Some(ms) = line.strip_prefix("SLEEP ") {
@@ -471,7 +471,7 @@ fn block(
     h
 }
 
-fn same(tx: &mut Transaction, c: &mut RespConn, line: &str) -> Reply {
+fn same(tx: &mut Connection, c: &mut RespConn, line: &str) -> Reply {
     let t = c.cmd(&words(line));
     let m = ours(tx, line);
     assert_eq!(m, t, "{line}");
@@ -482,7 +482,7 @@ fn same(tx: &mut Transaction, c: &mut RespConn, line: &str) -> Reply {
 fn blocked_clients_are_served_like_redis() {
     let (server, store) = setup();
     let (mut ra, mut rb, mut rc) = (server.conn(), server.conn(), server.conn());
-    let mut c = store.transaction();
+    let mut c = store.connection();
     same(&mut c, &mut rc, "FLUSHALL");
 
     // messaging.md: A then B block on q; each push serves the earliest.
@@ -571,18 +571,26 @@ fn blocked_clients_are_served_like_redis() {
     assert_eq!(a.join().unwrap(), ra.read());
 }
 
-fn sub_cmd(sub: &mut Subscription, conn: &mut RespConn, line: &str, replies: usize) -> Vec<Reply> {
+/// A command's replies on a connection: its reply, then the confirmations it pushed.
+fn replies_of(sub: &mut Connection, argv: &[Vec<u8>], replies: usize) -> Vec<Reply> {
+    let mut mine = vec![sub.execute(argv)];
+    mine.extend((1..replies).map(|_| sub.try_next_push().expect("a pushed confirmation")));
+    assert_eq!(sub.try_next_push(), None, "more replies than Redis gives");
+    mine
+}
+
+fn sub_cmd(sub: &mut Connection, conn: &mut RespConn, line: &str, replies: usize) -> Vec<Reply> {
     let argv = words(line);
     conn.send(&argv);
     let theirs: Vec<Reply> = (0..replies).map(|_| conn.read()).collect();
-    let mine = sub.execute(&argv);
+    let mine = replies_of(sub, &argv, replies);
     assert_eq!(mine, theirs, "{line}");
     mine
 }
 
 /// Like [`sub_cmd`] for confirmations whose order Redis leaves to a hash table: the same
 /// names, and the same counts in the same order.
-fn sub_cmd_unordered(sub: &mut Subscription, conn: &mut RespConn, line: &str, replies: usize) {
+fn sub_cmd_unordered(sub: &mut Connection, conn: &mut RespConn, line: &str, replies: usize) {
     fn split(replies: Vec<Reply>) -> (Reply, Vec<Reply>) {
         let mut names = Vec::new();
         let mut counts = Vec::new();
@@ -598,30 +606,25 @@ fn sub_cmd_unordered(sub: &mut Subscription, conn: &mut RespConn, line: &str, re
     let argv = words(line);
     conn.send(&argv);
     let theirs = split((0..replies).map(|_| conn.read()).collect());
-    let mine = split(sub.execute(&argv));
+    let mine = split(replies_of(sub, &argv, replies));
     assert_eq!(mine, theirs, "{line}");
 }
 
-fn messages(sub: &Subscription, conn: &mut RespConn, n: usize) {
+fn messages(sub: &mut Connection, conn: &mut RespConn, n: usize) {
     let theirs = sorted(Reply::Array((0..n).map(|_| conn.read()).collect()));
     let mine: Vec<Reply> = (0..n)
-        .map(|_| {
-            sub.receive(Duration::from_secs(5))
-                .unwrap()
-                .expect("a message")
-                .to_reply()
-        })
+        .map(|_| sub.receive_push(Duration::from_secs(5)).expect("a message"))
         .collect();
     assert_eq!(sorted(Reply::Array(mine)), theirs);
-    assert_eq!(sub.try_receive().unwrap(), None);
+    assert_eq!(sub.try_next_push(), None);
 }
 
 #[test]
 fn pubsub_matches_redis() {
     let (server, store) = setup();
     let (mut ra, mut rb, mut rc) = (server.conn(), server.conn(), server.conn());
-    let (mut a, mut b) = (store.subscriber(), store.subscriber());
-    let mut c = store.transaction();
+    let (mut a, mut b) = (store.connection(), store.connection());
+    let mut c = store.connection();
 
     sub_cmd(&mut a, &mut ra, "SUBSCRIBE news news sport", 3);
     sub_cmd(&mut a, &mut ra, "PSUBSCRIBE n* ne?s", 2);
@@ -629,20 +632,14 @@ fn pubsub_matches_redis() {
     same(&mut c, &mut rc, "PUBLISH news hi");
     // The channel message comes first, then one per matching pattern.
     let first = ra.read();
-    assert_eq!(
-        a.receive(Duration::from_secs(5))
-            .unwrap()
-            .unwrap()
-            .to_reply(),
-        first
-    );
-    messages(&a, &mut ra, 2);
-    messages(&b, &mut rb, 1);
+    assert_eq!(a.receive_push(Duration::from_secs(5)), Some(first));
+    messages(&mut a, &mut ra, 2);
+    messages(&mut b, &mut rb, 1);
     same(&mut c, &mut rc, "PUBLISH sport x");
-    messages(&a, &mut ra, 1);
+    messages(&mut a, &mut ra, 1);
     same(&mut c, &mut rc, "PUBLISH nope y");
-    messages(&a, &mut ra, 1);
-    messages(&b, &mut rb, 1);
+    messages(&mut a, &mut ra, 1);
+    messages(&mut b, &mut rb, 1);
     same(&mut c, &mut rc, "PUBLISH other z");
     same(&mut c, &mut rc, "PUBSUB NUMSUB news sport none");
     same(&mut c, &mut rc, "PUBSUB NUMSUB");
@@ -688,7 +685,7 @@ fn pubsub_matches_redis() {
     sub_cmd(&mut b, &mut rb, "SUBSCRIBE c1", 1);
     sub_cmd(&mut b, &mut rb, "PUNSUBSCRIBE y* n*", 2);
     // A normal client may UNSUBSCRIBE: one confirmation with a nil name.
-    let mut fresh = store.subscriber();
+    let mut fresh = store.connection();
     sub_cmd(&mut fresh, &mut rc, "UNSUBSCRIBE", 1);
     sub_cmd(&mut fresh, &mut rc, "PUNSUBSCRIBE", 1);
     sub_cmd(&mut fresh, &mut rc, "SET k v", 1);
@@ -700,8 +697,8 @@ fn pubsub_matches_redis() {
 fn pubsub_channels_glob_matches_redis() {
     let (server, store) = setup();
     let (mut ra, mut rc) = (server.conn(), server.conn());
-    let mut a = store.subscriber();
-    let mut c = store.transaction();
+    let mut a = store.connection();
+    let mut c = store.connection();
     let channels = [
         "hello",
         "hllo",

@@ -149,7 +149,7 @@ fn commands_on_the_store_match_a_real_server() {
     let server = RedisServer::start();
     let client = redis::Client::open(server.url()).unwrap();
     let mut real = client.get_connection().unwrap();
-    let mut store = Store::new();
+    let mut store = Store::new().connection();
     let want = script(&mut real, "c:");
     let got = script(&mut store, "c:");
     assert_eq!(got.len(), want.len());
@@ -160,8 +160,8 @@ fn commands_on_the_store_match_a_real_server() {
 
 #[test]
 fn replies_match_the_typed_api() {
-    let mut con = Store::new();
-    let typed = con.clone();
+    let typed = Store::new();
+    let mut con = typed.connection();
     let _: () = Commands::set(&mut con, "k", "v").unwrap();
     assert_eq!(typed.get(b"k").unwrap(), Some(b"v".to_vec()));
     let n: i64 = Commands::incr(&mut con, "n", 41).unwrap();
@@ -194,9 +194,10 @@ fn replies_match_the_typed_api() {
 }
 
 #[test]
-fn each_clone_is_its_own_connection() {
-    let mut a = Store::new();
-    let mut b = a.clone();
+fn each_connection_has_its_own_state() {
+    let store = Store::new();
+    let mut a = store.connection();
+    let mut b = store.connection();
     // WATCH on one handle, a write on another: EXEC aborts.
     let _: () = redis::cmd("WATCH").arg("k").query(&mut a).unwrap();
     let _: () = Commands::set(&mut b, "k", "changed").unwrap();
@@ -218,7 +219,7 @@ fn each_clone_is_its_own_connection() {
     // Atomic pipelines on two clones at once do not interleave.
     std::thread::scope(|s| {
         for _ in 0..4 {
-            let mut c = a.clone();
+            let mut c = store.connection();
             s.spawn(move || {
                 for _ in 0..200 {
                     let (x, y): (i64, i64) = redis::pipe()
@@ -236,7 +237,7 @@ fn each_clone_is_its_own_connection() {
     assert_eq!(total, 1600);
 
     // A BLPOP blocks only its own handle.
-    let mut waiter = a.clone();
+    let mut waiter = store.connection();
     let start = Instant::now();
     std::thread::scope(|s| {
         let t = s.spawn(move || {
@@ -255,8 +256,8 @@ fn each_clone_is_its_own_connection() {
         .query::<Value>(&mut a)
         .unwrap_err();
     assert!(
-        e.to_string().contains("Store::subscriber()"),
-        "points to the subscriber API: {e}"
+        e.to_string().contains("Connection::next_push"),
+        "points to the connection's pub/sub API: {e}"
     );
 }
 
@@ -268,8 +269,9 @@ fn async_commands_run_on_the_store() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut con = Store::new();
-        let mut other = con.clone();
+        let store = Store::new();
+        let mut con = store.connection();
+        let mut other = store.connection();
         let _: () = AsyncCommands::set(&mut con, "k", "v").await.unwrap();
         let v: String = AsyncCommands::get(&mut con, "k").await.unwrap();
         assert_eq!(v, "v");

@@ -1206,16 +1206,16 @@ impl Backend for Store {
         watch: &[&[u8]],
         build: TxnBuilder<'_>,
     ) -> Result<Option<Vec<Reply>>> {
-        let mut tx = Store::transaction(self);
+        let mut conn = self.connection();
         if !watch.is_empty() {
-            tx.watch(watch)?;
+            conn.watch(watch)?;
         }
         let commands = build(self)?;
-        tx.multi()?;
+        conn.multi()?;
         for argv in &commands {
-            tx.queue(argv);
+            conn.execute(argv);
         }
-        exec_outcome(tx.exec())
+        exec_outcome(conn.exec())
     }
 }
 

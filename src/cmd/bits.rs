@@ -1,6 +1,6 @@
 //! Bit commands: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD, BITFIELD_RO.
 
-use super::{reply, Args, Command, Keys, Spec};
+use super::{reply, Args, Command, Flags, Keys, Spec};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::bits::BitfieldOp;
@@ -238,48 +238,62 @@ pub(super) fn register(t: &mut Vec<Spec>) {
         Spec {
             name: "setbit",
             arity: 4,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(SetBit),
+            block: None,
         },
         Spec {
             name: "getbit",
             arity: 3,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(GetBit),
+            block: None,
         },
         Spec {
             name: "bitcount",
             arity: -2,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(BitCount),
+            block: None,
         },
         Spec {
             name: "bitpos",
             arity: -3,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(BitPos),
+            block: None,
         },
         Spec {
             name: "bitop",
             arity: -4,
+            flags: Flags::WRITE_DENYOOM,
             keys: Keys::Range {
                 first: 2,
                 last: -1,
                 step: 1,
             },
             run: cmd!(BitOpCmd),
+            block: None,
         },
         Spec {
             name: "bitfield",
             arity: -2,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(BitField<false>),
+            block: None,
         },
         Spec {
             name: "bitfield_ro",
             arity: -2,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(BitField<true>),
+            block: None,
         },
     ]);
 }

@@ -6,7 +6,7 @@
 //! option values and ITEMS) are raised while parsing, with Redis's text naming the
 //! registered lower-case name.
 
-use super::{Args, Command, Keys, Spec};
+use super::{Args, Command, Flags, Keys, Spec};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::bloom::{
@@ -538,68 +538,90 @@ pub(super) fn register(t: &mut Vec<Spec>) {
         Spec {
             name: "bf.reserve",
             arity: -4,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(BfReserve),
+            block: None,
         },
         Spec {
             name: "bf.add",
             arity: 3,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(BfAdd),
+            block: None,
         },
         Spec {
             name: "bf.madd",
             arity: -3,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(BfMAdd),
+            block: None,
         },
         Spec {
             name: "bf.insert",
             arity: -4,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(BfInsert),
+            block: None,
         },
         Spec {
             name: "bf.exists",
             arity: 3,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(BfExists),
+            block: None,
         },
         Spec {
             name: "bf.mexists",
             arity: -3,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(BfMExists),
+            block: None,
         },
         Spec {
             name: "bf.info",
             arity: -2,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(BfInfo),
+            block: None,
         },
         Spec {
             name: "bf.card",
             arity: 2,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(BfCard),
+            block: None,
         },
         Spec {
             name: "bf.debug",
             arity: 2,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(BfDebug),
+            block: None,
         },
         Spec {
             name: "bf.scandump",
             arity: 3,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(BfScanDump),
+            block: None,
         },
         Spec {
             name: "bf.loadchunk",
             arity: 4,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(BfLoadChunk),
+            block: None,
         },
     ]);
 }

@@ -1,6 +1,6 @@
 //! Hash commands.
 
-use super::{reply, Args, Command, Keys, Spec};
+use super::{reply, Args, Command, Flags, Keys, Spec};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::Db;
@@ -248,86 +248,114 @@ pub(super) fn register(t: &mut Vec<Spec>) {
         Spec {
             name: "hset",
             arity: -4,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(HSet<false>),
+            block: None,
         },
         Spec {
             name: "hmset",
             arity: -4,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(HSet<true>),
+            block: None,
         },
         Spec {
             name: "hsetnx",
             arity: 4,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(HSetNx),
+            block: None,
         },
         Spec {
             name: "hget",
             arity: 3,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(HGet),
+            block: None,
         },
         Spec {
             name: "hmget",
             arity: -3,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(HMGet),
+            block: None,
         },
         Spec {
             name: "hgetall",
             arity: 2,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(HGetAll<0>),
+            block: None,
         },
         Spec {
             name: "hkeys",
             arity: 2,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(HGetAll<1>),
+            block: None,
         },
         Spec {
             name: "hvals",
             arity: 2,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(HGetAll<2>),
+            block: None,
         },
         Spec {
             name: "hdel",
             arity: -3,
+            flags: Flags::WRITE,
             keys: one,
             run: cmd!(HDel),
+            block: None,
         },
         Spec {
             name: "hexists",
             arity: 3,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(HExists),
+            block: None,
         },
         Spec {
             name: "hlen",
             arity: 2,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(HLen),
+            block: None,
         },
         Spec {
             name: "hstrlen",
             arity: 3,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(HStrLen),
+            block: None,
         },
         Spec {
             name: "hincrby",
             arity: 4,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(HIncrBy),
+            block: None,
         },
         Spec {
             name: "hincrbyfloat",
             arity: 4,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(HIncrByFloat),
+            block: None,
         },
     ]);
 }

@@ -1,6 +1,6 @@
 //! HyperLogLog commands.
 
-use super::{reply, Args, Command, Keys, Spec};
+use super::{reply, Args, Command, Flags, Keys, Spec};
 use crate::error::Result;
 use crate::reply::Reply;
 use crate::store::Db;
@@ -61,20 +61,26 @@ pub(super) fn register(t: &mut Vec<Spec>) {
         Spec {
             name: "pfadd",
             arity: -2,
+            flags: Flags::WRITE_DENYOOM,
             keys: Keys::ONE,
             run: cmd!(PfAdd),
+            block: None,
         },
         Spec {
             name: "pfcount",
             arity: -2,
+            flags: Flags::NONE,
             keys: Keys::ALL_ARGS,
             run: cmd!(PfCount),
+            block: None,
         },
         Spec {
             name: "pfmerge",
             arity: -2,
+            flags: Flags::WRITE_DENYOOM,
             keys: Keys::ALL_ARGS,
             run: cmd!(PfMerge),
+            block: None,
         },
     ]);
 }

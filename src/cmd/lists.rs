@@ -1,15 +1,37 @@
 //! List commands, blocking pops included.
 //!
 //! The table runners of BLPOP, BRPOP, BLMOVE and BRPOPLPUSH are their non-blocking forms,
-//! which is how they run inside EXEC (Redis's `CLIENT_DENY_BLOCKING`); `Store::execute` sends
-//! them to `Store::execute_blocking` instead, which waits.
+//! which is how they run inside EXEC (Redis's `CLIENT_DENY_BLOCKING`); outside MULTI a
+//! connection and `Store::execute` call the row's `block` parser instead and wait.
 
-use super::{reply, Args, Command, Keys, Spec};
+use super::{reply, Args, BlockingCall, Command, Flags, Keys, Spec};
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::store::blocking::{parse_timeout, WaitKind};
+use crate::store::blocking::{ceil_ms, WaitKind};
 use crate::store::lists::ListEnd;
 use crate::store::Db;
+use std::time::Duration;
+
+/// Redis's BLPOP/BRPOP/BLMOVE timeout argument: seconds as a C `long double`, converted to
+/// whole milliseconds rounding up. `Ok(None)` blocks forever (`0`).
+pub(crate) fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>> {
+    match crate::num::parse_timeout_ms(arg) {
+        Ok(0) => Ok(None),
+        Ok(ms) => Ok(Some(Duration::from_millis(ms as u64))),
+        Err(e) => Err(Error::other(
+            e.to_string().trim_start_matches('-').to_owned(),
+        )),
+    }
+}
+
+/// `parse_timeout` against the clock: a timeout whose absolute time overflows Redis's
+/// `timeout + mstime()` wraps negative there, and Redis's timeout table (keyed by the
+/// unsigned time) then never fires it: the client blocks forever.
+pub(crate) fn argv_timeout(clock: &Clock, arg: &[u8]) -> Result<Option<Duration>> {
+    let t = parse_timeout(arg)?;
+    Ok(t.filter(|d| clock.now_ms().checked_add(ceil_ms(*d)).is_some()))
+}
 
 fn end(left: bool) -> ListEnd {
     if left {
@@ -266,6 +288,46 @@ impl<'a, const RPOPLPUSH: bool> Command<'a> for BLMove<'a, RPOPLPUSH> {
     }
 }
 
+/// BLPOP and BRPOP outside MULTI: the wait on every key but the last, the last being the
+/// timeout.
+fn block_pop<const LEFT: bool>(argv: &[&[u8]], clock: &Clock) -> Result<BlockingCall> {
+    let (keys, timeout) = argv[1..].split_at(argv.len() - 2);
+    Ok(BlockingCall {
+        keys: keys.iter().map(|k| Box::from(*k)).collect(),
+        kind: WaitKind::Pop(end(LEFT)),
+        timeout: argv_timeout(clock, timeout[0])?,
+        answer: |r| match r {
+            Ok(Some((k, v))) => Reply::Array(vec![Reply::Bulk(k.into_vec()), Reply::Bulk(v)]),
+            Ok(None) => Reply::NilArray,
+            Err(e) => Reply::Error(e.to_string()),
+        },
+    })
+}
+
+/// BLMOVE and BRPOPLPUSH outside MULTI: Redis parses the ends before the timeout.
+fn block_move<const RPOPLPUSH: bool>(argv: &[&[u8]], clock: &Clock) -> Result<BlockingCall> {
+    let (from, to, timeout) = if RPOPLPUSH {
+        (ListEnd::Right, ListEnd::Left, argv[3])
+    } else {
+        (ListEnd::parse(argv[3])?, ListEnd::parse(argv[4])?, argv[5])
+    };
+    Ok(BlockingCall {
+        keys: vec![Box::from(argv[1])],
+        kind: WaitKind::Move {
+            dst: argv[2].into(),
+            from,
+            to,
+        },
+        timeout: argv_timeout(clock, timeout)?,
+        answer: |r| match r {
+            Ok(Some((_, v))) => Reply::Bulk(v),
+            // A blocked list client that times out gets the null array, BLMOVE too.
+            Ok(None) => Reply::NilArray,
+            Err(e) => Reply::Error(e.to_string()),
+        },
+    })
+}
+
 pub(super) fn register(t: &mut Vec<Spec>) {
     let one = Keys::ONE;
     let two = Keys::Range {
@@ -282,110 +344,190 @@ pub(super) fn register(t: &mut Vec<Spec>) {
         Spec {
             name: "lpush",
             arity: -3,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(Push<true, false>),
+            block: None,
         },
         Spec {
             name: "rpush",
             arity: -3,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(Push<false, false>),
+            block: None,
         },
         Spec {
             name: "lpushx",
             arity: -3,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(Push<true, true>),
+            block: None,
         },
         Spec {
             name: "rpushx",
             arity: -3,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(Push<false, true>),
+            block: None,
         },
         Spec {
             name: "lpop",
             arity: -2,
+            flags: Flags::WRITE,
             keys: one,
             run: cmd!(Pop<true>),
+            block: None,
         },
         Spec {
             name: "rpop",
             arity: -2,
+            flags: Flags::WRITE,
             keys: one,
             run: cmd!(Pop<false>),
+            block: None,
         },
         Spec {
             name: "lrange",
             arity: 4,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(LRange),
+            block: None,
         },
         Spec {
             name: "ltrim",
             arity: 4,
+            flags: Flags::WRITE,
             keys: one,
             run: cmd!(LTrim),
+            block: None,
         },
         Spec {
             name: "llen",
             arity: 2,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(LLen),
+            block: None,
         },
         Spec {
             name: "lindex",
             arity: 3,
+            flags: Flags::NONE,
             keys: one,
             run: cmd!(LIndex),
+            block: None,
         },
         Spec {
             name: "lset",
             arity: 4,
+            flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(LSet),
+            block: None,
         },
         Spec {
             name: "lrem",
             arity: 4,
+            flags: Flags::WRITE,
             keys: one,
             run: cmd!(LRem),
+            block: None,
         },
         Spec {
             name: "lmove",
             arity: 5,
+            flags: Flags::WRITE_DENYOOM,
             keys: two,
             run: cmd!(LMove<false>),
+            block: None,
         },
         Spec {
             name: "rpoplpush",
             arity: 3,
+            flags: Flags::WRITE_DENYOOM,
             keys: two,
             run: cmd!(LMove<true>),
+            block: None,
         },
         Spec {
             name: "blpop",
             arity: -3,
+            flags: Flags::WRITE.with(Flags::BLOCKING),
             keys: all_but_last,
             run: cmd!(BPop<true>),
+            block: Some(block_pop::<true>),
         },
         Spec {
             name: "brpop",
             arity: -3,
+            flags: Flags::WRITE.with(Flags::BLOCKING),
             keys: all_but_last,
             run: cmd!(BPop<false>),
+            block: Some(block_pop::<false>),
         },
         Spec {
             name: "blmove",
             arity: 6,
+            flags: Flags::WRITE_DENYOOM.with(Flags::BLOCKING),
             keys: two,
             run: cmd!(BLMove<false>),
+            block: Some(block_move::<false>),
         },
         Spec {
             name: "brpoplpush",
             arity: 4,
+            flags: Flags::WRITE_DENYOOM.with(Flags::BLOCKING),
             keys: two,
             run: cmd!(BLMove<true>),
+            block: Some(block_move::<true>),
         },
     ]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(arg: &str) -> Result<Option<u128>> {
+        parse_timeout(arg.as_bytes()).map(|d| d.map(|d| d.as_millis()))
+    }
+
+    #[test]
+    fn timeout_table_of_the_spec() {
+        for zero in ["0", "0.0", "-0", "-0.0001"] {
+            assert_eq!(ms(zero).unwrap(), None, "{zero}");
+        }
+        assert_eq!(ms("0.1").unwrap(), Some(100));
+        assert_eq!(ms(".1").unwrap(), Some(100));
+        assert_eq!(ms("+0.1").unwrap(), Some(100));
+        assert_eq!(ms("1.5e-1").unwrap(), Some(150));
+        assert_eq!(ms("1e0").unwrap(), Some(1000));
+        assert_eq!(ms("0x1").unwrap(), Some(1000));
+        assert_eq!(ms("0x0.8p0").unwrap(), Some(500));
+        assert_eq!(ms("0.0001").unwrap(), Some(1));
+        let neg = "ERR timeout is negative";
+        let nf = "ERR timeout is not a float or out of range";
+        for n in ["-1", "-0.5", "inf", "1e400", "1e16", "9223372036854775807"] {
+            assert_eq!(ms(n).unwrap_err().to_string(), neg, "{n}");
+        }
+        for n in ["abc", "nan", "", " 0.1", "0.1 ", "5s"] {
+            assert_eq!(ms(n).unwrap_err().to_string(), nf, "{n:?}");
+        }
+    }
+
+    #[test]
+    fn a_timeout_past_redis_clock_range_blocks_forever() {
+        let m = crate::ManualClock::new(1000);
+        let c = m.clock();
+        // Redis's `timeout + mstime()` overflow blocks forever.
+        assert_eq!(argv_timeout(&c, b"9223372036854775").unwrap(), None);
+        assert_eq!(
+            argv_timeout(&c, b"1").unwrap(),
+            Some(Duration::from_secs(1))
+        );
+    }
 }

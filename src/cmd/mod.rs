@@ -23,6 +23,7 @@ macro_rules! cmd {
 
 mod bits;
 mod bloom;
+mod connection;
 mod generic;
 mod hashes;
 mod hll;
@@ -32,12 +33,15 @@ pub(crate) mod pubsub;
 mod strings;
 mod txn;
 
+pub use connection::{Connection, Protocol};
 pub use ops::TxOp;
 pub(crate) use pubsub::{check_subcommand, full_name};
 
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::store::{Db, Lock, Store};
+use crate::store::blocking::{Popped, WaitKind};
+use crate::store::{Db, Store};
 use smallvec::SmallVec;
 use std::sync::OnceLock;
 
@@ -156,12 +160,85 @@ impl Keys {
 
 pub(crate) type Runner = for<'a, 'b> fn(&mut Args<'a>, &mut Db<'b>) -> Reply;
 
+/// A blocking command's parser: the wait it asks for, or the error its arguments earn.
+/// Outside MULTI the caller (a [`crate::Connection`], `Store::execute`) runs the wait, on the
+/// calling thread or as a future; inside MULTI the row's `run` serves it without waiting.
+pub(crate) type BlockParser = fn(&[&[u8]], &Clock) -> Result<BlockingCall>;
+
+/// What a command is, for every part of the crate that treats commands by kind: eviction
+/// refuses `DENYOOM` commands at the memory limit, a connection runs `BLOCKING` ones through
+/// the row's `block` parser, allows only `PUBSUB` ones in subscribed mode and runs `TXN` ones
+/// itself instead of queuing them, and COMMAND reports them. No list of command names exists
+/// outside the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Flags(u16);
+
+impl Flags {
+    /// Nothing special: a read, or a command with no keys.
+    pub const NONE: Flags = Flags(0);
+    /// Modifies the keyspace (Redis's `write`).
+    pub const WRITE: Flags = Flags(1);
+    /// May grow memory: refused while over `maxmemory` (Redis's `denyoom`, which Redis only
+    /// sets on write commands).
+    pub const WRITE_DENYOOM: Flags = Flags(1 | 2);
+    /// May block the connection (outside MULTI).
+    pub const BLOCKING: Flags = Flags(4);
+    /// Allowed while the connection is in subscribed mode (RESP2).
+    pub const PUBSUB: Flags = Flags(8);
+    /// Acts on the connection's transaction at once, even inside MULTI (MULTI, EXEC,
+    /// DISCARD, WATCH).
+    pub const TXN: Flags = Flags(16);
+    /// Acts on the connection itself (SELECT, HELLO, CLIENT, RESET, QUIT, AUTH): run by the
+    /// connection, never through the keyspace.
+    pub const CONN: Flags = Flags(32);
+
+    /// Both sets of flags.
+    pub const fn with(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    /// Whether every flag of `other` is set.
+    #[inline]
+    pub const fn has(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
 /// One row of the command table.
 pub(crate) struct Spec {
     pub name: &'static str,
     pub arity: i32,
+    pub flags: Flags,
     pub keys: Keys,
     pub run: Runner,
+    pub block: Option<BlockParser>,
+}
+
+/// A blocking pop a command asked for: its keys, what it does with the element, how long it
+/// waits and how its outcome is answered.
+pub(crate) struct BlockingCall {
+    pub keys: Vec<Box<[u8]>>,
+    pub kind: WaitKind,
+    pub timeout: Option<std::time::Duration>,
+    pub answer: fn(Result<Option<Popped>>) -> Reply,
+}
+
+impl BlockingCall {
+    /// Waits on the calling thread.
+    pub(crate) fn run(self, store: &Store) -> Reply {
+        let keys: SmallVec<[&[u8]; 4]> = self.keys.iter().map(|k| &**k).collect();
+        (self.answer)(store.block_sync(&keys, self.kind, self.timeout))
+    }
+
+    /// Waits as a future, without holding a thread.
+    pub(crate) fn run_async(
+        self,
+        store: &Store,
+    ) -> impl std::future::Future<Output = Reply> + Send + 'static {
+        let answer = self.answer;
+        let wait = store.block_async(self.keys, self.kind, self.timeout);
+        async move { answer(wait.await) }
+    }
 }
 
 pub(crate) fn run<'a, C: Command<'a>>(args: &mut Args<'a>, db: &mut Db<'_>) -> Reply {
@@ -415,24 +492,9 @@ impl Store {
     /// ```
     pub fn execute<A: AsRef<[u8]>>(&self, argv: &[A]) -> Reply {
         let argv: SmallVec<[&[u8]; 8]> = argv.iter().map(AsRef::as_ref).collect();
-        let spec = match check(&argv) {
-            Ok(s) => s,
-            Err(e) => return Reply::Error(e.to_string()),
-        };
-        if self.inner.memory.is_some() {
-            if let Err(e) = self.check_memory(spec.name) {
-                return Reply::Error(e.to_string());
-            }
-        }
-        if let Some(r) = self.execute_blocking(spec.name, &argv) {
-            return r;
-        }
-        match spec.keys {
-            Keys::All => self.with_db(Lock::All, |db| run_locked(spec, &argv, db)),
-            keys => {
-                let keys = keys.of(&argv);
-                self.with_db(Lock::Keys(&keys), |db| run_locked(spec, &argv, db))
-            }
+        match check(&argv) {
+            Ok(spec) => self.run_spec(spec, &argv).into_resp2(),
+            Err(e) => Reply::Error(e.to_string()),
         }
     }
 }

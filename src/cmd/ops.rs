@@ -20,6 +20,7 @@ use super::Command;
 use crate::reply::Reply;
 use crate::store::Db;
 use crate::types::bitmap::BitfieldOp;
+use smallvec::SmallVec;
 use std::time::Duration;
 
 /// One command of a typed transaction ([`crate::Backend::transaction_ops`]).
@@ -94,6 +95,29 @@ impl<'a> TxOp<'a> {
             }
             .apply(db),
         }
+    }
+}
+
+impl crate::store::Store {
+    /// MULTI, the typed `ops`, EXEC, with no WATCH: what a connection does with the ops'
+    /// argv (same queue-time memory check, same locks, same replies), without building or
+    /// parsing it.
+    pub(crate) fn exec_ops(&self, ops: &[TxOp<'_>]) -> crate::Result<Vec<Reply>> {
+        for op in ops {
+            let denyoom = super::lookup(op.name().as_bytes())
+                .is_some_and(|s| s.flags.has(super::Flags::WRITE_DENYOOM));
+            if self.check_memory(denyoom).is_err() {
+                return Err(crate::Error::from_reply_text(
+                    "EXECABORT Transaction discarded because of previous errors.",
+                ));
+            }
+        }
+        let keys: SmallVec<[&[u8]; 16]> = ops.iter().map(TxOp::key).collect();
+        Ok(self
+            .run_atomic(&keys, false, &[], None, |db| {
+                ops.iter().map(|op| op.run(db)).collect()
+            })
+            .unwrap_or_default())
     }
 }
 

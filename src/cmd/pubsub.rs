@@ -2,7 +2,7 @@
 //! `Store::execute` they answer with an error that points to `Store::subscriber`; a
 //! `Subscription` runs them itself.
 
-use super::{Args, Command, Keys, Spec};
+use super::{Args, Command, Flags, Keys, Spec};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::Db;
@@ -180,38 +180,50 @@ pub(super) fn register(t: &mut Vec<Spec>) {
         Spec {
             name: "publish",
             arity: 3,
+            flags: Flags::NONE,
             keys: Keys::None,
             run: cmd!(Publish),
+            block: None,
         },
         Spec {
             name: "pubsub",
             arity: -2,
+            flags: Flags::NONE,
             keys: Keys::None,
             run: cmd!(PubSub),
+            block: None,
         },
         Spec {
             name: "subscribe",
             arity: -2,
+            flags: Flags::PUBSUB,
             keys: Keys::None,
             run: cmd!(NeedsSubscriber<0>),
+            block: None,
         },
         Spec {
             name: "psubscribe",
             arity: -2,
+            flags: Flags::PUBSUB,
             keys: Keys::None,
             run: cmd!(NeedsSubscriber<1>),
+            block: None,
         },
         Spec {
             name: "unsubscribe",
             arity: -1,
+            flags: Flags::PUBSUB,
             keys: Keys::None,
             run: cmd!(NeedsSubscriber<2>),
+            block: None,
         },
         Spec {
             name: "punsubscribe",
             arity: -1,
+            flags: Flags::PUBSUB,
             keys: Keys::None,
             run: cmd!(NeedsSubscriber<3>),
+            block: None,
         },
     ]);
 }

@@ -167,7 +167,7 @@ impl Store {
     /// SETBIT: sets bit `offset` (0 is the most significant bit of the first byte); returns
     /// the old bit.
     pub fn setbit(&self, key: impl AsRef<[u8]>, offset: u64, bit: bool) -> Result<u8> {
-        self.check_memory("setbit")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         self.with_key(key, |db| db.setbit(key, offset, bit))
     }
@@ -206,7 +206,7 @@ impl Store {
         dest: impl AsRef<[u8]>,
         sources: &[K],
     ) -> Result<usize> {
-        self.check_memory("bitop")?;
+        self.check_memory(true)?;
         let dest = dest.as_ref();
         let sources: Vec<&[u8]> = sources.iter().map(AsRef::as_ref).collect();
         op.check_source_count(sources.len())
@@ -218,7 +218,7 @@ impl Store {
 
     /// BITFIELD.
     pub fn bitfield(&self, key: impl AsRef<[u8]>, ops: &[BitfieldOp]) -> Result<Vec<Option<i64>>> {
-        self.check_memory("bitfield")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         self.with_key(key, |db| db.bitfield(key, ops))
     }

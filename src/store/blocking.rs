@@ -39,7 +39,7 @@ use super::keyspace::key_hash;
 use super::lists::ListEnd;
 use super::{Db, Lock, Store};
 use crate::clock::{real_instant, Clock};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use parking_lot::{Condvar, Mutex};
 use smallvec::SmallVec;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -787,26 +787,6 @@ impl Drop for BlockFuture {
     }
 }
 
-/// Redis's BLPOP/BRPOP/BLMOVE timeout argument: seconds as a C `long double`, converted to
-/// whole milliseconds rounding up. `Ok(None)` blocks forever (`0`).
-pub(crate) fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>> {
-    match crate::num::parse_timeout_ms(arg) {
-        Ok(0) => Ok(None),
-        Ok(ms) => Ok(Some(Duration::from_millis(ms as u64))),
-        Err(e) => Err(Error::other(
-            e.to_string().trim_start_matches('-').to_owned(),
-        )),
-    }
-}
-
-/// [`parse_timeout`] against the clock: a timeout whose absolute time overflows Redis's
-/// `timeout + mstime()` wraps negative there, and Redis's timeout table (keyed by the
-/// unsigned time) then never fires it: the client blocks forever.
-pub(crate) fn argv_timeout(clock: &Clock, arg: &[u8]) -> Result<Option<Duration>> {
-    let t = parse_timeout(arg)?;
-    Ok(t.filter(|d| clock.now_ms().checked_add(ceil_ms(*d)).is_some()))
-}
-
 /// A typed timeout: zero blocks forever, as in Redis.
 pub(crate) fn typed_timeout(t: Duration) -> Option<Duration> {
     if t.is_zero() {
@@ -819,33 +799,6 @@ pub(crate) fn typed_timeout(t: Duration) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ms(arg: &str) -> Result<Option<u128>> {
-        parse_timeout(arg.as_bytes()).map(|d| d.map(|d| d.as_millis()))
-    }
-
-    #[test]
-    fn timeout_table_of_the_spec() {
-        for zero in ["0", "0.0", "-0", "-0.0001"] {
-            assert_eq!(ms(zero).unwrap(), None, "{zero}");
-        }
-        assert_eq!(ms("0.1").unwrap(), Some(100));
-        assert_eq!(ms(".1").unwrap(), Some(100));
-        assert_eq!(ms("+0.1").unwrap(), Some(100));
-        assert_eq!(ms("1.5e-1").unwrap(), Some(150));
-        assert_eq!(ms("1e0").unwrap(), Some(1000));
-        assert_eq!(ms("0x1").unwrap(), Some(1000));
-        assert_eq!(ms("0x0.8p0").unwrap(), Some(500));
-        assert_eq!(ms("0.0001").unwrap(), Some(1));
-        let neg = "ERR timeout is negative";
-        let nf = "ERR timeout is not a float or out of range";
-        for n in ["-1", "-0.5", "inf", "1e400", "1e16", "9223372036854775807"] {
-            assert_eq!(ms(n).unwrap_err().to_string(), neg, "{n}");
-        }
-        for n in ["abc", "nan", "", " 0.1", "0.1 ", "5s"] {
-            assert_eq!(ms(n).unwrap_err().to_string(), nf, "{n:?}");
-        }
-    }
 
     #[test]
     fn durations_round_up_to_whole_ms() {
@@ -867,12 +820,6 @@ mod tests {
         assert!(d.passed(&c));
         assert!(!Deadline::after(&c, None).passed(&c));
         assert!(!Deadline::after(&c, Some(Duration::MAX)).passed(&c));
-        // Redis's `timeout + mstime()` overflow blocks forever.
-        assert_eq!(argv_timeout(&c, b"9223372036854775").unwrap(), None);
-        assert_eq!(
-            argv_timeout(&c, b"1").unwrap(),
-            Some(Duration::from_secs(1))
-        );
     }
 
     #[test]

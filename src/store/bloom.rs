@@ -414,7 +414,7 @@ impl Store {
     /// assert!(store.bf_exists("seen", "page:1").unwrap());
     /// ```
     pub fn bf_reserve(&self, key: impl AsRef<[u8]>, opts: BloomOptions) -> Result<()> {
-        self.check_memory("bf.reserve")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         check_reserve(&opts)?;
         self.with_key(key, |db| db.bf_reserve(key, &opts))
@@ -423,7 +423,7 @@ impl Store {
     /// BF.ADD: adds `item`, creating a default filter ([`BloomOptions::default`]) when `key`
     /// is missing. `true` if it was added, `false` if it may already be present.
     pub fn bf_add(&self, key: impl AsRef<[u8]>, item: impl AsRef<[u8]>) -> Result<bool> {
-        self.check_memory("bf.add")?;
+        self.check_memory(true)?;
         let (key, item) = (key.as_ref(), item.as_ref());
         self.with_key(key, |db| db.bf_add(key, item))
     }
@@ -436,7 +436,7 @@ impl Store {
         key: impl AsRef<[u8]>,
         items: &[I],
     ) -> Result<Vec<Result<bool>>> {
-        self.check_memory("bf.madd")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         self.with_key(key, |db| db.bf_madd(key, items))
     }
@@ -450,7 +450,7 @@ impl Store {
         opts: BfInsertOptions,
         items: &[I],
     ) -> Result<Vec<Result<bool>>> {
-        self.check_memory("bf.insert")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         check_insert(&opts.filter)?;
         self.with_key(key, |db| db.bf_insert(key, &opts, items))
@@ -531,7 +531,7 @@ impl Store {
         iter: i64,
         data: impl AsRef<[u8]>,
     ) -> Result<()> {
-        self.check_memory("bf.loadchunk")?;
+        self.check_memory(true)?;
         let (key, data) = (key.as_ref(), data.as_ref());
         self.with_key(key, |db| db.bf_loadchunk(key, iter, data))
     }

@@ -170,7 +170,7 @@ impl Store {
     /// Before a command from the argv front end: evicts if over the limit, then refuses a
     /// `denyoom` command if still over.
     #[inline]
-    pub(crate) fn check_memory(&self, name: &str) -> Result<()> {
+    pub(crate) fn check_memory(&self, denyoom: bool) -> Result<()> {
         let Some(m) = &self.inner.memory else {
             return Ok(());
         };
@@ -178,7 +178,7 @@ impl Store {
             return Ok(());
         }
         self.evict_if_needed();
-        if m.over() && is_denyoom(name) {
+        if m.over() && denyoom {
             return Err(Error::OutOfMemory);
         }
         Ok(())
@@ -381,53 +381,6 @@ fn hash_bytes(h: &HashValue) -> usize {
     }
 }
 
-/// Redis 7.0's `denyoom` commands (and RedisBloom's `deny-oom` ones) among ours: writes that
-/// may grow memory, refused at the limit.
-pub(crate) fn is_denyoom(name: &str) -> bool {
-    matches!(
-        name,
-        "set"
-            | "setnx"
-            | "setex"
-            | "psetex"
-            | "mset"
-            | "msetnx"
-            | "append"
-            | "setrange"
-            | "incr"
-            | "decr"
-            | "incrby"
-            | "decrby"
-            | "incrbyfloat"
-            | "getset"
-            | "hset"
-            | "hmset"
-            | "hsetnx"
-            | "hincrby"
-            | "hincrbyfloat"
-            | "lpush"
-            | "rpush"
-            | "lpushx"
-            | "rpushx"
-            | "linsert"
-            | "lset"
-            | "lmove"
-            | "rpoplpush"
-            | "blmove"
-            | "brpoplpush"
-            | "pfadd"
-            | "pfmerge"
-            | "setbit"
-            | "bitfield"
-            | "bitop"
-            | "bf.reserve"
-            | "bf.add"
-            | "bf.madd"
-            | "bf.insert"
-            | "bf.loadchunk"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,12 +435,5 @@ mod tests {
             .sum();
         assert!(sum > 0);
         assert_eq!(store.used_memory() as i64, sum);
-    }
-
-    #[test]
-    fn denyoom_matches_redis_for_a_few() {
-        assert!(is_denyoom("set") && is_denyoom("bf.add") && is_denyoom("pfadd"));
-        assert!(!is_denyoom("get") && !is_denyoom("del") && !is_denyoom("expire"));
-        assert!(!is_denyoom("getex") && !is_denyoom("rename"));
     }
 }

@@ -136,7 +136,7 @@ impl Store {
         key: impl AsRef<[u8]>,
         pairs: &[(F, V)],
     ) -> Result<usize> {
-        self.check_memory("hset")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         let pairs: Vec<(&[u8], &[u8])> = pairs
             .iter()
@@ -152,7 +152,7 @@ impl Store {
         field: impl AsRef<[u8]>,
         value: impl AsRef<[u8]>,
     ) -> Result<bool> {
-        self.check_memory("hsetnx")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         self.with_key(key, |db| db.hsetnx(key, field.as_ref(), value.as_ref()))
     }
@@ -211,7 +211,7 @@ impl Store {
 
     /// HINCRBY.
     pub fn hincrby(&self, key: impl AsRef<[u8]>, field: impl AsRef<[u8]>, by: i64) -> Result<i64> {
-        self.check_memory("hincrby")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         self.with_key(key, |db| db.hincrby(key, field.as_ref(), by))
     }
@@ -223,7 +223,7 @@ impl Store {
         field: impl AsRef<[u8]>,
         by: impl AsRef<[u8]>,
     ) -> Result<Vec<u8>> {
-        self.check_memory("hincrbyfloat")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         self.with_key(key, |db| db.hincrbyfloat(key, field.as_ref(), by.as_ref()))
     }

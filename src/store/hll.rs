@@ -115,7 +115,7 @@ impl Store {
     /// PFADD: adds `items` to the HyperLogLog at `key` (creating it); true when the key was
     /// created or its estimate may have changed.
     pub fn pfadd<I: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, items: &[I]) -> Result<bool> {
-        self.check_memory("pfadd")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         let items: Vec<&[u8]> = items.iter().map(AsRef::as_ref).collect();
         self.with_key(key, |db| db.pfadd(key, &items))
@@ -129,7 +129,7 @@ impl Store {
 
     /// PFMERGE: stores the union of `dest` and `sources` in `dest`.
     pub fn pfmerge<K: AsRef<[u8]>>(&self, dest: impl AsRef<[u8]>, sources: &[K]) -> Result<()> {
-        self.check_memory("pfmerge")?;
+        self.check_memory(true)?;
         let dest = dest.as_ref();
         let sources: Vec<&[u8]> = sources.iter().map(AsRef::as_ref).collect();
         let mut keys = sources.clone();

@@ -6,7 +6,7 @@
 //! removes the last element removes the key, as in Redis. Every modification marks the key
 //! for WATCH; every push marks it ready for blocked clients.
 
-use super::blocking::{argv_timeout, typed_timeout, Popped, WaitKind};
+use super::blocking::{typed_timeout, Popped, WaitKind};
 use super::value::Value;
 use super::{Db, Lock, Store};
 use crate::error::{Error, Result};
@@ -391,25 +391,25 @@ impl Store {
     /// assert_eq!(store.lrange("l", 0, -1).unwrap(), vec![b"b".to_vec(), b"a".to_vec()]);
     /// ```
     pub fn lpush<V: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, values: &[V]) -> Result<usize> {
-        self.check_memory("lpush")?;
+        self.check_memory(true)?;
         self.push_typed(key.as_ref(), values, ListEnd::Left, false, "lpush")
     }
 
     /// `RPUSH key value [value ...]`: the new length.
     pub fn rpush<V: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, values: &[V]) -> Result<usize> {
-        self.check_memory("rpush")?;
+        self.check_memory(true)?;
         self.push_typed(key.as_ref(), values, ListEnd::Right, false, "rpush")
     }
 
     /// `LPUSHX`: like LPUSH but only onto an existing list; 0 when the key is missing.
     pub fn lpushx<V: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, values: &[V]) -> Result<usize> {
-        self.check_memory("lpushx")?;
+        self.check_memory(true)?;
         self.push_typed(key.as_ref(), values, ListEnd::Left, true, "lpushx")
     }
 
     /// `RPUSHX`: like RPUSH but only onto an existing list; 0 when the key is missing.
     pub fn rpushx<V: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, values: &[V]) -> Result<usize> {
-        self.check_memory("rpushx")?;
+        self.check_memory(true)?;
         self.push_typed(key.as_ref(), values, ListEnd::Right, true, "rpushx")
     }
 
@@ -457,7 +457,7 @@ impl Store {
 
     /// `LSET key index value`: `ERR no such key`, `ERR index out of range`.
     pub fn lset(&self, key: impl AsRef<[u8]>, index: i64, value: impl AsRef<[u8]>) -> Result<()> {
-        self.check_memory("lset")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         self.with_key(key, |db| db.lset(key, index, value.as_ref()))
     }
@@ -487,7 +487,7 @@ impl Store {
         from: ListEnd,
         to: ListEnd,
     ) -> Result<Option<Vec<u8>>> {
-        self.check_memory("lmove")?;
+        self.check_memory(true)?;
         let (src, dst) = (src.as_ref(), dst.as_ref());
         self.with_db(Lock::Keys(&[src, dst]), |db| db.lmove(src, dst, from, to))
     }
@@ -600,61 +600,6 @@ impl Store {
         };
         let fut = self.block_async(vec![src.as_ref().into()], kind, typed_timeout(timeout));
         async move { fut.await.map(|r| r.map(|(_, v)| v)) }
-    }
-
-    /// The argv form of a blocking command run outside a transaction: parses like Redis
-    /// (the timeout first), then blocks the calling thread. `None` when `argv` is not one.
-    pub(crate) fn execute_blocking(&self, name: &str, argv: &[&[u8]]) -> Option<crate::Reply> {
-        use crate::Reply;
-        let err = |e: Error| Reply::Error(e.to_string());
-        let clock = &self.inner.clock;
-        match name {
-            "blpop" | "brpop" => {
-                let end = if name == "blpop" {
-                    ListEnd::Left
-                } else {
-                    ListEnd::Right
-                };
-                let (keys, t) = argv[1..].split_at(argv.len() - 2);
-                let timeout = match argv_timeout(clock, t[0]) {
-                    Ok(t) => t,
-                    Err(e) => return Some(err(e)),
-                };
-                Some(match self.block_sync(keys, WaitKind::Pop(end), timeout) {
-                    Ok(Some((k, v))) => {
-                        Reply::Array(vec![Reply::Bulk(k.into_vec()), Reply::Bulk(v)])
-                    }
-                    Ok(None) => Reply::NilArray,
-                    Err(e) => err(e),
-                })
-            }
-            "blmove" | "brpoplpush" => {
-                let parsed = if name == "blmove" {
-                    ListEnd::parse(argv[3]).and_then(|from| {
-                        let to = ListEnd::parse(argv[4])?;
-                        Ok((from, to, argv_timeout(clock, argv[5])?))
-                    })
-                } else {
-                    argv_timeout(clock, argv[3]).map(|t| (ListEnd::Right, ListEnd::Left, t))
-                };
-                let (from, to, timeout) = match parsed {
-                    Ok(p) => p,
-                    Err(e) => return Some(err(e)),
-                };
-                let kind = WaitKind::Move {
-                    dst: argv[2].into(),
-                    from,
-                    to,
-                };
-                Some(match self.block_sync(&[argv[1]], kind, timeout) {
-                    Ok(Some((_, v))) => Reply::Bulk(v),
-                    // A blocked list client that times out gets the null array, BLMOVE too.
-                    Ok(None) => Reply::NilArray,
-                    Err(e) => err(e),
-                })
-            }
-            _ => None,
-        }
     }
 }
 

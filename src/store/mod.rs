@@ -119,23 +119,6 @@ impl Inner {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) inner: Arc<Inner>,
-    /// This handle's state as a redis-rs connection (`MULTI` queue, `WATCH`es); every clone
-    /// starts with none, so each clone is a connection of its own. Untouched by every other
-    /// path.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) conn: ConnState,
-}
-
-/// A handle's connection state: its transaction, created on the first `MULTI`/`WATCH` sent
-/// as a command through redis-rs's `ConnectionLike`. Cloning gives a fresh, empty state.
-#[derive(Default)]
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
-pub(crate) struct ConnState(pub(crate) Option<Box<txn::Transaction>>);
-
-impl Clone for ConnState {
-    fn clone(&self) -> Self {
-        ConnState(None)
-    }
 }
 
 impl Default for Store {
@@ -245,7 +228,6 @@ impl StoreBuilder {
                 memory,
                 saver: std::sync::OnceLock::new(),
             }),
-            conn: ConnState::default(),
         }
     }
 }

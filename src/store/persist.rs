@@ -635,10 +635,7 @@ fn start_saver(store: &Store, path: PathBuf, period: Duration) -> Result<()> {
             let Some(inner) = weak.upgrade() else {
                 return;
             };
-            let store = Store {
-                inner,
-                conn: Default::default(),
-            };
+            let store = Store { inner };
             let result = store.save(&path);
             *errors.lock() = result.err();
         })
@@ -674,6 +671,7 @@ impl Store {
 /// again with its checksum fixed so that the decoder sees it. Must never panic or allocate
 /// more than a small multiple of `data.len()`; what loads must save and load back to the
 /// same keys.
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub fn fuzz_snapshot(data: &[u8]) {
     let build = || {

@@ -481,21 +481,21 @@ impl Subscription {
     }
 
     /// The confirmations of SUBSCRIBE: one `["subscribe", channel, count]` per channel.
-    fn subscribe_replies<C: AsRef<[u8]>>(&mut self, channels: &[C]) -> Vec<Reply> {
+    pub(crate) fn subscribe_replies<C: AsRef<[u8]>>(&mut self, channels: &[C]) -> Vec<Reply> {
         channels
             .iter()
             .map(|c| self.subscribe_one(c.as_ref()))
             .collect()
     }
 
-    fn psubscribe_replies<C: AsRef<[u8]>>(&mut self, patterns: &[C]) -> Vec<Reply> {
+    pub(crate) fn psubscribe_replies<C: AsRef<[u8]>>(&mut self, patterns: &[C]) -> Vec<Reply> {
         patterns
             .iter()
             .map(|p| self.psubscribe_one(p.as_ref()))
             .collect()
     }
 
-    fn unsubscribe_replies<C: AsRef<[u8]>>(&mut self, channels: &[C]) -> Vec<Reply> {
+    pub(crate) fn unsubscribe_replies<C: AsRef<[u8]>>(&mut self, channels: &[C]) -> Vec<Reply> {
         if !channels.is_empty() {
             return channels
                 .iter()
@@ -509,7 +509,7 @@ impl Subscription {
         all.iter().map(|c| self.unsubscribe_one(c)).collect()
     }
 
-    fn punsubscribe_replies<C: AsRef<[u8]>>(&mut self, patterns: &[C]) -> Vec<Reply> {
+    pub(crate) fn punsubscribe_replies<C: AsRef<[u8]>>(&mut self, patterns: &[C]) -> Vec<Reply> {
         if !patterns.is_empty() {
             return patterns
                 .iter()
@@ -611,43 +611,6 @@ impl Subscription {
     pub fn receive_async(&self) -> impl Future<Output = Result<Message>> + Send + 'static {
         Receive {
             mailbox: self.mailbox.clone(),
-        }
-    }
-
-    /// Runs a command as a subscribed Redis connection would (RESP2): SUBSCRIBE, PSUBSCRIBE,
-    /// UNSUBSCRIBE, PUNSUBSCRIBE and PING; any other command is refused with Redis's text
-    /// while a subscription exists, and runs on the store when none does. One reply per
-    /// confirmation.
-    pub fn execute<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Vec<Reply> {
-        let argv: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
-        if let Err(e) = self.live() {
-            return vec![Reply::Error(e.to_string())];
-        }
-        let spec = match crate::cmd::check(&argv) {
-            Ok(s) => s,
-            Err(e) => return vec![Reply::Error(e.to_string())],
-        };
-        if let Err(e) = crate::cmd::check_subcommand(spec, &argv) {
-            return vec![Reply::Error(e.to_string())];
-        }
-        let args = &argv[1..];
-        match spec.name {
-            "subscribe" => self.subscribe_replies(args),
-            "psubscribe" => self.psubscribe_replies(args),
-            "unsubscribe" => self.unsubscribe_replies(args),
-            "punsubscribe" => self.punsubscribe_replies(args),
-            "ping" if self.subscription_count() > 0 => {
-                if args.len() > 1 {
-                    return vec![Reply::Error(Error::WrongArity("ping".into()).to_string())];
-                }
-                let msg = args.first().copied().unwrap_or_default();
-                vec![Reply::Array(vec![Reply::bulk("pong"), Reply::bulk(msg)])]
-            }
-            _ if self.subscription_count() > 0 => vec![Reply::Error(format!(
-                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                crate::cmd::full_name(spec, &argv)
-            ))],
-            _ => vec![self.store.execute(&argv)],
         }
     }
 }

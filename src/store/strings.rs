@@ -346,7 +346,7 @@ impl Store {
         value: impl AsRef<[u8]>,
         opts: SetOptions,
     ) -> Result<SetOutcome> {
-        self.check_memory("set")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         let value = value.as_ref().to_vec();
         self.with_key(key, |db| db.set(key, value, opts, "set"))
@@ -368,7 +368,7 @@ impl Store {
         ttl: Duration,
         value: impl AsRef<[u8]>,
     ) -> Result<()> {
-        self.check_memory("psetex")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         let value = value.as_ref().to_vec();
         let opts = SetOptions {
@@ -406,7 +406,7 @@ impl Store {
 
     /// MSET.
     pub fn mset<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: &[(K, V)]) -> Result<()> {
-        self.check_memory("mset")?;
+        self.check_memory(true)?;
         let pairs: Vec<(&[u8], &[u8])> = pairs
             .iter()
             .map(|(k, v)| (k.as_ref(), v.as_ref()))
@@ -418,7 +418,7 @@ impl Store {
 
     /// APPEND: the new length.
     pub fn append(&self, key: impl AsRef<[u8]>, tail: impl AsRef<[u8]>) -> Result<usize> {
-        self.check_memory("append")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         self.with_key(key, |db| db.append(key, tail.as_ref()))
     }
@@ -442,7 +442,7 @@ impl Store {
 
     /// INCRBY.
     pub fn incrby(&self, key: impl AsRef<[u8]>, by: i64) -> Result<i64> {
-        self.check_memory("incrby")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         self.with_key(key, |db| db.incrby(key, by))
     }
@@ -454,7 +454,7 @@ impl Store {
 
     /// DECRBY.
     pub fn decrby(&self, key: impl AsRef<[u8]>, by: i64) -> Result<i64> {
-        self.check_memory("decrby")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         self.with_key(key, |db| db.decrby(key, by))
     }
@@ -462,7 +462,7 @@ impl Store {
     /// INCRBYFLOAT with the increment as Redis reads it from text; returns the new value as
     /// Redis formats it.
     pub fn incrbyfloat(&self, key: impl AsRef<[u8]>, by: impl AsRef<[u8]>) -> Result<Vec<u8>> {
-        self.check_memory("incrbyfloat")?;
+        self.check_memory(true)?;
         let key = key.as_ref();
         self.with_key(key, |db| db.incrbyfloat(key, by.as_ref()))
     }

@@ -905,6 +905,8 @@ pub fn bitfield_incrby(
 // Reference model and fuzz body
 // ---------------------------------------------------------------------------------------------
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 /// A plain reference for the functions above: one `bool` per bit and `i128` arithmetic, written
 /// from the behaviour digest rather than from the fast code, for tests and the fuzz target.
 pub mod model {
@@ -1119,9 +1121,13 @@ pub mod model {
 /// Bits a fuzz write may reach; keeps every string under [`FUZZ_MAX_BYTES`].
 const FUZZ_MAX_OFFSET: u64 = 4095;
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 /// The longest string [`fuzz_bitfield_args`] can build.
 pub const FUZZ_MAX_BYTES: usize = (FUZZ_MAX_OFFSET as usize + 64) / 8 + 1;
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 /// Fuzz body: reads `data` as a program of bit operations and token parses, runs it on a byte
 /// string and on [`model::BitModel`], and panics only on a disagreement. Write offsets stay
 /// below 4096 bits, so the string never exceeds [`FUZZ_MAX_BYTES`]; parsed offsets, which may

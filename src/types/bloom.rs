@@ -1354,6 +1354,8 @@ impl<'de> Deserialize<'de> for Bytes {
     }
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 /// Fuzz target body: splits `data` into a header and chunks, loads them with a 1 MiB budget,
 /// then adds, queries and dumps. Must never panic nor allocate past the budget.
 ///

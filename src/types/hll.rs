@@ -1586,6 +1586,8 @@ fn tau(mut x: f64) -> f64 {
 // ---------------------------------------------------------------------------------------
 // Fuzzing
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 /// Fuzz target body: loads arbitrary bytes, then adds, counts and merges. Never panics on
 /// any input unless an internal invariant is broken (which the assertions report).
 pub fn fuzz_load_add_count(data: &[u8]) {

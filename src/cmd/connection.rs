@@ -1,0 +1,705 @@
+//! [`Connection`]: one client of the store, and the one owner of per-client state.
+//!
+//! # Design
+//!
+//! A [`Store`] is shared by every thread and every client; what belongs to one client lives
+//! here: its MULTI queue and WATCH set, its subscriptions and the messages pushed to it, its
+//! protocol (RESP2 or RESP3, switched by HELLO), its id and name, and the database it
+//! selected. The network server gives each socket a `Connection`, the redis-rs drop-in
+//! (feature `redis`) implements `ConnectionLike` on it, and tests open as many as they need.
+//!
+//! A command goes through [`Connection::execute`] in this order, each step reading the
+//! command table's flags rather than names:
+//!
+//! 1. name and arity (an error inside MULTI also flags the transaction, as Redis does);
+//! 2. subscribed mode (RESP2): only `PUBSUB` commands are allowed;
+//! 3. `TXN` commands (MULTI, EXEC, DISCARD, WATCH) act on the transaction at once;
+//! 4. inside MULTI every other command is checked (subcommand, memory) and queued;
+//! 5. `CONN` commands (HELLO, SELECT, CLIENT, RESET, QUIT) act on the connection;
+//! 6. the subscription commands act on the connection's subscription;
+//! 7. `BLOCKING` commands wait (on the calling thread, or as a future with
+//!    [`Connection::execute_async`]);
+//! 8. everything else runs as [`Store::execute`] runs it.
+//!
+//! A command that answers more than once (SUBSCRIBE with several channels) returns its first
+//! reply; the others wait in the connection's push queue, ahead of any message, and come out
+//! of [`Connection::try_next_push`] / [`Connection::next_push`] as Redis would write them
+//! after the first.
+//!
+//! Replies are built protocol-neutral (maps, doubles, sets, pushes) and returned in the
+//! connection's protocol: under RESP2, [`Reply::into_resp2`]'s shapes.
+
+use super::{check, check_subcommand, full_name, lookup, Flags, Keys, Spec};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::store::pubsub::Subscription;
+use crate::store::Store;
+use smallvec::SmallVec;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+
+/// The wire protocol a connection speaks, switched by `HELLO 2` / `HELLO 3`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// RESP2, every connection's protocol until HELLO.
+    #[default]
+    Resp2,
+    /// RESP3: maps, sets, doubles, booleans and push messages on the wire.
+    Resp3,
+}
+
+/// Client ids, unique within the process, as Redis's are within a server.
+static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// MULTI/WATCH state.
+#[derive(Default)]
+struct TxState {
+    /// Set by any modification of a watched key; replaced (unregistering) by UNWATCH.
+    flag: Arc<AtomicBool>,
+    watched: Vec<Vec<u8>>,
+    /// The queued commands while in MULTI.
+    queue: Option<Vec<Vec<Vec<u8>>>>,
+    /// A command failed to queue: EXEC answers EXECABORT.
+    flagged: bool,
+}
+
+/// One client of a [`Store`]: its transaction, subscriptions, protocol, name and id.
+///
+/// `Send + 'static` and cheap to create; every connection sees the same data, and nothing one
+/// connection queues, watches or subscribes to is visible to another.
+///
+/// ```
+/// use sketchstore::{Reply, Store};
+/// let store = Store::new();
+/// let mut a = store.connection();
+/// let mut b = store.connection();
+/// assert_eq!(a.execute(&["MULTI"]), Reply::ok());
+/// assert_eq!(a.execute(&["INCR", "n"]), Reply::status("QUEUED"));
+/// // b is not in a transaction: its INCR runs at once.
+/// assert_eq!(b.execute(&["INCR", "n"]), Reply::Integer(1));
+/// assert_eq!(a.execute(&["EXEC"]), Reply::Array(vec![Reply::Integer(2)]));
+/// ```
+pub struct Connection {
+    store: Store,
+    id: u64,
+    name: Option<Vec<u8>>,
+    protocol: Protocol,
+    tx: TxState,
+    sub: Option<Subscription>,
+    /// Replies pushed to the client that it has not taken: further confirmations of a
+    /// subscription command. Messages wait in the subscription's mailbox, behind these.
+    pending: VecDeque<Reply>,
+    closing: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.id)
+            .field("protocol", &self.protocol)
+            .field("in_multi", &self.in_multi())
+            .field("subscribed", &self.is_subscribed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// A new connection to this store: RESP2, no transaction, no subscription.
+    ///
+    /// ```
+    /// let store = sketchstore::Store::new();
+    /// let mut conn = store.connection();
+    /// assert_eq!(conn.execute(&["PING"]), sketchstore::Reply::status("PONG"));
+    /// ```
+    pub fn connection(&self) -> Connection {
+        Connection {
+            store: self.clone(),
+            id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
+            name: None,
+            protocol: Protocol::Resp2,
+            tx: TxState::default(),
+            sub: None,
+            pending: VecDeque::new(),
+            closing: false,
+        }
+    }
+
+    /// Runs one checked command outside any transaction: the memory check, then the wait of
+    /// a blocking command or the command under its keys' locks.
+    pub(crate) fn run_spec(&self, spec: &'static Spec, argv: &[&[u8]]) -> Reply {
+        if self.inner.memory.is_some() {
+            if let Err(e) = self.check_memory(spec.flags.has(Flags::WRITE_DENYOOM)) {
+                return Reply::Error(e.to_string());
+            }
+        }
+        if let Some(parse) = spec.block {
+            return match parse(argv, &self.inner.clock) {
+                Ok(call) => call.run(self),
+                Err(e) => Reply::Error(e.to_string()),
+            };
+        }
+        self.run_unchecked(spec, argv)
+    }
+
+    /// Runs a checked, non-blocking command under its keys' locks.
+    pub(crate) fn run_unchecked(&self, spec: &'static Spec, argv: &[&[u8]]) -> Reply {
+        match spec.keys {
+            Keys::All => self.with_db(crate::store::Lock::All, |db| {
+                super::run_locked(spec, argv, db)
+            }),
+            keys => {
+                let keys = keys.of(argv);
+                self.with_db(crate::store::Lock::Keys(&keys), |db| {
+                    super::run_locked(spec, argv, db)
+                })
+            }
+        }
+    }
+
+    /// MULTI, `commands`, EXEC, with no WATCH, as a fresh connection would run them (same
+    /// checks, same replies), without copying the commands. `None`, having done nothing, when
+    /// a command is empty or acts on a connection (MULTI, EXEC, SELECT, ...): only a
+    /// [`Connection`] runs those.
+    pub(crate) fn multi_exec<C, A>(&self, commands: &[C]) -> Option<Reply>
+    where
+        C: AsRef<[A]>,
+        A: AsRef<[u8]>,
+    {
+        let mut queued = Queued::default();
+        let mut flagged = false;
+        for argv in commands {
+            let argv = argv.as_ref();
+            let name = argv.first()?.as_ref();
+            if lookup(name).is_some_and(|s| s.flags.has(Flags::TXN) || s.flags.has(Flags::CONN)) {
+                return None;
+            }
+            match check_queued(self, queued.stage(argv.iter().map(AsRef::as_ref))) {
+                Ok(spec) => queued.commit(spec),
+                Err(_) => flagged = true,
+            }
+        }
+        if flagged {
+            return Some(Reply::Error(EXECABORT.into()));
+        }
+        Some(exec_queued(self, &queued, &[], None).unwrap_or(Reply::NilArray))
+    }
+}
+
+/// The checks Redis makes when it queues a command: name and arity, a container's
+/// subcommand, and under a memory limit whether it may grow memory (`denyoom`).
+fn check_queued(store: &Store, argv: &[&[u8]]) -> Result<&'static Spec> {
+    let spec = check(argv)?;
+    check_subcommand(spec, argv)?;
+    store.check_memory(spec.flags.has(Flags::WRITE_DENYOOM))?;
+    Ok(spec)
+}
+
+/// EXEC of checked commands: the replies, or `None` when a watched key changed.
+fn exec_queued(
+    store: &Store,
+    queued: &Queued<'_>,
+    watched: &[Vec<u8>],
+    flag: Option<&AtomicBool>,
+) -> Option<Reply> {
+    let mut all = false;
+    let mut keys: SmallVec<[&[u8]; 16]> = SmallVec::new();
+    for (argv, spec) in queued.iter() {
+        match spec.keys {
+            Keys::All => all = true,
+            k => k.extend_with(argv, &mut keys),
+        }
+    }
+    store.run_atomic(&keys, all, watched, flag, |db| {
+        Reply::Array(
+            queued
+                .iter()
+                .map(|(argv, spec)| super::run_locked(spec, argv, db))
+                .collect(),
+        )
+    })
+}
+
+/// Queued commands, borrowed: every argument of every command in one list, each command a
+/// range of it with its table row. Inline capacity fits a session pageview without
+/// allocating.
+#[derive(Default)]
+struct Queued<'q> {
+    args: SmallVec<[&'q [u8]; 64]>,
+    cmds: SmallVec<[(usize, &'static Spec); 16]>,
+    /// Where the staged command's arguments start in `args`.
+    staged: usize,
+}
+
+impl<'q> Queued<'q> {
+    /// Appends a command's arguments (replacing a staged command not committed) and returns
+    /// them, to be checked before [`Queued::commit`].
+    fn stage(&mut self, argv: impl IntoIterator<Item = &'q [u8]>) -> &[&'q [u8]] {
+        self.args.truncate(self.staged);
+        self.args.extend(argv);
+        &self.args[self.staged..]
+    }
+
+    /// Queues the staged command with its table row.
+    fn commit(&mut self, spec: &'static Spec) {
+        self.cmds.push((self.args.len(), spec));
+        self.staged = self.args.len();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[&'q [u8]], &'static Spec)> + '_ {
+        let starts = std::iter::once(0).chain(self.cmds.iter().map(|&(end, _)| end));
+        starts
+            .zip(&self.cmds)
+            .map(|(start, &(end, spec))| (&self.args[start..end], spec))
+    }
+}
+
+/// A reply as a push message: Redis sends subscription confirmations and messages as pushes
+/// under RESP3 (arrays under RESP2).
+fn as_push(r: Reply) -> Reply {
+    match r {
+        Reply::Array(v) => Reply::Push(v),
+        other => other,
+    }
+}
+
+fn ok_or_error(r: Result<()>) -> Reply {
+    match r {
+        Ok(()) => Reply::ok(),
+        Err(e) => Reply::Error(e.to_string()),
+    }
+}
+
+impl Connection {
+    /// This connection's id (CLIENT ID): unique within the process, increasing.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The name set by CLIENT SETNAME or HELLO's SETNAME.
+    pub fn name(&self) -> Option<&[u8]> {
+        self.name.as_deref()
+    }
+
+    /// The protocol this connection's replies follow.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// The store this connection talks to.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Whether MULTI has been called and neither EXEC nor DISCARD since.
+    pub fn in_multi(&self) -> bool {
+        self.tx.queue.is_some()
+    }
+
+    /// Whether the connection is subscribed to at least one channel or pattern.
+    pub fn is_subscribed(&self) -> bool {
+        self.sub
+            .as_ref()
+            .is_some_and(|s| s.subscription_count() > 0)
+    }
+
+    /// Whether the client asked to close the connection (QUIT): a server closes it after
+    /// writing the reply.
+    pub fn is_closing(&self) -> bool {
+        self.closing
+    }
+
+    /// `MULTI`.
+    pub fn multi(&mut self) -> Result<()> {
+        if self.in_multi() {
+            return Err(Error::err("MULTI calls can not be nested"));
+        }
+        self.tx.queue = Some(Vec::new());
+        Ok(())
+    }
+
+    /// `WATCH key [key ...]`: EXEC will fail if any of them is modified from now on.
+    pub fn watch<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<()> {
+        if self.in_multi() {
+            return Err(Error::err("WATCH inside MULTI is not allowed"));
+        }
+        if keys.is_empty() {
+            return Err(Error::WrongArity("watch".into()));
+        }
+        if self.tx.flag.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut new: SmallVec<[&[u8]; 4]> = SmallVec::new();
+        for k in keys.iter().map(AsRef::as_ref) {
+            if !self.tx.watched.iter().any(|w| w == k) && !new.contains(&k) {
+                new.push(k);
+            }
+        }
+        self.store.watch_keys(&new, &self.tx.flag);
+        self.tx.watched.extend(new.iter().map(|k| k.to_vec()));
+        Ok(())
+    }
+
+    /// `UNWATCH`.
+    pub fn unwatch(&mut self) {
+        // The shards hold only weak references to the flag: replacing it unregisters.
+        self.tx.flag = Arc::new(AtomicBool::new(false));
+        self.tx.watched.clear();
+    }
+
+    /// `DISCARD`: drops the queue and the watches.
+    pub fn discard(&mut self) -> Result<()> {
+        if !self.in_multi() {
+            return Err(Error::err("DISCARD without MULTI"));
+        }
+        self.reset_transaction();
+        Ok(())
+    }
+
+    fn reset_transaction(&mut self) {
+        self.tx.queue = None;
+        self.tx.flagged = false;
+        self.unwatch();
+    }
+
+    /// `EXEC`: the array of the queued commands' replies; the null array if a watched key
+    /// changed; `EXECABORT` if a command failed to queue.
+    pub fn exec(&mut self) -> Reply {
+        let Some(queue) = self.tx.queue.take() else {
+            return Reply::Error("ERR EXEC without MULTI".into());
+        };
+        let flagged = std::mem::take(&mut self.tx.flagged);
+        let flag = std::mem::replace(&mut self.tx.flag, Arc::new(AtomicBool::new(false)));
+        let watched = std::mem::take(&mut self.tx.watched);
+        if flagged {
+            return Reply::Error(EXECABORT.into());
+        }
+        let mut queued = Queued::default();
+        for argv in &queue {
+            let argv = argv.iter().map(Vec::as_slice);
+            let Ok(spec) = check(queued.stage(argv)) else {
+                return Reply::Error(EXECABORT.into());
+            };
+            queued.commit(spec);
+        }
+        let reply = exec_queued(&self.store, &queued, &watched, Some(&flag));
+        self.shape(reply.unwrap_or(Reply::NilArray))
+    }
+
+    /// The next reply pushed to this connection, without waiting: a further confirmation of
+    /// a subscription command, else a message of a subscribed channel or pattern.
+    pub fn try_next_push(&mut self) -> Option<Reply> {
+        if let Some(r) = self.pending.pop_front() {
+            return Some(self.shape(r));
+        }
+        let msg = self.sub.as_ref()?.try_receive();
+        self.message_reply(msg.transpose())
+    }
+
+    /// The next pushed reply, waiting up to `timeout` on the store's clock. `None` when
+    /// nothing came, or the connection has no subscription.
+    pub fn receive_push(&mut self, timeout: Duration) -> Option<Reply> {
+        if let Some(r) = self.pending.pop_front() {
+            return Some(self.shape(r));
+        }
+        let msg = self.sub.as_ref()?.receive(timeout);
+        self.message_reply(msg.transpose())
+    }
+
+    /// The next pushed reply, as a future that waits without holding a thread. `None` when
+    /// the connection has no subscription.
+    pub async fn next_push(&mut self) -> Option<Reply> {
+        if let Some(r) = self.pending.pop_front() {
+            return Some(self.shape(r));
+        }
+        let msg = self.sub.as_ref()?.receive_async().await;
+        self.message_reply(Some(msg))
+    }
+
+    /// A message as the reply a client reads; a closed subscription (its buffer overflowed)
+    /// as the error that says so, after which the connection has no subscription.
+    fn message_reply(
+        &mut self,
+        msg: Option<Result<crate::store::pubsub::Message>>,
+    ) -> Option<Reply> {
+        match msg? {
+            Ok(m) => Some(self.shape(as_push(m.to_reply()))),
+            Err(e) => {
+                self.sub = None;
+                Some(Reply::Error(e.to_string()))
+            }
+        }
+    }
+
+    /// A reply in this connection's protocol.
+    #[inline]
+    fn shape(&self, r: Reply) -> Reply {
+        match self.protocol {
+            Protocol::Resp2 => r.into_resp2(),
+            Protocol::Resp3 => r,
+        }
+    }
+
+    /// Runs one command as a Redis server runs it for this client (see the module docs for
+    /// the order of the checks). A blocking command outside MULTI blocks the calling thread
+    /// until it is served or times out.
+    pub fn execute<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
+        let argv: SmallVec<[&[u8]; 8]> = argv.iter().map(AsRef::as_ref).collect();
+        match self.route(&argv) {
+            Route::Done(r) => self.shape(r),
+            Route::Run(spec) => {
+                let r = self.store.run_spec(spec, &argv);
+                self.shape(r)
+            }
+        }
+    }
+
+    /// [`Connection::execute`] for async code: a blocking command waits as a future, without
+    /// holding an executor thread.
+    pub async fn execute_async(&mut self, argv: Vec<Vec<u8>>) -> Reply {
+        let call = {
+            let args: SmallVec<[&[u8]; 8]> = argv.iter().map(Vec::as_slice).collect();
+            let spec = match self.route(&args) {
+                Route::Done(r) => return self.shape(r),
+                Route::Run(spec) => spec,
+            };
+            let Some(parse) = spec.block else {
+                let r = self.store.run_spec(spec, &args);
+                return self.shape(r);
+            };
+            match parse(&args, &self.store.inner.clock) {
+                Ok(call) => call,
+                Err(e) => return Reply::Error(e.to_string()),
+            }
+        };
+        let r = call.run_async(&self.store).await;
+        self.shape(r)
+    }
+
+    /// Everything [`Connection::execute`] does before running a command on the store:
+    /// either the answer, or the checked row to run.
+    fn route(&mut self, argv: &[&[u8]]) -> Route {
+        let spec = match check(argv) {
+            Ok(s) => s,
+            Err(e) => return Route::Done(self.rejected(e)),
+        };
+        if let Err(e) = check_subcommand(spec, argv) {
+            return Route::Done(self.rejected(e));
+        }
+        let flags = spec.flags;
+        if self.protocol == Protocol::Resp2 && self.is_subscribed() && !flags.has(Flags::PUBSUB) {
+            return Route::Done(Reply::Error(format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                full_name(spec, argv)
+            )));
+        }
+        if flags.has(Flags::TXN) {
+            return Route::Done(match spec.name {
+                "multi" => ok_or_error(self.multi()),
+                "exec" => self.exec(),
+                "discard" => ok_or_error(self.discard()),
+                _ => ok_or_error(self.watch(&argv[1..])),
+            });
+        }
+        if self.in_multi() && !matches!(spec.name, "quit" | "reset") {
+            return Route::Done(self.queue(argv));
+        }
+        if flags.has(Flags::CONN) {
+            return Route::Done(self.connection_command(spec, argv));
+        }
+        if flags.has(Flags::PUBSUB) && spec.name != "ping" {
+            return Route::Done(self.subscription_command(spec.name, &argv[1..]));
+        }
+        if spec.name == "ping" && self.is_subscribed() && self.protocol == Protocol::Resp2 {
+            if argv.len() > 2 {
+                return Route::Done(Reply::Error(Error::WrongArity("ping".into()).to_string()));
+            }
+            let msg = argv.get(1).copied().unwrap_or_default();
+            return Route::Done(Reply::Array(vec![Reply::bulk("pong"), Reply::bulk(msg)]));
+        }
+        if spec.name == "unwatch" {
+            self.unwatch();
+            return Route::Done(Reply::ok());
+        }
+        Route::Run(spec)
+    }
+
+    /// A command that failed its name or arity check; inside MULTI it also flags the
+    /// transaction, and a rejected EXEC aborts it.
+    fn rejected(&mut self, e: Error) -> Reply {
+        if self.in_multi() {
+            self.tx.flagged = true;
+        }
+        if let Error::WrongArity(name) = &e {
+            if name == "exec" {
+                // Redis answers a rejected EXEC with EXECABORT, in MULTI or not.
+                self.reset_transaction();
+                let text = e.to_string();
+                let text = text.strip_prefix("ERR ").unwrap_or(&text);
+                return Reply::Error(format!(
+                    "EXECABORT Transaction discarded because of: {text}"
+                ));
+            }
+        }
+        Reply::Error(e.to_string())
+    }
+
+    /// Queues a command inside MULTI: `+QUEUED`, or the error Redis gives at queue time,
+    /// which also makes EXEC fail with `EXECABORT`.
+    fn queue(&mut self, argv: &[&[u8]]) -> Reply {
+        if let Err(e) = check_queued(&self.store, argv) {
+            self.tx.flagged = true;
+            return Reply::Error(e.to_string());
+        }
+        if let Some(q) = self.tx.queue.as_mut() {
+            q.push(argv.iter().map(|a| a.to_vec()).collect());
+        }
+        Reply::status("QUEUED")
+    }
+
+    /// SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE: the first confirmation; the others
+    /// go to the push queue.
+    fn subscription_command(&mut self, name: &str, args: &[&[u8]]) -> Reply {
+        if self.sub.is_none() {
+            self.sub = Some(self.store.subscriber());
+        }
+        let Some(sub) = self.sub.as_mut() else {
+            return Reply::Error("ERR no subscription".into());
+        };
+        let replies = match name {
+            "subscribe" => sub.subscribe_replies(args),
+            "psubscribe" => sub.psubscribe_replies(args),
+            "unsubscribe" => sub.unsubscribe_replies(args),
+            _ => sub.punsubscribe_replies(args),
+        };
+        let mut replies = replies.into_iter().map(as_push);
+        let first = replies.next().unwrap_or(Reply::Nil);
+        self.pending.extend(replies);
+        first
+    }
+
+    /// HELLO, SELECT, CLIENT, RESET, QUIT.
+    fn connection_command(&mut self, spec: &Spec, argv: &[&[u8]]) -> Reply {
+        let args = &argv[1..];
+        let is = |a: &[u8], w: &str| a.eq_ignore_ascii_case(w.as_bytes());
+        match spec.name {
+            "select" => match crate::num::parse_i64(args[0]) {
+                None => Reply::Error(Error::NotInteger.to_string()),
+                Some(0) => Reply::ok(),
+                Some(_) => Reply::Error("ERR DB index is out of range".into()),
+            },
+            "quit" => {
+                self.closing = true;
+                Reply::ok()
+            }
+            "reset" => {
+                self.reset_transaction();
+                self.sub = None;
+                self.pending.clear();
+                self.protocol = Protocol::Resp2;
+                self.name = None;
+                Reply::status("RESET")
+            }
+            "hello" => self.hello(args),
+            _ => {
+                // CLIENT subcommands.
+                let sub = args[0];
+                if is(sub, "id") && args.len() == 1 {
+                    Reply::Integer(i64::try_from(self.id).unwrap_or(i64::MAX))
+                } else if is(sub, "getname") && args.len() == 1 {
+                    Reply::opt_bulk(self.name.as_deref())
+                } else if is(sub, "setname") && args.len() == 2 {
+                    match set_name(args[1]) {
+                        Ok(name) => {
+                            self.name = name;
+                            Reply::ok()
+                        }
+                        Err(e) => Reply::Error(e.to_string()),
+                    }
+                } else {
+                    let shown = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
+                    Reply::Error(format!(
+                        "ERR unknown subcommand or wrong number of arguments for '{shown}'. Try CLIENT HELP."
+                    ))
+                }
+            }
+        }
+    }
+
+    /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`.
+    fn hello(&mut self, args: &[&[u8]]) -> Reply {
+        let mut protocol = self.protocol;
+        let mut name = None;
+        if let Some(ver) = args.first() {
+            protocol = match crate::num::parse_i64(ver) {
+                None => {
+                    return Reply::Error(
+                        "ERR Protocol version is not an integer or out of range".into(),
+                    )
+                }
+                Some(2) => Protocol::Resp2,
+                Some(3) => Protocol::Resp3,
+                Some(_) => return Reply::Error("NOPROTO unsupported protocol version".into()),
+            };
+            let mut i = 1;
+            while i < args.len() {
+                let more = args.len() - i - 1;
+                if args[i].eq_ignore_ascii_case(b"auth") && more >= 2 {
+                    // No users or passwords here: the default user takes any password.
+                    i += 3;
+                } else if args[i].eq_ignore_ascii_case(b"setname") && more >= 1 {
+                    match set_name(args[i + 1]) {
+                        Ok(n) => name = Some(n),
+                        Err(e) => return Reply::Error(e.to_string()),
+                    }
+                    i += 2;
+                } else {
+                    let shown = String::from_utf8_lossy(args[i]).into_owned();
+                    return Reply::Error(format!("ERR Syntax error in HELLO option '{shown}'"));
+                }
+            }
+        }
+        self.protocol = protocol;
+        if let Some(n) = name {
+            self.name = n;
+        }
+        Reply::Map(vec![
+            (Reply::bulk("server"), Reply::bulk("redis")),
+            (Reply::bulk("version"), Reply::bulk(crate::REDIS_VERSION)),
+            (
+                Reply::bulk("proto"),
+                Reply::Integer(if protocol == Protocol::Resp3 { 3 } else { 2 }),
+            ),
+            (
+                Reply::bulk("id"),
+                Reply::Integer(i64::try_from(self.id).unwrap_or(i64::MAX)),
+            ),
+            (Reply::bulk("mode"), Reply::bulk("standalone")),
+            (Reply::bulk("role"), Reply::bulk("master")),
+            (Reply::bulk("modules"), Reply::Array(Vec::new())),
+        ])
+    }
+}
+
+/// A client name as CLIENT SETNAME takes it: empty clears it; spaces, newlines and other
+/// characters outside `!`..`~` are refused with Redis's text.
+fn set_name(name: &[u8]) -> Result<Option<Vec<u8>>> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
+        return Err(Error::err(
+            "Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    Ok(Some(name.to_vec()))
+}
+
+enum Route {
+    Done(Reply),
+    Run(&'static Spec),
+}
