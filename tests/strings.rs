@@ -278,6 +278,10 @@ fn typed_get_set() {
     assert_eq!(s.getrange("k", 1, -1).unwrap(), b"xyz".to_vec());
     assert_eq!(s.getdel("k").unwrap(), Some(b"vxyz".to_vec()));
     assert_eq!(s.getdel("k").unwrap(), None);
+    s.setex("k", Duration::from_secs(10), "old").unwrap();
+    assert_eq!(s.getset("k", "new").unwrap(), Some(b"old".to_vec()));
+    assert_eq!(s.ttl("k").unwrap(), sketchstore::Ttl::Persistent);
+    assert_eq!(s.getset("fresh", "x").unwrap(), None);
     s.mset(&[("a", "1"), ("b", "2")]).unwrap();
     assert_eq!(
         s.mget(&["a", "h", "zz", "b"]).unwrap(),

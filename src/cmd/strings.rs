@@ -190,6 +190,24 @@ impl<'a, const MILLIS: bool> Command<'a> for SetEx<'a, MILLIS> {
     }
 }
 
+/// `GETSET key value`
+pub(crate) struct GetSet<'a> {
+    key: &'a [u8],
+    value: &'a [u8],
+}
+
+impl<'a> Command<'a> for GetSet<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(GetSet {
+            key: args.required()?,
+            value: args.required()?,
+        })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        reply(db.getset(self.key, self.value.to_vec()))
+    }
+}
+
 /// `GETDEL key`
 pub(crate) struct GetDel<'a> {
     key: &'a [u8],
@@ -464,6 +482,14 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(SetEx<true>),
+            block: None,
+        },
+        Spec {
+            name: "getset",
+            arity: 3,
+            flags: Flags::WRITE_DENYOOM,
+            keys: one,
+            run: cmd!(GetSet),
             block: None,
         },
         Spec {

@@ -128,6 +128,15 @@ impl Db<'_> {
         })
     }
 
+    /// GETSET: SET with GET, dropping any time to live; the previous value.
+    pub(crate) fn getset(&mut self, key: &[u8], value: Vec<u8>) -> Result<Option<Vec<u8>>> {
+        let opts = SetOptions {
+            get: true,
+            ..SetOptions::default()
+        };
+        Ok(self.set(key, value, opts, "getset")?.previous)
+    }
+
     /// GETDEL.
     pub(crate) fn getdel(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let v = self.get(key)?;
@@ -378,6 +387,25 @@ impl Store {
         // Named as PSETEX, the millisecond form a Duration maps to on every backend.
         self.with_key(key, |db| db.set(key, value, opts, "psetex"))
             .map(|_| ())
+    }
+
+    /// GETSET: sets `key` to `value` (removing its time to live) and returns the previous
+    /// value, `None` when there was none; WRONGTYPE when the key holds another type.
+    ///
+    /// ```
+    /// let store = sketchstore::Store::new();
+    /// assert_eq!(store.getset("k", "a").unwrap(), None);
+    /// assert_eq!(store.getset("k", "b").unwrap(), Some(b"a".to_vec()));
+    /// ```
+    pub fn getset(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> Result<Option<Vec<u8>>> {
+        self.check_memory(true)?;
+        let key = key.as_ref();
+        let value = value.as_ref().to_vec();
+        self.with_key(key, |db| db.getset(key, value))
     }
 
     /// GETDEL.
