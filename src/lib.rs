@@ -33,6 +33,7 @@ pub mod redis_compat;
 mod reply;
 mod store;
 pub mod types;
+mod wait;
 
 pub use backend::{Backend, TxOp};
 #[cfg(feature = "redis")]

@@ -205,7 +205,7 @@ fn five_operations_on_a_redis_server() {
     let backend = sketchstore::RedisBackend::connect(&server.url()).expect("connect");
     let clock = ManualClock::new(T0);
     let mut c = config();
-    c.clock = clock.clock();
+    c.clock = Some(clock.clock());
     let intel = SessionIntel::new(Arc::new(backend), c).unwrap();
     five_operations(&intel, &clock, "k3x9");
 }
@@ -223,7 +223,7 @@ fn five_operations_on_a_redis_cluster() {
     for s in ["k3x9", "a", "zz"] {
         let clock = ManualClock::new(T0);
         let mut c = config();
-        c.clock = clock.clock();
+        c.clock = Some(clock.clock());
         let intel = SessionIntel::new(backend.clone(), c).unwrap();
         five_operations(&intel, &clock, s);
     }

@@ -345,6 +345,13 @@ pub trait Backend: Send + Sync {
     /// are `Ok(Reply::Error(..))`; `Err` means the command could not be run at all.
     fn execute(&self, argv: &[&[u8]]) -> Result<Reply>;
 
+    /// The clock that the data's times are read against: the embedded store's own clock (a
+    /// manual one in tests), the system clock for a server. Code above the backend (the
+    /// session layer's activity buckets) reads time here, never elsewhere.
+    fn clock(&self) -> crate::Clock {
+        crate::Clock::system()
+    }
+
     // ---- strings and counters ----
 
     /// GET.
@@ -942,6 +949,9 @@ pub trait Backend: Send + Sync {
 impl Backend for Store {
     fn execute(&self, argv: &[&[u8]]) -> Result<Reply> {
         Ok(Store::execute(self, argv))
+    }
+    fn clock(&self) -> crate::Clock {
+        Store::clock(self).clone()
     }
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Store::get(self, key)

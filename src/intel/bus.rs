@@ -52,11 +52,11 @@ use super::json::Json;
 use super::session::{valid_session_id, PageviewStats, SessionIntel};
 use crate::backend::{Backend, PubSub};
 use crate::error::{Error, Result};
-use crate::store::blocking::{notify_at, spin_until, Notify};
+use crate::wait::{block_on, Delay};
 use parking_lot::{Condvar, Mutex};
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
@@ -936,95 +936,6 @@ fn reaper() -> &'static Reaper {
             .expect("start the bus reaper thread");
         r
     })
-}
-
-/// Runs a future to completion on the calling thread. Between polls it spins briefly for a
-/// wake-up before it parks (see `spin_until`): a reply usually comes within microseconds,
-/// and waking a parked thread costs far more.
-fn block_on<F: Future>(f: F) -> F::Output {
-    struct Unpark {
-        thread: std::thread::Thread,
-        woken: AtomicBool,
-    }
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.wake_by_ref();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.woken.store(true, Ordering::Release);
-            self.thread.unpark();
-        }
-    }
-    let unpark = Arc::new(Unpark {
-        thread: std::thread::current(),
-        woken: AtomicBool::new(false),
-    });
-    let waker = Waker::from(unpark.clone());
-    let mut cx = Context::from_waker(&waker);
-    let mut f = pin!(f);
-    loop {
-        unpark.woken.store(false, Ordering::Relaxed);
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-        // A wake-up after the spin gave up leaves park's token: park then returns at once.
-        if !spin_until(|| unpark.woken.load(Ordering::Acquire)) {
-            std::thread::park();
-        }
-    }
-}
-
-/// A future completing after a real-time delay, woken by the store's timer thread.
-struct Delay {
-    state: Arc<DelayState>,
-    at: std::time::Instant,
-    registered: bool,
-}
-
-#[derive(Default)]
-struct DelayState {
-    fired: AtomicBool,
-    waker: Mutex<Option<Waker>>,
-}
-
-impl Delay {
-    fn new(d: Duration) -> Delay {
-        Delay {
-            state: Arc::new(DelayState::default()),
-            at: crate::clock::real_instant() + d,
-            registered: false,
-        }
-    }
-}
-
-impl Future for Delay {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.state.fired.load(Ordering::SeqCst) || crate::clock::real_instant() >= self.at {
-            return Poll::Ready(());
-        }
-        *self.state.waker.lock() = Some(cx.waker().clone());
-        if self.state.fired.load(Ordering::SeqCst) {
-            return Poll::Ready(());
-        }
-        if !self.registered {
-            self.registered = true;
-            let state: Arc<dyn Notify> = self.state.clone();
-            notify_at(self.at, Arc::downgrade(&state));
-        }
-        Poll::Pending
-    }
-}
-
-impl Notify for DelayState {
-    /// Called once the delay's time has come.
-    fn notify(&self) {
-        self.fired.store(true, Ordering::SeqCst);
-        let waker = self.waker.lock().take();
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
 }
 
 #[cfg(test)]

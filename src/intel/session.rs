@@ -31,7 +31,7 @@ use crate::backend::{Backend, TxOp};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::store::Store;
+use crate::Store;
 use smallvec::SmallVec;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,9 +51,9 @@ pub struct IntelConfig {
     pub activity_span: Duration,
     /// How many buckets (the most recent, oldest first) a pageview reports. Default 30.
     pub activity_window: usize,
-    /// The clock of [`SessionIntel::new`] (ignored by [`SessionIntel::embedded`], which
-    /// uses the store's). Default: the system clock.
-    pub clock: Clock,
+    /// The clock activity buckets are read from. Default `None`: the backend's
+    /// ([`Backend::clock`]: the embedded store's own, the system clock for Redis).
+    pub clock: Option<Clock>,
 }
 
 impl Default for IntelConfig {
@@ -63,7 +63,7 @@ impl Default for IntelConfig {
             activity_bucket: Duration::from_secs(60),
             activity_span: Duration::from_secs(3600),
             activity_window: 30,
-            clock: Clock::system(),
+            clock: None,
         }
     }
 }
@@ -147,6 +147,8 @@ pub struct SessionIntel {
     backend: Arc<dyn Backend>,
     tracker: ActivityTracker,
     config: IntelConfig,
+    /// `config.clock`, else the backend's.
+    clock: Clock,
     /// `config.idle_timeout` in whole milliseconds, at least one: PEXPIRE's argument.
     ttl: Duration,
 }
@@ -238,8 +240,9 @@ fn int(r: Reply, what: &str) -> Result<i64> {
 }
 
 impl SessionIntel {
-    /// The operations over `backend`, reading time from `config.clock`.
+    /// The operations over `backend`, reading time from `config.clock`, else the backend's.
     pub fn new(backend: Arc<dyn Backend>, config: IntelConfig) -> Result<SessionIntel> {
+        let clock = config.clock.clone().unwrap_or_else(|| backend.clock());
         let tracker = ActivityTracker::new(config.activity_bucket, config.activity_span)
             .ok_or_else(|| Error::Io("the activity bucket must not be zero".into()))?;
         Ok(SessionIntel {
@@ -247,12 +250,13 @@ impl SessionIntel {
             ttl: ttl_arg(config.idle_timeout),
             tracker,
             config,
+            clock,
         })
     }
 
-    /// The operations over an embedded store, reading time from the store's clock.
-    pub fn embedded(store: &Store, mut config: IntelConfig) -> Result<SessionIntel> {
-        config.clock = store.clock().clone();
+    /// The operations over an embedded store: [`SessionIntel::new`] with the store as the
+    /// backend.
+    pub fn embedded(store: &Store, config: IntelConfig) -> Result<SessionIntel> {
         SessionIntel::new(Arc::new(store.clone()), config)
     }
 
@@ -277,7 +281,7 @@ impl SessionIntel {
     /// by the BITFIELD (the ring slot's previous lap) is removed after EXEC.
     pub fn pageview(&self, session: &str, page: &str) -> Result<PageviewStats> {
         check_session(session)?;
-        let now = self.config.clock.now_ms();
+        let now = self.clock.now_ms();
         let record = self.tracker.record_ops(now);
         let page = [page.as_bytes()];
         let keys = KeySet::of(session);

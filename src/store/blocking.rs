@@ -40,20 +40,17 @@ use super::lists::ListEnd;
 use super::{Db, Lock, Store};
 use crate::clock::{real_instant, Clock};
 use crate::error::Result;
+use crate::wait::notify_at;
+use crate::wait::{spin_until, Notify};
 use parking_lot::{Condvar, Mutex};
 use smallvec::SmallVec;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-
-/// Something that re-checks its state when a deadline may have passed.
-pub(crate) trait Notify: Send + Sync {
-    fn notify(&self);
-}
 
 /// When a wait gives up.
 #[derive(Clone, Copy, Debug)]
@@ -102,41 +99,6 @@ impl Deadline {
     }
 }
 
-/// Spins a little while `ready` is false, before a thread parks: true when it became true.
-///
-/// Waking a parked thread takes the kernel; on an idle virtual CPU it measured ~100 µs
-/// here, against well under a microsecond for a hand-off between two running threads. A
-/// reply to a request often comes within a few microseconds, so a waiter first spins with
-/// exponential backoff (127 pause instructions), then yields its CPU up to 40 times,
-/// checking in between, and parks only after that. Yielding keeps a waiter from starving
-/// the thread that would answer it when CPUs are scarce. Never on a single CPU, where
-/// spinning would only delay the thread it waits for.
-pub(crate) fn spin_until(ready: impl Fn() -> bool) -> bool {
-    static CPUS: OnceLock<usize> = OnceLock::new();
-    let cpus = *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if cpus < 2 {
-        return false;
-    }
-    for step in 0..SPIN_STEPS {
-        if step < 7 {
-            for _ in 0..1u32 << step {
-                std::hint::spin_loop();
-            }
-        } else {
-            // Past a few microseconds, let any other runnable thread (often the one that
-            // will answer) have the CPU.
-            std::thread::yield_now();
-        }
-        if ready() {
-            return true;
-        }
-    }
-    false
-}
-
-/// Rounds of [`spin_until`]: 7 of busy backoff (127 pause instructions), then yields.
-const SPIN_STEPS: u32 = 7 + 40;
-
 /// Keeps a waiter told about time while it waits: a clock listener (manual clock) or, for a
 /// future on the system clock, an entry in the shared timer. Dropping it unregisters.
 pub(crate) struct DeadlineWatch {
@@ -164,7 +126,7 @@ impl DeadlineWatch {
             }
             Deadline::Real(at) => {
                 if for_future {
-                    timer().add(at, target);
+                    notify_at(at, target);
                 }
             }
         }
@@ -179,106 +141,6 @@ impl Drop for DeadlineWatch {
     fn drop(&mut self) {
         if let Some(id) = self.listener.take() {
             self.clock.remove_listener(id);
-        }
-    }
-}
-
-/// Calls `target.notify()` from the store's timer thread once real time reaches `at` (if
-/// `target` still exists then). For futures of other modules that wait on real time.
-pub(crate) fn notify_at(at: Instant, target: Weak<dyn Notify>) {
-    timer().add(at, target);
-}
-
-/// The one timer thread that wakes futures whose system-clock deadline passes.
-///
-/// Entries hold a `Weak` to their waiter, so a finished wait costs nothing but its entry,
-/// which is dropped when its deadline comes.
-struct Timer {
-    heap: Mutex<BinaryHeap<TimerEntry>>,
-    cv: Condvar,
-}
-
-struct TimerEntry {
-    at: Instant,
-    seq: u64,
-    target: Weak<dyn Notify>,
-}
-
-impl PartialEq for TimerEntry {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
-    }
-}
-impl Eq for TimerEntry {}
-impl PartialOrd for TimerEntry {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for TimerEntry {
-    // Reversed: the heap's top is the earliest deadline.
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (o.at, o.seq).cmp(&(self.at, self.seq))
-    }
-}
-
-fn timer() -> &'static Timer {
-    static TIMER: OnceLock<Timer> = OnceLock::new();
-    static STARTED: std::sync::Once = std::sync::Once::new();
-    let t = TIMER.get_or_init(|| Timer {
-        heap: Mutex::new(BinaryHeap::new()),
-        cv: Condvar::new(),
-    });
-    STARTED.call_once(|| {
-        std::thread::Builder::new()
-            .name("sketchstore-timer".into())
-            .spawn(move || t.run())
-            .expect("spawn the sketchstore timer thread");
-    });
-    t
-}
-
-impl Timer {
-    fn add(&self, at: Instant, target: Weak<dyn Notify>) {
-        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut heap = self.heap.lock();
-        let earliest = heap.peek().is_none_or(|e| at < e.at);
-        heap.push(TimerEntry { at, seq, target });
-        drop(heap);
-        if earliest {
-            self.cv.notify_one();
-        }
-    }
-
-    fn run(&self) {
-        let mut due: Vec<Weak<dyn Notify>> = Vec::new();
-        loop {
-            {
-                let mut heap = self.heap.lock();
-                loop {
-                    let now = real_instant();
-                    while heap.peek().is_some_and(|e| e.at <= now) {
-                        if let Some(e) = heap.pop() {
-                            due.push(e.target);
-                        }
-                    }
-                    if !due.is_empty() {
-                        break;
-                    }
-                    match heap.peek().map(|e| e.at) {
-                        Some(at) => {
-                            self.cv.wait_until(&mut heap, at);
-                        }
-                        None => self.cv.wait(&mut heap),
-                    }
-                }
-            }
-            for t in due.drain(..) {
-                if let Some(t) = t.upgrade() {
-                    t.notify();
-                }
-            }
         }
     }
 }

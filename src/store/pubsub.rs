@@ -23,10 +23,11 @@
 //! every channel and pattern, and every later call on it returns an [`Error::Io`] saying so.
 //! The message that overflowed is still counted by PUBLISH, as Redis counts it.
 
-use super::blocking::{Deadline, DeadlineWatch, Notify};
+use super::blocking::{Deadline, DeadlineWatch};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
+use crate::wait::{spin_until, Notify};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -592,7 +593,7 @@ impl Subscription {
                 spun = true;
                 let mail = &self.mailbox.mail;
                 parking_lot::MutexGuard::unlocked(&mut s, || {
-                    super::blocking::spin_until(|| mail.load(Ordering::Acquire))
+                    spin_until(|| mail.load(Ordering::Acquire))
                 });
                 continue;
             }
