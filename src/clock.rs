@@ -52,6 +52,14 @@ impl Clock {
         }
     }
 
+    /// Microseconds since the Unix epoch (TIME): a manual clock's milliseconds times 1000.
+    pub fn now_us(&self) -> i64 {
+        match &self.manual {
+            Some(m) => m.now_ms().saturating_mul(1000),
+            None => system_now_us(),
+        }
+    }
+
     /// Registers a callback run after every move of a manual clock; a no-op for the system
     /// clock. Returns an id for [`Clock::remove_listener`].
     pub(crate) fn add_listener(&self, f: Listener) -> Option<u64> {
@@ -78,6 +86,14 @@ impl fmt::Debug for Clock {
 fn system_now_ms() -> i64 {
     match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    }
+}
+
+#[allow(clippy::disallowed_methods)]
+fn system_now_us() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
         Err(_) => 0,
     }
 }

@@ -97,6 +97,13 @@ pub struct Connection {
     closing: bool,
 }
 
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let stats = &self.store.inner.stats;
+        stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
@@ -117,6 +124,9 @@ impl Store {
     /// assert_eq!(conn.execute(&["PING"]), sketchstore::Reply::status("PONG"));
     /// ```
     pub fn connection(&self) -> Connection {
+        let stats = &self.inner.stats;
+        stats.connected_clients.fetch_add(1, Ordering::Relaxed);
+        stats.connections_received.fetch_add(1, Ordering::Relaxed);
         Connection {
             store: self.clone(),
             id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
@@ -435,6 +445,12 @@ impl Connection {
         }
     }
 
+    #[inline]
+    fn count_command(&self) {
+        let stats = &self.store.inner.stats;
+        stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A reply in this connection's protocol.
     #[inline]
     fn shape(&self, r: Reply) -> Reply {
@@ -449,6 +465,7 @@ impl Connection {
     /// until it is served or times out.
     pub fn execute<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
         let argv: SmallVec<[&[u8]; 8]> = argv.iter().map(AsRef::as_ref).collect();
+        self.count_command();
         match self.route(&argv) {
             Route::Done(r) => self.shape(r),
             Route::Run(spec) => {
@@ -461,6 +478,7 @@ impl Connection {
     /// [`Connection::execute`] for async code: a blocking command waits as a future, without
     /// holding an executor thread.
     pub async fn execute_async(&mut self, argv: Vec<Vec<u8>>) -> Reply {
+        self.count_command();
         let call = {
             let args: SmallVec<[&[u8]; 8]> = argv.iter().map(Vec::as_slice).collect();
             let spec = match self.route(&args) {

@@ -30,6 +30,7 @@ mod hll;
 mod lists;
 mod ops;
 pub(crate) mod pubsub;
+mod server;
 mod strings;
 mod txn;
 
@@ -361,6 +362,7 @@ fn table() -> &'static Table {
         lists::register(&mut specs);
         pubsub::register(&mut specs);
         txn::register(&mut specs);
+        server::register(&mut specs);
         assert!(
             specs.len() < TABLE_SLOTS / 2,
             "command table index too small"

@@ -44,7 +44,7 @@ impl Db<'_> {
 
     /// Checks that a write reaching byte length `len` fits the store's string limit.
     fn check_len(&self, len: u64) -> Result<usize> {
-        let max = self.config().max_string_bytes as u64;
+        let max = self.settings().max_string_bytes() as u64;
         // Redis checks the first byte of the field against the limit and then grows past it
         // by at most the field's width (one byte for SETBIT, up to 8 for BITFIELD).
         if len > max.saturating_add(8) {
@@ -55,7 +55,7 @@ impl Db<'_> {
 
     fn check_offset(&self, offset: u64) -> Result<()> {
         bitmap::check_bit_offset(offset).map_err(|_| bit_offset_error())?;
-        if (offset >> 3) >= self.config().max_string_bytes as u64 {
+        if (offset >> 3) >= self.settings().max_string_bytes() as u64 {
             return Err(bit_offset_error());
         }
         Ok(())

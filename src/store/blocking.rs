@@ -456,24 +456,29 @@ pub(crate) enum Attempt {
     Empty,
 }
 
+impl Db<'_> {
+    /// Waiters still pending on the locked shards, each counted once.
+    pub(crate) fn blocked_count(&self) -> usize {
+        let mut seen: Vec<*const Waiter> = Vec::new();
+        for (_, g) in self.guards.iter() {
+            for q in g.blocked.queues.values() {
+                for w in q {
+                    let p = Arc::as_ptr(w);
+                    if w.is_pending() && !seen.contains(&p) {
+                        seen.push(p);
+                    }
+                }
+            }
+        }
+        seen.len()
+    }
+}
+
 impl Store {
     /// How many clients are blocked in BLPOP, BRPOP or BLMOVE right now (Redis's INFO
     /// `blocked_clients`).
     pub fn blocked_clients(&self) -> usize {
-        self.with_db(Lock::All, |db| {
-            let mut seen: Vec<*const Waiter> = Vec::new();
-            for (_, g) in db.guards.iter() {
-                for q in g.blocked.queues.values() {
-                    for w in q {
-                        let p = Arc::as_ptr(w);
-                        if w.is_pending() && !seen.contains(&p) {
-                            seen.push(p);
-                        }
-                    }
-                }
-            }
-            seen.len()
-        })
+        self.with_db(Lock::All, |db| db.blocked_count())
     }
 
     /// Serves keys left over by [`Db::serve_blocked`], locking each source with the

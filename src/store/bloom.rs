@@ -202,7 +202,7 @@ pub(crate) fn format_g(x: f64) -> String {
 impl Db<'_> {
     fn bloom_limits(&self) -> BloomLimits {
         BloomLimits {
-            max_bytes: self.config().bloom_max_bytes,
+            max_bytes: self.settings().bloom_max_bytes(),
         }
     }
 

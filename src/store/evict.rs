@@ -28,7 +28,7 @@ use super::value::{StrValue, Value};
 use super::{Db, Store, StoreBuilder};
 use crate::error::{Error, Result};
 use crate::types::hash::HashValue;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// What to do when a write would take the store past its memory limit (Redis's
@@ -53,6 +53,46 @@ pub enum EvictionPolicy {
 }
 
 impl EvictionPolicy {
+    /// Every policy, in the order of their codes.
+    const ALL: [EvictionPolicy; 6] = [
+        EvictionPolicy::NoEviction,
+        EvictionPolicy::AllKeysLru,
+        EvictionPolicy::VolatileLru,
+        EvictionPolicy::AllKeysRandom,
+        EvictionPolicy::VolatileRandom,
+        EvictionPolicy::VolatileTtl,
+    ];
+
+    /// Redis's name of the policy (`maxmemory-policy`).
+    pub fn name(self) -> &'static str {
+        match self {
+            EvictionPolicy::NoEviction => "noeviction",
+            EvictionPolicy::AllKeysLru => "allkeys-lru",
+            EvictionPolicy::VolatileLru => "volatile-lru",
+            EvictionPolicy::AllKeysRandom => "allkeys-random",
+            EvictionPolicy::VolatileRandom => "volatile-random",
+            EvictionPolicy::VolatileTtl => "volatile-ttl",
+        }
+    }
+
+    /// The policy of a Redis name, ignoring ASCII case.
+    pub fn from_name(name: &[u8]) -> Option<EvictionPolicy> {
+        Self::ALL
+            .into_iter()
+            .find(|p| name.eq_ignore_ascii_case(p.name().as_bytes()))
+    }
+
+    fn code(self) -> u8 {
+        Self::ALL.iter().position(|p| *p == self).unwrap_or(0) as u8
+    }
+
+    fn of_code(code: u8) -> EvictionPolicy {
+        Self::ALL
+            .get(usize::from(code))
+            .copied()
+            .unwrap_or_default()
+    }
+
     fn volatile_only(self) -> bool {
         matches!(
             self,
@@ -71,10 +111,11 @@ pub(crate) struct MemoryConfig {
     pub policy: EvictionPolicy,
 }
 
-/// A store's memory limit and its used-memory estimate.
+/// A store's memory limit and its used-memory estimate. The limit and the policy may change
+/// while the store runs (`CONFIG SET`); 0 means no limit, with memory still counted.
 pub(crate) struct Memory {
-    limit: usize,
-    policy: EvictionPolicy,
+    limit: AtomicUsize,
+    policy: AtomicU8,
     used: Arc<AtomicI64>,
     rng: AtomicU64,
     pool: parking_lot::Mutex<Vec<Candidate>>,
@@ -90,8 +131,8 @@ const SAMPLE_PROBES: usize = 64;
 impl Memory {
     pub(crate) fn new(config: MemoryConfig) -> Memory {
         Memory {
-            limit: config.limit,
-            policy: config.policy,
+            limit: AtomicUsize::new(config.limit),
+            policy: AtomicU8::new(config.policy.code()),
             used: Arc::new(AtomicI64::new(0)),
             rng: AtomicU64::new(0x853c_49e6_748f_ea9b),
             pool: parking_lot::Mutex::new(Vec::new()),
@@ -107,8 +148,17 @@ impl Memory {
         usize::try_from(self.used.load(Ordering::Relaxed)).unwrap_or(0)
     }
 
+    fn limit(&self) -> usize {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    fn policy(&self) -> EvictionPolicy {
+        EvictionPolicy::of_code(self.policy.load(Ordering::Relaxed))
+    }
+
     fn over(&self) -> bool {
-        self.used() > self.limit
+        let limit = self.limit();
+        limit != 0 && self.used() > limit
     }
 
     fn random(&self) -> u64 {
@@ -140,6 +190,43 @@ impl StoreBuilder {
     }
 }
 
+impl super::Inner {
+    /// The memory policy in force, when memory is counted.
+    pub(crate) fn eviction_policy(&self) -> Option<EvictionPolicy> {
+        self.memory.as_ref().map(|m| m.policy())
+    }
+
+    /// Changes the memory limit (0: none) at run time; false when the store was built without
+    /// memory accounting ([`StoreBuilder::max_memory`] never called), which cannot be added
+    /// later.
+    pub(crate) fn set_max_memory(&self, bytes: usize) -> bool {
+        let Some(m) = &self.memory else {
+            return false;
+        };
+        m.limit.store(bytes, Ordering::Relaxed);
+        true
+    }
+
+    /// Changes the eviction policy at run time; false without memory accounting.
+    pub(crate) fn set_eviction_policy(&self, policy: EvictionPolicy) -> bool {
+        let Some(m) = &self.memory else {
+            return false;
+        };
+        m.policy.store(policy.code(), Ordering::Relaxed);
+        true
+    }
+
+    /// The estimate of memory used, 0 when not counted.
+    pub(crate) fn used_memory(&self) -> usize {
+        self.memory.as_ref().map_or(0, |m| m.used())
+    }
+
+    /// The limit in force, 0 for none.
+    pub(crate) fn memory_limit(&self) -> usize {
+        self.memory.as_ref().map_or(0, |m| m.limit())
+    }
+}
+
 impl Store {
     /// The estimate of the memory keys and values take, in bytes; 0 without a memory limit
     /// (nothing is counted then).
@@ -149,7 +236,11 @@ impl Store {
 
     /// The memory limit, if one is set.
     pub fn max_memory(&self) -> Option<usize> {
-        self.inner.memory.as_ref().map(|m| m.limit)
+        self.inner
+            .memory
+            .as_ref()
+            .map(|m| m.limit())
+            .filter(|&l| l != 0)
     }
 
     /// Evicts keys by the store's policy while the estimate is over the limit.
@@ -157,7 +248,7 @@ impl Store {
         let Some(m) = &self.inner.memory else {
             return;
         };
-        if m.policy == EvictionPolicy::NoEviction {
+        if m.policy() == EvictionPolicy::NoEviction {
             return;
         }
         while m.over() {
@@ -219,7 +310,7 @@ impl Store {
             }
         }
         if matches!(
-            m.policy,
+            m.policy(),
             EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom
         ) {
             let Some(c) = fresh.pop() else {
@@ -233,7 +324,7 @@ impl Store {
         // each eviction chooses among more than one sampling's keys.
         let mut pool = m.pool.lock();
         pool.append(&mut fresh);
-        let score = |c: &Candidate| match m.policy {
+        let score = |c: &Candidate| match m.policy() {
             EvictionPolicy::VolatileTtl => {
                 // Nearest expiry first: the signed time's order, flipped.
                 !((c.expire_at.unwrap_or(i64::MAX) as u64) ^ (1 << 63))
@@ -272,7 +363,7 @@ pub(crate) struct Candidate {
 }
 
 fn consider(out: &mut Vec<Candidate>, shard: usize, slot: &Slot, m: &Memory) {
-    if m.policy.volatile_only() && slot.expire_at().is_none() {
+    if m.policy().volatile_only() && slot.expire_at().is_none() {
         return;
     }
     out.push(Candidate {

@@ -168,6 +168,12 @@ impl Db<'_> {
     }
 
     /// DBSIZE: keys held, including expired keys not yet reclaimed, as in Redis.
+    /// Keys and keys with a time to live, over the locked shards (INFO keyspace).
+    pub(crate) fn keyspace_counts(&mut self) -> (usize, usize) {
+        self.shards()
+            .fold((0, 0), |(k, e), s| (k + s.len(), e + s.volatile_len()))
+    }
+
     pub(crate) fn dbsize(&mut self) -> usize {
         self.shards().map(|s| s.len()).sum()
     }

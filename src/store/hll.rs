@@ -45,7 +45,7 @@ impl Db<'_> {
     /// PFADD: whether the key was created or any register changed. An element that finds the
     /// value corrupt fails the command, keeping what earlier elements changed (as Redis).
     pub(crate) fn pfadd(&mut self, key: &[u8], items: &[&[u8]]) -> Result<bool> {
-        let sparse_max = self.config().hll_sparse_max_bytes;
+        let sparse_max = self.settings().hll_sparse_max_bytes();
         let mut updated = false;
         if self.hll(key)?.is_none() {
             let h = Value::Str(StrValue::Hll(Box::default()));
@@ -94,7 +94,7 @@ impl Db<'_> {
 
     /// PFMERGE: the union of `dest` (if it exists) and `sources` stored in `dest`.
     pub(crate) fn pfmerge(&mut self, dest: &[u8], sources: &[&[u8]]) -> Result<()> {
-        let sparse_max = self.config().hll_sparse_max_bytes;
+        let sparse_max = self.settings().hll_sparse_max_bytes();
         let mut union = HllUnion::new();
         for key in std::iter::once(&dest).chain(sources) {
             if let Some(h) = self.hll(key)? {

@@ -169,6 +169,11 @@ impl Shard {
         self.table.len()
     }
 
+    /// Keys with a time to live.
+    pub fn volatile_len(&self) -> usize {
+        self.volatile
+    }
+
     /// The live slot for `key`, removing it first if it has expired.
     /// The clock is read only for a key that has an expiry.
     #[inline]

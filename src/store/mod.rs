@@ -28,6 +28,7 @@ pub(crate) mod keyspace;
 pub(crate) mod lists;
 pub(crate) mod persist;
 pub(crate) mod pubsub;
+pub(crate) mod settings;
 pub(crate) mod strings;
 pub(crate) mod txn;
 pub(crate) mod value;
@@ -88,12 +89,25 @@ pub(crate) struct Inner {
     shards: Box<[Padded<Mutex<Shard>>]>,
     shard_bits: u32,
     pub(crate) clock: Clock,
-    pub(crate) config: Config,
+    pub(crate) settings: settings::Settings,
     pub(crate) pubsub: pubsub::Hub,
     /// The memory limit and its accounting, when one is set (see [`evict`]).
     pub(crate) memory: Option<Box<evict::Memory>>,
     /// The periodic saver, when one runs; dropping it stops the thread (see [`persist`]).
     pub(crate) saver: std::sync::OnceLock<persist::Saver>,
+    /// Counters INFO reports.
+    pub(crate) stats: Stats,
+}
+
+/// Counters of what happened to a store since it was built, for INFO. Updated with relaxed
+/// atomics by the command layer (clients, commands) and the keyspace (expired, evicted).
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) connected_clients: std::sync::atomic::AtomicU64,
+    pub(crate) connections_received: std::sync::atomic::AtomicU64,
+    pub(crate) commands_processed: std::sync::atomic::AtomicU64,
+    /// When the store was built, in Unix milliseconds of its clock.
+    pub(crate) started_ms: i64,
 }
 
 impl Inner {
@@ -207,10 +221,7 @@ impl StoreBuilder {
 
     /// Builds the store.
     pub fn build(self) -> Store {
-        let memory = self
-            .memory
-            .filter(|m| m.limit > 0)
-            .map(|m| Box::new(evict::Memory::new(m)));
+        let memory = self.memory.map(|m| Box::new(evict::Memory::new(m)));
         let shards = (0..self.shards)
             .map(|_| {
                 let mut shard = Shard::default();
@@ -222,11 +233,15 @@ impl StoreBuilder {
             inner: Arc::new(Inner {
                 shards,
                 shard_bits: self.shards.trailing_zeros(),
-                clock: self.clock,
-                config: self.config,
+                settings: settings::Settings::new(&self.config),
                 pubsub: pubsub::Hub::default(),
                 memory,
                 saver: std::sync::OnceLock::new(),
+                stats: Stats {
+                    started_ms: self.clock.now_ms(),
+                    ..Stats::default()
+                },
+                clock: self.clock,
             }),
         }
     }
@@ -256,9 +271,9 @@ impl Store {
         &self.inner.clock
     }
 
-    /// The store's limits and tunables.
-    pub fn config(&self) -> &Config {
-        &self.inner.config
+    /// The store's limits and tunables as they are now (`CONFIG SET` changes some).
+    pub fn config(&self) -> Config {
+        self.inner.settings.snapshot()
     }
 
     /// Locks what `lock` names and runs `f` on the locked view, then runs a bounded
@@ -441,8 +456,8 @@ impl<'a> Db<'a> {
         now_of(self.inner, &self.now)
     }
 
-    pub(crate) fn config(&self) -> &'a Config {
-        &self.inner.config
+    pub(crate) fn settings(&self) -> &'a settings::Settings {
+        &self.inner.settings
     }
 
     /// The live slot of `key`.

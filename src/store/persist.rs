@@ -514,9 +514,9 @@ pub(crate) fn load_snapshot<R: Read + Seek>(store: &Store, mut r: R, len: u64) -
         r: BufReader::with_capacity(1 << 16, r.take(body - HEADER_LEN)),
         left: body - HEADER_LEN,
     };
-    let max_string = store.inner.config.max_string_bytes;
+    let max_string = store.inner.settings.max_string_bytes();
     let limits = BloomLimits {
-        max_bytes: store.inner.config.bloom_max_bytes,
+        max_bytes: store.inner.settings.bloom_max_bytes(),
     };
     let now = store.inner.clock.now_ms();
     store.with_db(Lock::All, |db| -> Result<usize> {

@@ -353,7 +353,7 @@ impl Store {
             store: self.clone(),
             mailbox: Arc::new(Mailbox {
                 id,
-                limit: self.inner.config.pubsub_buffer_bytes,
+                limit: self.inner.settings.pubsub_buffer_bytes(),
                 state: Mutex::new(MailState {
                     queue: VecDeque::new(),
                     bytes: 0,

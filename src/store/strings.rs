@@ -199,7 +199,7 @@ impl Db<'_> {
 
     /// APPEND: the new length.
     pub(crate) fn append(&mut self, key: &[u8], tail: &[u8]) -> Result<usize> {
-        let max = self.config().max_string_bytes;
+        let max = self.settings().max_string_bytes();
         match self.value(key) {
             None => {
                 if tail.len() > max {
@@ -244,7 +244,7 @@ impl Db<'_> {
         if offset < 0 {
             return Err(Error::err("offset is out of range"));
         }
-        let max = self.config().max_string_bytes;
+        let max = self.settings().max_string_bytes();
         let offset = usize::try_from(offset).map_err(|_| Error::StringTooLong)?;
         let current = match self.value(key) {
             None => None,

@@ -1,0 +1,711 @@
+//! Server commands a client library or a test suite sends: CONFIG, INFO, TIME, COMMAND.
+//!
+//! CONFIG reads and changes the store's runtime settings (`store::settings`) and its memory
+//! limit; parameters the store keeps without acting on them (a server's `save`, `dir`, ...)
+//! are plain text. INFO reports Redis's sections with the fields clients read. COMMAND
+//! answers from the command table itself, so it lists exactly the commands that exist.
+
+use super::{table, Args, Command, Flags, Keys, Spec};
+use crate::error::{Error, Result};
+use crate::glob::glob_match;
+use crate::reply::Reply;
+use crate::store::evict::EvictionPolicy;
+use crate::store::settings::Size;
+use crate::store::Db;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+/// How a parameter is read and written.
+#[derive(Clone, Copy)]
+enum Param {
+    /// A size setting, with the smallest value Redis accepts.
+    Size(Size, u64),
+    /// `list-max-listpack-size`: an integer, negative for a size class.
+    ListSize,
+    MaxMemory,
+    Policy,
+    /// Kept as text; `false` when Redis refuses to change it at run time.
+    Text(bool),
+}
+
+/// The parameters: Redis's name, its pre-7.0 alias, and how it is handled.
+const PARAMS: &[(&str, Option<&str>, Param)] = &[
+    ("maxmemory", None, Param::MaxMemory),
+    ("maxmemory-policy", None, Param::Policy),
+    (
+        "proto-max-bulk-len",
+        None,
+        Param::Size(Size::MaxStringBytes, 1024 * 1024),
+    ),
+    (
+        "hll-sparse-max-bytes",
+        None,
+        Param::Size(Size::HllSparseMaxBytes, 0),
+    ),
+    (
+        "hash-max-listpack-entries",
+        Some("hash-max-ziplist-entries"),
+        Param::Size(Size::HashMaxListpackEntries, 0),
+    ),
+    (
+        "hash-max-listpack-value",
+        Some("hash-max-ziplist-value"),
+        Param::Size(Size::HashMaxListpackValue, 0),
+    ),
+    (
+        "set-max-intset-entries",
+        None,
+        Param::Size(Size::SetMaxIntsetEntries, 0),
+    ),
+    (
+        "zset-max-listpack-entries",
+        Some("zset-max-ziplist-entries"),
+        Param::Size(Size::ZsetMaxListpackEntries, 0),
+    ),
+    (
+        "zset-max-listpack-value",
+        Some("zset-max-ziplist-value"),
+        Param::Size(Size::ZsetMaxListpackValue, 0),
+    ),
+    (
+        "list-max-listpack-size",
+        Some("list-max-ziplist-size"),
+        Param::ListSize,
+    ),
+    ("save", None, Param::Text(true)),
+    ("appendonly", None, Param::Text(true)),
+    ("dir", None, Param::Text(true)),
+    ("dbfilename", None, Param::Text(true)),
+    ("databases", None, Param::Text(false)),
+    ("maxclients", None, Param::Text(true)),
+    ("timeout", None, Param::Text(true)),
+    ("port", None, Param::Text(false)),
+    ("bind", None, Param::Text(false)),
+    ("requirepass", None, Param::Text(true)),
+    ("loglevel", None, Param::Text(true)),
+    ("tcp-keepalive", None, Param::Text(true)),
+    ("lazyfree-lazy-user-del", None, Param::Text(true)),
+    ("lazyfree-lazy-user-flush", None, Param::Text(true)),
+    ("lua-time-limit", None, Param::Text(true)),
+    ("maxmemory-samples", None, Param::Text(true)),
+];
+
+fn param(name: &[u8]) -> Option<(&'static str, Param)> {
+    PARAMS.iter().find_map(|&(n, alias, p)| {
+        let hit = name.eq_ignore_ascii_case(n.as_bytes())
+            || alias.is_some_and(|a| name.eq_ignore_ascii_case(a.as_bytes()));
+        hit.then_some((n, p))
+    })
+}
+
+fn value_of(db: &Db<'_>, name: &str, p: Param) -> Vec<u8> {
+    let inner = db.inner;
+    match p {
+        Param::Size(s, _) => inner.settings.size(s).to_string().into_bytes(),
+        Param::ListSize => inner
+            .settings
+            .list_max_listpack_size()
+            .to_string()
+            .into_bytes(),
+        Param::MaxMemory => inner.memory_limit().to_string().into_bytes(),
+        Param::Policy => inner
+            .eviction_policy()
+            .unwrap_or_default()
+            .name()
+            .as_bytes()
+            .to_vec(),
+        Param::Text(_) => inner.settings.text(name).unwrap_or_default(),
+    }
+}
+
+/// Redis's memory values: a number with an optional unit `k` (1000), `kb` (1024), `m`,
+/// `mb`, `g`, `gb`, case-insensitive.
+pub(crate) fn parse_memory(arg: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(arg).ok()?.to_ascii_lowercase();
+    let units: [(&str, u64); 7] = [
+        ("gb", 1 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1_000),
+        ("b", 1),
+    ];
+    let (digits, mul) = units
+        .iter()
+        .find_map(|(u, m)| text.strip_suffix(u).map(|d| (d, *m)))
+        .unwrap_or((&text, 1));
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+fn set_failed(name: &str, why: &str) -> Error {
+    Error::other(format!(
+        "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+    ))
+}
+
+/// Checks a value for a parameter without applying it.
+fn validate(db: &Db<'_>, name: &str, p: Param, value: &[u8]) -> Result<()> {
+    match p {
+        Param::Size(_, min) => {
+            let n = parse_memory(value)
+                .filter(|n| *n <= i64::MAX as u64)
+                .ok_or_else(|| set_failed(name, "argument must be a memory value"))?;
+            if n < min {
+                return Err(set_failed(
+                    name,
+                    &format!("argument must be between {min} and 9223372036854775807 inclusive"),
+                ));
+            }
+            Ok(())
+        }
+        Param::ListSize => crate::num::parse_i64(value)
+            .map(|_| ())
+            .ok_or_else(|| set_failed(name, "argument couldn't be parsed into an integer")),
+        Param::MaxMemory => {
+            parse_memory(value)
+                .ok_or_else(|| set_failed(name, "argument must be a memory value"))?;
+            if db.inner.memory.is_none() {
+                return Err(set_failed(
+                    name,
+                    "this store was built without memory accounting (StoreBuilder::max_memory)",
+                ));
+            }
+            Ok(())
+        }
+        Param::Policy => {
+            let p = EvictionPolicy::from_name(value).ok_or_else(|| {
+                set_failed(
+                    name,
+                    "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction",
+                )
+            })?;
+            if db.inner.memory.is_none() && p != EvictionPolicy::NoEviction {
+                return Err(set_failed(
+                    name,
+                    "this store was built without memory accounting (StoreBuilder::max_memory)",
+                ));
+            }
+            Ok(())
+        }
+        Param::Text(false) => Err(set_failed(name, "can't set immutable config")),
+        Param::Text(true) => Ok(()),
+    }
+}
+
+fn apply_value(db: &Db<'_>, name: &str, p: Param, value: &[u8]) {
+    let inner = db.inner;
+    match p {
+        Param::Size(s, _) => {
+            let n = parse_memory(value).unwrap_or_default();
+            inner
+                .settings
+                .set_size(s, usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        Param::ListSize => {
+            inner
+                .settings
+                .set_list_max_listpack_size(crate::num::parse_i64(value).unwrap_or(-2));
+        }
+        Param::MaxMemory => {
+            let n = parse_memory(value).unwrap_or_default();
+            inner.set_max_memory(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        Param::Policy => {
+            if let Some(p) = EvictionPolicy::from_name(value) {
+                inner.set_eviction_policy(p);
+            }
+        }
+        Param::Text(_) => inner.settings.set_text(name, value),
+    }
+}
+
+enum ConfigOp<'a> {
+    Get(&'a [&'a [u8]]),
+    Set(Vec<(&'a [u8], &'a [u8])>),
+    ResetStat,
+    Rewrite,
+    Help,
+}
+
+/// `CONFIG GET parameter [parameter ...] | SET parameter value [parameter value ...] |
+/// RESETSTAT | REWRITE | HELP`
+pub(crate) struct Config<'a> {
+    op: ConfigOp<'a>,
+}
+
+fn subcommand_error(word: &[u8], container: &str) -> Error {
+    let shown = String::from_utf8_lossy(&word[..word.len().min(128)]).into_owned();
+    Error::other(format!(
+        "ERR unknown subcommand '{shown}'. Try {container} HELP."
+    ))
+}
+
+impl<'a> Command<'a> for Config<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let sub = args.required()?;
+        let rest = args.rest();
+        let is = |w: &str| Args::is(sub, w);
+        let op = if is("get") {
+            if rest.is_empty() {
+                return Err(Error::WrongArity("config|get".into()));
+            }
+            ConfigOp::Get(rest)
+        } else if is("set") {
+            if rest.is_empty() || rest.len() % 2 != 0 {
+                return Err(Error::WrongArity("config|set".into()));
+            }
+            ConfigOp::Set(rest.chunks_exact(2).map(|c| (c[0], c[1])).collect())
+        } else if is("resetstat") && rest.is_empty() {
+            ConfigOp::ResetStat
+        } else if is("rewrite") && rest.is_empty() {
+            ConfigOp::Rewrite
+        } else if is("help") && rest.is_empty() {
+            ConfigOp::Help
+        } else {
+            return Err(subcommand_error(sub, "CONFIG"));
+        };
+        Ok(Config { op })
+    }
+
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        match self.op {
+            ConfigOp::Get(patterns) => {
+                let mut out = Vec::new();
+                for &(name, alias, p) in PARAMS {
+                    for shown in std::iter::once(name).chain(alias) {
+                        if patterns
+                            .iter()
+                            .any(|pat| glob_match(&pat.to_ascii_lowercase(), shown.as_bytes()))
+                            && !out.iter().any(|(k, _)| k == &Reply::bulk(shown))
+                        {
+                            out.push((Reply::bulk(shown), Reply::Bulk(value_of(db, name, p))));
+                        }
+                    }
+                }
+                Reply::Map(out)
+            }
+            ConfigOp::Set(pairs) => {
+                let mut checked: Vec<(&str, Param, &[u8])> = Vec::new();
+                for (name, value) in pairs {
+                    let Some((canonical, p)) = param(name) else {
+                        let shown = String::from_utf8_lossy(name).into_owned();
+                        return Reply::Error(format!(
+                            "ERR Unknown option or number of arguments for CONFIG SET - '{shown}'"
+                        ));
+                    };
+                    if checked.iter().any(|(n, _, _)| *n == canonical) {
+                        return Reply::Error(
+                            set_failed(canonical, "duplicate parameter").to_string(),
+                        );
+                    }
+                    if let Err(e) = validate(db, canonical, p, value) {
+                        return Reply::Error(e.to_string());
+                    }
+                    checked.push((canonical, p, value));
+                }
+                for (name, p, value) in checked {
+                    apply_value(db, name, p, value);
+                }
+                Reply::ok()
+            }
+            ConfigOp::ResetStat => {
+                db.inner
+                    .stats
+                    .commands_processed
+                    .store(0, Ordering::Relaxed);
+                db.inner
+                    .stats
+                    .connections_received
+                    .store(0, Ordering::Relaxed);
+                Reply::ok()
+            }
+            ConfigOp::Rewrite => {
+                Reply::Error("ERR The server is running without a config file".into())
+            }
+            ConfigOp::Help => Reply::Array(
+                [
+                    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                    "GET <pattern>",
+                    "    Return parameters matching the glob-like <pattern> and their values.",
+                    "SET <directive> <value>",
+                    "    Set the configuration <directive> to <value>.",
+                    "RESETSTAT",
+                    "    Reset statistics reported by the INFO command.",
+                    "REWRITE",
+                    "    Rewrite the configuration file.",
+                    "HELP",
+                    "    Print this help.",
+                ]
+                .iter()
+                .map(|l| Reply::status(l))
+                .collect(),
+            ),
+        }
+    }
+}
+
+/// `TIME`: seconds and microseconds of the store's clock.
+pub(crate) struct Time;
+
+impl<'a> Command<'a> for Time {
+    fn parse(_: &mut Args<'a>) -> Result<Self> {
+        Ok(Time)
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        let us = db.inner.clock.now_us();
+        Reply::Array(vec![
+            Reply::bulk(us.div_euclid(1_000_000).to_string()),
+            Reply::bulk(us.rem_euclid(1_000_000).to_string()),
+        ])
+    }
+}
+
+/// The sections INFO prints without arguments (Redis's "default" set) and with `all`.
+const SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+
+/// `INFO [section [section ...]]`
+pub(crate) struct Info<'a> {
+    sections: &'a [&'a [u8]],
+}
+
+impl<'a> Command<'a> for Info<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(Info {
+            sections: args.rest(),
+        })
+    }
+
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        let wanted = |name: &str| {
+            self.sections.is_empty()
+                || self.sections.iter().any(|s| {
+                    s.eq_ignore_ascii_case(name.as_bytes())
+                        || Args::is(s, "all")
+                        || Args::is(s, "everything")
+                        || (Args::is(s, "default") && name != "commandstats")
+                })
+        };
+        let mut out = String::new();
+        for &section in SECTIONS {
+            if !wanted(section) {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push_str("\r\n");
+            }
+            let mut title = section.to_owned();
+            title[..1].make_ascii_uppercase();
+            if section == "cpu" {
+                title = "CPU".into();
+            }
+            let _ = write!(out, "# {title}\r\n");
+            info_section(db, section, &mut out);
+        }
+        Reply::Verbatim("txt", out.into_bytes())
+    }
+}
+
+fn human(bytes: usize) -> String {
+    let b = bytes as f64;
+    if b < 1024.0 {
+        format!("{bytes}B")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.2}K", b / 1024.0)
+    } else if b < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", b / (1024.0 * 1024.0))
+    } else {
+        format!("{:.2}G", b / (1024.0 * 1024.0 * 1024.0))
+    }
+}
+
+fn info_section(db: &mut Db<'_>, section: &str, out: &mut String) {
+    let inner = db.inner;
+    let stats = &inner.stats;
+    let now_ms = inner.clock.now_ms();
+    let mut line = |k: &str, v: &dyn std::fmt::Display| {
+        let _ = write!(out, "{k}:{v}\r\n");
+    };
+    match section {
+        "server" => {
+            let uptime = (now_ms - stats.started_ms).max(0) / 1000;
+            line("redis_version", &crate::REDIS_VERSION);
+            line("redis_git_sha1", &"00000000");
+            line("redis_git_dirty", &0);
+            line("redis_mode", &"standalone");
+            line("sketchstore_version", &env!("CARGO_PKG_VERSION"));
+            line("os", &std::env::consts::OS);
+            line("arch_bits", &(usize::BITS));
+            line("process_id", &std::process::id());
+            line(
+                "tcp_port",
+                &String::from_utf8_lossy(&inner.settings.text("port").unwrap_or_default()),
+            );
+            line("server_time_usec", &inner.clock.now_us());
+            line("uptime_in_seconds", &uptime);
+            line("uptime_in_days", &(uptime / 86400));
+            line("hz", &10);
+        }
+        "clients" => {
+            line(
+                "connected_clients",
+                &stats.connected_clients.load(Ordering::Relaxed),
+            );
+            line("blocked_clients", &blocked_clients(db));
+        }
+        "memory" => {
+            let used = inner.used_memory();
+            let limit = inner.memory_limit();
+            line("used_memory", &used);
+            line("used_memory_human", &human(used));
+            line("maxmemory", &limit);
+            line("maxmemory_human", &human(limit));
+            line(
+                "maxmemory_policy",
+                &inner.eviction_policy().unwrap_or_default().name(),
+            );
+            line("mem_allocator", &"libc");
+        }
+        "persistence" => {
+            line("loading", &0);
+            line("rdb_bgsave_in_progress", &0);
+            line("aof_enabled", &0);
+            line("aof_rewrite_in_progress", &0);
+        }
+        "stats" => {
+            line(
+                "total_connections_received",
+                &stats.connections_received.load(Ordering::Relaxed),
+            );
+            line(
+                "total_commands_processed",
+                &stats.commands_processed.load(Ordering::Relaxed),
+            );
+            line("instantaneous_ops_per_sec", &0);
+            line("pubsub_channels", &inner.pubsub.channels(None).len());
+            line("pubsub_patterns", &inner.pubsub.numpat());
+        }
+        "replication" => {
+            line("role", &"master");
+            line("connected_slaves", &0);
+        }
+        "keyspace" => {
+            let (keys, expires) = db.keyspace_counts();
+            if keys > 0 {
+                line("db0", &format!("keys={keys},expires={expires},avg_ttl=0"));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn blocked_clients(db: &mut Db<'_>) -> usize {
+    db.blocked_count()
+}
+
+/// `COMMAND [COUNT | INFO [name ...] | DOCS [name ...] | GETKEYS cmd ... | LIST]`
+pub(crate) struct CommandCmd<'a> {
+    sub: Option<&'a [u8]>,
+    rest: &'a [&'a [u8]],
+}
+
+/// A row as COMMAND INFO describes it: name, arity, flags, first key, last key, step, ACL
+/// categories, tips, key specs, subcommands.
+fn command_info(spec: &Spec) -> Reply {
+    let mut flags = Vec::new();
+    let f = spec.flags;
+    if f.has(Flags::WRITE) {
+        flags.push("write");
+    } else if !f.has(Flags::CONN) && !f.has(Flags::TXN) {
+        flags.push("readonly");
+    }
+    if f.has(Flags::WRITE_DENYOOM) {
+        flags.push("denyoom");
+    }
+    if f.has(Flags::BLOCKING) {
+        flags.push("blocking");
+    }
+    if f.has(Flags::PUBSUB) {
+        flags.push("pubsub");
+    }
+    let (first, last, step) = match spec.keys {
+        Keys::Range { first, last, step } => (first as i64, last as i64, step as i64),
+        Keys::None | Keys::All => (0, 0, 0),
+    };
+    Reply::Array(vec![
+        Reply::bulk(spec.name),
+        Reply::Integer(i64::from(spec.arity)),
+        Reply::Set(flags.into_iter().map(Reply::status).collect()),
+        Reply::Integer(first),
+        Reply::Integer(last),
+        Reply::Integer(step),
+        Reply::Set(Vec::new()),
+        Reply::Set(Vec::new()),
+        Reply::Array(Vec::new()),
+        Reply::Array(Vec::new()),
+    ])
+}
+
+impl<'a> Command<'a> for CommandCmd<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let sub = args.next();
+        let rest = args.rest();
+        if let Some(s) = sub {
+            let known = ["count", "info", "docs", "getkeys", "list", "help"];
+            if !known.iter().any(|k| Args::is(s, k)) {
+                return Err(subcommand_error(s, "COMMAND"));
+            }
+            if Args::is(s, "getkeys") && rest.len() < 2 {
+                return Err(Error::WrongArity("command|getkeys".into()));
+            }
+            if Args::is(s, "count") && !rest.is_empty() {
+                return Err(Error::WrongArity("command|count".into()));
+            }
+        }
+        Ok(CommandCmd { sub, rest })
+    }
+
+    fn apply(self, _: &mut Db<'_>) -> Reply {
+        let specs = &table().specs;
+        let Some(sub) = self.sub else {
+            return Reply::Array(specs.iter().map(command_info).collect());
+        };
+        let is = |w: &str| Args::is(sub, w);
+        if is("count") {
+            Reply::from(specs.len())
+        } else if is("list") {
+            Reply::Array(specs.iter().map(|s| Reply::bulk(s.name)).collect())
+        } else if is("info") {
+            if self.rest.is_empty() {
+                return Reply::Array(specs.iter().map(command_info).collect());
+            }
+            Reply::Array(
+                self.rest
+                    .iter()
+                    .map(|n| super::lookup(n).map_or(Reply::NilArray, command_info))
+                    .collect(),
+            )
+        } else if is("docs") {
+            let names: Vec<&'static Spec> = if self.rest.is_empty() {
+                specs.iter().collect()
+            } else {
+                self.rest.iter().filter_map(|n| super::lookup(n)).collect()
+            };
+            Reply::Map(
+                names
+                    .into_iter()
+                    .map(|s| (Reply::bulk(s.name), Reply::Map(Vec::new())))
+                    .collect(),
+            )
+        } else if is("getkeys") {
+            let argv = self.rest;
+            let spec = match super::check(argv) {
+                Ok(s) => s,
+                Err(crate::Error::WrongArity(_)) => {
+                    return Reply::Error(
+                        "ERR Invalid number of arguments specified for command".into(),
+                    )
+                }
+                Err(_) => return Reply::Error("ERR Invalid command specified".into()),
+            };
+            let keys = spec.keys.of(argv);
+            if keys.is_empty() {
+                return Reply::Error("ERR The command has no key arguments".into());
+            }
+            Reply::Array(keys.iter().map(Reply::bulk).collect())
+        } else {
+            Reply::Array(
+                [
+                    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                    "(no subcommand)",
+                    "    Return details about all Redis commands.",
+                    "COUNT",
+                    "    Return the total number of commands in this Redis server.",
+                    "LIST",
+                    "    Return a list of all commands in this Redis server.",
+                    "INFO [<command-name> ...]",
+                    "    Return details about multiple Redis commands.",
+                    "DOCS [<command-name> ...]",
+                    "    Return documentation details about multiple Redis commands.",
+                    "GETKEYS <full-command>",
+                    "    Return the keys from a full Redis command.",
+                    "HELP",
+                    "    Print this help.",
+                ]
+                .iter()
+                .map(|l| Reply::status(l))
+                .collect(),
+            )
+        }
+    }
+}
+
+pub(super) fn register(t: &mut Vec<Spec>) {
+    t.extend([
+        Spec {
+            name: "config",
+            arity: -2,
+            flags: Flags::NONE,
+            keys: Keys::None,
+            run: cmd!(Config),
+            block: None,
+        },
+        Spec {
+            name: "info",
+            arity: -1,
+            flags: Flags::NONE,
+            keys: Keys::All,
+            run: cmd!(Info),
+            block: None,
+        },
+        Spec {
+            name: "time",
+            arity: 1,
+            flags: Flags::NONE,
+            keys: Keys::None,
+            run: cmd!(Time),
+            block: None,
+        },
+        Spec {
+            name: "command",
+            arity: -1,
+            flags: Flags::NONE,
+            keys: Keys::None,
+            run: cmd!(CommandCmd),
+            block: None,
+        },
+    ]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_memory;
+
+    #[test]
+    fn memory_values_as_redis_reads_them() {
+        assert_eq!(parse_memory(b"100"), Some(100));
+        assert_eq!(parse_memory(b"1k"), Some(1000));
+        assert_eq!(parse_memory(b"1KB"), Some(1024));
+        assert_eq!(parse_memory(b"10mb"), Some(10 << 20));
+        assert_eq!(parse_memory(b"2g"), Some(2_000_000_000));
+        assert_eq!(parse_memory(b"abc"), None);
+        assert_eq!(parse_memory(b"-1"), None);
+        assert_eq!(parse_memory(b""), None);
+        assert_eq!(parse_memory(b"kb"), None);
+    }
+}
