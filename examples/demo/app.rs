@@ -131,35 +131,49 @@ fn set_cookie(r: &mut Response, session: &str) {
     }
 }
 
-/// The catalogue product named `raw`, or the 4xx page to answer: 400 for a name no product
-/// could have (blank, too long, characters other than `a-z`, `0-9` and `-`), 404 for one
-/// the catalogue lacks.
-fn item(raw: &str) -> Result<&'static Product, Response> {
+/// Why an item named in a request is refused.
+enum BadItem {
+    /// A name no product could have (blank, too long, characters other than `a-z`, `0-9`
+    /// and `-`): 400.
+    Malformed(String),
+    /// A plain name the catalogue lacks: 404.
+    Unknown(String),
+}
+
+impl IntoResponse for BadItem {
+    fn into_response(self) -> Response {
+        match self {
+            BadItem::Malformed(raw) => error_page(
+                StatusCode::BAD_REQUEST,
+                "That is not a product",
+                &format!(
+                    "\u{201c}{}\u{201d} is not a product name we could ever have.",
+                    escape(&raw.chars().take(80).collect::<String>())
+                ),
+            ),
+            BadItem::Unknown(raw) => error_page(
+                StatusCode::NOT_FOUND,
+                "We could not find that product",
+                &format!(
+                    "There is no product called \u{201c}{}\u{201d} in the shop.",
+                    escape(&raw)
+                ),
+            ),
+        }
+    }
+}
+
+/// The catalogue product named `raw`.
+fn item(raw: &str) -> Result<&'static Product, BadItem> {
     let plain = !raw.is_empty()
         && raw.len() <= 64
         && raw
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !plain {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
-            "That is not a product",
-            &format!(
-                "\u{201c}{}\u{201d} is not a product name we could ever have.",
-                escape(&raw.chars().take(80).collect::<String>())
-            ),
-        ));
+        return Err(BadItem::Malformed(raw.to_owned()));
     }
-    product(raw).ok_or_else(|| {
-        error_page(
-            StatusCode::NOT_FOUND,
-            "We could not find that product",
-            &format!(
-                "There is no product called \u{201c}{}\u{201d} in the shop.",
-                escape(raw)
-            ),
-        )
-    })
+    product(raw).ok_or_else(|| BadItem::Unknown(raw.to_owned()))
 }
 
 /// The value of `key` in an `application/x-www-form-urlencoded` body; None when absent or
@@ -406,7 +420,7 @@ async fn product_page(
 ) -> Response {
     let p = match item(&raw) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(bad) => return bad.into_response(),
     };
     if method == Method::HEAD {
         return head_only();
@@ -459,7 +473,7 @@ async fn added(
 ) -> Response {
     let p = match item(&raw) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(bad) => return bad.into_response(),
     };
     if method == Method::HEAD {
         return head_only();
@@ -591,7 +605,7 @@ async fn cart_add(State(shop): S, headers: HeaderMap, body: String) -> Response 
     let raw = form_value(&body, "item").unwrap_or_default();
     let p = match item(&raw) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(bad) => return bad.into_response(),
     };
     let (s, new) = session(&headers);
     if cart_add_one(&*shop.backend, &s, p).is_err() {
@@ -613,7 +627,7 @@ async fn cart_remove(State(shop): S, headers: HeaderMap, body: String) -> Respon
     let raw = form_value(&body, "item").unwrap_or_default();
     let p = match item(&raw) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(bad) => return bad.into_response(),
     };
     let (s, _) = session(&headers);
     let _ = shop.backend.hdel(&cart_key(&s), &[p.id.as_bytes()]);
