@@ -545,4 +545,13 @@ fn without_a_responder_pages_render_degraded_within_the_timeout() {
         &format!("http://127.0.0.1:{}/", demo.port),
     );
     assert!(cards(&dom).len() >= 8);
+    if let Some(dir) = std::env::var_os("SHOP_SCREENSHOTS") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        screenshot(
+            &profile_dir("degraded-shot"),
+            &format!("http://127.0.0.1:{}/product/lamp", demo.port),
+            &dir.join("degraded.png"),
+        );
+    }
 }

@@ -49,11 +49,23 @@ pub const COOKIE_MAX_AGE: u64 = 30 * 24 * 3600;
 /// The combo the pages check: a TV and its wall mount.
 pub const COMBO: [&str; 2] = ["tv", "tv-mount"];
 
-/// The notifications every session has.
-pub const NOTIFICATIONS: [(&str, &str); 3] = [
-    ("welcome", "Welcome to Hearth & Hertz"),
-    ("free-shipping", "Free shipping on orders over £50"),
-    ("tv-week", "TV week: wall mounts at half price"),
+/// The notifications every session has: id, title, detail.
+pub const NOTIFICATIONS: [(&str, &str, &str); 3] = [
+    (
+        "welcome",
+        "Welcome to Hearth & Hertz",
+        "Your cart and history stay with this browser for thirty minutes after your last visit.",
+    ),
+    (
+        "free-shipping",
+        "Free shipping on orders over £50",
+        "Applied at checkout, nothing to enter.",
+    ),
+    (
+        "tv-week",
+        "TV week: wall mounts at half price",
+        "Look at a TV and a mount and we install both for free.",
+    ),
 ];
 
 /// How long the shop's own keys of a session live after their last write, like the
@@ -277,7 +289,7 @@ impl Intel {
 }
 
 fn notification_ids() -> [&'static str; 3] {
-    NOTIFICATIONS.map(|(id, _)| id)
+    NOTIFICATIONS.map(|(id, _, _)| id)
 }
 
 fn product_ids() -> [&'static str; 8] {
@@ -333,7 +345,7 @@ fn error_page(status: StatusCode, title: &str, text: &str) -> Response {
         status.as_u16(),
         escape(title)
     );
-    html(status, page::shell(title, &nav, None, &main, None))
+    html(status, page::shell(title, &nav, false, &main, None))
 }
 
 fn redirect(to: &'static str) -> Response {
@@ -350,6 +362,7 @@ fn render(
     main: &str,
     intel: &Intel,
     unread: Option<usize>,
+    just_read: usize,
     answered: bool,
 ) -> Response {
     let b = &*shop.backend;
@@ -363,16 +376,16 @@ fn render(
         stats: intel.stats.as_ref(),
         combo: intel.combo,
         unread,
+        just_read,
         recent: &recent,
         answered,
         timeout,
         bucket: shop.activity_bucket,
     });
     let nav = Nav { cart_items, unread };
-    let degraded = (!answered).then_some(timeout);
     let mut r = html(
         StatusCode::OK,
-        page::shell(title, &nav, degraded, main, Some(&aside)),
+        page::shell(title, &nav, !answered, main, Some(&aside)),
     );
     if new {
         set_cookie(&mut r, session);
@@ -397,6 +410,7 @@ async fn home(State(shop): S, method: Method, headers: HeaderMap) -> Response {
         &main,
         &intel,
         intel.unread(),
+        0,
         intel.answered(),
     )
 }
@@ -434,7 +448,8 @@ async fn product_page(
          <div class=\"price\" id=\"price\">{price}</div><p>{desc}</p>\
          <form method=\"post\" action=\"/cart/add\" id=\"add-form\">\
          <input type=\"hidden\" name=\"item\" value=\"{id}\">\
-         <button type=\"submit\">Add to cart</button></form>",
+         <button type=\"submit\">Add to cart</button></form>\
+         <p class=\"small\">Free delivery over £50 \u{b7} 30-day returns \u{b7} 2-year guarantee</p>",
         id = p.id,
         pic = p.picture("big"),
         name = p.name,
@@ -459,6 +474,7 @@ async fn product_page(
         &main,
         &intel,
         intel.unread(),
+        0,
         intel.answered(),
     )
 }
@@ -524,6 +540,7 @@ async fn added(
         &main,
         &intel,
         intel.unread(),
+        0,
         intel.answered(),
     )
 }
@@ -576,8 +593,8 @@ async fn cart(State(shop): S, method: Method, headers: HeaderMap) -> Response {
                 "</table><div class=\"totals\"><div><span>Subtotal</span><span id=\"subtotal\">{}</span></div>\
                  <div><span>Delivery</span><span>{}</span></div>\
                  <div class=\"grand\"><span>Total</span><span id=\"total\">{}</span></div>\
-                 <p><button disabled title=\"This is a demo shop\">Checkout</button> \
-                 <span class=\"small\">(a demo: nothing is for sale)</span></p></div>",
+                 <p><button disabled title=\"This is a demo shop\">Checkout</button></p>\
+                 <p class=\"small\">A demo shop: nothing here is for sale.</p></div>",
                 money(subtotal),
                 if delivery == 0 {
                     "Free".to_owned()
@@ -596,6 +613,7 @@ async fn cart(State(shop): S, method: Method, headers: HeaderMap) -> Response {
         &main,
         &intel,
         intel.unread(),
+        0,
         intel.answered(),
     )
 }
@@ -653,7 +671,7 @@ async fn notifications(State(shop): S, method: Method, headers: HeaderMap) -> Re
         "<h1>Notifications</h1><p class=\"lead\">Opening this page marks them all read.</p>\
          <ul class=\"notes\" id=\"notifications\">",
     );
-    for (i, (id, text)) in NOTIFICATIONS.iter().enumerate() {
+    for (i, (id, title, detail)) in NOTIFICATIONS.iter().enumerate() {
         let state = match intel.seen.as_ref().and_then(|v| v.get(i)).map(|(_, s)| *s) {
             Some(true) => "read",
             Some(false) => "unread",
@@ -662,13 +680,17 @@ async fn notifications(State(shop): S, method: Method, headers: HeaderMap) -> Re
         let _ = write!(
             main,
             "<li class=\"notification {state}\" data-id=\"{id}\"><span class=\"dot\"></span>\
-             <span class=\"text\">{}</span><span class=\"state\">{state}</span></li>",
-            escape(text)
+             <span class=\"text\">{}<small>{}</small></span><span class=\"state\">{state}</span></li>",
+            escape(title),
+            escape(detail)
         );
     }
     main.push_str("</ul>");
     // Everything on this page is read once the marks are in.
-    let unread = if marked { Some(0) } else { intel.unread() };
+    let (unread, just_read) = match (marked, intel.unread()) {
+        (true, before) => (Some(0), before.unwrap_or(0)),
+        (false, before) => (before, 0),
+    };
     render(
         &shop,
         &s,
@@ -677,6 +699,7 @@ async fn notifications(State(shop): S, method: Method, headers: HeaderMap) -> Re
         &main,
         &intel,
         unread,
+        just_read,
         intel.answered() && marked,
     )
 }

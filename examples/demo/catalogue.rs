@@ -143,8 +143,8 @@ pub static CATALOGUE: [Product; 8] = [
               <path d=\"M58 102 L50 62 L96 42\" fill=\"none\" stroke=\"#c9a04a\" stroke-width=\"4\" \
                stroke-linecap=\"round\" stroke-linejoin=\"round\"/>\
               <circle cx=\"50\" cy=\"62\" r=\"4\" fill=\"#8f6a1f\"/>\
-              <path d=\"M88 30 L120 44 L108 66 L84 42 Z\" fill=\"#2f5d50\"/>\
               <path d=\"M108 66 L84 42 L78 96 L132 96 Z\" fill=\"#ffe9a8\" opacity=\".55\"/>\
+              <path d=\"M88 30 L120 44 L108 66 L84 42 Z\" fill=\"#2f5d50\"/>\
               <circle cx=\"96\" cy=\"42\" r=\"4\" fill=\"#8f6a1f\"/>",
     },
     Product {

@@ -37,6 +37,8 @@ pub struct Sidebar<'a> {
     pub stats: Option<&'a PageviewStats>,
     pub combo: Option<bool>,
     pub unread: Option<usize>,
+    /// How many of them this page has just marked read.
+    pub just_read: usize,
     pub recent: &'a [&'static Product],
     /// Whether every request of the page was answered in time.
     pub answered: bool,
@@ -94,9 +96,11 @@ button[disabled]{background:#b8bcc2;cursor:not-allowed}
  box-shadow:0 1px 2px rgba(31,35,40,.06)}
 .cart td,.cart th{padding:10px 14px;text-align:left;border-bottom:1px solid #f0ece5}
 .cart th{font-size:12px;text-transform:uppercase;letter-spacing:.06em;color:#8a8f96;font-weight:600}
-.cart .thumb{width:72px;border-radius:8px}
+.cart .thumb{width:72px;border-radius:8px;display:block}
+.cart td:first-child,.cart th:first-child{width:100px;padding-right:0}
 .cart .num{text-align:right;white-space:nowrap}
-.totals{margin:16px 0 0 auto;width:280px}
+.totals{margin:16px 0 0 auto;width:300px}
+.totals p{margin:14px 0 0;text-align:right}
 .totals div{display:flex;justify-content:space-between;padding:3px 0}
 .totals .grand{font-weight:700;font-size:18px;border-top:1px solid #e7e2d9;margin-top:6px;padding-top:8px}
 .notes{list-style:none;padding:0;margin:0;display:grid;gap:12px}
@@ -105,6 +109,7 @@ button[disabled]{background:#b8bcc2;cursor:not-allowed}
 .notification .dot{width:10px;height:10px;border-radius:50%;background:#d0d3d8;flex:none}
 .notification.unread .dot{background:#d9480f}
 .notification.unread .text{font-weight:600}
+.notification small{display:block;font-weight:400;color:#6a6f77;font-size:13px}
 .notification .state{margin-left:auto;font-size:12px;font-weight:600;padding:2px 10px;
  border-radius:10px;background:#f0ece5;color:#6a6f77}
 .notification.unread .state{background:#fde7dc;color:#b23c0a}
@@ -145,13 +150,7 @@ pub const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0
      stroke-linejoin=\"round\"/></svg>";
 
 /// A whole page. `aside` is None on pages without the sidebar (errors).
-pub fn shell(
-    title: &str,
-    nav: &Nav,
-    degraded: Option<Duration>,
-    main: &str,
-    aside: Option<&str>,
-) -> String {
+pub fn shell(title: &str, nav: &Nav, degraded: bool, main: &str, aside: Option<&str>) -> String {
     let cart = match nav.cart_items {
         Some(n) => format!("<span class=\"count\" id=\"cart-count\">{n}</span>"),
         None => String::new(),
@@ -161,14 +160,12 @@ pub fn shell(
         Some(n) => format!("<span class=\"count hot\" id=\"unread\">{n}</span>"),
         None => String::new(),
     };
-    let banner = match degraded {
-        Some(t) => format!(
-            "<div class=\"degraded\" id=\"degraded\"><div class=\"in\"><b>Personalisation is \
-             unavailable right now.</b> The shop works as usual; your recommendations and \
-             history will be back shortly (no answer within {} ms).</div></div>",
-            t.as_millis()
-        ),
-        None => String::new(),
+    let banner = if degraded {
+        "<div class=\"degraded\" id=\"degraded\"><div class=\"in\"><b>Personalisation is \
+         unavailable right now.</b> The shop works as usual; your history and offers will be \
+         back shortly.</div></div>"
+    } else {
+        ""
     };
     let (open, close) = match aside {
         Some(a) => (
@@ -274,6 +271,11 @@ pub fn sidebar(s: &Sidebar<'_>) -> String {
         None => "unknown",
     };
     let unread = match s.unread {
+        Some(0) if s.just_read == 1 => "You have just read <b>1</b> new notification.".to_owned(),
+        Some(0) if s.just_read > 1 => format!(
+            "You have just read <b>{}</b> new notifications.",
+            s.just_read
+        ),
         Some(0) => "You have read everything.".to_owned(),
         Some(1) => "<b>1</b> unread notification.".to_owned(),
         Some(n) => format!("<b>{n}</b> unread notifications."),
