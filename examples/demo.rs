@@ -17,6 +17,9 @@
 //! Options: `--port N` (3379), `--bind ADDR` (127.0.0.1), `--redis URL` (embedded store when
 //! absent), `--role serving|responder|both` (both), `--partitions N` (2 responders, each
 //! serving a share of the session ids), `--app-timeout-ms N` (100).
+//!
+//! Screenshots of the pages are in `docs/screenshots/`; `tests/browser.rs` retakes them with
+//! `SHOP_SCREENSHOTS=docs/screenshots cargo test --test browser`.
 
 #[path = "demo/app.rs"]
 mod app;
