@@ -1,7 +1,9 @@
-//! The intelligent session store, end to end: a small shop whose pages show what the
-//! session-intelligence service knows about the visitor (unique pages, total views, an
-//! activity chart, whether the TV + mount combo is complete, which notifications were read),
-//! asked for over the store's request bus.
+//! The intelligent session store, end to end: Hearth & Hertz, a small shop (a catalogue of
+//! eight products, product pages, a cart, notifications) whose every page shows what the
+//! session-intelligence service knows about the visitor (recently viewed products, unique
+//! pages, total views, an activity chart, the TV + mount combo offer, unread notifications),
+//! asked for over the store's request bus, and says so when the service does not answer in
+//! time.
 //!
 //! ```sh
 //! cargo run --release --example demo                # embedded store, http://127.0.0.1:3379
@@ -15,6 +17,9 @@
 //! Options: `--port N` (3379), `--bind ADDR` (127.0.0.1), `--redis URL` (embedded store when
 //! absent), `--role serving|responder|both` (both), `--partitions N` (2 responders, each
 //! serving a share of the session ids), `--app-timeout-ms N` (100).
+//!
+//! Screenshots of the pages are in `docs/screenshots/`; `tests/browser.rs` retakes them with
+//! `SHOP_SCREENSHOTS=docs/screenshots cargo test --test browser`.
 
 #[path = "demo/app.rs"]
 mod app;
@@ -181,7 +186,12 @@ fn main() {
                 o.partitions.min(36)
             }
         );
-        if let Err(e) = axum::serve(listener, app::router(requester)).await {
+        let shop = app::Shop {
+            requester,
+            backend: intel.backend().clone(),
+            activity_bucket: intel.config().activity_bucket,
+        };
+        if let Err(e) = axum::serve(listener, app::router(shop)).await {
             eprintln!("server failed: {e}");
             std::process::exit(1)
         }

@@ -1,22 +1,43 @@
-//! The demo's serving layer: an axum router that asks the session-intelligence service for
-//! everything it shows through the request bus (`sketchstore::intel::bus`), and renders in
-//! degraded mode when the service does not answer within the application timeout.
+//! The demo's serving layer: a small shop (an axum router) whose pages show what the
+//! session-intelligence service knows about the visitor, asked for through the request bus
+//! (`sketchstore::intel::bus`). When the service does not answer within the application
+//! timeout the page still renders, in degraded mode, with a banner saying so.
+//!
+//! Routes: `/` (the catalogue), `/product/<id>`, `/added/<id>` (puts one in the cart and
+//! confirms), `/cart`, `POST /cart/add` and `POST /cart/remove` (form field `item`),
+//! `/notifications`, `/favicon.ico`.
+//!
+//! Only a GET of a page is a pageview: HEAD answers the headers without asking the service
+//! or touching the cart, the favicon and unknown paths are never recorded, and an item that
+//! is blank, malformed or not in the catalogue answers 400 or 404 before anything is written.
+//!
+//! Beside the service's keys the shop keeps two of its own per session, through the same
+//! backend and with the same hash tag: `shop:{<session>}:cart` (a hash, product id to
+//! quantity) and `shop:{<session>}:recent` (a list of product ids, most recent first).
 //!
 //! Shared by `examples/demo.rs` (the binary) and `tests/browser.rs` (which serves it on a
 //! free port and drives it with headless Chromium), through `#[path]`.
 #![allow(dead_code)]
 
+#[path = "catalogue.rs"]
+pub mod catalogue;
+#[path = "page.rs"]
+pub mod page;
+
 use axum::extract::{Path, State};
-use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
-use sketchstore::intel::bus::MAX_NAME_LEN;
+use catalogue::{money, product, Product, CATALOGUE};
+use page::{escape, Nav, Sidebar};
 use sketchstore::intel::session::valid_session_id;
 use sketchstore::intel::{PageviewStats, Requester};
+use sketchstore::Backend;
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "ss_session";
@@ -28,24 +49,64 @@ pub const COOKIE_MAX_AGE: u64 = 30 * 24 * 3600;
 /// The combo the pages check: a TV and its wall mount.
 pub const COMBO: [&str; 2] = ["tv", "tv-mount"];
 
-/// Pages the home page features, each shown as viewed or not.
-pub const FEATURED: [&str; 4] = ["tv", "tv-mount", "soundbar", "radio"];
-
-/// The notifications every session has.
-pub const NOTIFICATIONS: [(&str, &str); 3] = [
-    ("welcome", "Welcome to the demo shop"),
-    ("free-shipping", "Free shipping on orders over 50"),
-    ("tv-week", "TV week: mounts at half price"),
+/// The notifications every session has: id, title, detail.
+pub const NOTIFICATIONS: [(&str, &str, &str); 3] = [
+    (
+        "welcome",
+        "Welcome to Hearth & Hertz",
+        "Your cart and history stay with this browser for thirty minutes after your last visit.",
+    ),
+    (
+        "free-shipping",
+        "Free shipping on orders over £50",
+        "Applied at checkout, nothing to enter.",
+    ),
+    (
+        "tv-week",
+        "TV week: wall mounts at half price",
+        "Look at a TV and a mount and we install both for free.",
+    ),
 ];
 
-/// The router over a requester.
-pub fn router(requester: Arc<Requester>) -> Router {
+/// How long the shop's own keys of a session live after their last write, like the
+/// service's.
+pub const CART_TTL: Duration = Duration::from_secs(30 * 60);
+
+/// How many products "Recently viewed" keeps.
+pub const RECENT: usize = 4;
+
+/// Delivery below the free-shipping threshold, and the threshold, in pence.
+const DELIVERY: u64 = 495;
+const FREE_DELIVERY_FROM: u64 = 5000;
+
+/// What the router serves from.
+pub struct Shop {
+    /// Asks the session-intelligence service.
+    pub requester: Arc<Requester>,
+    /// The store, for the cart and the recently viewed list.
+    pub backend: Arc<dyn Backend>,
+    /// The service's activity bucket width, for the chart's labels.
+    pub activity_bucket: Duration,
+}
+
+type S = State<Arc<Shop>>;
+
+/// The router over a shop.
+pub fn router(shop: Shop) -> Router {
     Router::new()
         .route("/", get(home))
+        .route("/product/{item}", get(product_page))
         .route("/added/{item}", get(added))
+        .route("/cart", get(cart))
+        .route("/cart/add", post(cart_add))
+        .route("/cart/remove", post(cart_remove))
         .route("/notifications", get(notifications))
-        .with_state(requester)
+        .route("/favicon.ico", get(favicon))
+        .fallback(not_found)
+        .with_state(Arc::new(shop))
 }
+
+// ---- sessions, items, forms ----
 
 /// The session of a request: its cookie's, or a new random base-36 id (then `true`).
 fn session(headers: &HeaderMap) -> (String, bool) {
@@ -69,255 +130,595 @@ fn new_session_id() -> String {
     let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut rng = rand::thread_rng();
     (0..16)
-        .map(|_| digits[rng.gen_range(0..36)] as char)
+        .map(|_| char::from(digits[rng.gen_range(0..digits.len())]))
         .collect()
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+fn set_cookie(r: &mut Response, session: &str) {
+    let c = format!(
+        "{COOKIE_NAME}={session}; Path=/; Max-Age={COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax"
+    );
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        r.headers_mut().insert(SET_COOKIE, v);
     }
-    out
 }
 
-/// What the footer shows, from the answers of one page's requests.
-struct Footer {
+/// Why an item named in a request is refused.
+enum BadItem {
+    /// A name no product could have (blank, too long, characters other than `a-z`, `0-9`
+    /// and `-`): 400.
+    Malformed(String),
+    /// A plain name the catalogue lacks: 404.
+    Unknown(String),
+}
+
+impl IntoResponse for BadItem {
+    fn into_response(self) -> Response {
+        match self {
+            BadItem::Malformed(raw) => error_page(
+                StatusCode::BAD_REQUEST,
+                "That is not a product",
+                &format!(
+                    "\u{201c}{}\u{201d} is not a product name we could ever have.",
+                    escape(&raw.chars().take(80).collect::<String>())
+                ),
+            ),
+            BadItem::Unknown(raw) => error_page(
+                StatusCode::NOT_FOUND,
+                "We could not find that product",
+                &format!(
+                    "There is no product called \u{201c}{}\u{201d} in the shop.",
+                    escape(&raw)
+                ),
+            ),
+        }
+    }
+}
+
+/// The catalogue product named `raw`.
+fn item(raw: &str) -> Result<&'static Product, BadItem> {
+    let plain = !raw.is_empty()
+        && raw.len() <= 64
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !plain {
+        return Err(BadItem::Malformed(raw.to_owned()));
+    }
+    product(raw).ok_or_else(|| BadItem::Unknown(raw.to_owned()))
+}
+
+/// The value of `key` in an `application/x-www-form-urlencoded` body; None when absent or
+/// not valid percent-encoded UTF-8.
+fn form_value(body: &str, key: &str) -> Option<String> {
+    body.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(k)? == key)
+            .then(|| percent_decode(v))
+            .flatten()
+    })
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = char::from(bytes.next()?).to_digit(16)?;
+                let lo = char::from(bytes.next()?).to_digit(16)?;
+                out.push((hi * 16 + lo) as u8);
+            }
+            b => out.push(b),
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+// ---- the shop's own keys ----
+
+fn cart_key(session: &str) -> Vec<u8> {
+    format!("shop:{{{session}}}:cart").into_bytes()
+}
+
+fn recent_key(session: &str) -> Vec<u8> {
+    format!("shop:{{{session}}}:recent").into_bytes()
+}
+
+fn cart_add_one(b: &dyn Backend, session: &str, p: &Product) -> sketchstore::Result<()> {
+    let key = cart_key(session);
+    b.hincrby(&key, p.id.as_bytes(), 1)?;
+    b.expire(&key, CART_TTL)?;
+    Ok(())
+}
+
+/// The cart's lines in catalogue order; fields that are not catalogue products or not
+/// positive quantities are ignored.
+fn cart_lines(b: &dyn Backend, session: &str) -> sketchstore::Result<Vec<(&'static Product, u64)>> {
+    let fields = b.hgetall(&cart_key(session))?;
+    Ok(CATALOGUE
+        .iter()
+        .filter_map(|p| {
+            let (_, qty) = fields.iter().find(|(f, _)| f == p.id.as_bytes())?;
+            let qty: u64 = std::str::from_utf8(qty).ok()?.parse().ok()?;
+            (qty > 0).then_some((p, qty))
+        })
+        .collect())
+}
+
+fn remember_viewed(b: &dyn Backend, session: &str, p: &Product) -> sketchstore::Result<()> {
+    let key = recent_key(session);
+    b.lrem(&key, 0, p.id.as_bytes())?;
+    b.lpush(&key, &[p.id.as_bytes()])?;
+    b.ltrim(&key, 0, RECENT as i64 - 1)?;
+    b.expire(&key, CART_TTL)?;
+    Ok(())
+}
+
+fn recently_viewed(b: &dyn Backend, session: &str) -> Vec<&'static Product> {
+    b.lrange(&recent_key(session), 0, RECENT as i64 - 1)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|id| product(std::str::from_utf8(id).ok()?))
+        .collect()
+}
+
+// ---- asking the service ----
+
+/// The service's answers for one page; None where it did not answer in time.
+struct Intel {
     stats: Option<PageviewStats>,
     combo: Option<bool>,
-    answered: bool,
-    timeout_ms: u128,
-    session: String,
+    /// The notifications, each with whether it was read.
+    seen: Option<Vec<(String, bool)>>,
+    /// The catalogue, each product with whether it was viewed.
+    viewed: Option<Vec<(String, bool)>>,
 }
 
-fn footer(f: &Footer) -> String {
-    let mut h = String::from("<footer id=\"stats\">");
-    match &f.stats {
-        Some(s) => {
-            let _ = write!(
-                h,
-                "<p>Unique pages: <b id=\"unique-pages\">{}</b> &middot; Total views: \
-                 <b id=\"total-views\">{}</b></p>",
-                s.unique_pages, s.total_views
-            );
-            h.push_str(&activity_chart(&s.activity));
-        }
-        None => h.push_str(
-            "<p>Unique pages: <b id=\"unique-pages\">?</b> &middot; Total views: \
-             <b id=\"total-views\">?</b></p>",
-        ),
+impl Intel {
+    fn answered(&self) -> bool {
+        self.stats.is_some() && self.combo.is_some() && self.seen.is_some() && self.viewed.is_some()
     }
-    let combo = match f.combo {
-        Some(true) => "complete",
-        Some(false) => "incomplete",
-        None => "unknown",
-    };
-    let _ = write!(h, "<p>TV + mount combo: <b id=\"combo\">{combo}</b></p>");
-    if f.answered {
-        h.push_str("<p>Service: <b id=\"service\">answered</b> in time</p>");
-    } else {
-        let _ = write!(
-            h,
-            "<p>Service: <b id=\"service\">degraded</b> (no answer within {} ms)</p>",
-            f.timeout_ms
-        );
+
+    fn unread(&self) -> Option<usize> {
+        self.seen
+            .as_ref()
+            .map(|v| v.iter().filter(|(_, read)| !read).count())
     }
-    let _ = write!(
-        h,
-        "<p class=\"session\">session <code id=\"session\">{}</code></p></footer>",
-        escape(&f.session)
-    );
-    h
 }
 
-/// Inline SVG bars, one per activity bucket, oldest first.
-fn activity_chart(activity: &[u8]) -> String {
-    let max = activity.iter().copied().max().unwrap_or(0).max(1) as u32;
-    let (w, h) = (8u32, 40u32);
-    let mut svg = format!(
-        "<svg id=\"activity\" width=\"{}\" height=\"{}\" role=\"img\" \
-         aria-label=\"views per 10 seconds\">",
-        activity.len() as u32 * w,
-        h + 2
+fn notification_ids() -> [&'static str; 3] {
+    NOTIFICATIONS.map(|(id, _, _)| id)
+}
+
+fn product_ids() -> [&'static str; 8] {
+    CATALOGUE.each_ref().map(|p| p.id)
+}
+
+/// Every request of a page is sent at once: they are published in order, so the one
+/// responder of the session runs them in order (the pageview first, so the other answers
+/// include it), and the page waits one application timeout at most.
+async fn ask(q: &Requester, session: &str, page: &str) -> Intel {
+    let (notes, products) = (notification_ids(), product_ids());
+    let (stats, combo, seen, viewed) = tokio::join!(
+        q.pageview(session, page),
+        q.combo(session, &COMBO),
+        q.notifications(session, &notes),
+        q.featured_pages(session, &products),
     );
-    for (i, &n) in activity.iter().enumerate() {
-        let bar = (u32::from(n) * h / max).max(u32::from(n > 0));
-        let _ = write!(
-            svg,
-            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#3b82f6\"><title>{n}</title></rect>",
-            i as u32 * w + 1,
-            h - bar + 1,
-            w - 2,
-            bar
-        );
+    Intel {
+        stats: stats.ok().flatten(),
+        combo: combo.ok().flatten(),
+        seen: seen.ok().flatten(),
+        viewed: viewed.ok().flatten(),
     }
-    let _ = write!(
-        svg,
-        "<line x1=\"0\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/></svg>",
-        h + 1,
-        activity.len() as u32 * w,
-        h + 1
-    );
-    format!(
-        "<p>Activity, views per bucket over the last {} buckets:</p><div>{svg}</div>\
-         <p><small id=\"activity-text\">{}</small></p>",
-        activity.len(),
-        activity
-            .iter()
-            .map(u8::to_string)
-            .collect::<Vec<_>>()
-            .join(" ")
+}
+
+// ---- responses ----
+
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (CACHE_CONTROL, "no-store"),
+        ],
+        body,
     )
+        .into_response()
 }
 
-fn page(title: &str, body: &str, f: &Footer, set_cookie: bool) -> Response {
-    let html = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <style>body{{font-family:sans-serif;max-width:42em;margin:2em auto;color:#222}}\
-         footer{{margin-top:2em;padding-top:1em;border-top:1px solid #ccc;font-size:90%}}\
-         .unread{{font-weight:bold}}.read{{color:#888}}.viewed{{color:#080}}\
-         .banner{{background:#fef3c7;padding:.5em 1em}}</style></head><body>\
-         <nav><a href=\"/\">Home</a> &middot; <a href=\"/notifications\">Notifications</a></nav>\
-         <h1>{t}</h1>{body}{foot}</body></html>",
-        t = escape(title),
-        foot = footer(f)
+/// The answer to a HEAD of a page: its headers, with nothing recorded.
+fn head_only() -> Response {
+    html(StatusCode::OK, String::new())
+}
+
+fn error_page(status: StatusCode, title: &str, text: &str) -> Response {
+    let nav = Nav {
+        cart_items: None,
+        unread: None,
+    };
+    let main = format!(
+        "<div class=\"error\" id=\"error\" data-status=\"{}\"><h1>{}</h1><p class=\"muted\">{text}</p>\
+         <p><a class=\"button\" href=\"/\">Back to the shop</a></p></div>",
+        status.as_u16(),
+        escape(title)
     );
-    let mut r = ([(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-    if set_cookie {
-        let c = format!(
-            "{COOKIE_NAME}={}; Path=/; Max-Age={COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax",
-            f.session
-        );
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            r.headers_mut().insert(SET_COOKIE, v);
-        }
+    html(status, page::shell(title, &nav, false, &main, None))
+}
+
+fn redirect(to: &'static str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response()
+}
+
+/// A page with the header and the sidebar filled from `intel`.
+#[allow(clippy::too_many_arguments)]
+fn render(
+    shop: &Shop,
+    session: &str,
+    new: bool,
+    title: &str,
+    main: &str,
+    intel: &Intel,
+    unread: Option<usize>,
+    just_read: usize,
+    answered: bool,
+) -> Response {
+    let b = &*shop.backend;
+    let recent = recently_viewed(b, session);
+    let cart_items = cart_lines(b, session)
+        .ok()
+        .map(|lines| lines.iter().map(|(_, q)| *q).sum());
+    let timeout = shop.requester.config().app_timeout;
+    let aside = page::sidebar(&Sidebar {
+        session,
+        stats: intel.stats.as_ref(),
+        combo: intel.combo,
+        unread,
+        just_read,
+        recent: &recent,
+        answered,
+        timeout,
+        bucket: shop.activity_bucket,
+    });
+    let nav = Nav { cart_items, unread };
+    let mut r = html(
+        StatusCode::OK,
+        page::shell(title, &nav, !answered, main, Some(&aside)),
+    );
+    if new {
+        set_cookie(&mut r, session);
     }
     r
 }
 
-/// Every request of a page is sent at once (published in order, so the one responder of
-/// the session runs them in order) and the page waits one application timeout at most.
-async fn home(State(q): State<Arc<Requester>>, headers: HeaderMap) -> Response {
-    let (s, new) = session(&headers);
-    let (pv, combo, featured) = tokio::join!(
-        q.pageview(&s, "/"),
-        q.combo(&s, &COMBO),
-        q.featured_pages(&s, &FEATURED),
-    );
-    let (pv, combo, featured) = (
-        pv.ok().flatten(),
-        combo.ok().flatten(),
-        featured.ok().flatten(),
-    );
-    let answered = pv.is_some() && combo.is_some() && featured.is_some();
-    let mut body = String::from("<p>Add something to your cart:</p><ul id=\"featured\">");
-    for (i, item) in FEATURED.iter().enumerate() {
-        let viewed = featured.as_ref().and_then(|f| f.get(i)).map(|(_, v)| *v);
-        let mark = match viewed {
-            Some(true) => " <span class=\"viewed\">(viewed)</span>",
-            Some(false) => "",
-            None => " <span>(?)</span>",
-        };
-        let _ = write!(
-            body,
-            "<li data-item=\"{item}\"><a href=\"/added/{item}\">{item}</a>{mark}</li>"
-        );
+// ---- handlers ----
+
+async fn home(State(shop): S, method: Method, headers: HeaderMap) -> Response {
+    if method == Method::HEAD {
+        return head_only();
     }
-    body.push_str(
-        "<li><a href=\"/added/anything-you-like\">/added/&lt;anything&gt;</a></li></ul>\
-         <p><a href=\"/notifications\">Your notifications</a></p>",
-    );
-    let f = Footer {
-        stats: pv,
-        combo,
-        answered,
-        timeout_ms: q.config().app_timeout.as_millis(),
-        session: s,
-    };
-    page("sketchstore demo shop", &body, &f, new)
+    let (s, new) = session(&headers);
+    let intel = ask(&shop.requester, &s, "/").await;
+    let main = page::home(intel.viewed.as_deref());
+    render(
+        &shop,
+        &s,
+        new,
+        "Shop",
+        &main,
+        &intel,
+        intel.unread(),
+        0,
+        intel.answered(),
+    )
 }
 
-async fn added(
-    State(q): State<Arc<Requester>>,
-    Path(item): Path<String>,
+/// The other half of the combo, for a product that is in it.
+fn combo_partner(p: &Product) -> Option<&'static Product> {
+    if !COMBO.contains(&p.id) {
+        return None;
+    }
+    COMBO
+        .iter()
+        .find(|id| **id != p.id)
+        .and_then(|id| product(id))
+}
+
+async fn product_page(
+    State(shop): S,
+    method: Method,
+    Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if item.is_empty() || item.len() > MAX_NAME_LEN {
-        return (StatusCode::BAD_REQUEST, "item name too long").into_response();
+    let p = match item(&raw) {
+        Ok(p) => p,
+        Err(bad) => return bad.into_response(),
+    };
+    if method == Method::HEAD {
+        return head_only();
     }
     let (s, new) = session(&headers);
-    let (pv, combo) = tokio::join!(q.pageview(&s, &item), q.combo(&s, &COMBO));
-    let (pv, combo) = (pv.ok().flatten(), combo.ok().flatten());
-    let answered = pv.is_some() && combo.is_some();
-    let mut body = format!(
-        "<p id=\"added\">Added <b>{}</b> to your cart.</p>",
-        escape(&item)
+    let intel = ask(&shop.requester, &s, p.id).await;
+    let _ = remember_viewed(&*shop.backend, &s, p);
+    let mut main = format!(
+        "<article class=\"product\" data-product=\"{id}\">{pic}<div>\
+         <h1 id=\"product-name\">{name}</h1><div class=\"muted\">{tag}</div>\
+         <div class=\"price\" id=\"price\">{price}</div><p>{desc}</p>\
+         <form method=\"post\" action=\"/cart/add\" id=\"add-form\">\
+         <input type=\"hidden\" name=\"item\" value=\"{id}\">\
+         <button type=\"submit\">Add to cart</button></form>\
+         <p class=\"small\">Free delivery over £50 \u{b7} 30-day returns \u{b7} 2-year guarantee</p>",
+        id = p.id,
+        pic = p.picture("big"),
+        name = p.name,
+        tag = p.tagline,
+        price = p.price_text(),
+        desc = p.description
     );
-    match combo {
-        Some(true) => body.push_str(
-            "<p class=\"banner\" id=\"combo-banner\">You have both the TV and the mount: \
+    if let Some(other) = combo_partner(p) {
+        let _ = write!(
+            main,
+            "<p class=\"note\">Goes well with the <a href=\"/product/{}\">{}</a>: look at \
+             both and installation is on us.</p>",
+            other.id, other.name
+        );
+    }
+    main.push_str("</div></article>");
+    render(
+        &shop,
+        &s,
+        new,
+        p.name,
+        &main,
+        &intel,
+        intel.unread(),
+        0,
+        intel.answered(),
+    )
+}
+
+/// The seed's route: puts one of `item` in the cart, records a view of its page and
+/// confirms.
+async fn added(
+    State(shop): S,
+    method: Method,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let p = match item(&raw) {
+        Ok(p) => p,
+        Err(bad) => return bad.into_response(),
+    };
+    if method == Method::HEAD {
+        return head_only();
+    }
+    let (s, new) = session(&headers);
+    let stored = cart_add_one(&*shop.backend, &s, p).is_ok();
+    let intel = ask(&shop.requester, &s, p.id).await;
+    let _ = remember_viewed(&*shop.backend, &s, p);
+    let mut main = if stored {
+        format!(
+            "<div class=\"product\"><div>{pic}</div><div><h1 id=\"added\" data-product=\"{id}\">\
+             Added to your cart</h1><p>One <b>{name}</b> ({price}) is in your cart.</p>\
+             <p><a class=\"button\" href=\"/cart\">View cart</a> &nbsp; \
+             <a href=\"/\">Keep shopping</a></p>",
+            pic = p.picture("big"),
+            id = p.id,
+            name = p.name,
+            price = p.price_text()
+        )
+    } else {
+        format!(
+            "<div class=\"product\"><div>{pic}</div><div><h1>Your cart is unavailable</h1>\
+             <p>We could not add the {name}; please try again in a moment.</p>",
+            pic = p.picture("big"),
+            name = p.name
+        )
+    };
+    match (intel.combo, combo_partner(p)) {
+        (Some(true), _) => main.push_str(
+            "<p class=\"note\" id=\"combo-banner\">You have both the TV and the mount: \
              installation is free.</p>",
         ),
-        Some(false) if COMBO.contains(&item.as_str()) => {
-            let other = COMBO.iter().find(|c| **c != item).unwrap_or(&COMBO[0]);
+        (Some(false), Some(other)) => {
             let _ = write!(
-                body,
-                "<p>Goes well with <a href=\"/added/{other}\">{other}</a>.</p>"
+                main,
+                "<p class=\"note\">Goes well with the <a href=\"/product/{}\">{}</a>.</p>",
+                other.id, other.name
             );
         }
         _ => {}
     }
-    let f = Footer {
-        stats: pv,
-        combo,
-        answered,
-        timeout_ms: q.config().app_timeout.as_millis(),
-        session: s,
-    };
-    page(&format!("Added {item}"), &body, &f, new)
+    main.push_str("</div></div>");
+    render(
+        &shop,
+        &s,
+        new,
+        &format!("Added {}", p.name),
+        &main,
+        &intel,
+        intel.unread(),
+        0,
+        intel.answered(),
+    )
 }
 
-async fn notifications(State(q): State<Arc<Requester>>, headers: HeaderMap) -> Response {
+async fn cart(State(shop): S, method: Method, headers: HeaderMap) -> Response {
+    if method == Method::HEAD {
+        return head_only();
+    }
     let (s, new) = session(&headers);
-    let ids: Vec<&str> = NOTIFICATIONS.iter().map(|(id, _)| *id).collect();
+    let intel = ask(&shop.requester, &s, "/cart").await;
+    let mut main = String::from("<h1>Your cart</h1>");
+    match cart_lines(&*shop.backend, &s) {
+        Err(_) => main.push_str("<p class=\"lead\">Your cart is unavailable right now.</p>"),
+        Ok(lines) if lines.is_empty() => main.push_str(
+            "<p class=\"lead\" id=\"cart-empty\">Your cart is empty.</p>\
+             <p><a class=\"button\" href=\"/\">Browse the shop</a></p>",
+        ),
+        Ok(lines) => {
+            main.push_str(
+                "<p class=\"lead\">Delivery is free over £50.</p><table class=\"cart\" id=\"cart\">\
+                 <tr><th></th><th>Product</th><th class=\"num\">Qty</th><th class=\"num\">Price</th>\
+                 <th></th></tr>",
+            );
+            let mut subtotal = 0u64;
+            for (p, qty) in &lines {
+                let line = u64::from(p.price).saturating_mul(*qty);
+                subtotal = subtotal.saturating_add(line);
+                let _ = write!(
+                    main,
+                    "<tr class=\"line\" data-line=\"{id}\"><td>{pic}</td>\
+                     <td><a href=\"/product/{id}\">{name}</a><div class=\"small\">{unit} each</div></td>\
+                     <td class=\"num\">{qty}</td><td class=\"num\">{total}</td><td class=\"num\">\
+                     <form method=\"post\" action=\"/cart/remove\"><input type=\"hidden\" \
+                     name=\"item\" value=\"{id}\"><button class=\"quiet\" type=\"submit\">Remove\
+                     </button></form></td></tr>",
+                    id = p.id,
+                    pic = p.picture("thumb"),
+                    name = p.name,
+                    unit = p.price_text(),
+                    total = money(line)
+                );
+            }
+            let delivery = if subtotal >= FREE_DELIVERY_FROM {
+                0
+            } else {
+                DELIVERY
+            };
+            let _ = write!(
+                main,
+                "</table><div class=\"totals\"><div><span>Subtotal</span><span id=\"subtotal\">{}</span></div>\
+                 <div><span>Delivery</span><span>{}</span></div>\
+                 <div class=\"grand\"><span>Total</span><span id=\"total\">{}</span></div>\
+                 <p><button disabled title=\"This is a demo shop\">Checkout</button></p>\
+                 <p class=\"small\">A demo shop: nothing here is for sale.</p></div>",
+                money(subtotal),
+                if delivery == 0 {
+                    "Free".to_owned()
+                } else {
+                    money(delivery)
+                },
+                money(subtotal.saturating_add(delivery))
+            );
+        }
+    }
+    render(
+        &shop,
+        &s,
+        new,
+        "Your cart",
+        &main,
+        &intel,
+        intel.unread(),
+        0,
+        intel.answered(),
+    )
+}
+
+/// `POST /cart/add` with the form field `item`: one more in the cart, then the cart.
+async fn cart_add(State(shop): S, headers: HeaderMap, body: String) -> Response {
+    let raw = form_value(&body, "item").unwrap_or_default();
+    let p = match item(&raw) {
+        Ok(p) => p,
+        Err(bad) => return bad.into_response(),
+    };
+    let (s, new) = session(&headers);
+    if cart_add_one(&*shop.backend, &s, p).is_err() {
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Your cart is unavailable",
+            "We could not add that product; please try again in a moment.",
+        );
+    }
+    let mut r = redirect("/cart");
+    if new {
+        set_cookie(&mut r, &s);
+    }
+    r
+}
+
+/// `POST /cart/remove` with the form field `item`: the line goes, then the cart.
+async fn cart_remove(State(shop): S, headers: HeaderMap, body: String) -> Response {
+    let raw = form_value(&body, "item").unwrap_or_default();
+    let p = match item(&raw) {
+        Ok(p) => p,
+        Err(bad) => return bad.into_response(),
+    };
+    let (s, _) = session(&headers);
+    let _ = shop.backend.hdel(&cart_key(&s), &[p.id.as_bytes()]);
+    redirect("/cart")
+}
+
+async fn notifications(State(shop): S, method: Method, headers: HeaderMap) -> Response {
+    if method == Method::HEAD {
+        return head_only();
+    }
+    let (s, new) = session(&headers);
+    let q = &shop.requester;
+    let ids = notification_ids();
     // The marks are published after the read, so the page shows what was unread before.
-    let (pv, combo, seen, m0, m1, m2) = tokio::join!(
-        q.pageview(&s, "/notifications"),
-        q.combo(&s, &COMBO),
-        q.notifications(&s, &ids),
+    let (intel, m0, m1, m2) = tokio::join!(
+        ask(q, &s, "/notifications"),
         q.mark_notification_seen(&s, ids[0]),
         q.mark_notification_seen(&s, ids[1]),
         q.mark_notification_seen(&s, ids[2]),
     );
-    let (pv, combo, seen) = (pv.ok().flatten(), combo.ok().flatten(), seen.ok().flatten());
     let marked = [m0, m1, m2].iter().all(|m| matches!(m, Ok(Some(_))));
-    let answered = pv.is_some() && combo.is_some() && seen.is_some() && marked;
-    let mut body = String::from("<ul id=\"notifications\">");
-    for (i, (id, text)) in NOTIFICATIONS.iter().enumerate() {
-        let state = match seen.as_ref().and_then(|v| v.get(i)).map(|(_, s)| *s) {
+    let mut main = String::from(
+        "<h1>Notifications</h1><p class=\"lead\">Opening this page marks them all read.</p>\
+         <ul class=\"notes\" id=\"notifications\">",
+    );
+    for (i, (id, title, detail)) in NOTIFICATIONS.iter().enumerate() {
+        let state = match intel.seen.as_ref().and_then(|v| v.get(i)).map(|(_, s)| *s) {
             Some(true) => "read",
             Some(false) => "unread",
             None => "unknown",
         };
         let _ = write!(
-            body,
-            "<li class=\"notification {state}\" data-id=\"{id}\">{text} <small>({state})</small></li>"
+            main,
+            "<li class=\"notification {state}\" data-id=\"{id}\"><span class=\"dot\"></span>\
+             <span class=\"text\">{}<small>{}</small></span><span class=\"state\">{state}</span></li>",
+            escape(title),
+            escape(detail)
         );
     }
-    body.push_str("</ul>");
-    let f = Footer {
-        stats: pv,
-        combo,
-        answered,
-        timeout_ms: q.config().app_timeout.as_millis(),
-        session: s,
+    main.push_str("</ul>");
+    // Everything on this page is read once the marks are in.
+    let (unread, just_read) = match (marked, intel.unread()) {
+        (true, before) => (Some(0), before.unwrap_or(0)),
+        (false, before) => (before, 0),
     };
-    page("Notifications", &body, &f, new)
+    render(
+        &shop,
+        &s,
+        new,
+        "Notifications",
+        &main,
+        &intel,
+        unread,
+        just_read,
+        intel.answered() && marked,
+    )
+}
+
+async fn favicon() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "image/svg+xml"),
+            (CACHE_CONTROL, "max-age=86400"),
+        ],
+        page::FAVICON,
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing at this address.",
+    )
 }
