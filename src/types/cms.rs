@@ -191,7 +191,11 @@ impl CountMinSketch {
                 // RedisBloom adds modulo 2^32 and saturates when the result is below the
                 // increment, so any increment of 2^32 or more saturates.
                 let sum = (*c).wrapping_add(value as u32);
-                *c = if u64::from(sum) < value { u32::MAX } else { sum };
+                *c = if u64::from(sum) < value {
+                    u32::MAX
+                } else {
+                    sum
+                };
                 min = min.min(*c);
             }
         }
@@ -332,7 +336,10 @@ mod tests {
     fn saturation() {
         let mut s = CountMinSketch::init_by_dim(10, 3).unwrap();
         assert_eq!(s.incrby(b"a", 5), Ok(5));
-        assert_eq!(s.incrby(b"a", u64::from(u32::MAX)), Err(CmsError::IncrByOverflow));
+        assert_eq!(
+            s.incrby(b"a", u64::from(u32::MAX)),
+            Err(CmsError::IncrByOverflow)
+        );
         assert_eq!(s.query(b"a"), u32::MAX);
         assert_eq!(s.incrby(b"a", 0), Err(CmsError::IncrByOverflow));
         assert_eq!(s.info().count, 5 + u64::from(u32::MAX));

@@ -210,6 +210,10 @@ pub enum InsertOutcome {
     OutOfMemory,
 }
 
+/// A `CF.SCANDUMP` reply: the cursor to ask for next (0 at the end) and the chunk (`None` at
+/// the end).
+pub type ScanDump<'a> = (i64, Option<Cow<'a, [u8]>>);
+
 /// `CF.INFO` fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CuckooInfo {
@@ -696,7 +700,7 @@ impl CuckooFilter {
 
     /// `CF.SCANDUMP key cursor`: `(0, None)` when the dump is over (or the filter holds no
     /// items), the header for cursor 0, else the next data chunk and the cursor after it.
-    pub fn scandump(&self, cursor: i64) -> Result<(i64, Option<Cow<'_, [u8]>>), CuckooError> {
+    pub fn scandump(&self, cursor: i64) -> Result<ScanDump<'_>, CuckooError> {
         if cursor < 0 {
             return Err(CuckooError::InvalidPosition);
         }
@@ -717,7 +721,10 @@ impl CuckooFilter {
                 } else {
                     (offset, (size - offset).min(MAX_SCANDUMP_CHUNK))
                 };
-                let chunk = f.data.get(from as usize..(from + len) as usize).unwrap_or(&[]);
+                let chunk = f
+                    .data
+                    .get(from as usize..(from + len) as usize)
+                    .unwrap_or(&[]);
                 let next = cursor.saturating_add(len as i64);
                 return Ok((next, Some(Cow::Borrowed(chunk))));
             }
@@ -744,9 +751,7 @@ impl CuckooFilter {
     /// 1..=65535 sub-filters (RedisBloom keeps the count's low 16 bits), max iterations
     /// nonzero, no zero-bucket sub-filter, and at most [`MAX_DATA_BYTES`] of slots.
     pub fn from_header(header: &[u8]) -> Result<CuckooFilter, CuckooError> {
-        let h: &[u8; HEADER_LEN] = header
-            .try_into()
-            .map_err(|_| CuckooError::InvalidHeader)?;
+        let h: &[u8; HEADER_LEN] = header.try_into().map_err(|_| CuckooError::InvalidHeader)?;
         let u64_at = |i: usize| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&h[i..i + 8]);
@@ -825,9 +830,7 @@ impl CuckooFilter {
             }
             offset -= size;
         }
-        let f = target
-            .and_then(|ix| self.filters.get_mut(ix))
-            .ok_or(bad)?;
+        let f = target.and_then(|ix| self.filters.get_mut(ix)).ok_or(bad)?;
         let end = offset.checked_add(len).ok_or(bad)?;
         if end > f.data.len() as u64 {
             return Err(bad);
@@ -886,9 +889,9 @@ mod tests {
         assert!(cf.add(b"a").unwrap());
         let (next, chunk) = cf.scandump(1).unwrap();
         assert_eq!(next, 17);
-        let mut want = vec![0u8; 16];
+        let mut want = [0u8; 16];
         want[2] = 0xc4;
-        assert_eq!(chunk.unwrap().as_ref(), &want[..]);
+        assert_eq!(chunk.unwrap().as_ref(), &want);
         let info = cf.info();
         assert_eq!(info.size, 72);
         assert_eq!(info.num_buckets, 8);
@@ -900,8 +903,8 @@ mod tests {
         cf.add(b"a").unwrap();
         let h = cf.header_chunk();
         let want: [u8; 38] = [
-            1, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-            0, 0, 0, 0, 2, 0, 20, 0, 1, 0,
+            1, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+            0, 0, 0, 2, 0, 20, 0, 1, 0,
         ];
         assert_eq!(h, want);
     }
@@ -1050,7 +1053,10 @@ mod tests {
         // Past the end: reduced by every sub-filter and written at the newest one's start.
         assert_eq!(cf.load_chunk(18, b"z"), Ok(()));
         assert_eq!(cf.filters()[0].data()[0], b'z');
-        assert_eq!(cf.load_chunk(i64::MAX, b"z"), Err(CuckooError::ChunkRejected));
+        assert_eq!(
+            cf.load_chunk(i64::MAX, b"z"),
+            Err(CuckooError::ChunkRejected)
+        );
         assert_eq!(cf.scandump(-1).unwrap_err(), CuckooError::InvalidPosition);
     }
 
@@ -1063,10 +1069,7 @@ mod tests {
             i += 1;
         }
         assert_eq!(cf.add(b"x"), Err(CuckooError::MaxExpansions));
-        assert_eq!(
-            cf.insert(&[b"x"], false),
-            Err(CuckooError::MaxExpansions)
-        );
+        assert_eq!(cf.insert(&[b"x"], false), Err(CuckooError::MaxExpansions));
     }
 
     #[test]
@@ -1089,7 +1092,6 @@ mod tests {
             })
             .count();
         let rate = hits as f64 / trials as f64;
-        eprintln!("RATE {rate} {}", cf.num_items());
         assert!((0.011..0.017).contains(&rate), "{rate}");
     }
 
