@@ -46,6 +46,11 @@
 
 use std::fmt;
 
+use serde::de;
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::cuckoo::Blob;
 use super::murmur::murmurhash2;
 
 /// Largest counter array a sketch may have (512 MiB of counters).
@@ -290,6 +295,51 @@ impl CountMinSketch {
     }
 }
 
+/// Persisted form: width, depth, total and the counters as little-endian `u32`s, row after row.
+impl Serialize for CountMinSketch {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut state = serializer.serialize_struct("CountMinSketch", 4)?;
+        state.serialize_field("width", &(self.width as u64))?;
+        state.serialize_field("depth", &(self.depth as u64))?;
+        state.serialize_field("count", &self.count)?;
+        let cells: Vec<u8> = self.cells.iter().flat_map(|c| c.to_le_bytes()).collect();
+        state.serialize_field("cells", &Blob(cells))?;
+        state.end()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename = "CountMinSketch")]
+struct Persisted {
+    width: u64,
+    depth: u64,
+    count: u64,
+    cells: Blob,
+}
+
+/// Deserializing checks the dimensions (at least 1, at most [`MAX_BYTES`] of counters) and
+/// that the counters fill them exactly before allocating.
+impl<'de> Deserialize<'de> for CountMinSketch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let p = Persisted::deserialize(deserializer)?;
+        if p.width == 0 || p.depth == 0 {
+            return Err(de::Error::custom("count-min sketch with a zero dimension"));
+        }
+        let bytes = p.width.checked_mul(p.depth).and_then(|n| n.checked_mul(4));
+        if bytes != Some(p.cells.0.len() as u64) {
+            return Err(de::Error::custom(
+                "count-min sketch counters do not fit its dimensions",
+            ));
+        }
+        let mut s = CountMinSketch::with_dims(p.width, p.depth).map_err(de::Error::custom)?;
+        for (dst, src) in s.cells.iter_mut().zip(p.cells.0.chunks_exact(4)) {
+            *dst = u32::from_le_bytes([src[0], src[1], src[2], src[3]]);
+        }
+        s.count = p.count;
+        Ok(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,6 +422,22 @@ mod tests {
             d.merge(&[MergeSource::Other(&other, 1)]),
             Err(CmsError::DimensionMismatch)
         );
+    }
+
+    #[test]
+    fn serde_roundtrip_and_rejects() {
+        let mut s = CountMinSketch::init_by_dim(30, 4).unwrap();
+        for i in 0..100u32 {
+            s.incrby(&i.to_le_bytes(), u64::from(i)).unwrap();
+        }
+        let json = serde_json::to_string(&s).unwrap();
+        let back: CountMinSketch = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["width"] = 31.into();
+        assert!(serde_json::from_value::<CountMinSketch>(v.clone()).is_err());
+        v["width"] = 0.into();
+        assert!(serde_json::from_value::<CountMinSketch>(v).is_err());
     }
 
     proptest! {

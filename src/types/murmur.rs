@@ -79,7 +79,8 @@ mod tests {
 
     #[test]
     fn murmurhash2_vectors() {
-        // Austin Appleby's reference MurmurHash2 on little-endian hosts.
+        // The reference algorithm's outputs; tests/types_parity_cf_cms.rs checks the hash
+        // end to end through RedisBloom's CMS counts.
         assert_eq!(murmurhash2(b"", 0), 0);
         assert_eq!(murmurhash2(b"", 1), 0x5bd1_5e36);
         assert_eq!(murmurhash2(b"hello", 0), 0xe56129cb);
