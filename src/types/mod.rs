@@ -3,6 +3,8 @@
 pub mod activity;
 pub mod bitmap;
 pub mod bloom;
+pub mod cms;
+pub mod cuckoo;
 pub mod hash;
 pub mod hll;
 pub mod murmur;
