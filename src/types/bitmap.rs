@@ -59,7 +59,8 @@
 //! - Redis 7.0.15 `src/bitops.c` (`redisBitpos`, `getBitOffsetFromArgument`,
 //!   `getBitfieldTypeFromArgument`, `check{Signed,Unsigned}BitfieldOverflow`,
 //!   `bitcountCommand`, `bitposCommand`, `bitfieldGeneric`) and `src/util.c` (`string2ll`).
-//! - `shared/spec/bitfield.md`: behaviour digest and test vectors recorded from a real server.
+//! - docs/redis-behaviours.md, "BITFIELD overflow": the quirks kept, with an example recorded
+//!   from a real server.
 
 use std::fmt;
 
