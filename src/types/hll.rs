@@ -1742,7 +1742,7 @@ mod tests {
         h
     }
 
-    /// SHA-256, for comparing against the digests the spec recorded (kept local: the crate
+    /// SHA-256, for comparing against digests recorded from a real server (kept local: the crate
     /// has no hashing dependency for it).
     fn sha256(data: &[u8]) -> String {
         const K: [u32; 64] = [
