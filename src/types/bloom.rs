@@ -693,8 +693,8 @@ impl BloomFilter {
     /// Whether all the item's bits are set (maybe present) or not (certainly absent).
     ///
     /// Stops at the first clear bit. Testing probes in branch-free groups of four was tried:
-    /// faster for absent items in cache (11-20 vs 21-26 ns), slower past L2 (71-76 vs
-    /// 53-56 ns absent, 104-123 vs 72-85 ns present), so it is not used.
+    /// faster for absent items in cache, slower past L2 (README, "Performance"), so it is not
+    /// used.
     #[inline]
     pub fn contains(&self, hash: BloomHash) -> bool {
         Probes::with_reciprocal(hash, self.modulus(), self.reciprocal, self.hashes)
