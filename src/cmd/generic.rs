@@ -3,7 +3,9 @@
 use super::{reply, Args, Command, Flags, Keys, Spec};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::store::generic::{ExpireCondition, ExpireForm, ScanOptions};
+use crate::store::generic::{
+    random_u64, ExpireCondition, ExpireForm, ObjectField, ObjectInfo, ScanOptions,
+};
 use crate::store::Db;
 
 /// `DEL key [key ...]` and `UNLINK key [key ...]`
@@ -300,6 +302,173 @@ impl<'a> Command<'a> for Echo<'a> {
     }
 }
 
+/// `TOUCH key [key ...]`
+pub(crate) struct Touch<'a> {
+    keys: &'a [&'a [u8]],
+}
+
+impl<'a> Command<'a> for Touch<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(Touch { keys: args.rest() })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        Reply::from(db.touch_keys(self.keys))
+    }
+}
+
+/// `EXPIRETIME key` and `PEXPIRETIME key`
+pub(crate) struct ExpireTime<'a, const MILLIS: bool> {
+    key: &'a [u8],
+}
+
+impl<'a, const MILLIS: bool> Command<'a> for ExpireTime<'a, MILLIS> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(ExpireTime {
+            key: args.required()?,
+        })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        let ms = db.expiretime_ms(self.key);
+        Reply::Integer(if MILLIS || ms < 0 {
+            ms
+        } else {
+            (ms + 500) / 1000
+        })
+    }
+}
+
+/// `COPY source destination [DB destination-db] [REPLACE]` (this store has database 0 only)
+pub(crate) struct Copy<'a> {
+    src: &'a [u8],
+    dst: &'a [u8],
+    replace: bool,
+}
+
+impl<'a> Command<'a> for Copy<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let src = args.required()?;
+        let dst = args.required()?;
+        let mut replace = false;
+        let mut db = 0;
+        while let Some(word) = args.next() {
+            if Args::is(word, "replace") {
+                replace = true;
+            } else if Args::is(word, "db") && args.remaining() > 0 {
+                db = args.i64()?;
+                if i32::try_from(db).is_err() {
+                    return Err(Error::err(
+                        "value is out of range, value must between -2147483648 and 2147483647",
+                    ));
+                }
+            } else {
+                return Err(Error::Syntax);
+            }
+        }
+        if db != 0 {
+            return Err(Error::err("DB index is out of range"));
+        }
+        Ok(Copy { src, dst, replace })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        reply(db.copy(self.src, self.dst, self.replace))
+    }
+}
+
+/// `RANDOMKEY`
+pub(crate) struct RandomKey;
+
+impl<'a> Command<'a> for RandomKey {
+    fn parse(_: &mut Args<'a>) -> Result<Self> {
+        Ok(RandomKey)
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        Reply::from(db.randomkey(|n| (random_u64() % n as u64) as usize))
+    }
+}
+
+const OBJECT_HELP: &[&str] = &[
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Prints this help.",
+];
+
+enum ObjectSub<'a> {
+    Help,
+    Field(ObjectField, &'a [u8]),
+    Freq(&'a [u8]),
+}
+
+/// `OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key`, `OBJECT HELP`
+pub(crate) struct Object<'a> {
+    sub: ObjectSub<'a>,
+}
+
+impl<'a> Command<'a> for Object<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let word = args.required()?;
+        let (name, keyed) = [
+            ("encoding", true),
+            ("refcount", true),
+            ("idletime", true),
+            ("freq", true),
+            ("help", false),
+        ]
+        .into_iter()
+        .find(|(n, _)| Args::is(word, n))
+        .ok_or_else(|| {
+            Error::with_user_text("ERR unknown subcommand '", word, "'. Try OBJECT HELP.")
+        })?;
+        let want = usize::from(keyed);
+        if args.remaining() != want {
+            return Err(Error::WrongArity(format!("object|{name}")));
+        }
+        let sub = match name {
+            "help" => ObjectSub::Help,
+            "freq" => ObjectSub::Freq(args.required()?),
+            "encoding" => ObjectSub::Field(ObjectField::Encoding, args.required()?),
+            "refcount" => ObjectSub::Field(ObjectField::RefCount, args.required()?),
+            _ => ObjectSub::Field(ObjectField::IdleTime, args.required()?),
+        };
+        Ok(Object { sub })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        match self.sub {
+            ObjectSub::Help => {
+                Reply::Array(OBJECT_HELP.iter().map(|l| Reply::status(*l)).collect())
+            }
+            ObjectSub::Freq(key) => {
+                if db.key_type(key) == crate::store::generic::KeyType::None {
+                    return Reply::Nil;
+                }
+                // This store has no LFU policy, so frequencies are never tracked.
+                Reply::Error(
+                    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. \
+                     Please note that when switching between policies at runtime LRU and LFU \
+                     data will take some time to adjust."
+                        .into(),
+                )
+            }
+            ObjectSub::Field(field, key) => match db.object(key, field) {
+                None => Reply::Nil,
+                Some(ObjectInfo::Encoding(e)) => Reply::bulk(e),
+                Some(ObjectInfo::Int(n)) => Reply::Integer(n),
+            },
+        }
+    }
+}
+
 pub(super) fn register(t: &mut Vec<Spec>) {
     let one = Keys::ONE;
     let two = Keys::Range {
@@ -466,6 +635,58 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             flags: Flags::NONE,
             keys: Keys::None,
             run: cmd!(Echo),
+            block: None,
+        },
+        Spec {
+            name: "touch",
+            arity: -2,
+            flags: Flags::NONE,
+            keys: Keys::ALL_ARGS,
+            run: cmd!(Touch),
+            block: None,
+        },
+        Spec {
+            name: "expiretime",
+            arity: 2,
+            flags: Flags::NONE,
+            keys: one,
+            run: cmd!(ExpireTime<false>),
+            block: None,
+        },
+        Spec {
+            name: "pexpiretime",
+            arity: 2,
+            flags: Flags::NONE,
+            keys: one,
+            run: cmd!(ExpireTime<true>),
+            block: None,
+        },
+        Spec {
+            name: "copy",
+            arity: -3,
+            flags: Flags::WRITE_DENYOOM,
+            keys: two,
+            run: cmd!(Copy),
+            block: None,
+        },
+        Spec {
+            name: "randomkey",
+            arity: 1,
+            flags: Flags::NONE,
+            keys: Keys::All,
+            run: cmd!(RandomKey),
+            block: None,
+        },
+        Spec {
+            name: "object",
+            arity: -2,
+            flags: Flags::NONE,
+            keys: Keys::Range {
+                first: 2,
+                last: 2,
+                step: 1,
+            },
+            run: cmd!(Object),
             block: None,
         },
     ]);

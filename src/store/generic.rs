@@ -1,7 +1,7 @@
 //! Keyspace-wide semantics: DEL, EXISTS, TYPE, KEYS, SCAN, DBSIZE, FLUSHALL, RENAME, and
 //! the expiry commands (EXPIRE family, TTL, PTTL, PERSIST).
 
-use super::value::Value;
+use super::value::{StrValue, Value};
 use super::{Db, Lock, Store};
 use crate::error::{Error, Result};
 use crate::glob::{glob_match, is_match_all};
@@ -461,5 +461,224 @@ impl Store {
     pub fn persist(&self, key: impl AsRef<[u8]>) -> Result<bool> {
         let key = key.as_ref();
         Ok(self.with_key(key, |db| db.persist(key)))
+    }
+}
+
+/// What OBJECT reports about a key's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ObjectField {
+    Encoding,
+    RefCount,
+    IdleTime,
+}
+
+/// Redis's shared integer objects: strings holding `0..SHARED_INTEGERS` share one object
+/// whose reference count OBJECT REFCOUNT reports as `i32::MAX`.
+const SHARED_INTEGERS: i64 = 10_000;
+
+/// Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`: longer strings are `raw`.
+const EMBSTR_LIMIT: usize = 44;
+
+/// OBJECT's answer for one key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ObjectInfo {
+    Encoding(&'static str),
+    Int(i64),
+}
+
+impl Db<'_> {
+    /// TOUCH: keys that exist, duplicates counted each time (their access time refreshed).
+    pub(crate) fn touch_keys(&mut self, keys: &[&[u8]]) -> usize {
+        self.exists(keys)
+    }
+
+    /// EXPIRETIME / PEXPIRETIME: the absolute expiry in Unix ms, or -1 / -2.
+    pub(crate) fn expiretime_ms(&mut self, key: &[u8]) -> i64 {
+        match self.slot(key) {
+            None => -2,
+            Some(s) => s.expire_at().unwrap_or(-1),
+        }
+    }
+
+    /// RANDOMKEY over an all-shard lock: a live key chosen uniformly by `pick`, which
+    /// receives the number of live keys and answers an index below it.
+    pub(crate) fn randomkey(&mut self, pick: impl FnOnce(usize) -> usize) -> Option<Vec<u8>> {
+        let now = self.now();
+        let counts: Vec<usize> = self.shards().map(|s| s.iter_live(now).count()).collect();
+        let total: usize = counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let mut at = pick(total) % total;
+        for (shard, n) in self.shards().zip(counts) {
+            if at < n {
+                return shard.iter_live(now).nth(at).map(|s| s.key.to_vec());
+            }
+            at -= n;
+        }
+        None
+    }
+
+    /// COPY within this store's one database: whether it copied. The value and its expiry
+    /// are cloned; an existing destination is replaced only with `replace`.
+    pub(crate) fn copy(&mut self, src: &[u8], dst: &[u8], replace: bool) -> Result<bool> {
+        if src == dst {
+            return Err(Error::err("source and destination objects are the same"));
+        }
+        let Some(slot) = self.slot(src) else {
+            return Ok(false);
+        };
+        let (value, at) = (slot.value.clone(), slot.expire_at());
+        if self.slot(dst).is_some() {
+            if !replace {
+                return Ok(false);
+            }
+            self.remove(dst);
+        }
+        self.insert(dst, value, at);
+        Ok(true)
+    }
+
+    /// OBJECT ENCODING / REFCOUNT / IDLETIME of `key`; `None` when it is missing.
+    pub(crate) fn object(&mut self, key: &[u8], field: ObjectField) -> Option<ObjectInfo> {
+        let settings = self.settings();
+        let (entries, longest) = (
+            settings.hash_max_listpack_entries(),
+            settings.hash_max_listpack_value(),
+        );
+        let tracked = self.inner.memory.is_some();
+        let now = self.now();
+        let slot = self.slot(key)?;
+        let shared = match &slot.value {
+            Value::Str(StrValue::Int(n)) => (0..SHARED_INTEGERS).contains(n),
+            Value::Str(StrValue::Raw(b)) => {
+                crate::num::parse_i64(b).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n))
+            }
+            _ => false,
+        };
+        Some(match field {
+            ObjectField::Encoding => {
+                ObjectInfo::Encoding(encoding_of(&slot.value, entries, longest))
+            }
+            ObjectField::RefCount => ObjectInfo::Int(if shared { i64::from(i32::MAX) } else { 1 }),
+            ObjectField::IdleTime => {
+                // Access times are kept only under a memory limit (for eviction).
+                let idle = if tracked {
+                    i64::from((now as u32).wrapping_sub(slot.lru)) / 1000
+                } else {
+                    0
+                };
+                ObjectInfo::Int(idle)
+            }
+        })
+    }
+}
+
+/// The name Redis 7.0 gives a value's encoding. Strings: `int` when the text is an integer
+/// Redis would store as one, `embstr` up to 44 bytes, `raw` beyond (a HyperLogLog is built
+/// raw). Hashes: `listpack` while within the listpack thresholds, `hashtable` once past
+/// them. Lists are always quicklists in 7.0. Module types report `raw`.
+fn encoding_of(v: &Value, entries: usize, longest: usize) -> &'static str {
+    match v {
+        Value::Str(StrValue::Int(_)) => "int",
+        Value::Str(StrValue::Hll(_)) => "raw",
+        Value::Str(StrValue::Raw(b)) => {
+            if crate::num::parse_i64(b).is_some() {
+                "int"
+            } else if b.len() <= EMBSTR_LIMIT {
+                "embstr"
+            } else {
+                "raw"
+            }
+        }
+        Value::Hash(h) => {
+            let small = h.is_small()
+                && h.len() <= entries
+                && h.iter()
+                    .all(|(f, v)| f.len() <= longest && v.len() <= longest);
+            if small {
+                "listpack"
+            } else {
+                "hashtable"
+            }
+        }
+        Value::List(_) => "quicklist",
+        Value::Bloom(_) => "raw",
+    }
+}
+
+/// A source of random numbers for the commands that pick at random (RANDOMKEY,
+/// HRANDFIELD): splitmix64 over a per-thread state seeded by std's random hasher keys.
+pub(crate) fn random_u64() -> u64 {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(
+            std::collections::hash_map::RandomState::new().build_hasher().finish(),
+        );
+    }
+    STATE.with(|s| {
+        let x = s.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+        s.set(x);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    })
+}
+
+impl Store {
+    /// `TOUCH key [key ...]`: how many of `keys` exist.
+    pub fn touch<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<usize> {
+        let keys: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
+        Ok(self.with_db(Lock::Keys(&keys), |db| db.touch_keys(&keys)))
+    }
+
+    /// `EXPIRETIME key`: the absolute Unix time in seconds at which `key` expires, -1 when it
+    /// has no expiry, -2 when it is missing.
+    pub fn expiretime(&self, key: impl AsRef<[u8]>) -> Result<i64> {
+        let ms = self.pexpiretime(key)?;
+        Ok(if ms < 0 { ms } else { (ms + 500) / 1000 })
+    }
+
+    /// `PEXPIRETIME key`: [`Store::expiretime`] in milliseconds.
+    pub fn pexpiretime(&self, key: impl AsRef<[u8]>) -> Result<i64> {
+        let key = key.as_ref();
+        Ok(self.with_key(key, |db| db.expiretime_ms(key)))
+    }
+
+    /// `RANDOMKEY`: a random live key, `None` when the store is empty.
+    pub fn randomkey(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self.with_db(Lock::All, |db| {
+            db.randomkey(|n| (random_u64() % n as u64) as usize)
+        }))
+    }
+
+    /// `COPY source destination [REPLACE]`: whether the value (and its expiry) was copied.
+    pub fn copy(
+        &self,
+        src: impl AsRef<[u8]>,
+        dst: impl AsRef<[u8]>,
+        replace: bool,
+    ) -> Result<bool> {
+        self.check_memory(true)?;
+        let (src, dst) = (src.as_ref(), dst.as_ref());
+        self.with_db(Lock::Keys(&[src, dst]), |db| db.copy(src, dst, replace))
+    }
+
+    /// `OBJECT ENCODING key`: Redis 7.0's name of the value's encoding, `None` when missing.
+    pub fn object_encoding(&self, key: impl AsRef<[u8]>) -> Result<Option<String>> {
+        let key = key.as_ref();
+        Ok(
+            self.with_key(key, |db| match db.object(key, ObjectField::Encoding) {
+                Some(ObjectInfo::Encoding(e)) => Some(e.to_owned()),
+                _ => None,
+            }),
+        )
+    }
+
+    /// `FLUSHDB`: the same as FLUSHALL (this store has one database).
+    pub fn flushdb(&self) -> Result<()> {
+        self.flushall()
     }
 }

@@ -6,7 +6,8 @@
 //! staying in place, a deleted field closing the gap. `HGETALL`, `HKEYS` and `HVALS` list
 //! that order, so a small `HashValue` is a plain vector of pairs searched linearly, which
 //! is also the fastest and most compact form at that size. Past Redis's listpack limits
-//! (128 fields or a field or value longer than 64 bytes) it becomes a hash map, where
+//! (512 fields or a field or value longer than 64 bytes, Redis 7.0's built-in defaults
+//! of `hash-max-listpack-entries` and `hash-max-listpack-value`) it becomes a hash map, where
 //! Redis's order is its own hash table's and clients must not rely on it.
 //!
 //! # Representation
@@ -19,7 +20,7 @@
 use std::collections::HashMap;
 
 /// Fields beyond this count turn a small hash into a map (Redis `hash-max-listpack-entries`).
-pub const MAX_SMALL_ENTRIES: usize = 128;
+pub const MAX_SMALL_ENTRIES: usize = 512;
 /// A field or value longer than this turns a small hash into a map (`hash-max-listpack-value`).
 pub const MAX_SMALL_VALUE: usize = 64;
 
