@@ -49,7 +49,7 @@ pub use error::{Error, Result};
 pub use reply::Reply;
 pub use store::evict::EvictionPolicy;
 pub use store::generic::Ttl;
-pub use store::lists::ListEnd;
+pub use store::lists::{ListEnd, LposOptions};
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub use store::persist::fuzz_snapshot;

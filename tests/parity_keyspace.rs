@@ -121,6 +121,100 @@ fn generic_commands_match_redis() {
     check_lines(&store, &mut redis, GENERIC_CORPUS);
 }
 
+const LIST_CORPUS: &[&str] = &[
+    "FLUSHALL",
+    "RPUSH l a b c a b c a",
+    "LINSERT l BEFORE b X",
+    "LINSERT l after a Y",
+    "LRANGE l 0 -1",
+    "LINSERT l AFTER zz X",
+    "LINSERT l middle b X",
+    "LINSERT nol BEFORE a b",
+    "EXISTS nol",
+    "SET s v",
+    "LINSERT s BEFORE a b",
+    "LINSERT s middle a b",
+    "LINSERT l BEFORE",
+    "LPOS l a",
+    "LPOS l a RANK 2",
+    "LPOS l a RANK -1",
+    "LPOS l a RANK -2",
+    "LPOS l a RANK 9",
+    "LPOS l a COUNT 0",
+    "LPOS l a COUNT 2 RANK -1",
+    "LPOS l a COUNT 2 RANK 2",
+    "LPOS l a RANK 0",
+    "LPOS l a COUNT -1",
+    "LPOS l a MAXLEN -1",
+    "LPOS l a MAXLEN 2 COUNT 0",
+    "LPOS l a MAXLEN 1",
+    "LPOS l a MAXLEN 1 RANK -1",
+    "LPOS l a RANK -9223372036854775808",
+    "LPOS l a RANK -9223372036854775808 COUNT 2",
+    "LPOS l a RANK 9223372036854775807 COUNT 2",
+    "LPOS l a RANK abc",
+    "LPOS l a COUNT abc",
+    "LPOS l zz",
+    "LPOS l zz COUNT 0",
+    "LPOS nol a",
+    "LPOS nol a COUNT 1",
+    "LPOS l a foo",
+    "LPOS l a RANK",
+    "LPOS l a RANK 0 COUNT -1",
+    "LPOS s a",
+    "LPOS s a RANK 0",
+    "LPOS nol a RANK 0",
+    "LMPOP 1 l LEFT",
+    "LMPOP 2 nol l RIGHT COUNT 2",
+    "LMPOP 0 l LEFT",
+    "LMPOP -1 l LEFT",
+    "LMPOP abc l LEFT",
+    "LMPOP 1 l up",
+    "LMPOP 1 l LEFT COUNT 0",
+    "LMPOP 1 l LEFT COUNT -1",
+    "LMPOP 1 l LEFT COUNT abc",
+    "LMPOP 1 l LEFT COUNT",
+    "LMPOP 1 l LEFT foo",
+    "LMPOP 2 nol1 nol2 LEFT",
+    "LMPOP 3 l LEFT",
+    "LMPOP 1 s LEFT",
+    "LMPOP 2 nol s LEFT",
+    "LMPOP 2 l s LEFT",
+    "LMPOP 1 l LEFT COUNT 1 COUNT 2",
+    "LMPOP 1 l left count 100",
+    "EXISTS l",
+    "LMPOP 1 l",
+    "RPUSH l2 1 2 3",
+    "BLMPOP 0.01 1 nol LEFT",
+    "BLMPOP 0 1 nol middle",
+    "BLMPOP -1 1 nol LEFT",
+    "BLMPOP abc 1 l2 LEFT",
+    "BLMPOP abc 0 l2 LEFT",
+    "BLMPOP abc 1 l2 LEFT COUNT 0",
+    "BLMPOP 0 1 l2 RIGHT COUNT 2",
+    "BLMPOP 0 2 nol l2 LEFT COUNT 5",
+    "BLMPOP 0 1 s LEFT",
+    "BLMPOP 0 1 l",
+    "RPUSH l3 a b c",
+    "MULTI",
+    "BLMPOP 0 1 l3 LEFT COUNT 2",
+    "BLMPOP 0 1 nol LEFT",
+    "BLMPOP -1 1 nol LEFT",
+    "EXEC",
+];
+
+#[test]
+fn list_commands_match_redis() {
+    let (_server, mut redis, store) = setup();
+    let mut tx = store.connection();
+    for line in LIST_CORPUS {
+        let argv = words(line);
+        let ours = tx.execute(&argv);
+        let theirs = redis.cmd(&argv);
+        assert_eq!(ours, theirs, "command: {line}");
+    }
+}
+
 /// RANDOMKEY answers a key that exists, and every key in time.
 #[test]
 fn randomkey_picks_every_key() {

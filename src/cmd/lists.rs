@@ -8,8 +8,9 @@ use super::{reply, Args, BlockingCall, Command, Flags, Keys, Spec};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
+use crate::store::blocking::unframe;
 use crate::store::blocking::{ceil_ms, WaitKind};
-use crate::store::lists::ListEnd;
+use crate::store::lists::{ListEnd, LposOptions, LPOS_RANK_ZERO};
 use crate::store::Db;
 use std::time::Duration;
 
@@ -288,6 +289,173 @@ impl<'a, const RPOPLPUSH: bool> Command<'a> for BLMove<'a, RPOPLPUSH> {
     }
 }
 
+/// `LINSERT key BEFORE|AFTER pivot element`
+pub(crate) struct LInsert<'a> {
+    key: &'a [u8],
+    before: bool,
+    pivot: &'a [u8],
+    element: &'a [u8],
+}
+
+impl<'a> Command<'a> for LInsert<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let key = args.required()?;
+        let word = args.required()?;
+        let before = if Args::is(word, "before") {
+            true
+        } else if Args::is(word, "after") {
+            false
+        } else {
+            return Err(Error::Syntax);
+        };
+        Ok(LInsert {
+            key,
+            before,
+            pivot: args.required()?,
+            element: args.required()?,
+        })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        reply(db.linsert(self.key, self.before, self.pivot, self.element))
+    }
+}
+
+/// A non-negative integer argument; `msg` for anything else, a non-integer included
+/// (Redis's `getPositiveLongFromObjectOrReply`).
+fn positive(args: &mut Args<'_>, msg: &str) -> Result<u64> {
+    crate::num::parse_i64(args.required()?)
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| Error::err(msg))
+}
+
+/// `LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]`
+pub(crate) struct LPos<'a> {
+    key: &'a [u8],
+    element: &'a [u8],
+    opts: LposOptions,
+}
+
+impl<'a> Command<'a> for LPos<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let key = args.required()?;
+        let element = args.required()?;
+        let mut opts = LposOptions::default();
+        while let Some(word) = args.next() {
+            let more = args.remaining() > 0;
+            if Args::is(word, "rank") && more {
+                opts.rank = args.i64()?;
+                if opts.rank == 0 {
+                    return Err(Error::err(LPOS_RANK_ZERO));
+                }
+            } else if Args::is(word, "count") && more {
+                opts.count = Some(positive(args, "COUNT can't be negative")?);
+            } else if Args::is(word, "maxlen") && more {
+                opts.maxlen = positive(args, "MAXLEN can't be negative")?;
+            } else {
+                return Err(Error::Syntax);
+            }
+        }
+        Ok(LPos { key, element, opts })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        let index = |i: usize| Reply::Integer(i64::try_from(i).unwrap_or(i64::MAX));
+        match db.lpos(self.key, self.element, self.opts) {
+            Err(e) => Reply::Error(e.to_string()),
+            Ok(found) => match (self.opts.count, found) {
+                (Some(_), found) => {
+                    Reply::Array(found.unwrap_or_default().into_iter().map(index).collect())
+                }
+                (None, Some(found)) => found.first().map_or(Reply::Nil, |&i| index(i)),
+                (None, None) => Reply::Nil,
+            },
+        }
+    }
+}
+
+/// LMPOP's and BLMPOP's arguments from the numkeys argument on: the keys, the end and
+/// the count, checked in Redis's order.
+fn parse_mpop<'a>(args: &mut Args<'a>) -> Result<(&'a [&'a [u8]], ListEnd, usize)> {
+    let numkeys = match crate::num::parse_i64(args.required()?) {
+        Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => return Err(Error::err("numkeys should be greater than 0")),
+    };
+    let rest = args.rest();
+    if numkeys >= rest.len() {
+        return Err(Error::Syntax);
+    }
+    let (keys, rest) = rest.split_at(numkeys);
+    let mut opts = Args::new(rest);
+    let end = ListEnd::parse(opts.required()?)?;
+    let mut count = None;
+    while let Some(word) = opts.next() {
+        if count.is_none() && Args::is(word, "count") && opts.remaining() > 0 {
+            match crate::num::parse_i64(opts.required()?) {
+                Some(n) if n >= 1 => count = Some(usize::try_from(n).unwrap_or(usize::MAX)),
+                _ => return Err(Error::err("count should be greater than 0")),
+            }
+        } else {
+            return Err(Error::Syntax);
+        }
+    }
+    Ok((keys, end, count.unwrap_or(1)))
+}
+
+/// LMPOP's reply: the key and its elements, or the null array.
+fn mpop_reply(r: Result<Option<(Vec<u8>, Vec<Vec<u8>>)>>) -> Reply {
+    match r {
+        Ok(Some((k, items))) => Reply::Array(vec![Reply::Bulk(k), Reply::from(items)]),
+        Ok(None) => Reply::NilArray,
+        Err(e) => Reply::Error(e.to_string()),
+    }
+}
+
+/// `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]`
+pub(crate) struct LMPop<'a> {
+    keys: &'a [&'a [u8]],
+    end: ListEnd,
+    count: usize,
+}
+
+impl<'a> Command<'a> for LMPop<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let (keys, end, count) = parse_mpop(args)?;
+        Ok(LMPop { keys, end, count })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        mpop_reply(db.lmpop(self.keys, self.end, self.count))
+    }
+}
+
+/// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`: here the non-blocking
+/// form. Redis checks the timeout after the other arguments.
+pub(crate) struct BLMPop<'a> {
+    mpop: LMPop<'a>,
+}
+
+impl<'a> Command<'a> for BLMPop<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let timeout = args.required()?;
+        let mpop = LMPop::parse(args)?;
+        parse_timeout(timeout)?;
+        Ok(BLMPop { mpop })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        self.mpop.apply(db)
+    }
+}
+
+/// BLMPOP outside MULTI.
+fn block_mpop(argv: &[&[u8]], clock: &Clock) -> Result<BlockingCall> {
+    let mut args = Args::new(argv.get(2..).unwrap_or_default());
+    let (keys, end, count) = parse_mpop(&mut args)?;
+    Ok(BlockingCall {
+        keys: keys.iter().map(|k| Box::from(*k)).collect(),
+        kind: WaitKind::MPop { end, count },
+        timeout: argv_timeout(clock, argv[1])?,
+        answer: |r| mpop_reply(r.map(|p| p.map(|(k, v)| (k.into_vec(), unframe(&v))))),
+    })
+}
+
 /// BLPOP and BRPOP outside MULTI: the wait on every key but the last, the last being the
 /// timeout.
 fn block_pop<const LEFT: bool>(argv: &[&[u8]], clock: &Clock) -> Result<BlockingCall> {
@@ -484,6 +652,38 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             keys: two,
             run: cmd!(BLMove<true>),
             block: Some(block_move::<true>),
+        },
+        Spec {
+            name: "linsert",
+            arity: 5,
+            flags: Flags::WRITE_DENYOOM,
+            keys: one,
+            run: cmd!(LInsert),
+            block: None,
+        },
+        Spec {
+            name: "lpos",
+            arity: -3,
+            flags: Flags::NONE,
+            keys: one,
+            run: cmd!(LPos),
+            block: None,
+        },
+        Spec {
+            name: "lmpop",
+            arity: -4,
+            flags: Flags::WRITE,
+            keys: Keys::NumKeys { at: 1 },
+            run: cmd!(LMPop),
+            block: None,
+        },
+        Spec {
+            name: "blmpop",
+            arity: -5,
+            flags: Flags::WRITE.with(Flags::BLOCKING),
+            keys: Keys::NumKeys { at: 2 },
+            run: cmd!(BLMPop),
+            block: Some(block_mpop),
         },
     ]);
 }

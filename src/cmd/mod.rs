@@ -115,6 +115,10 @@ pub(crate) enum Keys {
         last: isize,
         step: usize,
     },
+    /// Redis's `keynum` keys: the argument at `at` counts the keys that follow it (LMPOP,
+    /// BLMPOP). A count that is not a positive integer names no keys; the command's parser
+    /// reports it.
+    NumKeys { at: usize },
 }
 
 impl Keys {
@@ -144,6 +148,17 @@ impl Keys {
     ) where
         [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
     {
+        if let Keys::NumKeys { at } = self {
+            let n = argv
+                .get(at)
+                .and_then(|a| crate::num::parse_i64(a))
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0);
+            let first = at + 1;
+            let end = first.saturating_add(n).min(argv.len());
+            out.extend(argv.get(first..end).unwrap_or_default().iter().copied());
+            return;
+        }
         if let Keys::Range { first, last, step } = self {
             let last = if last < 0 {
                 argv.len() as isize + last

@@ -156,6 +156,31 @@ pub(crate) enum WaitKind {
         from: ListEnd,
         to: ListEnd,
     },
+    /// BLMPOP: pop up to `count` elements from `end` of the first non-empty list. The
+    /// elements travel in [`Popped`]'s value as [`frame`]s.
+    MPop { end: ListEnd, count: usize },
+}
+
+/// Several elements as one value: each as its length (4 bytes, little endian) and bytes.
+/// Only [`unframe`] reads it, and only what [`frame`] wrote.
+pub(crate) fn frame(items: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(items.iter().map(|i| i.len() + 4).sum());
+    for i in items {
+        out.extend_from_slice(&(i.len() as u32).to_le_bytes());
+        out.extend_from_slice(i);
+    }
+    out
+}
+
+/// The elements [`frame`] joined.
+pub(crate) fn unframe(mut b: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some((len, rest)) = b.split_first_chunk::<4>() {
+        let n = (u32::from_le_bytes(*len) as usize).min(rest.len());
+        out.push(rest[..n].to_vec());
+        b = &rest[n..];
+    }
+    out
 }
 
 /// A key and the element popped from it (for BLMOVE, the element moved).
@@ -421,6 +446,13 @@ impl Db<'_> {
                             .map(|v| Ok((Box::<[u8]>::from(key), v)))
                     });
                 }
+                WaitKind::MPop { end, count } => {
+                    let (end, count) = (*end, *count);
+                    front.try_serve(|| {
+                        let items = self.list_pop_many(key, end, count)?;
+                        Some(Ok((Box::<[u8]>::from(key), frame(&items))))
+                    });
+                }
                 WaitKind::Move { dst, from, to } => {
                     if !self.locks_key(dst) {
                         return Some(dst.clone());
@@ -507,7 +539,7 @@ impl Store {
     ) -> Attempt {
         let dst: Option<Box<[u8]>> = match &kind {
             WaitKind::Move { dst, .. } => Some(dst.clone()),
-            WaitKind::Pop(_) => None,
+            WaitKind::Pop(_) | WaitKind::MPop { .. } => None,
         };
         let mut lock_keys: SmallVec<[&[u8]; 4]> = keys.iter().copied().collect();
         lock_keys.extend(dst.as_deref());
@@ -534,12 +566,20 @@ impl Store {
     /// Gives back an element a waiter received but never returned (its future was dropped):
     /// it goes back to the end it came from and waiters are served again.
     fn restore(&self, waiter: &Waiter, served: Served) {
-        let (WaitKind::Pop(end), Ok((key, value))) = (&waiter.kind, served) else {
+        let Ok((key, value)) = served else {
             return;
+        };
+        // Pushed back in reverse popping order, so the list reads as before.
+        let (items, end) = match &waiter.kind {
+            WaitKind::Pop(end) => (vec![value], *end),
+            WaitKind::MPop { end, .. } => (unframe(&value), *end),
+            WaitKind::Move { .. } => return,
         };
         self.with_key(&key, |db| {
             if db.list_check(&key).is_ok() {
-                db.list_push_one(&key, value, *end);
+                for v in items.into_iter().rev() {
+                    db.list_push_one(&key, v, end);
+                }
             }
         });
     }

@@ -39,6 +39,10 @@ impl ListEnd {
 
 pub(crate) type List = VecDeque<Vec<u8>>;
 
+/// LPOS's error for `RANK 0`.
+pub(crate) const LPOS_RANK_ZERO: &str = "RANK can't be zero: use 1 to start from the first match, \
+     2 from the second ... or use negative to start from the end of the list";
+
 /// The inclusive range `start..=stop` of a list of `len` elements after Redis's index rules
 /// (negative counts from the tail, clamped), or `None` when it is empty.
 pub(crate) fn range_of(len: usize, start: i64, stop: i64) -> Option<(usize, usize)> {
@@ -132,6 +136,69 @@ pub(crate) fn trim(list: &mut List, start: i64, stop: i64) {
     }
 }
 
+/// LPOS's options as Redis parses them: `rank` never 0 (negative searches from the tail;
+/// `i64::MIN` behaves as Redis's wrapped negation does), `count` `None` without COUNT
+/// (then at most one match) and 0 for all, `maxlen` 0 for no limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LposOptions {
+    /// RANK: which match to start from (1 the first, -1 the last).
+    pub rank: i64,
+    /// COUNT: how many matches to return (0 all); `None` for a single match.
+    pub count: Option<u64>,
+    /// MAXLEN: how many elements to compare at most (0 all).
+    pub maxlen: u64,
+}
+
+impl Default for LposOptions {
+    fn default() -> Self {
+        LposOptions {
+            rank: 1,
+            count: None,
+            maxlen: 0,
+        }
+    }
+}
+
+fn lpos_in(l: &List, element: &[u8], opts: LposOptions) -> Vec<usize> {
+    let from_tail = opts.rank < 0;
+    // Redis negates a negative rank in a C long: `i64::MIN` stays negative, so every
+    // match qualifies and the COUNT test `matches - rank + 1 >= count` wraps negative.
+    let rank = if from_tail {
+        opts.rank.wrapping_neg()
+    } else {
+        opts.rank
+    };
+    let limit = if opts.maxlen == 0 {
+        usize::MAX
+    } else {
+        usize::try_from(opts.maxlen).unwrap_or(usize::MAX)
+    };
+    let len = l.len();
+    let mut out = Vec::new();
+    let mut matches: i64 = 0;
+    for idx in 0..len.min(limit) {
+        let i = if from_tail { len - 1 - idx } else { idx };
+        if l[i] != element {
+            continue;
+        }
+        matches += 1;
+        if matches >= rank {
+            out.push(i);
+            match opts.count {
+                None => break,
+                Some(0) => {}
+                Some(c) => {
+                    let got = matches.wrapping_sub(rank).wrapping_add(1);
+                    if got >= 0 && got as u64 >= c {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 fn push_end(list: &mut List, value: Vec<u8>, end: ListEnd) {
     match end {
         ListEnd::Left => list.push_front(value),
@@ -180,6 +247,69 @@ impl Db<'_> {
         };
         self.after_removal(key);
         v
+    }
+
+    /// Pops up to `count` elements of a list known to be a list; `None` when it is empty.
+    pub(crate) fn list_pop_many(
+        &mut self,
+        key: &[u8],
+        end: ListEnd,
+        count: usize,
+    ) -> Option<Vec<Vec<u8>>> {
+        let l = self.list(key).ok()??;
+        if l.is_empty() {
+            return None;
+        }
+        let out = pop_n(l, end, count);
+        self.after_removal(key);
+        Some(out)
+    }
+
+    /// LINSERT: the new length, -1 when `pivot` is not found, 0 when the key is missing.
+    pub(crate) fn linsert(
+        &mut self,
+        key: &[u8],
+        before: bool,
+        pivot: &[u8],
+        element: &[u8],
+    ) -> Result<i64> {
+        let Some(l) = self.list(key)? else {
+            return Ok(0);
+        };
+        let Some(i) = l.iter().position(|e| e.as_slice() == pivot) else {
+            return Ok(-1);
+        };
+        l.insert(if before { i } else { i + 1 }, element.to_vec());
+        let len = l.len();
+        self.touch(key);
+        Ok(i64::try_from(len).unwrap_or(i64::MAX))
+    }
+
+    /// LPOS: the indexes of the matches of `element` that the options select. `None` when
+    /// the key is missing.
+    pub(crate) fn lpos(
+        &mut self,
+        key: &[u8],
+        element: &[u8],
+        opts: LposOptions,
+    ) -> Result<Option<Vec<usize>>> {
+        let Some(l) = self.list(key)? else {
+            return Ok(None);
+        };
+        Ok(Some(lpos_in(l, element, opts)))
+    }
+
+    /// LMPOP: the key and the elements popped from the first non-empty list of `keys`.
+    pub(crate) fn lmpop(
+        &mut self,
+        keys: &[&[u8]],
+        end: ListEnd,
+        count: usize,
+    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+        let kind = WaitKind::MPop { end, count };
+        Ok(self
+            .try_pop_now(keys, &kind)?
+            .map(|(k, v)| (k.into_vec(), super::blocking::unframe(&v))))
     }
 
     /// Pushes one element to `key`, which is a list or missing (checked by the caller).
@@ -349,6 +479,16 @@ impl Db<'_> {
                 }
                 Ok(None)
             }
+            WaitKind::MPop { end, count } => {
+                for k in keys {
+                    if self.list(k)?.is_some_and(|l| !l.is_empty()) {
+                        return Ok(self
+                            .list_pop_many(k, *end, *count)
+                            .map(|items| ((*k).into(), super::blocking::frame(&items))));
+                    }
+                }
+                Ok(None)
+            }
             WaitKind::Move { dst, from, to } => {
                 let src = keys[0];
                 Ok(self
@@ -490,6 +630,95 @@ impl Store {
         self.check_memory(true)?;
         let (src, dst) = (src.as_ref(), dst.as_ref());
         self.with_db(Lock::Keys(&[src, dst]), |db| db.lmove(src, dst, from, to))
+    }
+
+    /// `LINSERT key BEFORE|AFTER pivot element`: the new length, -1 when `pivot` is not in
+    /// the list, 0 when the key is missing.
+    pub fn linsert_before(
+        &self,
+        key: impl AsRef<[u8]>,
+        pivot: impl AsRef<[u8]>,
+        element: impl AsRef<[u8]>,
+    ) -> Result<i64> {
+        self.linsert_typed(key.as_ref(), true, pivot.as_ref(), element.as_ref())
+    }
+
+    /// `LINSERT key AFTER pivot element`, as [`Store::linsert_before`].
+    pub fn linsert_after(
+        &self,
+        key: impl AsRef<[u8]>,
+        pivot: impl AsRef<[u8]>,
+        element: impl AsRef<[u8]>,
+    ) -> Result<i64> {
+        self.linsert_typed(key.as_ref(), false, pivot.as_ref(), element.as_ref())
+    }
+
+    fn linsert_typed(&self, key: &[u8], before: bool, pivot: &[u8], element: &[u8]) -> Result<i64> {
+        self.check_memory(true)?;
+        self.with_key(key, |db| db.linsert(key, before, pivot, element))
+    }
+
+    /// `LPOS key element [RANK rank] [COUNT count] [MAXLEN len]`: the indexes of the
+    /// selected matches (at most one without COUNT); empty when the key is missing.
+    ///
+    /// ```
+    /// use sketchstore::{LposOptions, Store};
+    /// let store = Store::new();
+    /// store.rpush("l", &["a", "b", "a"]).unwrap();
+    /// let all = LposOptions { count: Some(0), ..LposOptions::default() };
+    /// assert_eq!(store.lpos("l", "a", all).unwrap(), vec![0, 2]);
+    /// ```
+    pub fn lpos(
+        &self,
+        key: impl AsRef<[u8]>,
+        element: impl AsRef<[u8]>,
+        opts: LposOptions,
+    ) -> Result<Vec<usize>> {
+        if opts.rank == 0 {
+            return Err(Error::err(LPOS_RANK_ZERO));
+        }
+        let key = key.as_ref();
+        Ok(self
+            .with_key(key, |db| db.lpos(key, element.as_ref(), opts))?
+            .unwrap_or_default())
+    }
+
+    /// `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]`: the first non-empty list's
+    /// key and up to `count` elements popped from `end`.
+    pub fn lmpop<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        end: ListEnd,
+        count: usize,
+    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+        if keys.is_empty() {
+            return Err(Error::err("numkeys should be greater than 0"));
+        }
+        if count == 0 {
+            return Err(Error::err("count should be greater than 0"));
+        }
+        let keys = refs(keys);
+        self.with_db(Lock::Keys(&keys), |db| db.lmpop(&keys, end, count))
+    }
+
+    /// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`: LMPOP, waiting up
+    /// to `timeout` for a list to have elements (`Duration::ZERO` waits forever).
+    pub fn blmpop<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        end: ListEnd,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+        if keys.is_empty() {
+            return Err(Error::err("numkeys should be greater than 0"));
+        }
+        if count == 0 {
+            return Err(Error::err("count should be greater than 0"));
+        }
+        let keys = refs(keys);
+        self.block_sync(&keys, WaitKind::MPop { end, count }, typed_timeout(timeout))
+            .map(|r| r.map(|(k, v)| (k.into_vec(), super::blocking::unframe(&v))))
     }
 
     /// `BLPOP key [key ...] timeout`: the key and element popped from the head of the first
