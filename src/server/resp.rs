@@ -41,7 +41,8 @@
 //!
 //! `*1\r\n$4\r\nPI` then `NG\r\n`: the first feed reads the count (1) and the bulk length (4)
 //! and waits, keeping both; the second completes `["PING"]`. `SET k "a b"\r\n` inline gives
-//! `["SET", "k", "a b"]`; `SET k "a\r\n` gives `Protocol error: unbalanced quotes in request`.
+//! `["SET", "k", "a b"]`; `SET k "a\r\n` gives `-ERR Protocol error: unbalanced quotes in
+//! request`.
 //!
 //! # References
 //!
@@ -71,7 +72,8 @@ const ARGV_PREALLOC: usize = 1024;
 const LONG_STR_SIZE: usize = 21;
 
 /// A request the server cannot parse. [`fmt::Display`] gives Redis's error text (without
-/// the leading `-`); [`ProtocolError::reply_bytes`] gives the exact reply line.
+/// the leading `-`, so `ERR Protocol error: ...`); [`ProtocolError::reply_bytes`] gives the
+/// exact reply line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
@@ -102,7 +104,8 @@ impl ProtocolError {
     /// when it closes without one.
     pub fn reply_bytes(&self) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(64);
-        out.push(b'-');
+        // Redis sends these through addReplyError, which prefixes "ERR ".
+        out.extend_from_slice(b"-ERR ");
         match self {
             ProtocolError::QueryBufferLimit => return None,
             ProtocolError::ExpectedDollar(b) => {
@@ -118,15 +121,17 @@ impl ProtocolError {
                     }
                 }
             }
-            other => out.extend_from_slice(other.to_string().as_bytes()),
+            other => out.extend_from_slice(other.message().as_bytes()),
         }
         out.extend_from_slice(b"\r\n");
         Some(out)
     }
 }
 
-impl fmt::Display for ProtocolError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ProtocolError {
+    /// The text after `ERR ` (for [`ProtocolError::ExpectedDollar`], with the byte shown
+    /// escaped).
+    fn message(&self) -> String {
         let text = match self {
             ProtocolError::TooBigInline => "Protocol error: too big inline request",
             ProtocolError::TooBigMbulkCount => "Protocol error: too big mbulk count string",
@@ -140,8 +145,7 @@ impl fmt::Display for ProtocolError {
                 "Protocol error: unauthenticated bulk length"
             }
             ProtocolError::ExpectedDollar(b) => {
-                return write!(
-                    f,
+                return format!(
                     "Protocol error: expected '$', got '{}'",
                     char::from(*b).escape_default()
                 )
@@ -151,7 +155,16 @@ impl fmt::Display for ProtocolError {
                 "closing client that reached max query buffer length"
             }
         };
-        f.write_str(text)
+        text.to_string()
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::QueryBufferLimit => f.write_str(&self.message()),
+            _ => write!(f, "ERR {}", self.message()),
+        }
     }
 }
 
@@ -623,37 +636,49 @@ mod tests {
     #[test]
     fn protocol_errors_have_redis_texts() {
         let cases: &[(&[u8], &str)] = &[
-            (b"*abc\r\n", "-Protocol error: invalid multibulk length\r\n"),
-            (b"*+1\r\n", "-Protocol error: invalid multibulk length\r\n"),
-            (b"*01\r\n", "-Protocol error: invalid multibulk length\r\n"),
+            (
+                b"*abc\r\n",
+                "-ERR Protocol error: invalid multibulk length\r\n",
+            ),
+            (
+                b"*+1\r\n",
+                "-ERR Protocol error: invalid multibulk length\r\n",
+            ),
+            (
+                b"*01\r\n",
+                "-ERR Protocol error: invalid multibulk length\r\n",
+            ),
             (
                 b"*2147483648\r\n",
-                "-Protocol error: invalid multibulk length\r\n",
+                "-ERR Protocol error: invalid multibulk length\r\n",
             ),
-            (b"*1\r\n$-1\r\n", "-Protocol error: invalid bulk length\r\n"),
+            (
+                b"*1\r\n$-1\r\n",
+                "-ERR Protocol error: invalid bulk length\r\n",
+            ),
             (
                 b"*1\r\n$536870913\r\n",
-                "-Protocol error: invalid bulk length\r\n",
+                "-ERR Protocol error: invalid bulk length\r\n",
             ),
             (
                 b"*1\r\nfoo\r\n",
-                "-Protocol error: expected '$', got 'f'\r\n",
+                "-ERR Protocol error: expected '$', got 'f'\r\n",
             ),
             (
                 b"*1\r\n\r\n\r\n",
-                "-Protocol error: expected '$', got ' '\r\n",
+                "-ERR Protocol error: expected '$', got ' '\r\n",
             ),
             (
                 b"SET k \"v\r\n",
-                "-Protocol error: unbalanced quotes in request\r\n",
+                "-ERR Protocol error: unbalanced quotes in request\r\n",
             ),
             (
                 b"SET k \"v\"x\r\n",
-                "-Protocol error: unbalanced quotes in request\r\n",
+                "-ERR Protocol error: unbalanced quotes in request\r\n",
             ),
             (
                 b"SET k 'v\r\n",
-                "-Protocol error: unbalanced quotes in request\r\n",
+                "-ERR Protocol error: unbalanced quotes in request\r\n",
             ),
         ];
         for (input, want) in cases {
