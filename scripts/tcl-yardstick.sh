@@ -13,6 +13,13 @@
 #              set TCL_TAGS="" to run everything the suite allows in external mode
 #   TCL_ARGS   more arguments for runtest (e.g. "--timeout 600")
 #   LOG_DIR    where each unit's full output goes (default: a fresh directory under /tmp)
+#   SERVER_CMD a command that starts the server under test in the foreground, e.g.
+#              "redis-server --save ''" or "target/debug/sketchstore-server --save ''";
+#              when set, a fresh server is started on PORT (with `--port PORT`) for each
+#              unit and stopped after it. Recommended: some units change server settings
+#              and leave them changed (unit/type/list raises proto-max-bulk-len), which
+#              would leak into the units after them on a shared server.
+#   UNIT_TIMEOUT  seconds before a unit is stopped and reported aborted (default 900)
 #
 # A unit that stops before its end (an error outside any test, a lost connection, a
 # timeout) is reported as "aborted"; its counts are the tests that ran up to that point.
@@ -47,6 +54,40 @@ TAGS=${TCL_TAGS-$DEFAULT_TAGS}
 LOG_DIR=${LOG_DIR:-$(mktemp -d /tmp/tcl-yardstick.XXXXXX)}
 mkdir -p "$LOG_DIR"
 
+UNIT_TIMEOUT=${UNIT_TIMEOUT:-900}
+SERVER_PID=""
+
+start_server() {
+    [ -z "${SERVER_CMD:-}" ] && return 0
+    # shellcheck disable=SC2086
+    sh -c "exec $SERVER_CMD --port $PORT" >"$LOG_DIR/server.log" 2>&1 &
+    SERVER_PID=$!
+    tries=0
+    while [ $tries -lt 100 ]; do
+        if redis-cli -h "$HOST" -p "$PORT" ping 2>/dev/null | grep -q PONG; then
+            return 0
+        fi
+        tries=$((tries + 1))
+        sleep 0.1
+    done
+    echo "tcl-yardstick: the server did not start: $SERVER_CMD --port $PORT" >&2
+    stop_server
+    exit 2
+}
+
+stop_server() {
+    [ -z "$SERVER_PID" ] && return 0
+    kill "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=""
+}
+trap stop_server EXIT INT TERM
+
+if [ -n "${SERVER_CMD:-}" ] && ! command -v redis-cli >/dev/null 2>&1; then
+    echo "tcl-yardstick: SERVER_CMD needs redis-cli to see when the server is up" >&2
+    exit 2
+fi
+
 total_pass=0
 total_fail=0
 total_ignored=0
@@ -57,13 +98,15 @@ for unit in $UNITS; do
     log="$LOG_DIR/$(echo "$unit" | tr '/' '_').log"
     # --durable: an exception inside a test counts as that test's failure instead of
     # ending the run; --singledb: no SELECT, the server under test may have one database.
+    start_server
     (
         cd "$TESTS_DIR" || exit 2
         # shellcheck disable=SC2086
-        ./runtest --host "$HOST" --port "$PORT" --singledb --durable \
+        timeout "$UNIT_TIMEOUT" ./runtest --host "$HOST" --port "$PORT" --singledb --durable \
             --single "$unit" ${TAGS:+--tags "$TAGS"} ${TCL_ARGS:-}
     ) >"$log" 2>&1
     rc=$?
+    stop_server
     # colorstr adds ANSI escapes when stdout is a terminal; strip them before counting.
     clean=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
     pass=$(printf '%s\n' "$clean" | grep -c '^\[ok\]:')
