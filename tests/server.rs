@@ -435,3 +435,38 @@ fn bad_configuration_exits_with_a_message() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--port notaport"), "{err}");
 }
+
+#[test]
+#[allow(clippy::disallowed_methods)]
+fn shutdown_command_stops_the_server() {
+    let mut server = Server::start_with(&["--dbfilename", "snap.db"]);
+    let mut c = server.conn();
+    assert_eq!(c.cmd(&["SET", "k", "v"]), Reply::ok());
+    assert_eq!(
+        c.cmd(&["SHUTDOWN", "NOSAVE", "SAVE"]),
+        Reply::Error("ERR syntax error".into())
+    );
+    assert_eq!(
+        c.cmd(&["SHUTDOWN", "ABORT"]),
+        Reply::Error("ERR No shutdown in progress.".into())
+    );
+    // Like Redis, a successful SHUTDOWN closes the connection without a reply.
+    let mut s = server.raw();
+    s.write_all(&resp(&["SHUTDOWN", "SAVE"])).expect("write");
+    let (got, closed) = read_to_close(&mut s);
+    assert!(
+        got.is_empty() && closed,
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no exit after SHUTDOWN");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    assert!(server.dir.join("snap.db").exists());
+}

@@ -15,9 +15,10 @@
 //! connection. A client's output is flushed whenever it passes 64 KB, so a long pipeline
 //! of large replies does not accumulate in memory.
 //!
-//! SIGTERM and SIGINT stop the accept loop; each client finishes the command it is running,
-//! sends what it owes and is closed; then, if `save` rules are configured, the store is
-//! saved to `dir/dbfilename`, and the process exits with status 0.
+//! SIGTERM, SIGINT and the `SHUTDOWN` command stop the accept loop; each client finishes
+//! the command it is running, sends what it owes and is closed; then, if `save` rules are
+//! configured (or `SHUTDOWN SAVE` asked), the store is saved to `dir/dbfilename`, and the
+//! process exits with status 0.
 //!
 //! Per-connection semantics (MULTI, SUBSCRIBE, SELECT, HELLO) belong to the command
 //! layer's connection object; the server reaches them only through `glue.rs`.
@@ -55,6 +56,17 @@ const READ_CHUNK: usize = 4 * PROTO_IOBUF_LEN;
 /// How long shutdown waits for clients still running a command (a blocking pop).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Whether to save the store when the server stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveOnExit {
+    /// When `save` rules are configured (a signal, or `SHUTDOWN` without options).
+    IfConfigured,
+    /// Always (`SHUTDOWN SAVE`).
+    Yes,
+    /// Never (`SHUTDOWN NOSAVE`).
+    No,
+}
+
 /// Runs the server binary: parses `args` (without the program name), serves until SIGTERM
 /// or SIGINT, and returns the process's exit status.
 pub fn main<I, S>(args: I) -> ExitCode
@@ -85,12 +97,17 @@ pub fn run(config: ServerConfig) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let save = runtime.block_on(async {
         let listeners = bind(&config).await?;
         serve(listeners, store.clone(), &config, shutdown_signal()).await
     })?;
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
-    if !config.save.is_empty() {
+    let save = match save {
+        SaveOnExit::IfConfigured => !config.save.is_empty(),
+        SaveOnExit::Yes => true,
+        SaveOnExit::No => false,
+    };
+    if save {
         let path = config.snapshot_path();
         store
             .save(&path)
@@ -167,15 +184,18 @@ fn log(config: &ServerConfig, level: LogLevel, msg: &str) {
     }
 }
 
-/// Serves `store` on `listeners` until `shutdown` resolves, then lets every client finish
-/// the command it is running and closes it.
+/// Serves `store` on `listeners` until `shutdown` resolves or a client sends `SHUTDOWN`,
+/// then lets every client finish the command it is running and closes it. Returns whether
+/// the caller should save.
 pub async fn serve(
     listeners: Vec<TcpListener>,
     store: Store,
     config: &ServerConfig,
     shutdown: impl Future<Output = ()>,
-) -> io::Result<()> {
+) -> io::Result<SaveOnExit> {
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (request_tx, mut request_rx) = tokio::sync::mpsc::channel::<SaveOnExit>(1);
+    let mut save = SaveOnExit::IfConfigured;
     let clients = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
     let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel::<(TcpStream, SocketAddr)>(64);
@@ -212,6 +232,10 @@ pub async fn serve(
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
+            Some(mode) = request_rx.recv() => {
+                save = mode;
+                break;
+            }
             conn = conn_rx.recv() => {
                 let Some((socket, _peer)) = conn else { break };
                 if clients.load(Ordering::Acquire) >= config.maxclients {
@@ -222,9 +246,10 @@ pub async fn serve(
                 let session = Session::new(store.clone(), config.requirepass.clone());
                 let clients = Arc::clone(&clients);
                 let stop = stop_rx.clone();
+                let request = request_tx.clone();
                 tasks.spawn(async move {
                     // Errors end the connection; there is nobody to report them to.
-                    let _ = client(socket, session, stop).await;
+                    let _ = client(socket, session, stop, request).await;
                     clients.fetch_sub(1, Ordering::AcqRel);
                 });
             }
@@ -246,7 +271,7 @@ pub async fn serve(
             "Some clients were still running a command at shutdown",
         );
     }
-    Ok(())
+    Ok(save)
 }
 
 async fn refuse(mut socket: TcpStream) {
@@ -260,6 +285,7 @@ async fn client(
     mut socket: TcpStream,
     mut session: Session,
     mut stop: watch::Receiver<bool>,
+    request: tokio::sync::mpsc::Sender<SaveOnExit>,
 ) -> io::Result<()> {
     let _ = socket.set_nodelay(true);
     let mut parser = RequestParser::new(Limits::default());
@@ -272,6 +298,10 @@ async fn client(
                     session.execute(argv, &mut out).await;
                     if session.should_close() {
                         socket.write_all(&out).await?;
+                        if let Some(mode) = session.shutdown_requested() {
+                            // Another client may have asked first; one request is enough.
+                            let _ = request.try_send(mode);
+                        }
                         return Ok(());
                     }
                     if out.len() >= OUTPUT_FLUSH_BYTES {
