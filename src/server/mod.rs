@@ -186,7 +186,8 @@ fn log(config: &ServerConfig, level: LogLevel, msg: &str) {
 
 /// Serves `store` on `listeners` until `shutdown` resolves or a client sends `SHUTDOWN`,
 /// then lets every client finish the command it is running and closes it. Returns whether
-/// the caller should save.
+/// the caller should save. Needs a multi-thread runtime: a blocking pop holds its worker
+/// thread while it waits (`block_in_place`).
 pub async fn serve(
     listeners: Vec<TcpListener>,
     store: Store,
