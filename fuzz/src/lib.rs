@@ -25,6 +25,7 @@
 //! Seeds can therefore be written as plain text: `SET\xFEk\xFEv\xFFGET\xFEk`.
 
 pub mod loadchunk;
+pub mod resp_request;
 
 pub use loadchunk::run_loadchunk;
 use sketchstore::{ManualClock, Reply, Store};
