@@ -1,20 +1,18 @@
-//! The one place where the server meets the command layer: one [`Session`] per client.
+//! The one place where the server meets the command layer: one [`Session`] per client,
+//! holding that client's [`Connection`].
 //!
-//! Interim: until `Connection` (per-connection state: MULTI/WATCH, subscribed mode, the
-//! selected database, HELLO and the protocol, AUTH) exists, a session runs each command with
-//! [`Store::execute`], writes RESP2, and handles the few connection commands the server
-//! itself must answer (`QUIT`, `AUTH` against `requirepass`). `SHUTDOWN` stays here after
-//! the switch: stopping the process is the server's business, not a connection's. Switching to `Connection` is
-//! confined to this file: `Session` holds one, `execute` calls `Connection::execute_async`
-//! and writes with `write_resp3` when the connection's protocol says so, and pushes are
-//! read with `Connection::next_push`.
+//! The connection owns every per-client rule (MULTI/WATCH, subscribed mode, HELLO and the
+//! protocol, CLIENT, RESET, QUIT); the session adds what only a server has: AUTH against
+//! `requirepass` (compared in constant time), SHUTDOWN, and writing each reply in the
+//! client's protocol. Blocking commands wait as futures (`Connection::execute_async`), so a
+//! client parked in BLPOP holds no thread.
 
 use super::SaveOnExit;
-use crate::{Reply, Store};
+use crate::{Connection, Protocol, Reply, Store};
 
 /// Per-client state the server needs.
 pub(super) struct Session {
-    store: Store,
+    conn: Connection,
     requirepass: Option<Vec<u8>>,
     authenticated: bool,
     close: bool,
@@ -25,7 +23,7 @@ impl Session {
     pub(super) fn new(store: Store, requirepass: Option<Vec<u8>>) -> Session {
         let authenticated = requirepass.is_none();
         Session {
-            store,
+            conn: store.connection(),
             requirepass,
             authenticated,
             close: false,
@@ -40,7 +38,7 @@ impl Session {
 
     /// Whether the connection is to be closed once the replies written so far are sent.
     pub(super) fn should_close(&self) -> bool {
-        self.close
+        self.close || self.conn.is_closing()
     }
 
     /// A `SHUTDOWN` the client asked for: the connection closes without a reply and the
@@ -49,40 +47,92 @@ impl Session {
         self.shutdown
     }
 
+    /// Whether the client is subscribed: its messages are written while it is idle.
+    pub(super) fn is_subscribed(&self) -> bool {
+        self.conn.is_subscribed()
+    }
+
     /// Runs one command and appends its reply to `out`.
     pub(super) async fn execute(&mut self, argv: Vec<Vec<u8>>, out: &mut Vec<u8>) {
-        let reply = self.run(argv);
+        let reply = self.run(argv).await;
         if self.shutdown.is_none() {
-            reply.write_resp(out);
+            self.write(&reply, out);
         }
     }
 
-    fn run(&mut self, argv: Vec<Vec<u8>>) -> Reply {
+    /// Appends the replies the last command pushed after its first (further subscription
+    /// confirmations) and messages already waiting.
+    pub(super) fn write_pending_pushes(&mut self, out: &mut Vec<u8>) {
+        while let Some(push) = self.conn.try_next_push() {
+            if push.is_error() {
+                // The subscription's buffer overflowed: close, as Redis does.
+                self.close = true;
+                return;
+            }
+            self.write(&push, out);
+        }
+    }
+
+    /// The next message for a subscribed client, encoded; `None` when the connection must
+    /// be closed (its buffer limit was passed).
+    pub(super) async fn next_push(&mut self) -> Option<Vec<u8>> {
+        let push = self.conn.next_push().await?;
+        if push.is_error() {
+            return None;
+        }
+        let mut out = Vec::new();
+        self.write(&push, &mut out);
+        Some(out)
+    }
+
+    fn write(&self, reply: &Reply, out: &mut Vec<u8>) {
+        match self.conn.protocol() {
+            Protocol::Resp3 => reply.write_resp3(out),
+            _ => reply.write_resp(out),
+        }
+    }
+
+    async fn run(&mut self, argv: Vec<Vec<u8>>) -> Reply {
         let Some(name) = argv.first() else {
             return Reply::ok();
         };
         let name = name.to_ascii_lowercase();
         match name.as_slice() {
-            b"quit" => {
-                self.close = true;
-                return Reply::ok();
-            }
             b"auth" => return self.auth(&argv),
+            b"hello" => {
+                if let Err(e) = self.hello_auth(&argv) {
+                    return e;
+                }
+            }
+            b"quit" => {}
+            _ if !self.authenticated => {
+                return Reply::Error("NOAUTH Authentication required.".to_string());
+            }
+            b"shutdown" => return self.shutdown(&argv),
             _ => {}
         }
-        if !self.authenticated {
-            return Reply::Error("NOAUTH Authentication required.".to_string());
+        self.conn.execute_async(argv).await
+    }
+
+    /// HELLO's AUTH option, checked by the server before the connection answers HELLO.
+    fn hello_auth(&mut self, argv: &[Vec<u8>]) -> Result<(), Reply> {
+        let auth = argv
+            .iter()
+            .position(|a| a.eq_ignore_ascii_case(b"auth"))
+            .filter(|&i| i >= 2 && i + 2 < argv.len());
+        match auth {
+            Some(i) => {
+                let reply = self.check_password(&argv[i + 1], &argv[i + 2]);
+                if reply.is_error() {
+                    return Err(reply);
+                }
+                Ok(())
+            }
+            None if !self.authenticated => Err(Reply::Error(
+                "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".to_string(),
+            )),
+            None => Ok(()),
         }
-        if name == b"shutdown" {
-            return self.shutdown(&argv);
-        }
-        if is_blocking(&name) {
-            // A blocking pop waits on the calling thread; keep it off the executor's
-            // workers until Connection::execute_async replaces this.
-            let store = &self.store;
-            return tokio::task::block_in_place(|| store.execute(&argv));
-        }
-        self.store.execute(&argv)
     }
 
     /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`. NOW and FORCE change nothing here:
@@ -124,33 +174,53 @@ impl Session {
                 return Reply::Error("ERR wrong number of arguments for 'auth' command".to_string())
             }
         };
-        let Some(expected) = &self.requirepass else {
-            if argv.len() == 2 {
-                return Reply::Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".to_string());
-            }
-            // Without requirepass the default user accepts any password.
-            if user == b"default" {
-                self.authenticated = true;
-                return Reply::ok();
-            }
-            return wrongpass();
-        };
-        if user == b"default" && pass == expected {
+        if self.requirepass.is_none() && argv.len() == 2 {
+            return Reply::Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".to_string());
+        }
+        self.check_password(user, pass)
+    }
+
+    /// The default user's password check: any password without `requirepass`.
+    fn check_password(&mut self, user: &[u8], pass: &[u8]) -> Reply {
+        let ok = user == b"default"
+            && self
+                .requirepass
+                .as_deref()
+                .is_none_or(|expected| constant_time_eq(pass, expected));
+        if ok {
             self.authenticated = true;
             Reply::ok()
         } else {
-            wrongpass()
+            Reply::Error(
+                "WRONGPASS invalid username-password pair or user is disabled.".to_string(),
+            )
         }
     }
 }
 
-fn wrongpass() -> Reply {
-    Reply::Error("WRONGPASS invalid username-password pair or user is disabled.".to_string())
+/// Compares two secrets in time that depends only on their lengths, not on where they
+/// first differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = u8::from(a.len() != b.len());
+    let n = a.len().max(b.len());
+    for i in 0..n {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= x ^ y;
+    }
+    diff == 0
 }
 
-fn is_blocking(lower_name: &[u8]) -> bool {
-    matches!(
-        lower_name,
-        b"blpop" | b"brpop" | b"blmove" | b"brpoplpush" | b"blmpop"
-    )
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn secrets_compare_equal_only_when_equal() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(constant_time_eq(b"", b""));
+    }
 }

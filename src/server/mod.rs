@@ -123,19 +123,39 @@ pub fn run(config: ServerConfig) -> io::Result<()> {
 }
 
 fn open_store(config: &ServerConfig) -> io::Result<Store> {
-    let mut builder: StoreBuilder = Store::builder();
-    if config.maxmemory > 0 {
-        builder = builder
-            .max_memory(config.maxmemory)
-            .eviction_policy(config.maxmemory_policy);
-    }
+    // Memory is always counted, so that CONFIG SET maxmemory works on a running server.
+    let mut builder: StoreBuilder = Store::builder()
+        .max_memory(config.maxmemory)
+        .eviction_policy(config.maxmemory_policy);
     if let Some(period) = config.save_period() {
         builder = builder.save_every(period);
     }
     let path = config.snapshot_path();
-    builder
+    let store = builder
         .open(&path)
-        .map_err(|e| io::Error::other(format!("loading {}: {e}", path.display())))
+        .map_err(|e| io::Error::other(format!("loading {}: {e}", path.display())))?;
+    // What CONFIG GET and INFO report of the server's own settings.
+    let save: Vec<String> = config
+        .save
+        .iter()
+        .map(|(secs, changes)| format!("{secs} {changes}"))
+        .collect();
+    let settings = &store.inner.settings;
+    for (name, value) in [
+        ("port", config.port.to_string()),
+        ("bind", config.bind.join(" ")),
+        ("maxclients", config.maxclients.to_string()),
+        ("databases", config.databases.to_string()),
+        ("dir", config.dir.display().to_string()),
+        ("dbfilename", config.dbfilename.clone()),
+        ("save", save.join(" ")),
+    ] {
+        settings.set_text(name, value.as_bytes());
+    }
+    if let Some(pass) = &config.requirepass {
+        settings.set_text("requirepass", pass);
+    }
+    Ok(store)
 }
 
 /// Listens on every `bind` address at `port`.
@@ -296,7 +316,28 @@ async fn client(
         loop {
             match parser.next_request(session.auth_required()) {
                 Ok(Some(argv)) => {
-                    session.execute(argv, &mut out).await;
+                    // While a command waits (a blocking pop), keep reading: a client that
+                    // goes away cancels its wait, as Redis unblocks a client that
+                    // disconnects; what it sends meanwhile is queued behind the command.
+                    {
+                        let exec = session.execute(argv, &mut out);
+                        tokio::pin!(exec);
+                        loop {
+                            tokio::select! {
+                                biased;
+                                () = &mut exec => break,
+                                read = socket.read(&mut chunk) => match read {
+                                    Ok(0) | Err(_) => return Ok(()),
+                                    Ok(n) => {
+                                        if parser.feed(&chunk[..n]).is_err() {
+                                            return Ok(());
+                                        }
+                                    }
+                                },
+                            }
+                        }
+                    }
+                    session.write_pending_pushes(&mut out);
                     if session.should_close() {
                         socket.write_all(&out).await?;
                         if let Some(mode) = session.shutdown_requested() {
@@ -331,6 +372,15 @@ async fn client(
         let n = tokio::select! {
             read = socket.read(&mut chunk[..want]) => read?,
             _ = stop.changed() => return Ok(()),
+            // A subscribed client is sent its messages while it is idle.
+            push = session.next_push(), if session.is_subscribed() => {
+                match push {
+                    Some(bytes) => socket.write_all(&bytes).await?,
+                    // Its buffer overflowed: Redis disconnects such a client.
+                    None => return Ok(()),
+                }
+                continue;
+            }
         };
         if n == 0 {
             return Ok(());

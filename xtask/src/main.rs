@@ -217,7 +217,8 @@ fn fuzz_smoke(root: &Path, secs: u32) -> Result {
         .map_err(|e| e.to_string())?;
     let targets = String::from_utf8_lossy(&list.stdout).into_owned();
     for target in targets.lines().map(str::trim).filter(|t| !t.is_empty()) {
-        let work = std::env::temp_dir().join(format!("sketchstore-fuzz-{target}-{}", std::process::id()));
+        let work =
+            std::env::temp_dir().join(format!("sketchstore-fuzz-{target}-{}", std::process::id()));
         std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
         let corpus = fuzz.join("corpus").join(target);
         let _ = std::fs::create_dir_all(&corpus);
