@@ -6,3 +6,4 @@ pub mod bloom;
 pub mod hash;
 pub mod hll;
 pub mod murmur;
+pub mod rdb;
