@@ -147,7 +147,8 @@ impl std::error::Error for RdbError {}
 /// The encoding thresholds Redis applies (its configuration names, its defaults).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DumpConfig {
-    /// `hash-max-listpack-entries`.
+    /// `hash-max-listpack-entries`: 512 is the server's built-in default (the sample
+    /// `redis.conf` shipped with Redis sets 128).
     pub hash_max_listpack_entries: usize,
     /// `hash-max-listpack-value` (bytes of a field or a value).
     pub hash_max_listpack_value: usize,
@@ -168,7 +169,7 @@ pub struct DumpConfig {
 impl Default for DumpConfig {
     fn default() -> Self {
         DumpConfig {
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,

@@ -129,7 +129,7 @@ fn collections_round_trip_in_each_encoding() {
     assert_eq!(type_byte(&wide_hash), T_HASH);
     round_trip(&wide_hash);
     let big_hash = RdbValue::Hash(
-        (0..129)
+        (0..513)
             .map(|i| (format!("f{i}").into_bytes(), b("v")))
             .collect(),
     );
