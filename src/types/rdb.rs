@@ -19,12 +19,14 @@
 //!   a payload, old ones (ziplist, zipmap, quicklist of ziplists, string-scored sorted
 //!   sets) included. It is stricter than Redis's default (`sanitize-dump-payload no`):
 //!   every nested blob is validated entry by entry, duplicates and empty collections are
-//!   refused, and the value must end exactly where the footer starts. Every length read
+//!   refused, a listpack sorted set must be in order, and the value must end exactly where
+//!   the footer starts. Every length read
 //!   from the payload is compared with the bytes left before anything is allocated for it;
 //!   an LZF string may declare at most `lzf::MAX_RATIO` times its compressed size.
 //! - A module value (type 7) decodes to `RdbValue::Module` with its type name (the nine
-//!   characters packed into the 64-bit module id) and its opaque bytes, so a caller can
-//!   say which module it would need. Streams are `RdbError::Unsupported`.
+//!   characters packed into the 64-bit module id) and its opaque bytes (checked only for
+//!   their framing: typed fields up to the end marker), so a caller can say which module
+//!   it would need. Streams are `RdbError::Unsupported`.
 //!
 //! # Representation
 //!
@@ -82,6 +84,13 @@ const T_ZSET_LISTPACK: u8 = 17;
 const T_LIST_QUICKLIST_2: u8 = 18;
 const T_STREAM_LISTPACKS_2: u8 = 19;
 
+const MODULE_EOF: u64 = 0;
+const MODULE_SINT: u64 = 1;
+const MODULE_UINT: u64 = 2;
+const MODULE_FLOAT: u64 = 3;
+const MODULE_DOUBLE: u64 = 4;
+const MODULE_STRING: u64 = 5;
+
 const NODE_PLAIN: u64 = 1;
 const NODE_PACKED: u64 = 2;
 
@@ -110,7 +119,8 @@ pub enum RdbValue {
         encver: u16,
         /// The 64-bit module id as written.
         id: u64,
-        /// The module's own serialization, up to the footer.
+        /// The module's own serialization: typed fields (opcode, value) through the end
+        /// marker `0`.
         data: Vec<u8>,
     },
 }
@@ -538,6 +548,29 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Walks a module value's typed fields (each an opcode, then a length-encoded
+    /// integer, a float, a double or a string) through the end marker.
+    fn module_fields(&mut self) -> Result<()> {
+        loop {
+            match self.len()? {
+                MODULE_EOF => return Ok(()),
+                MODULE_SINT | MODULE_UINT => {
+                    self.len()?;
+                }
+                MODULE_FLOAT => {
+                    self.take(4)?;
+                }
+                MODULE_DOUBLE => {
+                    self.take(8)?;
+                }
+                MODULE_STRING => {
+                    self.string()?;
+                }
+                _ => return Err(RdbError::BadFormat),
+            }
+        }
+    }
+
     fn binary_double(&mut self) -> Result<f64> {
         Ok(f64::from_le_bytes(self.take(8)?.try_into().map_err(bad)?))
     }
@@ -611,11 +644,20 @@ fn zset_value(mut pairs: Vec<(Vec<u8>, f64)>) -> Result<RdbValue> {
     Ok(RdbValue::SortedSet(pairs))
 }
 
+/// A sorted set from a listpack or ziplist of member, score, member, score... The blob
+/// must already be in order: Redis keeps a misordered one as it is and then answers
+/// range queries wrongly, so it is refused here.
 fn zset_from_flat(items: Vec<Vec<u8>>) -> Result<RdbValue> {
     let pairs = into_pairs(items)?
         .into_iter()
         .map(|(m, s)| Ok((m, parse_score(&s)?)))
         .collect::<Result<Vec<_>>>()?;
+    if pairs
+        .windows(2)
+        .any(|w| cmp_scored(&w[0], &w[1]) != std::cmp::Ordering::Less)
+    {
+        return Err(RdbError::BadFormat);
+    }
     zset_value(pairs)
 }
 
@@ -677,7 +719,9 @@ fn read_value(r: &mut Reader<'_>, t: u8) -> Result<RdbValue> {
         }
         T_MODULE_2 => {
             let id = r.len()?;
-            let data = r.take(r.remaining())?.to_vec();
+            let start = r.pos;
+            r.module_fields()?;
+            let data = r.buf.get(start..r.pos).ok_or(RdbError::BadFormat)?.to_vec();
             RdbValue::Module {
                 name: module_type_name(id),
                 encver: (id & 1023) as u16,

@@ -298,6 +298,14 @@ fn refuses_what_redis_refuses() {
     );
     assert_eq!(decode(T_SET, &[&[0]]), Err(RdbError::BadFormat));
     assert_eq!(
+        decode(
+            T_ZSET_LISTPACK,
+            &[&string_field(&lp_blob(&["a", "2", "b", "1"]))]
+        ),
+        Err(RdbError::BadFormat),
+        "misordered listpack"
+    );
+    assert_eq!(
         decode(T_ZSET, &[&[1, 1, b'a', 253]]),
         Err(RdbError::BadFormat)
     );
@@ -374,6 +382,35 @@ fn module_values_name_their_type() {
     let p = round_trip(&v);
     assert_eq!(&p[..2], &[T_MODULE_2, 0x81]);
     assert_eq!(module_type_name(module_id("TopK-TYPE", 0)), "TopK-TYPE");
+    let mut body = vec![T_MODULE_2];
+    write_len(&mut body, id);
+    let fields: &[u8] = &[
+        5, 2, b'h', b'i', 3, 0, 0, 0x80, 0x3F, 4, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F, 1, 7,
+    ];
+    body.extend_from_slice(fields);
+    assert_eq!(
+        restore_payload(&with_footer(&body)),
+        Err(RdbError::BadFormat),
+        "no end marker"
+    );
+    body.push(0);
+    assert!(matches!(
+        restore_payload(&with_footer(&body)),
+        Ok(RdbValue::Module { .. })
+    ));
+    body.push(0);
+    assert_eq!(
+        restore_payload(&with_footer(&body)),
+        Err(RdbError::BadFormat),
+        "after the end"
+    );
+    body.truncate(body.len() - 2);
+    body.extend_from_slice(&[9, 0]);
+    assert_eq!(
+        restore_payload(&with_footer(&body)),
+        Err(RdbError::BadFormat),
+        "bad opcode"
+    );
 }
 
 fn samples() -> Vec<Vec<u8>> {
