@@ -490,7 +490,7 @@ fn legacy_encodings_load_the_same_there_and_here() {
 fn mutations_accepted_here_are_accepted_there() {
     let server = RedisServer::start_with(&["--sanitize-dump-payload", "yes"]);
     let mut c = server.conn();
-    let mut rng = ChaCha8Rng::seed_from_u64(0xF1_1b);
+    let mut rng = ChaCha8Rng::seed_from_u64(0xF1_1B);
     let cfg = DumpConfig::default();
     let values = [
         RdbValue::String(b"hello world".to_vec()),
