@@ -20,9 +20,12 @@
 //!   sets) included. It is stricter than Redis's default (`sanitize-dump-payload no`):
 //!   every nested blob is validated entry by entry, duplicates and empty collections are
 //!   refused, a listpack sorted set must be in order, and the value must end exactly where
-//!   the footer starts. Every length read
-//!   from the payload is compared with the bytes left before anything is allocated for it;
-//!   an LZF string may declare at most `lzf::MAX_RATIO` times its compressed size.
+//!   the footer starts. Every length read from the payload is compared with the bytes left
+//!   before anything is allocated for it; an LZF string may declare at most
+//!   `lzf::MAX_RATIO` times its compressed size.
+//! - The thresholds default to the server's built-in values, which are what a
+//!   redis-server started without a configuration file uses: notably
+//!   `hash-max-listpack-entries` is 512 there, while the sample `redis.conf` says 128.
 //! - A module value (type 7) decodes to `RdbValue::Module` with its type name (the nine
 //!   characters packed into the 64-bit module id) and its opaque bytes (checked only for
 //!   their framing: typed fields up to the end marker), so a caller can say which module
