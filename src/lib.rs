@@ -36,6 +36,7 @@ pub mod num;
 #[cfg(feature = "redis")]
 pub mod redis_compat;
 mod reply;
+pub mod server;
 mod store;
 pub mod types;
 mod wait;

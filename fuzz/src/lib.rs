@@ -25,8 +25,11 @@
 //! Seeds can therefore be written as plain text: `SET\xFEk\xFEv\xFFGET\xFEk`.
 
 pub mod loadchunk;
+pub mod resp_request;
+pub mod rdb_restore;
 
 pub use loadchunk::run_loadchunk;
+pub use rdb_restore::run_rdb_restore;
 use sketchstore::{ManualClock, Reply, Store};
 use std::fmt::Write as _;
 use std::time::Duration;

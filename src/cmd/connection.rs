@@ -196,7 +196,11 @@ impl Store {
         if flagged {
             return Some(Reply::Error(EXECABORT.into()));
         }
-        Some(exec_queued(self, &queued, &[], None).unwrap_or(Reply::NilArray))
+        Some(
+            exec_queued(self, &queued, &[], None)
+                .unwrap_or(Reply::NilArray)
+                .into_resp2(),
+        )
     }
 }
 

@@ -8,3 +8,4 @@ pub mod cuckoo;
 pub mod hash;
 pub mod hll;
 pub mod murmur;
+pub mod rdb;
