@@ -50,6 +50,7 @@ pub use error::{Error, Result};
 pub use reply::Reply;
 pub use store::evict::EvictionPolicy;
 pub use store::generic::Ttl;
+pub use store::hashes::{HScanPage, MAX_RANDOM_PICKS};
 pub use store::lists::{ListEnd, LposOptions};
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

@@ -215,6 +215,219 @@ fn list_commands_match_redis() {
     }
 }
 
+const HASH_CORPUS: &[&str] = &[
+    "FLUSHALL",
+    "HSET h a 1 b 2 c 3",
+    "SET s v",
+    "HRANDFIELD nokey",
+    "HRANDFIELD nokey 2",
+    "HRANDFIELD nokey -2 WITHVALUES",
+    "HRANDFIELD nokey 0 WITHVALUES",
+    "HRANDFIELD h 0",
+    "HRANDFIELD h 0 WITHVALUES",
+    "HRANDFIELD h 3",
+    "HRANDFIELD h 5 WITHVALUES",
+    "HRANDFIELD h abc",
+    "HRANDFIELD h 1 foo",
+    "HRANDFIELD h 1 WITHVALUES x",
+    "HRANDFIELD h -9223372036854775808",
+    "HRANDFIELD h -9223372036854775807 WITHVALUES",
+    "HRANDFIELD h 9223372036854775807 WITHVALUES",
+    "HRANDFIELD h -4611686018427387904 WITHVALUES",
+    "HRANDFIELD h 4611686018427387903 WITHVALUES",
+    "HRANDFIELD s",
+    "HRANDFIELD s 1",
+    "HRANDFIELD s 1 foo",
+    "HRANDFIELD s abc",
+    "HSCAN h 0",
+    "HSCAN h 0 MATCH a*",
+    "HSCAN h 0 MATCH * COUNT 1",
+    "HSCAN h 0 COUNT 0",
+    "HSCAN h 0 COUNT abc",
+    "HSCAN h abc",
+    "HSCAN h 0 foo",
+    "HSCAN h 0 COUNT 1",
+    "HSCAN h 0 MATCH",
+    "HSCAN h 1",
+    "HSCAN h -1",
+    "HSCAN h 18446744073709551615",
+    "HSCAN h 18446744073709551616",
+    "HSCAN h 0 TYPE string",
+    "HSCAN nokey 0",
+    "HSCAN nokey 0 foo",
+    "HSCAN nokey abc",
+    "HSCAN s 0",
+    "HSCAN s 0 foo",
+    "HSCAN h",
+];
+
+#[test]
+fn hash_commands_match_redis() {
+    let (_server, mut redis, store) = setup();
+    check_lines(&store, &mut redis, HASH_CORPUS);
+}
+
+fn bulks(r: Reply) -> Vec<Vec<u8>> {
+    match r {
+        Reply::Array(items) => items
+            .into_iter()
+            .map(|i| match i {
+                Reply::Bulk(b) => b,
+                other => panic!("not a bulk: {other:?}"),
+            })
+            .collect(),
+        other => panic!("not an array: {other:?}"),
+    }
+}
+
+/// HSCAN of a hashtable-encoded hash: pages differ (Redis's follow its own table), but
+/// iterating to cursor 0 returns every pair once in both, and small hashes answer in one
+/// page with cursor 0.
+#[test]
+fn hscan_iterates_every_field_like_redis() {
+    let (_server, mut redis, store) = setup();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for size in [5usize, 512, 513, 2000] {
+        let key = format!("h{size}");
+        for chunk in (0..size).collect::<Vec<_>>().chunks(100) {
+            let mut argv = vec![b"HSET".to_vec(), key.clone().into_bytes()];
+            for i in chunk {
+                argv.push(format!("f{i}").into_bytes());
+                argv.push(format!("{}", rng.gen::<u32>()).into_bytes());
+            }
+            assert_eq!(store.execute(&argv), redis.cmd(&argv));
+        }
+        let enc = ["OBJECT", "ENCODING", &key];
+        assert_eq!(store.execute(&enc), redis.cmd(&enc), "size {size}");
+        for count in ["10", "7", "1000"] {
+            let mut all = Vec::new();
+            for ours in [true, false] {
+                let mut cursor = b"0".to_vec();
+                let mut pairs = Vec::new();
+                let mut calls = 0;
+                loop {
+                    let argv: Vec<Vec<u8>> = vec![
+                        b"HSCAN".to_vec(),
+                        key.clone().into_bytes(),
+                        cursor.clone(),
+                        b"COUNT".to_vec(),
+                        count.as_bytes().to_vec(),
+                    ];
+                    let r = if ours {
+                        store.execute(&argv)
+                    } else {
+                        redis.cmd(&argv)
+                    };
+                    let Reply::Array(mut parts) = r else {
+                        panic!("HSCAN reply")
+                    };
+                    let page = bulks(parts.pop().expect("page"));
+                    let Some(Reply::Bulk(c)) = parts.pop() else {
+                        panic!("cursor")
+                    };
+                    pairs.extend(page.chunks(2).map(|c| (c[0].clone(), c[1].clone())));
+                    calls += 1;
+                    cursor = c;
+                    if cursor == b"0" {
+                        break;
+                    }
+                }
+                if size <= 512 {
+                    assert_eq!(calls, 1, "a listpack hash comes in one page");
+                }
+                let n = pairs.len();
+                pairs.sort();
+                pairs.dedup();
+                if ours {
+                    assert_eq!(n, size, "every field exactly once");
+                }
+                all.push(pairs);
+            }
+            assert_eq!(all[0], all[1], "size {size} count {count}");
+            assert_eq!(all[0].len(), size);
+        }
+    }
+}
+
+/// HRANDFIELD's random answers: distinct fields of the hash for a positive count, picks
+/// of the right number for a negative one, values matching their fields, and every field
+/// in time.
+#[test]
+fn hrandfield_properties() {
+    let (_server, mut redis, store) = setup();
+    for size in [3usize, 600] {
+        let key = format!("h{size}");
+        let mut argv = vec![b"HSET".to_vec(), key.clone().into_bytes()];
+        for i in 0..size {
+            argv.push(format!("f{i}").into_bytes());
+            argv.push(format!("v{i}").into_bytes());
+        }
+        assert_eq!(store.execute(&argv), redis.cmd(&argv));
+        for count in [1i64, 2, 3, 5, 599, 600, 700, -1, -5, -1000] {
+            for with_values in [false, true] {
+                let mut argv = vec!["HRANDFIELD".to_string(), key.clone(), count.to_string()];
+                if with_values {
+                    argv.push("WITHVALUES".into());
+                }
+                for r in [store.execute(&argv), redis.cmd(&argv)] {
+                    let items = bulks(r);
+                    let per = if with_values { 2 } else { 1 };
+                    let want = if count < 0 {
+                        count.unsigned_abs() as usize
+                    } else {
+                        (count as usize).min(size)
+                    };
+                    assert_eq!(items.len(), want * per, "{argv:?}");
+                    let fields: Vec<&Vec<u8>> = items.iter().step_by(per).collect();
+                    for (i, f) in fields.iter().enumerate() {
+                        let f = String::from_utf8_lossy(f).into_owned();
+                        let n: usize = f[1..].parse().expect("field");
+                        assert!(n < size);
+                        if with_values {
+                            assert_eq!(items[i * 2 + 1], format!("v{n}").into_bytes());
+                        }
+                    }
+                    if count > 0 {
+                        let mut uniq = fields.clone();
+                        uniq.sort();
+                        uniq.dedup();
+                        assert_eq!(uniq.len(), fields.len(), "{argv:?} repeats");
+                    }
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..(size * 20) {
+            let Reply::Bulk(f) = store.execute(&["HRANDFIELD", &key]) else {
+                panic!("HRANDFIELD")
+            };
+            seen.insert(f);
+        }
+        assert_eq!(seen.len(), size);
+    }
+}
+
+/// RESP3: HRANDFIELD WITHVALUES answers an array of [field, value] pairs.
+#[test]
+fn hrandfield_withvalues_resp3_shape() {
+    let (_server, mut redis, store) = setup();
+    let mut conn = store.connection();
+    for c in [&["HELLO", "3"][..], &["HSET", "h", "a", "1"]] {
+        conn.execute(c);
+        redis.cmd(c);
+    }
+    for line in [
+        "HRANDFIELD h 1 WITHVALUES",
+        "HRANDFIELD h -2 WITHVALUES",
+        "HRANDFIELD h 5 WITHVALUES",
+    ] {
+        let argv = words(line);
+        let ours = conn.execute(&argv);
+        let theirs = redis.cmd(&argv);
+        assert_eq!(format!("{ours:?}"), format!("{theirs:?}"), "{line}");
+    }
+}
+
 /// RANDOMKEY answers a key that exists, and every key in time.
 #[test]
 fn randomkey_picks_every_key() {

@@ -248,6 +248,118 @@ impl<'a> Command<'a> for HIncrByFloat<'a> {
     }
 }
 
+/// `HRANDFIELD key [count [WITHVALUES]]`
+pub(crate) struct HRandField<'a> {
+    key: &'a [u8],
+    count: Option<i64>,
+    with_values: bool,
+}
+
+impl<'a> Command<'a> for HRandField<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let key = args.required()?;
+        let mut count = None;
+        let mut with_values = false;
+        if let Some(n) = args.next() {
+            let n = crate::num::parse_i64(n).ok_or(Error::NotInteger)?;
+            if n == i64::MIN {
+                return Err(Error::err(
+                    "value is out of range, value must between -9223372036854775807 and \
+                     9223372036854775807",
+                ));
+            }
+            match args.rest() {
+                [] => {}
+                [w] if Args::is(w, "withvalues") => {
+                    with_values = true;
+                    if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
+                        return Err(Error::err("value is out of range"));
+                    }
+                }
+                _ => return Err(Error::Syntax),
+            }
+            count = Some(n);
+        }
+        Ok(HRandField {
+            key,
+            count,
+            with_values,
+        })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        let Some(count) = self.count else {
+            return reply(db.hrandfield(self.key));
+        };
+        match db.hrandfield_count(self.key, count, self.with_values) {
+            Err(e) => Reply::Error(e.to_string()),
+            Ok(picks) if self.with_values => Reply::Pairs(
+                picks
+                    .into_iter()
+                    .map(|(f, v)| (Reply::Bulk(f), Reply::Bulk(v.unwrap_or_default())))
+                    .collect(),
+            ),
+            Ok(picks) => Reply::Array(picks.into_iter().map(|(f, _)| Reply::Bulk(f)).collect()),
+        }
+    }
+}
+
+/// `HSCAN key cursor [MATCH pattern] [COUNT count]`. Redis reads the options only once it
+/// has found the hash, so a missing key answers an empty page whatever follows the cursor.
+pub(crate) struct HScan<'a> {
+    key: &'a [u8],
+    cursor: u64,
+    options: &'a [&'a [u8]],
+}
+
+impl<'a> Command<'a> for HScan<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let key = args.required()?;
+        let cursor = crate::num::parse_u64_cursor(args.required()?).ok_or(Error::InvalidCursor)?;
+        Ok(HScan {
+            key,
+            cursor,
+            options: args.rest(),
+        })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        let empty = || Reply::Array(vec![Reply::bulk("0"), Reply::Array(Vec::new())]);
+        match db.hlen(self.key) {
+            Err(e) => return Reply::Error(e.to_string()),
+            Ok(0) => return empty(),
+            Ok(_) => {}
+        }
+        let mut pattern = None;
+        let mut count = 10usize;
+        let mut args = Args::new(self.options);
+        while let Some(word) = args.next() {
+            let more = args.remaining() > 0;
+            if Args::is(word, "count") && more {
+                match args.i64() {
+                    Ok(n) if n >= 1 => count = usize::try_from(n).unwrap_or(usize::MAX),
+                    Ok(_) => return Reply::Error(Error::Syntax.to_string()),
+                    Err(e) => return Reply::Error(e.to_string()),
+                }
+            } else if Args::is(word, "match") && more {
+                pattern = args.next();
+            } else {
+                return Reply::Error(Error::Syntax.to_string());
+            }
+        }
+        match db.hscan(self.key, self.cursor, pattern, count) {
+            Err(e) => Reply::Error(e.to_string()),
+            Ok(page) => Reply::Array(vec![
+                Reply::bulk(page.cursor.to_string()),
+                Reply::Array(
+                    page.pairs
+                        .into_iter()
+                        .flat_map(|(f, v)| [Reply::Bulk(f), Reply::Bulk(v)])
+                        .collect(),
+                ),
+            ]),
+        }
+    }
+}
+
 pub(super) fn register(t: &mut Vec<Spec>) {
     let one = Keys::ONE;
     t.extend([
@@ -361,6 +473,22 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(HIncrByFloat),
+            block: None,
+        },
+        Spec {
+            name: "hrandfield",
+            arity: -2,
+            flags: Flags::NONE,
+            keys: Keys::ONE,
+            run: cmd!(HRandField),
+            block: None,
+        },
+        Spec {
+            name: "hscan",
+            arity: -3,
+            flags: Flags::NONE,
+            keys: Keys::ONE,
+            run: cmd!(HScan),
             block: None,
         },
     ]);

@@ -1,6 +1,7 @@
 //! Hash semantics: HSET, HSETNX, HGET, HMGET, HGETALL, HDEL, HEXISTS, HLEN, HKEYS, HVALS,
 //! HSTRLEN, HINCRBY, HINCRBYFLOAT.
 
+use super::generic::random_u64;
 use super::value::Value;
 use super::{Db, Store};
 use crate::error::{Error, Result};
@@ -129,7 +130,179 @@ impl Db<'_> {
     }
 }
 
+/// The most elements HRANDFIELD answers with a negative count: picks repeat, so the reply
+/// is not bounded by the hash, and a hostile count must not allocate without limit.
+pub const MAX_RANDOM_PICKS: u64 = 1 << 20;
+
+/// One HSCAN page: the cursor to continue from (0 when done) and the pairs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HScanPage {
+    /// Pass this back to continue; 0 means the iteration is complete.
+    pub cursor: u64,
+    /// The (field, value) pairs of this page.
+    pub pairs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// A random index below `n` (`n > 0`).
+fn below(n: usize) -> usize {
+    (random_u64() % n as u64) as usize
+}
+
+impl Db<'_> {
+    /// Whether the hash at `key` is one Redis would keep as a listpack under the current
+    /// settings (false when missing or not a hash).
+    pub(crate) fn hash_is_listpack(&mut self, key: &[u8]) -> bool {
+        matches!(
+            self.object(key, super::generic::ObjectField::Encoding),
+            Some(super::generic::ObjectInfo::Encoding("listpack"))
+        )
+    }
+
+    /// HRANDFIELD without a count: a random field, `None` when the key is missing.
+    pub(crate) fn hrandfield(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let Some(h) = self.hash(key)? else {
+            return Ok(None);
+        };
+        Ok(h.iter().nth(below(h.len().max(1))).map(|(f, _)| f.to_vec()))
+    }
+
+    /// HRANDFIELD with a count: distinct fields when `count` is positive (the whole hash
+    /// when it asks for as many or more), `-count` independent picks when negative. Values
+    /// come along when `with_values`.
+    pub(crate) fn hrandfield_count(
+        &mut self,
+        key: &[u8],
+        count: i64,
+        with_values: bool,
+    ) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+        let Some(h) = self.hash(key)? else {
+            return Ok(Vec::new());
+        };
+        let pair = |(f, v): (&[u8], &[u8])| (f.to_vec(), with_values.then(|| v.to_vec()));
+        let size = h.len();
+        if count == 0 || size == 0 {
+            return Ok(Vec::new());
+        }
+        let all: Vec<(&[u8], &[u8])> = h.iter().collect();
+        if count < 0 || count == 1 {
+            let n = count.unsigned_abs();
+            if n > MAX_RANDOM_PICKS {
+                return Err(Error::err("value is out of range"));
+            }
+            return Ok((0..n).map(|_| pair(all[below(size)])).collect());
+        }
+        let n = usize::try_from(count).unwrap_or(usize::MAX);
+        if n >= size {
+            return Ok(all.into_iter().map(pair).collect());
+        }
+        // A partial Fisher-Yates shuffle: the first `n` slots end up a uniform sample.
+        let mut idx: Vec<usize> = (0..size).collect();
+        for i in 0..n {
+            let j = i + below(size - i);
+            idx.swap(i, j);
+        }
+        Ok(idx[..n].iter().map(|&i| pair(all[i])).collect())
+    }
+
+    /// HSCAN: a listpack hash in one page with cursor 0, as Redis answers it; a larger hash
+    /// in pages of about `count` fields, visited in ascending order of a hash of the field,
+    /// so a field present for the whole iteration is returned exactly once.
+    pub(crate) fn hscan(
+        &mut self,
+        key: &[u8],
+        cursor: u64,
+        pattern: Option<&[u8]>,
+        count: usize,
+    ) -> Result<HScanPage> {
+        let listpack = self.hash_is_listpack(key);
+        let Some(h) = self.hash(key)? else {
+            return Ok(HScanPage {
+                cursor: 0,
+                pairs: Vec::new(),
+            });
+        };
+        let keep = |f: &[u8]| {
+            pattern.is_none_or(|p| crate::glob::is_match_all(p) || crate::glob::glob_match(p, f))
+        };
+        if listpack {
+            return Ok(HScanPage {
+                cursor: 0,
+                pairs: h
+                    .iter()
+                    .filter(|(f, _)| keep(f))
+                    .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                    .collect(),
+            });
+        }
+        let mut cands: Vec<(u64, &[u8], &[u8])> = h
+            .iter()
+            .map(|(f, v)| (super::keyspace::key_hash(f), f, v))
+            .filter(|c| c.0 >= cursor)
+            .collect();
+        let count = count.max(1);
+        let next = if cands.len() > count {
+            cands.select_nth_unstable_by_key(count - 1, |c| c.0);
+            let boundary = cands[count - 1].0;
+            // Fields sharing the boundary hash come in the same page: the cursor cannot
+            // point between them.
+            cands.retain(|c| c.0 <= boundary);
+            boundary.checked_add(1).unwrap_or(0)
+        } else {
+            0
+        };
+        cands.sort_unstable_by_key(|c| c.0);
+        Ok(HScanPage {
+            cursor: next,
+            pairs: cands
+                .into_iter()
+                .filter(|c| keep(c.1))
+                .map(|(_, f, v)| (f.to_vec(), v.to_vec()))
+                .collect(),
+        })
+    }
+}
+
 impl Store {
+    /// `HRANDFIELD key`: a random field, `None` when the key is missing.
+    pub fn hrandfield(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        let key = key.as_ref();
+        self.with_key(key, |db| db.hrandfield(key))
+    }
+
+    /// `HRANDFIELD key count`: up to `count` distinct fields, or with a negative count
+    /// `-count` fields that may repeat (at most [`MAX_RANDOM_PICKS`]).
+    pub fn hrandfield_count(&self, key: impl AsRef<[u8]>, count: i64) -> Result<Vec<Vec<u8>>> {
+        let key = key.as_ref();
+        let picks = self.with_key(key, |db| db.hrandfield_count(key, count, false))?;
+        Ok(picks.into_iter().map(|(f, _)| f).collect())
+    }
+
+    /// `HRANDFIELD key count WITHVALUES`: as [`Store::hrandfield_count`], with values.
+    pub fn hrandfield_withvalues(
+        &self,
+        key: impl AsRef<[u8]>,
+        count: i64,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let key = key.as_ref();
+        let picks = self.with_key(key, |db| db.hrandfield_count(key, count, true))?;
+        Ok(picks
+            .into_iter()
+            .map(|(f, v)| (f, v.unwrap_or_default()))
+            .collect())
+    }
+
+    /// `HSCAN key cursor [MATCH pattern] [COUNT count]`: one page of the hash's pairs.
+    pub fn hscan(
+        &self,
+        key: impl AsRef<[u8]>,
+        cursor: u64,
+        pattern: Option<&[u8]>,
+        count: usize,
+    ) -> Result<HScanPage> {
+        let key = key.as_ref();
+        self.with_key(key, |db| db.hscan(key, cursor, pattern, count))
+    }
+
     /// HSET: sets fields; returns how many were new.
     pub fn hset<F: AsRef<[u8]>, V: AsRef<[u8]>>(
         &self,
