@@ -428,6 +428,76 @@ fn hrandfield_withvalues_resp3_shape() {
     }
 }
 
+const LCS_CORPUS: &[&str] = &[
+    "FLUSHALL",
+    "MSET a ohmytext b mynewtext",
+    "LCS a b",
+    "LCS a b LEN",
+    "LCS a b IDX",
+    "LCS a b IDX WITHMATCHLEN",
+    "LCS a b IDX MINMATCHLEN 4",
+    "LCS a b IDX MINMATCHLEN 4 WITHMATCHLEN",
+    "LCS a b IDX MINMATCHLEN -5 WITHMATCHLEN",
+    "LCS a b IDX MINMATCHLEN abc",
+    "LCS a b IDX MINMATCHLEN",
+    "LCS a b LEN IDX",
+    "LCS a b FOO",
+    "LCS a nokey",
+    "LCS nokey nokey2 IDX",
+    "LCS a a",
+    "RPUSH l x",
+    "LCS a l",
+    "LCS l a FOO",
+    "SET n 12345",
+    "SET m 2345",
+    "LCS n m",
+    "MSET x abcabcabcxyz y cbacbaxyzabc",
+    "LCS x y",
+    "LCS x y IDX WITHMATCHLEN",
+    "LCS y x IDX WITHMATCHLEN",
+    "LCS x",
+];
+
+#[test]
+fn lcs_matches_redis() {
+    let (_server, mut redis, store) = setup();
+    check_lines(&store, &mut redis, LCS_CORPUS);
+}
+
+/// LCS of random strings over a small alphabet (many equally long subsequences): the
+/// same subsequence and the same ranges as Redis.
+#[test]
+fn lcs_random_strings_match_redis() {
+    let (_server, mut redis, store) = setup();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for _ in 0..200 {
+        let mut s = || -> Vec<u8> {
+            let n = rng.gen_range(0..40);
+            (0..n).map(|_| b"abc"[rng.gen_range(0..3)]).collect()
+        };
+        let (a, b) = (s(), s());
+        for argv in [
+            vec![
+                b"MSET".to_vec(),
+                b"a".to_vec(),
+                a.clone(),
+                b"b".to_vec(),
+                b.clone(),
+            ],
+            words("LCS a b"),
+            words("LCS a b LEN"),
+            words("LCS a b IDX WITHMATCHLEN"),
+            words("LCS a b IDX MINMATCHLEN 2"),
+        ] {
+            assert_eq!(
+                store.execute(&argv),
+                redis.cmd(&argv),
+                "{a:?} {b:?} {argv:?}"
+            );
+        }
+    }
+}
+
 /// RANDOMKEY answers a key that exists, and every key in time.
 #[test]
 fn randomkey_picks_every_key() {

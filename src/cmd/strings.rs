@@ -441,6 +441,88 @@ impl<'a> Command<'a> for IncrByFloat<'a> {
     }
 }
 
+/// `LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]`. Redis reads
+/// the keys before the options, so a non-string key is reported before a syntax error.
+pub(crate) struct Lcs<'a> {
+    a: &'a [u8],
+    b: &'a [u8],
+    options: &'a [&'a [u8]],
+}
+
+impl<'a> Command<'a> for Lcs<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(Lcs {
+            a: args.required()?,
+            b: args.required()?,
+            options: args.rest(),
+        })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        use crate::store::lcs::{lcs, LcsOutcome, LcsWant};
+        let (a, b) = match db.lcs_inputs(self.a, self.b) {
+            Ok(ab) => ab,
+            Err(e) => return Reply::Error(e.to_string()),
+        };
+        let (mut len, mut idx, mut with_len) = (false, false, false);
+        let mut min_len = 0usize;
+        let mut args = Args::new(self.options);
+        while let Some(word) = args.next() {
+            if Args::is(word, "idx") {
+                idx = true;
+            } else if Args::is(word, "len") {
+                len = true;
+            } else if Args::is(word, "withmatchlen") {
+                with_len = true;
+            } else if Args::is(word, "minmatchlen") && args.remaining() > 0 {
+                match args.i64() {
+                    Ok(n) => min_len = usize::try_from(n.max(0)).unwrap_or(usize::MAX),
+                    Err(e) => return Reply::Error(e.to_string()),
+                }
+            } else {
+                return Reply::Error(Error::Syntax.to_string());
+            }
+        }
+        if len && idx {
+            return Reply::Error(
+                "ERR If you want both the length and indexes, please just use IDX.".into(),
+            );
+        }
+        let want = if idx {
+            LcsWant::Idx { min_len }
+        } else if len {
+            LcsWant::Len
+        } else {
+            LcsWant::String
+        };
+        let int = |n: usize| Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+        match lcs(&a, &b, want, db.settings().max_string_bytes()) {
+            Err(e) => Reply::Error(e.to_string()),
+            Ok(LcsOutcome::String(s)) => Reply::Bulk(s),
+            Ok(LcsOutcome::Len(n)) => int(n),
+            Ok(LcsOutcome::Idx(m)) => {
+                let ranges = m
+                    .matches
+                    .into_iter()
+                    .map(|r| {
+                        let mut item = vec![
+                            Reply::Array(vec![int(r.a.0), int(r.a.1)]),
+                            Reply::Array(vec![int(r.b.0), int(r.b.1)]),
+                        ];
+                        if with_len {
+                            item.push(int(r.len));
+                        }
+                        Reply::Array(item)
+                    })
+                    .collect();
+                Reply::Map(vec![
+                    (Reply::bulk("matches"), Reply::Array(ranges)),
+                    (Reply::bulk("len"), int(m.len)),
+                ])
+            }
+        }
+    }
+}
+
 pub(super) fn register(t: &mut Vec<Spec>) {
     let one = Keys::ONE;
     t.extend([
@@ -618,6 +700,18 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             flags: Flags::WRITE_DENYOOM,
             keys: one,
             run: cmd!(IncrByFloat),
+            block: None,
+        },
+        Spec {
+            name: "lcs",
+            arity: -3,
+            flags: Flags::NONE,
+            keys: Keys::Range {
+                first: 1,
+                last: 2,
+                step: 1,
+            },
+            run: cmd!(Lcs),
             block: None,
         },
     ]);

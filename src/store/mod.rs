@@ -25,6 +25,7 @@ pub(crate) mod generic;
 pub(crate) mod hashes;
 pub(crate) mod hll;
 pub(crate) mod keyspace;
+pub(crate) mod lcs;
 pub(crate) mod lists;
 pub(crate) mod persist;
 pub(crate) mod pubsub;
