@@ -58,6 +58,7 @@ pub use store::lists::{ListEnd, LposOptions};
 pub use store::persist::fuzz_snapshot;
 pub use store::persist::SNAPSHOT_VERSION;
 pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
+pub use store::sort::SortOptions;
 pub use store::strings::SetOutcome;
 pub use store::{BfInfoField, BfInsertOptions, BloomOptions};
 pub use store::{

@@ -6,6 +6,7 @@ use crate::reply::Reply;
 use crate::store::generic::{
     random_u64, ExpireCondition, ExpireForm, ObjectField, ObjectInfo, ScanOptions,
 };
+use crate::store::sort::SortOptions;
 use crate::store::Db;
 
 /// `DEL key [key ...]` and `UNLINK key [key ...]`
@@ -469,6 +470,49 @@ impl<'a> Command<'a> for Object<'a> {
     }
 }
 
+/// `SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC]
+/// [ALPHA] [STORE destination]`, and `SORT_RO` (the same without STORE).
+pub(crate) struct Sort<'a, const RO: bool> {
+    key: &'a [u8],
+    opts: SortOptions,
+    store: Option<&'a [u8]>,
+}
+
+impl<'a, const RO: bool> Command<'a> for Sort<'a, RO> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let key = args.required()?;
+        let mut opts = SortOptions::default();
+        let mut store = None;
+        while let Some(word) = args.next() {
+            let left = args.remaining();
+            if Args::is(word, "asc") {
+                opts.desc = false;
+            } else if Args::is(word, "desc") {
+                opts.desc = true;
+            } else if Args::is(word, "alpha") {
+                opts.alpha = true;
+            } else if Args::is(word, "limit") && left >= 2 {
+                opts.limit = Some((args.i64()?, args.i64()?));
+            } else if !RO && Args::is(word, "store") && left >= 1 {
+                store = args.next();
+            } else if Args::is(word, "by") && left >= 1 {
+                opts.by = args.next().map(<[u8]>::to_vec);
+            } else if Args::is(word, "get") && left >= 1 {
+                opts.get.extend(args.next().map(<[u8]>::to_vec));
+            } else {
+                return Err(Error::Syntax);
+            }
+        }
+        Ok(Sort { key, opts, store })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        match self.store {
+            Some(dst) => reply(db.sort_store(self.key, &self.opts, dst)),
+            None => reply(db.sort(self.key, &self.opts)),
+        }
+    }
+}
+
 pub(super) fn register(t: &mut Vec<Spec>) {
     let one = Keys::ONE;
     let two = Keys::Range {
@@ -687,6 +731,22 @@ pub(super) fn register(t: &mut Vec<Spec>) {
                 step: 1,
             },
             run: cmd!(Object),
+            block: None,
+        },
+        Spec {
+            name: "sort",
+            arity: -2,
+            flags: Flags::WRITE_DENYOOM,
+            keys: Keys::All,
+            run: cmd!(Sort<false>),
+            block: None,
+        },
+        Spec {
+            name: "sort_ro",
+            arity: -2,
+            flags: Flags::NONE,
+            keys: Keys::All,
+            run: cmd!(Sort<true>),
             block: None,
         },
     ]);

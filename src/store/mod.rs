@@ -30,6 +30,7 @@ pub(crate) mod lists;
 pub(crate) mod persist;
 pub(crate) mod pubsub;
 pub(crate) mod settings;
+pub(crate) mod sort;
 pub(crate) mod strings;
 pub(crate) mod txn;
 pub(crate) mod value;
