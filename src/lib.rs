@@ -51,6 +51,7 @@ pub use reply::Reply;
 pub use store::evict::EvictionPolicy;
 pub use store::generic::Ttl;
 pub use store::hashes::{HScanPage, MAX_RANDOM_PICKS};
+pub use store::hll::{PfDebug, PfDebugReply};
 pub use store::lcs::{LcsMatches, LcsRange};
 pub use store::lists::{ListEnd, LposOptions};
 #[cfg(any(test, feature = "fuzzing"))]

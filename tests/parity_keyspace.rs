@@ -579,6 +579,42 @@ fn sort_matches_redis() {
     check_lines(&store, &mut redis, SORT_CORPUS);
 }
 
+const PFDEBUG_CORPUS: &[&str] = &[
+    "FLUSHALL",
+    "PFADD h a b c",
+    "PFDEBUG DECODE h",
+    "PFDEBUG ENCODING h",
+    "PFDEBUG foo h",
+    "PFDEBUG foo nokey",
+    "PFDEBUG GETREG nokey",
+    "SET s v",
+    "PFDEBUG foo s",
+    "PFDEBUG ENCODING s",
+    "SET n 1",
+    "PFDEBUG ENCODING n",
+    "RPUSH l a",
+    "PFDEBUG ENCODING l",
+    "PFDEBUG GETREG h",
+    "PFDEBUG ENCODING h",
+    "PFADD h2 x y",
+    "PFDEBUG TODENSE h2",
+    "PFDEBUG TODENSE h2",
+    "PFDEBUG DECODE h2",
+    "PFDEBUG ENCODING h2",
+    "GET h2",
+    "PFCOUNT h2",
+    "PFDEBUG GETREG h x",
+    "PFDEBUG GETREG",
+    "PFSELFTEST",
+    "PFSELFTEST x",
+];
+
+#[test]
+fn pfdebug_matches_redis() {
+    let (_server, mut redis, store) = setup();
+    check_lines(&store, &mut redis, PFDEBUG_CORPUS);
+}
+
 /// RANDOMKEY answers a key that exists, and every key in time.
 #[test]
 fn randomkey_picks_every_key() {

@@ -1,9 +1,11 @@
 //! HyperLogLog commands.
 
 use super::{reply, Args, Command, Flags, Keys, Spec};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::reply::Reply;
+use crate::store::hll::{PfDebug, PfDebugReply};
 use crate::store::Db;
+use crate::types::hll::HllEncoding;
 
 /// `PFADD key [element ...]`
 pub(crate) struct PfAdd<'a> {
@@ -56,6 +58,66 @@ impl<'a> Command<'a> for PfMerge<'a> {
     }
 }
 
+/// `PFDEBUG GETREG|DECODE|ENCODING|TODENSE key`. Redis looks the key up before it reads
+/// the subcommand.
+pub(crate) struct PfDebugCmd<'a> {
+    sub: &'a [u8],
+    key: &'a [u8],
+}
+
+impl<'a> Command<'a> for PfDebugCmd<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        Ok(PfDebugCmd {
+            sub: args.required()?,
+            key: args.required()?,
+        })
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        let sub = [
+            ("getreg", PfDebug::GetReg),
+            ("decode", PfDebug::Decode),
+            ("encoding", PfDebug::Encoding),
+            ("todense", PfDebug::ToDense),
+        ]
+        .into_iter()
+        .find(|(n, _)| Args::is(self.sub, n))
+        .map(|(_, s)| s);
+        if let Some(e) = db.pfdebug(PfDebug::Encoding, self.key).err() {
+            return Reply::Error(e.to_string());
+        }
+        let Some(sub) = sub else {
+            return Reply::Error(
+                Error::with_user_text("ERR Unknown PFDEBUG subcommand '", self.sub, "'")
+                    .to_string(),
+            );
+        };
+        match db.pfdebug(sub, self.key) {
+            Err(e) => Reply::Error(e.to_string()),
+            Ok(PfDebugReply::Registers(r)) => Reply::Array(
+                r.into_iter()
+                    .map(|v| Reply::Integer(i64::from(v)))
+                    .collect(),
+            ),
+            Ok(PfDebugReply::Decoded(s)) => Reply::bulk(s),
+            Ok(PfDebugReply::Encoding(HllEncoding::Sparse)) => Reply::status("sparse"),
+            Ok(PfDebugReply::Encoding(HllEncoding::Dense)) => Reply::status("dense"),
+            Ok(PfDebugReply::Converted(c)) => Reply::from(c),
+        }
+    }
+}
+
+/// `PFSELFTEST`
+pub(crate) struct PfSelfTest;
+
+impl<'a> Command<'a> for PfSelfTest {
+    fn parse(_: &mut Args<'a>) -> Result<Self> {
+        Ok(PfSelfTest)
+    }
+    fn apply(self, _: &mut Db<'_>) -> Reply {
+        reply(crate::store::hll::pfselftest())
+    }
+}
+
 pub(super) fn register(t: &mut Vec<Spec>) {
     t.extend([
         Spec {
@@ -80,6 +142,26 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             flags: Flags::WRITE_DENYOOM,
             keys: Keys::ALL_ARGS,
             run: cmd!(PfMerge),
+            block: None,
+        },
+        Spec {
+            name: "pfdebug",
+            arity: 3,
+            flags: Flags::WRITE_DENYOOM,
+            keys: Keys::Range {
+                first: 2,
+                last: 2,
+                step: 1,
+            },
+            run: cmd!(PfDebugCmd),
+            block: None,
+        },
+        Spec {
+            name: "pfselftest",
+            arity: 1,
+            flags: Flags::NONE,
+            keys: Keys::None,
+            run: cmd!(PfSelfTest),
             block: None,
         },
     ]);

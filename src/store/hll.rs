@@ -10,7 +10,33 @@
 use super::value::{StrValue, Value};
 use super::{Db, Lock, Store};
 use crate::error::{Error, Result};
-use crate::types::hll::{HllError, HllUnion, HyperLogLog};
+use crate::types::hll::{HllEncoding, HllError, HllUnion, HyperLogLog};
+
+/// A PFDEBUG subcommand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PfDebug {
+    /// `GETREG`: the 16384 registers (converting a sparse value to dense, as Redis does).
+    GetReg,
+    /// `DECODE`: a sparse value's opcodes as text.
+    Decode,
+    /// `ENCODING`: `sparse` or `dense`.
+    Encoding,
+    /// `TODENSE`: converts to dense; whether it was sparse.
+    ToDense,
+}
+
+/// What a PFDEBUG subcommand answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PfDebugReply {
+    /// `GETREG`.
+    Registers(Vec<u8>),
+    /// `DECODE`.
+    Decoded(String),
+    /// `ENCODING`.
+    Encoding(HllEncoding),
+    /// `TODENSE`.
+    Converted(bool),
+}
 
 impl From<HllError> for Error {
     fn from(e: HllError) -> Error {
@@ -111,7 +137,91 @@ impl Db<'_> {
     }
 }
 
+impl Db<'_> {
+    /// PFDEBUG on the HyperLogLog at `key`.
+    pub(crate) fn pfdebug(&mut self, sub: PfDebug, key: &[u8]) -> Result<PfDebugReply> {
+        let h = self
+            .hll(key)?
+            .ok_or_else(|| Error::err("The specified key does not exist"))?;
+        let out = match sub {
+            PfDebug::GetReg => {
+                let converted = h.to_dense()?;
+                let regs = (0..crate::types::hll::REGISTERS)
+                    .map(|i| h.register(i))
+                    .collect();
+                if converted {
+                    self.touch(key);
+                }
+                PfDebugReply::Registers(regs)
+            }
+            PfDebug::Decode => PfDebugReply::Decoded(
+                h.sparse_decode()
+                    .ok_or_else(|| Error::err("HLL encoding is not sparse"))?,
+            ),
+            PfDebug::Encoding => PfDebugReply::Encoding(h.encoding()),
+            PfDebug::ToDense => {
+                let converted = h.to_dense()?;
+                if converted {
+                    self.touch(key);
+                }
+                PfDebugReply::Converted(converted)
+            }
+        };
+        Ok(out)
+    }
+}
+
+/// PFSELFTEST: checks the HyperLogLog implementation against itself: a value that starts
+/// sparse (and turns dense at the default size limit) and one dense from the start must
+/// hold the same registers and give the same estimate as elements are added, within five
+/// standard errors of the true cardinality. The error names the first failure.
+pub(crate) fn pfselftest() -> Result<()> {
+    let mut sparse = HyperLogLog::new();
+    let mut dense = HyperLogLog::new();
+    dense.to_dense()?;
+    let std_err = 1.04 / (crate::types::hll::REGISTERS as f64).sqrt();
+    let mut next_check = 10u64;
+    let sparse_max = super::DEFAULT_HLL_SPARSE_MAX_BYTES;
+    for i in 1..=100_000u64 {
+        let item = i.to_le_bytes();
+        sparse.add(&item, sparse_max)?;
+        dense.add(&item, sparse_max)?;
+        if i == next_check {
+            next_check *= 10;
+            for r in 0..crate::types::hll::REGISTERS {
+                if sparse.register(r) != dense.register(r) {
+                    return Err(Error::err(format!("TESTFAILED Register error at {r}")));
+                }
+            }
+            let (a, b) = (sparse.count()?, dense.count()?);
+            if a != b {
+                return Err(Error::err(format!(
+                    "TESTFAILED sparse and dense counts differ at {i}: {a} vs {b}"
+                )));
+            }
+            let err = (b as f64 - i as f64).abs() / i as f64;
+            if i > 100 && err > 5.0 * std_err {
+                return Err(Error::err(format!(
+                    "TESTFAILED Too big error. card:{i} abserr:{err}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Store {
+    /// `PFDEBUG GETREG|DECODE|ENCODING|TODENSE key`: Redis's HyperLogLog introspection.
+    pub fn pfdebug(&self, sub: PfDebug, key: impl AsRef<[u8]>) -> Result<PfDebugReply> {
+        let key = key.as_ref();
+        self.with_key(key, |db| db.pfdebug(sub, key))
+    }
+
+    /// `PFSELFTEST`: runs the HyperLogLog self test.
+    pub fn pfselftest(&self) -> Result<()> {
+        pfselftest()
+    }
+
     /// PFADD: adds `items` to the HyperLogLog at `key` (creating it); true when the key was
     /// created or its estimate may have changed.
     pub fn pfadd<I: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, items: &[I]) -> Result<bool> {
