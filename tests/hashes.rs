@@ -206,3 +206,116 @@ fn typed_and_argv_agree_on_binary_fields() {
     );
     assert_eq!(s.ttl(b"h\x00").unwrap(), Ttl::Persistent);
 }
+
+#[test]
+fn hrandfield_and_hscan_table() {
+    run_table(&[
+        (&["HSET", "h", "a", "1", "b", "2"], int(2)),
+        (&["HRANDFIELD", "nokey"], nil()),
+        (&["HRANDFIELD", "nokey", "3"], arr(vec![])),
+        (&["HRANDFIELD", "h", "0"], arr(vec![])),
+        (&["HRANDFIELD", "h", "2"], bulks(&["a", "b"])),
+        (
+            &["HRANDFIELD", "h", "9", "WITHVALUES"],
+            bulks(&["a", "1", "b", "2"]),
+        ),
+        (&["HRANDFIELD", "h", "1", "x"], err(SYNTAX)),
+        (&["HRANDFIELD", "h", "x"], err(NOT_INT)),
+        (
+            &["HRANDFIELD", "h", "-9223372036854775807", "WITHVALUES"],
+            err("ERR value is out of range"),
+        ),
+        (
+            &["HSCAN", "h", "0"],
+            arr(vec![bulk("0"), bulks(&["a", "1", "b", "2"])]),
+        ),
+        (
+            &["HSCAN", "h", "7", "MATCH", "b"],
+            arr(vec![bulk("0"), bulks(&["b", "2"])]),
+        ),
+        (&["HSCAN", "h", "0", "COUNT", "0"], err(SYNTAX)),
+        (&["HSCAN", "h", "x"], err("ERR invalid cursor")),
+        (
+            &["HSCAN", "nokey", "0", "BAD"],
+            arr(vec![bulk("0"), arr(vec![])]),
+        ),
+        (&["SET", "s", "v"], ok()),
+        (&["HSCAN", "s", "0"], err(WRONGTYPE)),
+        (&["HRANDFIELD", "s"], err(WRONGTYPE)),
+    ]);
+}
+
+#[test]
+fn typed_hrandfield_and_hscan() {
+    let (_clock, store) = store();
+    let pairs: Vec<(String, String)> = (0..600)
+        .map(|i| (format!("f{i}"), format!("v{i}")))
+        .collect();
+    store.hset("big", &pairs).unwrap();
+    assert_eq!(
+        store.object_encoding("big").unwrap().as_deref(),
+        Some("hashtable")
+    );
+    let picks = store.hrandfield_count("big", -1000).unwrap();
+    assert_eq!(picks.len(), 1000);
+    let distinct = store.hrandfield_count("big", 100).unwrap();
+    let set: std::collections::HashSet<_> = distinct.iter().collect();
+    assert_eq!(set.len(), 100);
+    for (f, v) in store.hrandfield_withvalues("big", 10).unwrap() {
+        assert_eq!(f[1..], v[1..]);
+    }
+    assert!(store.hrandfield_count("big", -(1 << 21)).is_err());
+    let mut cursor = 0;
+    let mut seen = Vec::new();
+    loop {
+        let page = store.hscan("big", cursor, None, 50).unwrap();
+        seen.extend(page.pairs);
+        cursor = page.cursor;
+        if cursor == 0 {
+            break;
+        }
+    }
+    seen.sort();
+    let mut want: Vec<(Vec<u8>, Vec<u8>)> = pairs
+        .iter()
+        .map(|(f, v)| (f.clone().into_bytes(), v.clone().into_bytes()))
+        .collect();
+    want.sort();
+    assert_eq!(seen, want);
+}
+
+/// Redis 7.0's built-in hash thresholds: 512 fields and 64-byte strings keep a listpack.
+#[test]
+fn hash_encoding_follows_the_listpack_thresholds() {
+    let (_clock, store) = store();
+    let pairs: Vec<(String, String)> = (0..512).map(|i| (format!("f{i}"), "v".into())).collect();
+    store.hset("h", &pairs).unwrap();
+    assert_eq!(
+        store.object_encoding("h").unwrap().as_deref(),
+        Some("listpack")
+    );
+    store.hset("h", &[("one-more", "v")]).unwrap();
+    assert_eq!(
+        store.object_encoding("h").unwrap().as_deref(),
+        Some("hashtable")
+    );
+    store.hset("g", &[("f", "x".repeat(64))]).unwrap();
+    assert_eq!(
+        store.object_encoding("g").unwrap().as_deref(),
+        Some("listpack")
+    );
+    store.hset("g", &[("f", "x".repeat(65))]).unwrap();
+    assert_eq!(
+        store.object_encoding("g").unwrap().as_deref(),
+        Some("hashtable")
+    );
+    store.hdel("g", &["f"]).unwrap();
+    store.execute(&["CONFIG", "SET", "hash-max-listpack-entries", "2"]);
+    store
+        .hset("k", &[("a", "1"), ("b", "2"), ("c", "3")])
+        .unwrap();
+    assert_eq!(
+        store.object_encoding("k").unwrap().as_deref(),
+        Some("hashtable")
+    );
+}

@@ -701,3 +701,171 @@ fn error_texts() -> Vec<(Error, &'static str)> {
         (Error::other("EXECABORT x"), "EXECABORT x"),
     ]
 }
+
+/// TOUCH, EXPIRETIME, COPY, RANDOMKEY, OBJECT, SORT: Redis 7.0's replies, and where this
+/// store differs by design (one database: `COPY ... DB n` for n != 0).
+#[test]
+fn keyspace_commands_of_redis_7() {
+    let at = (START_MS / 1000 + 100).to_string();
+    let at_ms = ((START_MS / 1000 + 100) * 1000).to_string();
+    run_table(&[
+        (&["SET", "a", "1"], ok()),
+        (&["TOUCH", "a", "a", "nokey"], int(2)),
+        (&["EXPIRETIME", "a"], int(-1)),
+        (&["EXPIRETIME", "nokey"], int(-2)),
+        (&["EXPIRE", "a", "100"], int(1)),
+        (&["EXPIRETIME", "a"], Reply::Integer(at.parse().unwrap())),
+        (
+            &["PEXPIRETIME", "a"],
+            Reply::Integer(at_ms.parse().unwrap()),
+        ),
+        (&["COPY", "a", "b"], int(1)),
+        (
+            &["PEXPIRETIME", "b"],
+            Reply::Integer(at_ms.parse().unwrap()),
+        ),
+        (&["COPY", "a", "b"], int(0)),
+        (&["COPY", "a", "b", "REPLACE", "DB", "0"], int(1)),
+        (
+            &["COPY", "a", "c", "DB", "1"],
+            err("ERR DB index is out of range"),
+        ),
+        (
+            &["COPY", "a", "a"],
+            err("ERR source and destination objects are the same"),
+        ),
+        (&["COPY", "a", "c", "DB"], err(SYNTAX)),
+        (&["OBJECT", "ENCODING", "a"], bulk("int")),
+        (&["OBJECT", "REFCOUNT", "a"], int(i64::from(i32::MAX))),
+        (&["OBJECT", "IDLETIME", "a"], int(0)),
+        (&["OBJECT", "ENCODING", "nokey"], nil()),
+        (
+            &["OBJECT", "NOPE", "a"],
+            err("ERR unknown subcommand 'NOPE'. Try OBJECT HELP."),
+        ),
+        (
+            &["OBJECT", "ENCODING"],
+            err("ERR wrong number of arguments for 'object|encoding' command"),
+        ),
+        (&["FLUSHDB", "ASYNC"], ok()),
+        (&["RANDOMKEY"], nil()),
+        (&["RPUSH", "l", "2", "10", "1"], int(3)),
+        (&["SORT", "l"], bulks(&["1", "2", "10"])),
+        (
+            &["SORT", "l", "ALPHA", "DESC", "LIMIT", "0", "2"],
+            bulks(&["2", "10"]),
+        ),
+        (&["SORT_RO", "l", "STORE", "d"], err(SYNTAX)),
+        (&["SORT", "l", "STORE", "d"], int(3)),
+        (&["LRANGE", "d", "0", "-1"], bulks(&["1", "2", "10"])),
+        (&["OBJECT", "ENCODING", "l"], bulk("quicklist")),
+    ]);
+}
+
+#[test]
+fn typed_redis_7_keyspace_methods() {
+    let (_clock, store) = store();
+    store.set("a", "hello").unwrap();
+    assert_eq!(store.touch(&["a", "x"]).unwrap(), 1);
+    assert_eq!(store.expiretime("a").unwrap(), -1);
+    assert!(store.copy("a", "b", false).unwrap());
+    assert_eq!(store.get("b").unwrap(), Some(b"hello".to_vec()));
+    assert_eq!(
+        store.copy("a", "a", true).unwrap_err().to_string(),
+        "ERR source and destination objects are the same"
+    );
+    assert_eq!(
+        store.object_encoding("a").unwrap().as_deref(),
+        Some("embstr")
+    );
+    let k = store.randomkey().unwrap().unwrap();
+    assert!(k == b"a" || k == b"b");
+    store.rpush("l", &["b", "c", "a"]).unwrap();
+    let opts = sketchstore::SortOptions {
+        alpha: true,
+        ..Default::default()
+    };
+    let sorted: Vec<_> = store
+        .sort("l", &opts)
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(sorted, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+    assert_eq!(store.sort_store("l", &opts, "dst").unwrap(), 3);
+    assert_eq!(store.lcs("a", "b").unwrap(), b"hello".to_vec());
+    assert_eq!(
+        store.lcs_len("a", "l").unwrap_err().to_string(),
+        "ERR The specified keys must contain string values"
+    );
+    store.flushdb().unwrap();
+    assert_eq!(store.randomkey().unwrap(), None);
+}
+
+/// A backend that only runs argv: every typed method goes through the trait's defaults,
+/// which must agree with the embedded store's own typed methods.
+struct ViaExecute(Store);
+
+impl sketchstore::Backend for ViaExecute {
+    fn execute(&self, argv: &[&[u8]]) -> sketchstore::Result<Reply> {
+        Ok(self.0.execute(argv))
+    }
+}
+
+#[test]
+fn backend_defaults_agree_with_the_typed_methods() {
+    use sketchstore::{Backend, ListEnd, LposOptions, SortOptions};
+    let direct = Store::new();
+    let via = ViaExecute(Store::new());
+    let backends: [&dyn Backend; 2] = [&direct, &via];
+    let mut answers: Vec<Vec<String>> = Vec::new();
+    for b in backends {
+        let mut out = Vec::new();
+        b.set(b"s1", b"ohmytext").unwrap();
+        b.set(b"s2", b"mynewtext").unwrap();
+        b.rpush(b"l", &[b"3", b"1", b"2", b"1"]).unwrap();
+        b.hset(b"h", &[(b"f", b"v"), (b"g", b"w")]).unwrap();
+        out.push(format!("{:?}", b.touch(&[b"s1", b"nokey"])));
+        out.push(format!("{:?}", b.expiretime(b"s1")));
+        out.push(format!("{:?}", b.pexpiretime(b"nokey")));
+        out.push(format!("{:?}", b.copy(b"s1", b"s3", false)));
+        out.push(format!("{:?}", b.copy(b"s1", b"s3", false)));
+        out.push(format!("{:?}", b.object_encoding(b"s1")));
+        out.push(format!("{:?}", b.object_encoding(b"nokey")));
+        out.push(format!("{:?}", b.lcs(b"s1", b"s2")));
+        out.push(format!("{:?}", b.lcs_len(b"s1", b"s2")));
+        out.push(format!("{:?}", b.sort(b"l", &SortOptions::default())));
+        let by = SortOptions {
+            by: Some(b"nosort".to_vec()),
+            get: vec![b"#".to_vec(), b"nokey_*".to_vec()],
+            desc: true,
+            limit: Some((1, 2)),
+            ..Default::default()
+        };
+        out.push(format!("{:?}", b.sort(b"l", &by)));
+        out.push(format!("{:?}", b.sort_store(b"l", &by, b"dst")));
+        out.push(format!("{:?}", b.linsert(b"l", true, b"2", b"x")));
+        out.push(format!("{:?}", b.linsert(b"l", false, b"zz", b"x")));
+        let all = LposOptions {
+            count: Some(0),
+            ..Default::default()
+        };
+        out.push(format!("{:?}", b.lpos(b"l", b"1", all)));
+        out.push(format!("{:?}", b.lpos(b"l", b"1", LposOptions::default())));
+        out.push(format!("{:?}", b.lpos(b"l", b"zz", LposOptions::default())));
+        out.push(format!(
+            "{:?}",
+            b.lmpop(&[b"nokey", b"l"], ListEnd::Right, 2)
+        ));
+        out.push(format!("{:?}", b.lmpop(&[b"nokey"], ListEnd::Right, 2)));
+        out.push(format!("{:?}", b.hrandfield_count(b"h", 5)));
+        out.push(format!("{:?}", b.hrandfield_withvalues(b"h", 5)));
+        out.push(format!("{:?}", b.hrandfield(b"nokey")));
+        out.push(format!("{:?}", b.hscan(b"h", 0, Some(b"f*"), 10)));
+        out.push(format!("{:?}", b.hscan(b"nokey", 0, None, 10)));
+        out.push(format!("{:?}", b.flushdb()));
+        out.push(format!("{:?}", b.randomkey()));
+        answers.push(out);
+    }
+    assert_eq!(answers[0], answers[1]);
+}

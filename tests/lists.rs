@@ -221,3 +221,128 @@ fn typed_methods() {
     );
     assert_eq!(store.lpush("s", &["x"]).unwrap_err(), Error::WrongType);
 }
+
+#[test]
+fn linsert_lpos_lmpop_table() {
+    let store = Store::new();
+    run_table(
+        &store,
+        &[
+            ("RPUSH l a b c a", ":4"),
+            ("LINSERT l BEFORE b X", ":5"),
+            ("LINSERT l AFTER a Y", ":6"),
+            ("LRANGE l 0 -1", "[a, Y, X, b, c, a]"),
+            ("LINSERT l AFTER zz Y", ":-1"),
+            ("LINSERT l MIDDLE a Y", "-ERR syntax error"),
+            ("LINSERT nokey BEFORE a Y", ":0"),
+            ("LPOS l a", ":0"),
+            ("LPOS l a RANK -1", ":5"),
+            ("LPOS l a COUNT 0", "[:0, :5]"),
+            ("LPOS l a MAXLEN 1 RANK -1", ":5"),
+            ("LPOS l zz", "$-1"),
+            ("LPOS l zz COUNT 1", "[]"),
+            ("LPOS l a RANK 0", "-ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"),
+            ("LPOS l a COUNT -1", "-ERR COUNT can't be negative"),
+            ("LPOS l a MAXLEN x", "-ERR MAXLEN can't be negative"),
+            ("LMPOP 2 nokey l LEFT COUNT 2", "[l, [a, Y]]"),
+            ("LMPOP 1 l RIGHT", "[l, [a]]"),
+            ("LMPOP 1 nokey RIGHT", "*-1"),
+            ("LMPOP 0 l RIGHT", "-ERR numkeys should be greater than 0"),
+            ("LMPOP 2 l RIGHT", "-ERR syntax error"),
+            ("LMPOP 1 l RIGHT COUNT 0", "-ERR count should be greater than 0"),
+            ("BLMPOP 0 1 l LEFT COUNT 10", "[l, [X, b, c]]"),
+            ("EXISTS l", ":0"),
+            ("BLMPOP x 1 l LEFT", "-ERR timeout is not a float or out of range"),
+            ("BLMPOP 0 1 l UP", "-ERR syntax error"),
+        ],
+    );
+}
+
+#[test]
+fn typed_linsert_lpos_lmpop() {
+    let store = Store::new();
+    store.rpush("l", &["a", "b", "a"]).unwrap();
+    assert_eq!(store.linsert_after("l", "b", "c").unwrap(), 4);
+    assert_eq!(store.linsert_before("l", "zz", "c").unwrap(), -1);
+    let last = sketchstore::LposOptions {
+        rank: -1,
+        ..Default::default()
+    };
+    assert_eq!(store.lpos("l", "a", last).unwrap(), vec![3]);
+    let zero = sketchstore::LposOptions {
+        rank: 0,
+        ..Default::default()
+    };
+    assert!(store.lpos("l", "a", zero).is_err());
+    assert_eq!(
+        store.lmpop(&["nokey", "l"], ListEnd::Left, 2).unwrap(),
+        Some((b"l".to_vec(), vec![b"a".to_vec(), b"b".to_vec()]))
+    );
+    assert_eq!(store.lmpop(&["nokey"], ListEnd::Left, 2).unwrap(), None);
+    assert_eq!(
+        store
+            .lmpop::<&str>(&[], ListEnd::Left, 1)
+            .unwrap_err()
+            .to_string(),
+        "ERR numkeys should be greater than 0"
+    );
+}
+
+/// A blocked BLMPOP is served by a later push with up to COUNT elements, and times out with
+/// the null array.
+#[test]
+fn blmpop_blocks_until_served() {
+    let store = Store::new();
+    let s2 = store.clone();
+    let waiter = std::thread::spawn(move || {
+        s2.connection()
+            .execute(&["BLMPOP", "0", "2", "q1", "q2", "RIGHT", "COUNT", "2"])
+    });
+    while store.blocked_clients() == 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(store.rpush("q2", &["a", "b", "c"]).unwrap(), 3);
+    assert_eq!(waiter.join().unwrap(), parse("[q2, [c, b]]"));
+    assert_eq!(store.lrange("q2", 0, -1).unwrap(), vec![b"a".to_vec()]);
+    let typed = store
+        .blmpop(&["q2"], ListEnd::Left, 5, Duration::from_millis(10))
+        .unwrap();
+    assert_eq!(typed, Some((b"q2".to_vec(), vec![b"a".to_vec()])));
+    assert_eq!(
+        store
+            .blmpop(&["q2"], ListEnd::Left, 5, Duration::from_millis(10))
+            .unwrap(),
+        None
+    );
+    let mut c = store.connection();
+    assert_eq!(
+        c.execute(&["BLMPOP", "0.01", "1", "q2", "LEFT"]),
+        Reply::NilArray
+    );
+}
+
+/// BLMPOP through `execute_async` waits as a future and is served by a later push.
+#[test]
+fn blmpop_waits_as_a_future() {
+    let store = Store::new();
+    let mut c = store.connection();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (got, ()) = rt.block_on(async {
+        let argv: Vec<Vec<u8>> = ["BLMPOP", "0", "1", "l", "LEFT", "COUNT", "2"]
+            .iter()
+            .map(|a| a.as_bytes().to_vec())
+            .collect();
+        let wait = c.execute_async(argv);
+        let push = async {
+            while store.blocked_clients() == 0 {
+                tokio::task::yield_now().await;
+            }
+            store.rpush("l", &["a", "b", "c"]).unwrap();
+        };
+        tokio::join!(wait, push)
+    });
+    assert_eq!(got, parse("[l, [a, b]]"));
+    assert_eq!(store.lrange("l", 0, -1).unwrap(), vec![b"c".to_vec()]);
+}

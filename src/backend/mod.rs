@@ -19,8 +19,10 @@ pub use crate::cmd::TxOp;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::generic::Ttl;
-use crate::store::lists::ListEnd;
+use crate::store::hashes::HScanPage;
+use crate::store::lists::{ListEnd, LposOptions};
 use crate::store::pubsub::{Message, Subscription};
+use crate::store::sort::SortOptions;
 use crate::store::strings::{SetCondition, SetExpiry, SetOptions, SetOutcome};
 use crate::store::{BfInsertOptions, BloomOptions};
 use crate::store::{BitfieldOp, ExpireCondition, KeyType, ScanPage, Store};
@@ -172,6 +174,59 @@ fn as_popped(r: Reply) -> Result<Option<Popped>> {
             }
         }
     }
+}
+
+fn opt_bulks(r: Reply) -> Result<Vec<Option<Vec<u8>>>> {
+    match r {
+        Reply::NilArray => Ok(Vec::new()),
+        r => as_opt_bulks(r),
+    }
+}
+
+/// A `[cursor, [items...]]` reply of the SCAN family.
+fn as_scan_reply(r: Reply) -> Result<(u64, Vec<Vec<u8>>)> {
+    let mut parts = as_array(r)?.into_iter();
+    let (Some(c), Some(items)) = (parts.next(), parts.next()) else {
+        return Err(Error::Io("malformed SCAN reply".into()));
+    };
+    let c = as_bulk(c)?;
+    let cursor = crate::num::parse_u64_cursor(&c)
+        .ok_or_else(|| Error::Io("malformed SCAN cursor".into()))?;
+    Ok((cursor, as_bulks(items)?))
+}
+
+/// LMPOP's reply: the key and its elements, or the null array.
+fn as_mpop(r: Reply) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+    match r {
+        Reply::NilArray | Reply::Nil => Ok(None),
+        r => {
+            let mut parts = as_array(r)?.into_iter();
+            match (parts.next(), parts.next()) {
+                (Some(k), Some(items)) => Ok(Some((as_bulk(k)?, as_bulks(items)?))),
+                _ => Err(Error::Io("malformed LMPOP reply".into())),
+            }
+        }
+    }
+}
+
+fn sort_argv(name: &str, key: &[u8], o: &SortOptions) -> Argv {
+    let mut a = Argv::new(name).arg(key);
+    if let Some(by) = &o.by {
+        a = a.arg("BY").arg(by);
+    }
+    if let Some((offset, count)) = o.limit {
+        a = a.arg("LIMIT").num(offset).num(count);
+    }
+    for g in &o.get {
+        a = a.arg("GET").arg(g);
+    }
+    if o.desc {
+        a = a.arg("DESC");
+    }
+    if o.alpha {
+        a = a.arg("ALPHA");
+    }
+    a
 }
 
 fn as_bool_results(r: Reply) -> Result<Vec<Result<bool>>> {
@@ -462,6 +517,48 @@ pub trait Backend: Send + Sync {
 
     // ---- hashes ----
 
+    /// HRANDFIELD: a random field.
+    fn hrandfield(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        as_opt_bulk(Argv::new("HRANDFIELD").arg(key).run(self)?)
+    }
+    /// HRANDFIELD key count: distinct fields (positive) or repeated picks (negative).
+    fn hrandfield_count(&self, key: &[u8], count: i64) -> Result<Vec<Vec<u8>>> {
+        as_bulks(Argv::new("HRANDFIELD").arg(key).num(count).run(self)?)
+    }
+    /// HRANDFIELD key count WITHVALUES.
+    fn hrandfield_withvalues(&self, key: &[u8], count: i64) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let r = Argv::new("HRANDFIELD")
+            .arg(key)
+            .num(count)
+            .arg("WITHVALUES")
+            .run(self)?;
+        as_pairs(r)
+    }
+    /// HSCAN: one page of (field, value) pairs.
+    fn hscan(
+        &self,
+        key: &[u8],
+        cursor: u64,
+        pattern: Option<&[u8]>,
+        count: usize,
+    ) -> Result<HScanPage> {
+        let mut a = Argv::new("HSCAN")
+            .arg(key)
+            .num(cursor)
+            .arg("COUNT")
+            .num(count.max(1));
+        if let Some(p) = pattern {
+            a = a.arg("MATCH").arg(p);
+        }
+        let (cursor, items) = as_scan_reply(a.run(self)?)?;
+        let mut it = items.into_iter();
+        let mut pairs = Vec::new();
+        while let (Some(f), Some(v)) = (it.next(), it.next()) {
+            pairs.push((f, v));
+        }
+        Ok(HScanPage { cursor, pairs })
+    }
+
     /// HSET: the number of new fields.
     fn hset(&self, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<usize> {
         let mut a = Argv::new("HSET").arg(key);
@@ -627,6 +724,62 @@ pub trait Backend: Send + Sync {
     fn persist(&self, key: &[u8]) -> Result<bool> {
         as_bool(Argv::new("PERSIST").arg(key).run(self)?)
     }
+    /// TOUCH: how many of `keys` exist.
+    fn touch(&self, keys: &[&[u8]]) -> Result<usize> {
+        as_usize(Argv::new("TOUCH").args(keys).run(self)?)
+    }
+    /// EXPIRETIME: Unix seconds, -1 without expiry, -2 when missing.
+    fn expiretime(&self, key: &[u8]) -> Result<i64> {
+        as_int(Argv::new("EXPIRETIME").arg(key).run(self)?)
+    }
+    /// PEXPIRETIME: Unix milliseconds, -1 without expiry, -2 when missing.
+    fn pexpiretime(&self, key: &[u8]) -> Result<i64> {
+        as_int(Argv::new("PEXPIRETIME").arg(key).run(self)?)
+    }
+    /// COPY within the current database.
+    fn copy(&self, src: &[u8], dst: &[u8], replace: bool) -> Result<bool> {
+        let mut a = Argv::new("COPY").arg(src).arg(dst);
+        if replace {
+            a = a.arg("REPLACE");
+        }
+        as_bool(a.run(self)?)
+    }
+    /// RANDOMKEY.
+    fn randomkey(&self) -> Result<Option<Vec<u8>>> {
+        as_opt_bulk(Argv::new("RANDOMKEY").run(self)?)
+    }
+    /// OBJECT ENCODING.
+    fn object_encoding(&self, key: &[u8]) -> Result<Option<String>> {
+        Ok(
+            as_opt_bulk(Argv::new("OBJECT").arg("ENCODING").arg(key).run(self)?)?
+                .map(|b| String::from_utf8_lossy(&b).into_owned()),
+        )
+    }
+    /// FLUSHDB.
+    fn flushdb(&self) -> Result<()> {
+        Argv::new("FLUSHDB").run(self).map(|_| ())
+    }
+    /// SORT (without STORE): the elements, or the GET patterns' values.
+    fn sort(&self, key: &[u8], opts: &SortOptions) -> Result<Vec<Option<Vec<u8>>>> {
+        opt_bulks(sort_argv("SORT", key, opts).run(self)?)
+    }
+    /// SORT ... STORE: the stored list's length.
+    fn sort_store(&self, key: &[u8], opts: &SortOptions, dst: &[u8]) -> Result<usize> {
+        as_usize(
+            sort_argv("SORT", key, opts)
+                .arg("STORE")
+                .arg(dst)
+                .run(self)?,
+        )
+    }
+    /// LCS: the longest common subsequence of two strings.
+    fn lcs(&self, a: &[u8], b: &[u8]) -> Result<Vec<u8>> {
+        as_bulk(Argv::new("LCS").arg(a).arg(b).run(self)?)
+    }
+    /// LCS ... LEN.
+    fn lcs_len(&self, a: &[u8], b: &[u8]) -> Result<usize> {
+        as_usize(Argv::new("LCS").arg(a).arg(b).arg("LEN").run(self)?)
+    }
 
     // ---- bits ----
 
@@ -783,6 +936,59 @@ pub trait Backend: Send + Sync {
     }
 
     // ---- lists ----
+
+    /// LINSERT: the new length, -1 without the pivot, 0 for a missing key.
+    fn linsert(&self, key: &[u8], before: bool, pivot: &[u8], element: &[u8]) -> Result<i64> {
+        let r = Argv::new("LINSERT")
+            .arg(key)
+            .arg(if before { "BEFORE" } else { "AFTER" })
+            .arg(pivot)
+            .arg(element)
+            .run(self)?;
+        as_int(r)
+    }
+    /// LPOS: the selected matches' indexes.
+    fn lpos(&self, key: &[u8], element: &[u8], opts: LposOptions) -> Result<Vec<usize>> {
+        let mut a = Argv::new("LPOS")
+            .arg(key)
+            .arg(element)
+            .arg("RANK")
+            .num(opts.rank)
+            .arg("MAXLEN")
+            .num(opts.maxlen);
+        let single = opts.count.is_none();
+        if let Some(c) = opts.count {
+            a = a.arg("COUNT").num(c);
+        }
+        let r = a.run(self)?;
+        let to_index = |n: i64| usize::try_from(n).map_err(|_| unexpected(&Reply::Integer(n)));
+        if single {
+            return match r {
+                Reply::Nil => Ok(Vec::new()),
+                r => Ok(vec![to_index(as_int(r)?)?]),
+            };
+        }
+        as_array(r)?
+            .into_iter()
+            .map(|i| to_index(as_int(i)?))
+            .collect()
+    }
+    /// LMPOP: the first non-empty list's key and up to `count` elements.
+    fn lmpop(
+        &self,
+        keys: &[&[u8]],
+        end: ListEnd,
+        count: usize,
+    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+        let r = Argv::new("LMPOP")
+            .num(keys.len())
+            .args(keys)
+            .arg(end_word(end))
+            .arg("COUNT")
+            .num(count)
+            .run(self)?;
+        as_mpop(r)
+    }
 
     /// LPUSH: the list's length afterwards.
     fn lpush(&self, key: &[u8], values: &[&[u8]]) -> Result<usize> {
@@ -949,6 +1155,75 @@ pub trait Backend: Send + Sync {
 impl Backend for Store {
     fn execute(&self, argv: &[&[u8]]) -> Result<Reply> {
         Ok(Store::execute(self, argv))
+    }
+    fn touch(&self, keys: &[&[u8]]) -> Result<usize> {
+        Store::touch(self, keys)
+    }
+    fn expiretime(&self, key: &[u8]) -> Result<i64> {
+        Store::expiretime(self, key)
+    }
+    fn pexpiretime(&self, key: &[u8]) -> Result<i64> {
+        Store::pexpiretime(self, key)
+    }
+    fn copy(&self, src: &[u8], dst: &[u8], replace: bool) -> Result<bool> {
+        Store::copy(self, src, dst, replace)
+    }
+    fn randomkey(&self) -> Result<Option<Vec<u8>>> {
+        Store::randomkey(self)
+    }
+    fn object_encoding(&self, key: &[u8]) -> Result<Option<String>> {
+        Store::object_encoding(self, key)
+    }
+    fn flushdb(&self) -> Result<()> {
+        Store::flushdb(self)
+    }
+    fn sort(&self, key: &[u8], opts: &SortOptions) -> Result<Vec<Option<Vec<u8>>>> {
+        Store::sort(self, key, opts)
+    }
+    fn sort_store(&self, key: &[u8], opts: &SortOptions, dst: &[u8]) -> Result<usize> {
+        Store::sort_store(self, key, opts, dst)
+    }
+    fn lcs(&self, a: &[u8], b: &[u8]) -> Result<Vec<u8>> {
+        Store::lcs(self, a, b)
+    }
+    fn lcs_len(&self, a: &[u8], b: &[u8]) -> Result<usize> {
+        Store::lcs_len(self, a, b)
+    }
+    fn hrandfield(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Store::hrandfield(self, key)
+    }
+    fn hrandfield_count(&self, key: &[u8], count: i64) -> Result<Vec<Vec<u8>>> {
+        Store::hrandfield_count(self, key, count)
+    }
+    fn hrandfield_withvalues(&self, key: &[u8], count: i64) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        Store::hrandfield_withvalues(self, key, count)
+    }
+    fn hscan(
+        &self,
+        key: &[u8],
+        cursor: u64,
+        pattern: Option<&[u8]>,
+        count: usize,
+    ) -> Result<HScanPage> {
+        Store::hscan(self, key, cursor, pattern, count)
+    }
+    fn linsert(&self, key: &[u8], before: bool, pivot: &[u8], element: &[u8]) -> Result<i64> {
+        if before {
+            Store::linsert_before(self, key, pivot, element)
+        } else {
+            Store::linsert_after(self, key, pivot, element)
+        }
+    }
+    fn lpos(&self, key: &[u8], element: &[u8], opts: LposOptions) -> Result<Vec<usize>> {
+        Store::lpos(self, key, element, opts)
+    }
+    fn lmpop(
+        &self,
+        keys: &[&[u8]],
+        end: ListEnd,
+        count: usize,
+    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+        Store::lmpop(self, keys, end, count)
     }
     fn clock(&self) -> crate::Clock {
         Store::clock(self).clone()
