@@ -53,7 +53,7 @@ pub use store::generic::Ttl;
 pub use store::hashes::{HScanPage, MAX_RANDOM_PICKS};
 pub use store::hll::{PfDebug, PfDebugReply};
 pub use store::lcs::{LcsMatches, LcsRange};
-pub use store::lists::{ListEnd, LposOptions};
+pub use store::lists::{ListEnd, LposOptions, MPopped};
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub use store::persist::fuzz_snapshot;

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::generic::Ttl;
 use crate::store::hashes::HScanPage;
-use crate::store::lists::{ListEnd, LposOptions};
+use crate::store::lists::{ListEnd, LposOptions, MPopped};
 use crate::store::pubsub::{Message, Subscription};
 use crate::store::sort::SortOptions;
 use crate::store::strings::{SetCondition, SetExpiry, SetOptions, SetOutcome};
@@ -196,7 +196,7 @@ fn as_scan_reply(r: Reply) -> Result<(u64, Vec<Vec<u8>>)> {
 }
 
 /// LMPOP's reply: the key and its elements, or the null array.
-fn as_mpop(r: Reply) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+fn as_mpop(r: Reply) -> Result<Option<MPopped>> {
     match r {
         Reply::NilArray | Reply::Nil => Ok(None),
         r => {
@@ -974,12 +974,7 @@ pub trait Backend: Send + Sync {
             .collect()
     }
     /// LMPOP: the first non-empty list's key and up to `count` elements.
-    fn lmpop(
-        &self,
-        keys: &[&[u8]],
-        end: ListEnd,
-        count: usize,
-    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+    fn lmpop(&self, keys: &[&[u8]], end: ListEnd, count: usize) -> Result<Option<MPopped>> {
         let r = Argv::new("LMPOP")
             .num(keys.len())
             .args(keys)
@@ -1217,12 +1212,7 @@ impl Backend for Store {
     fn lpos(&self, key: &[u8], element: &[u8], opts: LposOptions) -> Result<Vec<usize>> {
         Store::lpos(self, key, element, opts)
     }
-    fn lmpop(
-        &self,
-        keys: &[&[u8]],
-        end: ListEnd,
-        count: usize,
-    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+    fn lmpop(&self, keys: &[&[u8]], end: ListEnd, count: usize) -> Result<Option<MPopped>> {
         Store::lmpop(self, keys, end, count)
     }
     fn clock(&self) -> crate::Clock {

@@ -446,9 +446,7 @@ impl<'a> Command<'a> for Object<'a> {
     }
     fn apply(self, db: &mut Db<'_>) -> Reply {
         match self.sub {
-            ObjectSub::Help => {
-                Reply::Array(OBJECT_HELP.iter().map(|l| Reply::status(*l)).collect())
-            }
+            ObjectSub::Help => Reply::Array(OBJECT_HELP.iter().map(|l| Reply::status(l)).collect()),
             ObjectSub::Freq(key) => {
                 if db.key_type(key) == crate::store::generic::KeyType::None {
                     return Reply::Nil;

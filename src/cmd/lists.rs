@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::blocking::unframe;
 use crate::store::blocking::{ceil_ms, WaitKind};
-use crate::store::lists::{ListEnd, LposOptions, LPOS_RANK_ZERO};
+use crate::store::lists::{ListEnd, LposOptions, MPopped, LPOS_RANK_ZERO};
 use crate::store::Db;
 use std::time::Duration;
 
@@ -401,7 +401,7 @@ fn parse_mpop<'a>(args: &mut Args<'a>) -> Result<(&'a [&'a [u8]], ListEnd, usize
 }
 
 /// LMPOP's reply: the key and its elements, or the null array.
-fn mpop_reply(r: Result<Option<(Vec<u8>, Vec<Vec<u8>>)>>) -> Reply {
+fn mpop_reply(r: Result<Option<MPopped>>) -> Reply {
     match r {
         Ok(Some((k, items))) => Reply::Array(vec![Reply::Bulk(k), Reply::from(items)]),
         Ok(None) => Reply::NilArray,
@@ -673,7 +673,7 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             name: "lmpop",
             arity: -4,
             flags: Flags::WRITE,
-            keys: Keys::NumKeys { at: 1 },
+            keys: Keys::Counted { at: 1 },
             run: cmd!(LMPop),
             block: None,
         },
@@ -681,7 +681,7 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             name: "blmpop",
             arity: -5,
             flags: Flags::WRITE.with(Flags::BLOCKING),
-            keys: Keys::NumKeys { at: 2 },
+            keys: Keys::Counted { at: 2 },
             run: cmd!(BLMPop),
             block: Some(block_mpop),
         },

@@ -118,7 +118,7 @@ pub(crate) enum Keys {
     /// Redis's `keynum` keys: the argument at `at` counts the keys that follow it (LMPOP,
     /// BLMPOP). A count that is not a positive integer names no keys; the command's parser
     /// reports it.
-    NumKeys { at: usize },
+    Counted { at: usize },
 }
 
 impl Keys {
@@ -148,7 +148,7 @@ impl Keys {
     ) where
         [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
     {
-        if let Keys::NumKeys { at } = self {
+        if let Keys::Counted { at } = self {
             let n = argv
                 .get(at)
                 .and_then(|a| crate::num::parse_i64(a))

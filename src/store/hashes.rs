@@ -143,6 +143,9 @@ pub struct HScanPage {
     pub pairs: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
+/// One HRANDFIELD pick: a field, with its value when asked for.
+pub(crate) type Pick = (Vec<u8>, Option<Vec<u8>>);
+
 /// A random index below `n` (`n > 0`).
 fn below(n: usize) -> usize {
     (random_u64() % n as u64) as usize
@@ -174,7 +177,7 @@ impl Db<'_> {
         key: &[u8],
         count: i64,
         with_values: bool,
-    ) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+    ) -> Result<Vec<Pick>> {
         let Some(h) = self.hash(key)? else {
             return Ok(Vec::new());
         };

@@ -39,6 +39,9 @@ impl ListEnd {
 
 pub(crate) type List = VecDeque<Vec<u8>>;
 
+/// What LMPOP and BLMPOP pop: the key and its elements, in popping order.
+pub type MPopped = (Vec<u8>, Vec<Vec<u8>>);
+
 /// LPOS's error for `RANK 0`.
 pub(crate) const LPOS_RANK_ZERO: &str = "RANK can't be zero: use 1 to start from the first match, \
      2 from the second ... or use negative to start from the end of the list";
@@ -305,7 +308,7 @@ impl Db<'_> {
         keys: &[&[u8]],
         end: ListEnd,
         count: usize,
-    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+    ) -> Result<Option<MPopped>> {
         let kind = WaitKind::MPop { end, count };
         Ok(self
             .try_pop_now(keys, &kind)?
@@ -690,7 +693,7 @@ impl Store {
         keys: &[K],
         end: ListEnd,
         count: usize,
-    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+    ) -> Result<Option<MPopped>> {
         if keys.is_empty() {
             return Err(Error::err("numkeys should be greater than 0"));
         }
@@ -709,7 +712,7 @@ impl Store {
         end: ListEnd,
         count: usize,
         timeout: Duration,
-    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+    ) -> Result<Option<MPopped>> {
         if keys.is_empty() {
             return Err(Error::err("numkeys should be greater than 0"));
         }

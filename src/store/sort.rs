@@ -69,15 +69,31 @@ fn strtod(s: &[u8]) -> Option<f64> {
     Some(v)
 }
 
-/// A pattern's parts: before `*`, after it, and the hash field after `->` if any. `None`
-/// for a pattern without `*`, which names no key.
-fn split_pattern(pattern: &[u8]) -> Option<(&[u8], &[u8], Option<&[u8]>)> {
+/// A BY or GET pattern's parts: the key is `prefix`, the element, `suffix`; `field` is
+/// the hash field after `->`, if any.
+#[derive(Debug, PartialEq, Eq)]
+struct Pattern<'a> {
+    prefix: &'a [u8],
+    suffix: &'a [u8],
+    field: Option<&'a [u8]>,
+}
+
+/// `None` for a pattern without `*`, which names no key.
+fn split_pattern(pattern: &[u8]) -> Option<Pattern<'_>> {
     let star = pattern.iter().position(|&b| b == b'*')?;
     let (prefix, rest) = (&pattern[..star], &pattern[star + 1..]);
     let arrow = rest.windows(2).position(|w| w == b"->");
     Some(match arrow {
-        Some(a) if a + 2 < rest.len() => (prefix, &rest[..a], Some(&rest[a + 2..])),
-        _ => (prefix, rest, None),
+        Some(a) if a + 2 < rest.len() => Pattern {
+            prefix,
+            suffix: &rest[..a],
+            field: Some(&rest[a + 2..]),
+        },
+        _ => Pattern {
+            prefix,
+            suffix: rest,
+            field: None,
+        },
     })
 }
 
@@ -88,7 +104,11 @@ impl Db<'_> {
         if pattern == b"#" {
             return Some(element.to_vec());
         }
-        let (prefix, suffix, field) = split_pattern(pattern)?;
+        let Pattern {
+            prefix,
+            suffix,
+            field,
+        } = split_pattern(pattern)?;
         let mut key = Vec::with_capacity(prefix.len() + element.len() + suffix.len());
         key.extend_from_slice(prefix);
         key.extend_from_slice(element);
@@ -286,15 +306,16 @@ mod tests {
 
     #[test]
     fn patterns() {
-        assert_eq!(split_pattern(b"w_*"), Some((&b"w_"[..], &b""[..], None)));
-        assert_eq!(
-            split_pattern(b"h_*->f"),
-            Some((&b"h_"[..], &b""[..], Some(&b"f"[..])))
-        );
-        assert_eq!(
-            split_pattern(b"h_*->"),
-            Some((&b"h_"[..], &b"->"[..], None))
-        );
+        let p = |prefix: &'static [u8], suffix: &'static [u8], field: Option<&'static [u8]>| {
+            Some(Pattern {
+                prefix,
+                suffix,
+                field,
+            })
+        };
+        assert_eq!(split_pattern(b"w_*"), p(b"w_", b"", None));
+        assert_eq!(split_pattern(b"h_*->f"), p(b"h_", b"", Some(b"f")));
+        assert_eq!(split_pattern(b"h_*->"), p(b"h_", b"->", None));
         assert_eq!(split_pattern(b"nostar"), None);
     }
 }
