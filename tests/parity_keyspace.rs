@@ -847,3 +847,37 @@ fn seeded_random_sequences_match_redis() {
         assert!(n >= 5, "{name} answered only {n} times: {answered:?}");
     }
 }
+
+/// The new commands on a RedisBloom filter, against Redis with the module loaded.
+#[test]
+fn bloom_keys_match_redisbloom() {
+    let module = common::cluster::redisbloom_module();
+    let server = RedisServer::start_with(&["--loadmodule", &module]);
+    let mut redis = server.conn();
+    let store = Store::new();
+    check_lines(
+        &store,
+        &mut redis,
+        &[
+            "BF.ADD bf x",
+            "OBJECT ENCODING bf",
+            "OBJECT REFCOUNT bf",
+            "COPY bf bf2",
+            "SET s v",
+            "COPY bf s",
+            "COPY bf s REPLACE",
+            "GET s",
+            "TYPE bf2",
+            "SORT bf",
+            "LCS bf s",
+            "TOUCH bf",
+            "HRANDFIELD bf",
+            "HSCAN bf 0",
+            "LPOS bf x",
+            "LINSERT bf BEFORE x y",
+            "LMPOP 1 bf LEFT",
+            "PFDEBUG ENCODING bf",
+            "EXPIRETIME bf",
+        ],
+    );
+}

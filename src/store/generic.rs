@@ -528,11 +528,21 @@ impl Db<'_> {
         let Some(slot) = self.slot(src) else {
             return Ok(false);
         };
-        let (value, at) = (slot.value.clone(), slot.expire_at());
-        if self.slot(dst).is_some() {
-            if !replace {
-                return Ok(false);
-            }
+        let at = slot.expire_at();
+        // RedisBloom's filters have no copy callback: Redis refuses them, once it has found
+        // that the copy would otherwise go ahead.
+        let bloom = matches!(slot.value, Value::Bloom(_));
+        let exists = self.slot(dst).is_some();
+        if exists && !replace {
+            return Ok(false);
+        }
+        if bloom {
+            return Err(Error::err("not supported for this module key"));
+        }
+        let Some(value) = self.value(src).cloned() else {
+            return Ok(false);
+        };
+        if exists {
             self.remove(dst);
         }
         self.insert(dst, value, at);
