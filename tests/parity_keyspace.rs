@@ -201,6 +201,18 @@ const LIST_CORPUS: &[&str] = &[
     "BLMPOP 0 1 nol LEFT",
     "BLMPOP -1 1 nol LEFT",
     "EXEC",
+    "MULTI",
+    "OBJECT ENCODING l3",
+    "OBJECT FOO l3",
+    "EXEC",
+    "MULTI",
+    "OBJECT ENCODING",
+    "EXEC",
+    "MULTI",
+    "OBJECT HELP",
+    "OBJECT ENCODING l3",
+    "OBJECT FREQ l3",
+    "EXEC",
 ];
 
 #[test]

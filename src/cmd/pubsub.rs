@@ -17,15 +17,36 @@ const SUBCOMMANDS: &[(&str, i32)] = &[
     ("shardnumsub", -2),
 ];
 
+/// `OBJECT` subcommands with Redis's arities.
+const OBJECT_SUBCOMMANDS: &[(&str, i32)] = &[
+    ("encoding", 3),
+    ("freq", 3),
+    ("help", 2),
+    ("idletime", 3),
+    ("refcount", 3),
+];
+
+/// The container commands whose subcommands are checked when they are queued.
+fn subcommands_of(spec: &Spec) -> Option<&'static [(&'static str, i32)]> {
+    match spec.name {
+        "pubsub" => Some(SUBCOMMANDS),
+        "object" => Some(OBJECT_SUBCOMMANDS),
+        _ => None,
+    }
+}
+
 /// The queue-time checks Redis makes on a container command's subcommand: it must exist
 /// (`ERR unknown subcommand 'X'. Try PUBSUB HELP.`) and have its arity
 /// (`ERR wrong number of arguments for 'pubsub|numpat' command`).
 pub(crate) fn check_subcommand(spec: &Spec, argv: &[&[u8]]) -> Result<()> {
-    if spec.name != "pubsub" || argv.len() < 2 {
+    let Some(subcommands) = subcommands_of(spec) else {
+        return Ok(());
+    };
+    if argv.len() < 2 {
         return Ok(());
     }
     let sub = argv[1];
-    let Some(&(name, arity)) = SUBCOMMANDS
+    let Some(&(name, arity)) = subcommands
         .iter()
         .find(|(n, _)| sub.eq_ignore_ascii_case(n.as_bytes()))
     else {
@@ -37,16 +58,17 @@ pub(crate) fn check_subcommand(spec: &Spec, argv: &[&[u8]]) -> Result<()> {
     };
     let n = argv.len() as i32;
     if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
-        return Err(Error::WrongArity(format!("pubsub|{name}")));
+        return Err(Error::WrongArity(format!("{}|{name}", spec.name)));
     }
     Ok(())
 }
 
 /// The name Redis shows for a command in errors: `container|sub` for a subcommand.
 pub(crate) fn full_name(spec: &Spec, argv: &[&[u8]]) -> String {
-    if spec.name == "pubsub" && argv.len() >= 2 {
+    if subcommands_of(spec).is_some() && argv.len() >= 2 {
         format!(
-            "pubsub|{}",
+            "{}|{}",
+            spec.name,
             String::from_utf8_lossy(argv[1]).to_ascii_lowercase()
         )
     } else {
