@@ -1,8 +1,8 @@
 //! List commands, blocking pops included.
 //!
-//! The table runners of BLPOP, BRPOP, BLMOVE and BRPOPLPUSH are their non-blocking forms,
-//! which is how they run inside EXEC (Redis's `CLIENT_DENY_BLOCKING`); outside MULTI a
-//! connection and `Store::execute` call the row's `block` parser instead and wait.
+//! The table runners of BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP are their non-blocking
+//! forms, which is how they run inside EXEC (Redis's `CLIENT_DENY_BLOCKING`); outside MULTI
+//! a connection and `Store::execute` call the row's `block` parser instead and wait.
 
 use super::{reply, Args, BlockingCall, Command, Flags, Keys, Spec};
 use crate::clock::Clock;

@@ -1,5 +1,6 @@
-//! Keyspace-wide semantics: DEL, EXISTS, TYPE, KEYS, SCAN, DBSIZE, FLUSHALL, RENAME, and
-//! the expiry commands (EXPIRE family, TTL, PTTL, PERSIST).
+//! Keyspace-wide semantics: DEL, EXISTS, TOUCH, TYPE, KEYS, SCAN, RANDOMKEY, DBSIZE,
+//! FLUSHALL, RENAME, COPY, OBJECT, and the expiry commands (EXPIRE family, TTL, PTTL,
+//! EXPIRETIME, PEXPIRETIME, PERSIST).
 
 use super::value::{StrValue, Value};
 use super::{Db, Lock, Store};
@@ -685,6 +686,25 @@ impl Store {
                 _ => None,
             }),
         )
+    }
+
+    /// `OBJECT REFCOUNT key`: 2147483647 for Redis's shared integers (0 to 9999), else 1;
+    /// `None` when missing.
+    pub fn object_refcount(&self, key: impl AsRef<[u8]>) -> Result<Option<i64>> {
+        self.object_int(key.as_ref(), ObjectField::RefCount)
+    }
+
+    /// `OBJECT IDLETIME key`: seconds since the last access, tracked under a memory limit
+    /// only (0 otherwise); `None` when missing.
+    pub fn object_idletime(&self, key: impl AsRef<[u8]>) -> Result<Option<i64>> {
+        self.object_int(key.as_ref(), ObjectField::IdleTime)
+    }
+
+    fn object_int(&self, key: &[u8], field: ObjectField) -> Result<Option<i64>> {
+        Ok(self.with_key(key, |db| match db.object(key, field) {
+            Some(ObjectInfo::Int(n)) => Some(n),
+            _ => None,
+        }))
     }
 
     /// `FLUSHDB`: the same as FLUSHALL (this store has one database).

@@ -1,5 +1,5 @@
 //! Hash semantics: HSET, HSETNX, HGET, HMGET, HGETALL, HDEL, HEXISTS, HLEN, HKEYS, HVALS,
-//! HSTRLEN, HINCRBY, HINCRBYFLOAT.
+//! HSTRLEN, HINCRBY, HINCRBYFLOAT, HRANDFIELD, HSCAN.
 
 use super::generic::random_u64;
 use super::value::Value;

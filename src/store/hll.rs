@@ -1,4 +1,5 @@
-//! HyperLogLog semantics: PFADD, PFCOUNT (one key, or the union of several) and PFMERGE.
+//! HyperLogLog semantics: PFADD, PFCOUNT (one key, or the union of several), PFMERGE, and
+//! the introspection commands PFDEBUG and PFSELFTEST.
 //!
 //! A HyperLogLog is a Redis string. A string value is decoded into a
 //! [`HyperLogLog`] the first time a PF command reads it (validated exactly as Redis's

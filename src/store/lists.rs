@@ -1,6 +1,6 @@
 //! List semantics: LPUSH/RPUSH(X), LPOP/RPOP with count, LRANGE, LLEN, LINDEX, LSET, LREM,
-//! LTRIM, LMOVE, and the blocking BLPOP/BRPOP/BLMOVE (their waiting lives in
-//! [`super::blocking`]).
+//! LTRIM, LINSERT, LPOS, LMOVE, LMPOP, and the blocking BLPOP/BRPOP/BLMOVE/BLMPOP (their
+//! waiting lives in [`super::blocking`]).
 //!
 //! A list is a `VecDeque` of byte strings. An empty list is never stored: the command that
 //! removes the last element removes the key, as in Redis. Every modification marks the key
