@@ -113,6 +113,12 @@ const GENERIC_CORPUS: &[&str] = &[
     "FLUSHALL foo",
     "FLUSHDB SYNC ASYNC",
     "RANDOMKEY x",
+    "LOLWUT",
+    "LOLWUT foo",
+    "LOLWUT VERSION",
+    "LOLWUT VERSION 7",
+    "LOLWUT VERSION abc",
+    "LOLWUT VERSION 1 extra",
 ];
 
 #[test]

@@ -511,6 +511,27 @@ impl<'a, const RO: bool> Command<'a> for Sort<'a, RO> {
     }
 }
 
+/// `LOLWUT [VERSION version]`. Redis 7.0 has no art of its own: its answer is the version
+/// line. `VERSION 5` and `VERSION 6` select Redis 5's and 6's drawings, which are random and
+/// not reproduced here; they answer the version line too.
+pub(crate) struct Lolwut;
+
+impl<'a> Command<'a> for Lolwut {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let rest = args.rest();
+        if rest.len() >= 2 && Args::is(rest[0], "version") {
+            crate::num::parse_i64(rest[1]).ok_or(Error::NotInteger)?;
+        }
+        Ok(Lolwut)
+    }
+    fn apply(self, _: &mut Db<'_>) -> Reply {
+        Reply::Verbatim(
+            "txt",
+            format!("Redis ver. {}\n", crate::REDIS_VERSION).into_bytes(),
+        )
+    }
+}
+
 pub(super) fn register(t: &mut Vec<Spec>) {
     let one = Keys::ONE;
     let two = Keys::Range {
@@ -745,6 +766,14 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             flags: Flags::NONE,
             keys: Keys::All,
             run: cmd!(Sort<true>),
+            block: None,
+        },
+        Spec {
+            name: "lolwut",
+            arity: -1,
+            flags: Flags::NONE,
+            keys: Keys::None,
+            run: cmd!(Lolwut),
             block: None,
         },
     ]);
