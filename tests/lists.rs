@@ -346,3 +346,34 @@ fn blmpop_waits_as_a_future() {
     assert_eq!(got, parse("[l, [a, b]]"));
     assert_eq!(store.lrange("l", 0, -1).unwrap(), vec![b"c".to_vec()]);
 }
+
+/// The typed async BLMPOP: served by a later push; dropped unserved, it leaves nothing behind.
+#[test]
+fn typed_blmpop_async() {
+    let store = Store::new();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let got = rt.block_on(async {
+        let wait = store.blmpop_async(&["a", "b"], ListEnd::Right, 3, Duration::ZERO);
+        let push = async {
+            while store.blocked_clients() == 0 {
+                tokio::task::yield_now().await;
+            }
+            store.rpush("b", &["x", "y"]).unwrap();
+        };
+        tokio::join!(wait, push).0
+    });
+    assert_eq!(
+        got.unwrap(),
+        Some((b"b".to_vec(), vec![b"y".to_vec(), b"x".to_vec()]))
+    );
+    let fut = store.blmpop_async(&["a"], ListEnd::Left, 1, Duration::ZERO);
+    drop(fut);
+    assert_eq!(store.blocked_clients(), 0);
+    let err = rt.block_on(store.blmpop_async::<&str>(&[], ListEnd::Left, 1, Duration::ZERO));
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "ERR numkeys should be greater than 0"
+    );
+}

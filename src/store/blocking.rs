@@ -740,4 +740,30 @@ mod tests {
         assert_eq!(got.1, b"x");
         assert!(w.abandon().is_none());
     }
+
+    #[test]
+    fn frames_round_trip() {
+        let items = vec![b"".to_vec(), b"ab".to_vec(), vec![0u8; 300]];
+        assert_eq!(unframe(&frame(&items)), items);
+        // A cut frame yields what is there.
+        let f = frame(&[b"abcd".to_vec()]);
+        assert_eq!(unframe(&f[..6]), vec![b"ab".to_vec()]);
+    }
+
+    #[test]
+    fn a_dropped_mpop_future_gives_its_elements_back_in_order() {
+        let store = Store::new();
+        let kind = WaitKind::MPop {
+            end: ListEnd::Left,
+            count: 2,
+        };
+        let mut fut = Box::pin(store.block_async(vec![Box::from(&b"l"[..])], kind, None));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        store.rpush("l", &["a", "b", "c"]).unwrap();
+        assert_eq!(store.llen("l").unwrap(), 1);
+        drop(fut);
+        let want: Vec<Vec<u8>> = vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()];
+        assert_eq!(store.lrange("l", 0, -1).unwrap(), want);
+    }
 }

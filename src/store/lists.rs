@@ -724,6 +724,34 @@ impl Store {
             .map(|r| r.map(|(k, v)| (k.into_vec(), super::blocking::unframe(&v))))
     }
 
+    /// The async form of [`Store::blmpop`]: waits without blocking an executor thread.
+    /// Dropping the future cancels the wait; elements it was handed but never returned go
+    /// back to their list, in their order.
+    pub fn blmpop_async<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        end: ListEnd,
+        count: usize,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Option<MPopped>>> + Send + 'static {
+        let invalid = if keys.is_empty() {
+            Some(Error::err("numkeys should be greater than 0"))
+        } else if count == 0 {
+            Some(Error::err("count should be greater than 0"))
+        } else {
+            None
+        };
+        let keys: Vec<Box<[u8]>> = keys.iter().map(|k| k.as_ref().into()).collect();
+        let fut = self.block_async(keys, WaitKind::MPop { end, count }, typed_timeout(timeout));
+        async move {
+            if let Some(e) = invalid {
+                return Err(e);
+            }
+            fut.await
+                .map(|r| r.map(|(k, v)| (k.into_vec(), super::blocking::unframe(&v))))
+        }
+    }
+
     /// `BLPOP key [key ...] timeout`: the key and element popped from the head of the first
     /// non-empty list, waiting up to `timeout` for one (`Duration::ZERO` waits forever, as
     /// timeout 0 does in Redis); `None` on timeout. Blocks the calling thread.
