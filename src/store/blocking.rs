@@ -507,7 +507,7 @@ impl Db<'_> {
 }
 
 impl Store {
-    /// How many clients are blocked in BLPOP, BRPOP or BLMOVE right now (Redis's INFO
+    /// How many clients are blocked in BLPOP, BRPOP, BLMOVE or BLMPOP right now (Redis's INFO
     /// `blocked_clients`).
     pub fn blocked_clients(&self) -> usize {
         self.with_db(Lock::All, |db| db.blocked_count())
