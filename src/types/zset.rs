@@ -15,6 +15,13 @@
 //! - nothing converts back except a freshly built destination
 //!   ([`ZSet::convert_to_listpack_if_fits`], what `ZUNIONSTORE` and friends do).
 //!
+//! One difference between the encodings is visible: a listpack stores a score as text and
+//! reads `-0` back as the integer `0`, so a `-0` score stored in a listpack is `0` from then
+//! on (`ZADD z -0 m` replies with nothing to show it, `ZSCORE z m` is `0`), while a skiplist
+//! keeps `-0`. Scores are normalized the same way here when stored under `listpack`. Every
+//! other double survives Redis's text form exactly (`%.17g` or an integer), so no other
+//! score changes.
+//!
 //! The structure is an order-statistic treap: every node stores its subtree size, so rank,
 //! select, insertion and removal are O(log n) expected, and a range of k entries costs
 //! O(log n + k), the bounds of Redis's skiplist with spans. Node priorities come from a fixed
@@ -892,6 +899,11 @@ impl ZSet {
             && self.iter().all(|(m, _)| m.len() <= MAX_LISTPACK_VALUE)
         {
             self.encoding = ZsetEncoding::Listpack;
+            for n in &mut self.tree.nodes {
+                if n.score == 0.0 {
+                    n.score = 0.0;
+                }
+            }
         }
     }
 
@@ -926,7 +938,18 @@ impl ZSet {
         self.find(member).is_some()
     }
 
+    /// The score as the encoding stores it: a listpack keeps scores as text that it reads
+    /// back as numbers, and `-0` comes back as `0` (a skiplist keeps the double).
+    fn stored(&self, score: f64) -> f64 {
+        if self.encoding == ZsetEncoding::Listpack && score == 0.0 {
+            0.0
+        } else {
+            score
+        }
+    }
+
     fn insert_new(&mut self, member: &[u8], score: f64) {
+        let score = self.stored(score);
         let k = self.tree.rank_of(score, member);
         let t = self.tree.alloc(member.to_vec(), score);
         self.tree.insert_at(k, t);
@@ -948,6 +971,7 @@ impl ZSet {
         let k = self.tree.rank_of(n.score, &n.member);
         let detached = self.tree.cut(k, k + 1);
         debug_assert_eq!(detached, t);
+        let score = self.stored(score);
         self.tree.node_mut(t).score = score;
         let n = self.tree.node(t);
         let k = self.tree.rank_of(n.score, &n.member);
@@ -1201,14 +1225,14 @@ impl ZSet {
         v
     }
 
-    /// A set holding `entries` (distinct members), encoded as a freshly stored destination
-    /// is: `listpack` when it fits, `skiplist` otherwise.
+    /// A `skiplist` set holding `entries` (distinct members), as Redis builds an algebra
+    /// result. A `*STORE` command then calls [`ZSet::convert_to_listpack_if_fits`]; a reply
+    /// reads it as it is (a `-0` score stays `-0` there).
     fn from_distinct(entries: impl IntoIterator<Item = (Vec<u8>, f64)>) -> ZSet {
         let mut z = ZSet::with_encoding(ZsetEncoding::Skiplist);
         for (m, s) in entries {
             z.insert_new(&m, s);
         }
-        z.convert_to_listpack_if_fits();
         z
     }
 
@@ -1235,7 +1259,7 @@ impl ZSet {
     }
 
     /// `ZUNION`/`ZUNIONSTORE`: every member of any input, its weighted scores combined.
-    /// The result is encoded as `ZUNIONSTORE` stores it.
+    /// The result is a `skiplist` (see [`ZSet::convert_to_listpack_if_fits`] for a store).
     pub fn zunion(inputs: &[ZInput<'_>], weights: &[f64], aggregate: Aggregate) -> ZSet {
         let sources = ZSet::weighted(inputs, weights);
         let mut acc: std::collections::HashMap<Vec<u8>, f64> = std::collections::HashMap::new();
@@ -1344,7 +1368,13 @@ mod tests {
         assert_eq!(z.zrank(b"b"), Some(5));
         assert_eq!(z.zrevrank(b"b"), Some(0));
         assert_eq!(z.zrank(b"nope"), None);
-        assert_eq!(format_score(z.score(b"z").unwrap_or(1.0)), "-0");
+        // A listpack reads `-0` back as `0`; a skiplist keeps it.
+        assert_eq!(format_score(z.score(b"z").unwrap_or(1.0)), "0");
+        let mut sk = ZSet::with_encoding(ZsetEncoding::Skiplist);
+        assert_eq!(add(&mut sk, "z", -0.0), ZaddOutcome::Added(-0.0));
+        assert_eq!(format_score(sk.score(b"z").unwrap_or(1.0)), "-0");
+        sk.convert_to_listpack_if_fits();
+        assert_eq!(format_score(sk.score(b"z").unwrap_or(1.0)), "0");
     }
 
     #[test]
