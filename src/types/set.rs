@@ -180,6 +180,25 @@ impl SetValue {
         s
     }
 
+    /// An intset from a snapshot: `None` unless ascending, distinct and within
+    /// [`MAX_INTSET_ENTRIES`].
+    pub fn restore_intset(members: Vec<i64>) -> Option<SetValue> {
+        let ok = members.len() <= MAX_INTSET_ENTRIES && members.windows(2).all(|w| w[0] < w[1]);
+        ok.then_some(SetValue::Intset(members))
+    }
+
+    /// A hash-table set from a snapshot, in the given iteration order: `None` on a repeated
+    /// member.
+    pub fn restore_hashtable<I: IntoIterator<Item = Vec<u8>>>(members: I) -> Option<SetValue> {
+        let mut h = Members::default();
+        for m in members {
+            if !h.insert(m) {
+                return None;
+            }
+        }
+        Some(SetValue::Hashtable(h))
+    }
+
     /// What `OBJECT ENCODING` reports.
     pub fn encoding(&self) -> SetEncoding {
         match self {
@@ -282,11 +301,22 @@ impl SetValue {
         if count * 2 <= len {
             let mut seen = std::collections::HashSet::with_capacity(count);
             let mut out = Vec::with_capacity(count);
-            while out.len() < count {
+            // With a fair `pick` each draw is new with probability >= 1/2; the bound only
+            // stops a broken one from spinning forever.
+            let mut draws = 64 + 64 * count;
+            while out.len() < count && draws > 0 {
+                draws -= 1;
                 let p = pick(len) % len;
                 if seen.insert(p) {
                     out.push(p);
                 }
+            }
+            let mut next = 0;
+            while out.len() < count {
+                if seen.insert(next) {
+                    out.push(next);
+                }
+                next += 1;
             }
             out
         } else {
@@ -520,6 +550,20 @@ mod tests {
         h.spop(17, &mut pick);
         assert_eq!(h.len(), 3);
         assert_eq!(h.encoding(), SetEncoding::Intset);
+    }
+
+    #[test]
+    fn restore_validates_and_a_broken_pick_terminates() {
+        assert!(SetValue::restore_intset(vec![1, 2, 3]).is_some());
+        assert!(SetValue::restore_intset(vec![2, 1]).is_none());
+        assert!(SetValue::restore_intset(vec![1, 1]).is_none());
+        assert!(SetValue::restore_intset((0..600).collect()).is_none());
+        let h = SetValue::restore_hashtable([b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(h.map(|h| h.encoding()), Some(SetEncoding::Hashtable));
+        assert!(SetValue::restore_hashtable([b"a".to_vec(), b"a".to_vec()]).is_none());
+        let s = SetValue::from_members((0..100).map(|i| format!("v{i}")));
+        let got = s.srandmember(10, &mut |_| 0);
+        assert_eq!(got.iter().collect::<BTreeSet<_>>().len(), 10);
     }
 
     #[test]

@@ -886,6 +886,22 @@ impl ZSet {
         }
     }
 
+    /// A set from a snapshot's entries in the given encoding: `None` on a NaN score or a
+    /// repeated member. Under `listpack` a `-0` score is stored as `0`, as Redis does.
+    pub fn restore<I: IntoIterator<Item = (Vec<u8>, f64)>>(
+        encoding: ZsetEncoding,
+        entries: I,
+    ) -> Option<ZSet> {
+        let mut z = ZSet::with_encoding(encoding);
+        for (m, s) in entries {
+            if s.is_nan() || z.contains(&m) {
+                return None;
+            }
+            z.insert_new(&m, s);
+        }
+        Some(z)
+    }
+
     /// What `OBJECT ENCODING` reports.
     pub fn encoding(&self) -> ZsetEncoding {
         self.encoding
@@ -1642,6 +1658,56 @@ mod tests {
         assert_eq!(m.score(b"y"), Some(f64::NEG_INFINITY));
     }
 
+    /// Checks the treap's invariants below `t` (heap order of priorities, subtree sizes,
+    /// index consistency is checked by lookups elsewhere); returns (size, depth).
+    fn check(tree: &Tree, t: u32) -> (usize, usize) {
+        if t == NIL {
+            return (0, 0);
+        }
+        let n = tree.node(t);
+        for c in [n.left, n.right] {
+            if c != NIL {
+                assert!(tree.node(c).prio <= n.prio, "heap order");
+            }
+        }
+        let (ls, ld) = check(tree, n.left);
+        let (rs, rd) = check(tree, n.right);
+        assert_eq!(n.size as usize, ls + rs + 1, "subtree size");
+        (ls + rs + 1, ld.max(rd) + 1)
+    }
+
+    #[test]
+    fn sorted_input_keeps_the_tree_shallow() {
+        let mut z = ZSet::new();
+        for i in 0..100_000u32 {
+            add(&mut z, &format!("{i:08}"), f64::from(i));
+        }
+        let (size, depth) = check(&z.tree, z.tree.root);
+        assert_eq!(size, 100_000);
+        // log2(100000) is 16.6; a random treap's expected depth is about 2.99 log2 n.
+        assert!(depth < 60, "depth {depth}");
+        assert_eq!(z.zrank(b"00054321"), Some(54_321));
+        assert_eq!(z.zremrangebyrank(10, 99_989), 99_980);
+        assert_eq!(check(&z.tree, z.tree.root).0, 20);
+        assert_eq!(z.range_by_rank(9, 10, false)[1].0, b"00099990");
+    }
+
+    #[test]
+    fn restore_validates() {
+        let e = |m: &str, s: f64| (m.as_bytes().to_vec(), s);
+        let z = ZSet::restore(ZsetEncoding::Skiplist, [e("b", 1.0), e("a", -0.0)]);
+        assert_eq!(
+            z.as_ref().map(|z| z.encoding()),
+            Some(ZsetEncoding::Skiplist)
+        );
+        assert_eq!(
+            z.and_then(|z| z.score(b"a")).map(format_score).as_deref(),
+            Some("-0")
+        );
+        assert!(ZSet::restore(ZsetEncoding::Listpack, [e("a", 1.0), e("a", 2.0)]).is_none());
+        assert!(ZSet::restore(ZsetEncoding::Listpack, [e("a", f64::NAN)]).is_none());
+    }
+
     #[derive(Clone, Debug)]
     enum Op {
         Add(u8, i8, u8),
@@ -1729,6 +1795,7 @@ mod tests {
                 let got: Vec<(Vec<u8>, f64)> = z.iter().map(|(k, s)| (k.to_vec(), s)).collect();
                 prop_assert_eq!(&got, &order);
                 prop_assert_eq!(z.len(), m.len());
+                prop_assert_eq!(check(&z.tree, z.tree.root).0, m.len());
                 for (rank, (k, s)) in order.iter().enumerate() {
                     prop_assert_eq!(z.zrank(k), Some(rank));
                     prop_assert_eq!(z.score(k), Some(*s));
