@@ -190,7 +190,32 @@ impl Model {
                 Err(e) => err(e),
             },
             "ZRANGE" | "ZRANGEBYSCORE" | "ZREVRANGEBYSCORE" | "ZRANGEBYLEX" | "ZREVRANGEBYLEX" => {
-                self.zrange(&name, argv)
+                match self.zrange(&name, argv) {
+                    Ok((v, withscores, _)) => {
+                        entries_reply(v.iter().map(|(m, s)| (m.as_slice(), *s)), withscores)
+                    }
+                    Err(e) => e,
+                }
+            }
+            "ZRANGESTORE" => {
+                let mut src = argv[1..].to_vec();
+                src[0] = b"ZRANGE".to_vec();
+                let (v, _, by_rank) = match self.zrange("ZRANGE", &src) {
+                    Ok(r) => r,
+                    Err(e) => return e,
+                };
+                // A rank range announces its length up front; the others do not (-1).
+                let mut dst = ZSet::for_length(if by_rank { v.len() } else { 0 });
+                for (m, sc) in v {
+                    let _ = dst.zadd(&m, sc, ZaddFlags::default());
+                }
+                let n = dst.len();
+                if n == 0 {
+                    self.keys.remove(&key);
+                } else {
+                    self.keys.insert(key.clone(), Val::Z(dst));
+                }
+                int(n)
             }
             "ZREMRANGEBYRANK" => {
                 let Some(z) = self.zset_mut(&key) else {
@@ -361,7 +386,14 @@ impl Model {
         }
     }
 
-    fn zrange(&self, name: &str, argv: &[Vec<u8>]) -> Reply {
+    /// The entries a ZRANGE-family command selects, whether it shows scores, and whether it
+    /// is a rank range; or its error reply.
+    #[allow(clippy::type_complexity)]
+    fn zrange(
+        &self,
+        name: &str,
+        argv: &[Vec<u8>],
+    ) -> Result<(Vec<(Vec<u8>, f64)>, bool, bool), Reply> {
         let key = &argv[1];
         let (mut byscore, mut bylex, mut rev) = (false, false, false);
         match name {
@@ -394,33 +426,18 @@ impl Model {
         } else {
             (&argv[2], &argv[3])
         };
-        if byscore {
-            let r = match ScoreRange::parse(a, b) {
-                Ok(r) => r,
-                Err(e) => return err(e),
-            };
-            let z = self.zset(key);
-            entries_reply(
-                z.map_or_else(Vec::new, |z| z.range_by_score(&r, rev, offset, count)),
-                withscores,
-            )
+        let z = self.zset(key);
+        let v = if byscore {
+            let r = ScoreRange::parse(a, b).map_err(err)?;
+            z.map_or_else(Vec::new, |z| z.range_by_score(&r, rev, offset, count))
         } else if bylex {
-            let r = match LexRange::parse(a, b) {
-                Ok(r) => r,
-                Err(e) => return err(e),
-            };
-            let z = self.zset(key);
-            entries_reply(
-                z.map_or_else(Vec::new, |z| z.range_by_lex(&r, rev, offset, count)),
-                withscores,
-            )
+            let r = LexRange::parse(a, b).map_err(err)?;
+            z.map_or_else(Vec::new, |z| z.range_by_lex(&r, rev, offset, count))
         } else {
-            let z = self.zset(key);
-            entries_reply(
-                z.map_or_else(Vec::new, |z| z.range_by_rank(num(a), num(b), rev)),
-                withscores,
-            )
-        }
+            z.map_or_else(Vec::new, |z| z.range_by_rank(num(a), num(b), rev))
+        };
+        let owned = v.into_iter().map(|(m, s)| (m.to_vec(), s)).collect();
+        Ok((owned, withscores, !byscore && !bylex))
     }
 
     fn zalgebra(&mut self, name: &str, argv: &[Vec<u8>]) -> Reply {
@@ -753,6 +770,25 @@ impl Gen {
                     v.push(s("WITHSCORES"));
                 }
             }
+            98..=99 => {
+                v = vec![s("ZRANGESTORE"), s(self.pick(&ZKEYS)), s(self.pick(&ZKEYS))];
+                match self.rng.gen_range(0..3) {
+                    0 => {
+                        let big = if self.rng.gen_bool(0.5) { 200 } else { 8 };
+                        v.push(self.rng.gen_range(-big..big).to_string());
+                        v.push(self.rng.gen_range(-big..big).to_string());
+                    }
+                    _ => {
+                        v.push(self.score_end());
+                        v.push(self.score_end());
+                        v.push(s("BYSCORE"));
+                        self.limit(&mut v);
+                    }
+                }
+                if self.rng.gen_bool(0.3) {
+                    v.push(s("REV"));
+                }
+            }
             65 => {
                 let n = self.rng.gen_range(1..4);
                 v = vec![s("ZINTERCARD"), n.to_string()];
@@ -771,7 +807,7 @@ impl Gen {
             68..=81 => {
                 let k = self.pick(&SKEYS);
                 v = vec![
-                    s(if self.rng.gen_bool(0.75) {
+                    s(if self.rng.gen_bool(if k == "s0" { 0.95 } else { 0.75 }) {
                         "SADD"
                     } else {
                         "SREM"
@@ -784,7 +820,8 @@ impl Gen {
                     self.rng.gen_range(1..6)
                 };
                 for _ in 0..n {
-                    // s0 holds integers only, so that it grows through the intset limit.
+                    // s0 holds integers only (and is never a store destination), so that it grows
+                    // through the intset limit.
                     let m = if k == "s0" {
                         self.rng.gen_range(0..700).to_string()
                     } else {
@@ -805,7 +842,7 @@ impl Gen {
                 let store = self.rng.gen_bool(0.4);
                 v.push(format!("{op}{}", if store { "STORE" } else { "" }));
                 if store {
-                    v.push(s(self.pick(&SKEYS)));
+                    v.push(s(self.pick(&SKEYS[1..])));
                 }
                 for _ in 0..self.rng.gen_range(1..4) {
                     v.push(if self.rng.gen_bool(0.1) {
@@ -958,6 +995,7 @@ struct Coverage {
     nils: usize,
     encodings: std::collections::BTreeSet<&'static str>,
     big_intset: bool,
+    intset_outgrown: bool,
 }
 
 fn full_check(model: &Model, redis: &mut RespConn, cov: &mut Coverage) {
@@ -982,6 +1020,8 @@ fn full_check(model: &Model, redis: &mut RespConn, cov: &mut Coverage) {
             Some(Val::S(s)) => {
                 cov.encodings.insert(s.encoding().as_str());
                 cov.big_intset |= s.encoding() == SetEncoding::Intset && s.len() > 300;
+                // s0 holds only integers: a hash table there means the count limit was hit.
+                cov.intset_outgrown |= *k == "s0" && s.encoding() == SetEncoding::Hashtable;
                 Reply::bulk(s.encoding().as_str())
             }
             None => Reply::Nil,
@@ -1067,6 +1107,7 @@ fn random_streams_match_redis() {
         ["hashtable", "intset", "listpack", "skiplist"].into();
     assert_eq!(cov.encodings, all, "encodings seen");
     assert!(cov.big_intset, "no intset grew past 300 members");
+    assert!(cov.intset_outgrown, "no intset outgrew 512 members");
     assert!(
         cov.errors > 100 && cov.nils > 100,
         "errors {} nils {}",
