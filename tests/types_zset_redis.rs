@@ -770,6 +770,16 @@ impl Gen {
                     v.push(s("WITHSCORES"));
                 }
             }
+            97 => {
+                v = vec![
+                    s("ZRANDMEMBER"),
+                    s(self.pick(&ZKEYS)),
+                    self.rng.gen_range(-8..200).to_string(),
+                ];
+                if self.rng.gen_bool(0.5) {
+                    v.push(s("WITHSCORES"));
+                }
+            }
             98..=99 => {
                 v = vec![s("ZRANGESTORE"), s(self.pick(&ZKEYS)), s(self.pick(&ZKEYS))];
                 match self.rng.gen_range(0..3) {
@@ -863,7 +873,7 @@ impl Gen {
                     v.push(self.rng.gen_range(0..4).to_string());
                 }
             }
-            94..=96 => {
+            94..=95 => {
                 v = vec![
                     s("SPOP"),
                     s(self.pick(&SKEYS)),
@@ -960,6 +970,45 @@ fn random_command(
         model.keys.remove(&key);
     } else {
         *ours = synced;
+    }
+}
+
+/// ZRANDMEMBER: exact when the count covers the set (Redis lists it highest first),
+/// otherwise the sizes, distinctness and that every entry is a member with its score.
+fn zrandmember(
+    model: &Model,
+    redis: &mut RespConn,
+    argv: &[Vec<u8>],
+    pick: &mut impl FnMut(usize) -> usize,
+) {
+    let count = num(&argv[2]);
+    let withscores = argv.len() > 3;
+    let theirs = redis.cmd(argv);
+    let Some(z) = model.zset(&argv[1]) else {
+        assert_eq!(theirs, Reply::Array(Vec::new()), "{argv:?}");
+        return;
+    };
+    let ours = z.zrandmember(count, pick);
+    if count > 0 && count as usize >= z.len() {
+        assert_eq!(entries_reply(ours, withscores), theirs, "{argv:?}");
+        return;
+    }
+    let got = as_members(&theirs);
+    let step = if withscores { 2 } else { 1 };
+    assert_eq!(got.len(), ours.len() * step, "{argv:?}");
+    for e in got.chunks(step) {
+        let sc = z.score(&e[0]);
+        assert!(sc.is_some(), "{argv:?}: {:?} is not a member", e[0]);
+        if withscores {
+            assert_eq!(
+                sc.map(format_score).map(String::into_bytes).as_ref(),
+                Some(&e[1])
+            );
+        }
+    }
+    if count > 0 {
+        let distinct: std::collections::BTreeSet<_> = got.chunks(step).map(|e| &e[0]).collect();
+        assert_eq!(distinct.len(), ours.len(), "{argv:?}");
     }
 }
 
@@ -1063,7 +1112,9 @@ fn run_stream(seed: u64, ops: usize, cov: &mut Coverage) -> usize {
     for step in 0..ops {
         let argv: Vec<Vec<u8>> = gen.command().into_iter().map(String::into_bytes).collect();
         let name = upper(&argv[0]);
-        if name == "SPOP" || name == "SRANDMEMBER" {
+        if name == "ZRANDMEMBER" {
+            zrandmember(&model, &mut redis, &argv, &mut pick);
+        } else if name == "SPOP" || name == "SRANDMEMBER" {
             random_command(&mut model, &mut redis, &argv, &mut pick);
         } else {
             let defined = order_defined(&model, &argv);

@@ -293,7 +293,7 @@ impl SetValue {
     }
 
     /// `count` distinct positions below `len` (`count < len`), chosen with `pick`.
-    fn distinct_positions(
+    pub(crate) fn distinct_positions(
         len: usize,
         count: usize,
         pick: &mut impl FnMut(usize) -> usize,

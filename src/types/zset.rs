@@ -1241,6 +1241,37 @@ impl ZSet {
         v
     }
 
+    /// `ZRANDMEMBER key count`: a positive `count` gives up to `count` distinct entries, a
+    /// negative one exactly `-count` entries that may repeat; `pick(n)` returns a uniformly
+    /// random index below `n`. When `count` covers the whole set Redis lists it highest score
+    /// first (its set iterator walks from the tail), and so does this. The caller bounds
+    /// `count`.
+    pub fn zrandmember(
+        &self,
+        count: i64,
+        pick: &mut impl FnMut(usize) -> usize,
+    ) -> Vec<(&[u8], f64)> {
+        let len = self.len();
+        if len == 0 || count == 0 {
+            return Vec::new();
+        }
+        let at = |k: usize| self.entries(k, k + 1).into_iter().next();
+        if count < 0 {
+            let n = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+            return (0..n).filter_map(|_| at(pick(len) % len)).collect();
+        }
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        if count >= len {
+            let mut all = self.entries(0, len);
+            all.reverse();
+            return all;
+        }
+        SetValue::distinct_positions(len, count, pick)
+            .into_iter()
+            .filter_map(at)
+            .collect()
+    }
+
     /// A `skiplist` set holding `entries` (distinct members), as Redis builds an algebra
     /// result. A `*STORE` command then calls [`ZSet::convert_to_listpack_if_fits`]; a reply
     /// reads it as it is (a `-0` score stays `-0` there).
@@ -1690,6 +1721,33 @@ mod tests {
         assert_eq!(z.zremrangebyrank(10, 99_989), 99_980);
         assert_eq!(check(&z.tree, z.tree.root).0, 20);
         assert_eq!(z.range_by_rank(9, 10, false)[1].0, b"00099990");
+    }
+
+    #[test]
+    fn zrandmember_counts() {
+        let mut z = ZSet::new();
+        for (i, m) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            add(&mut z, m, i as f64);
+        }
+        let mut state = 7usize;
+        let mut pick = |n: usize| {
+            state = state
+                .wrapping_mul(2862933555777941757)
+                .wrapping_add(3037000493);
+            (state >> 33) % n
+        };
+        assert_eq!(
+            names(&z.zrandmember(10, &mut pick)),
+            ["e", "d", "c", "b", "a"]
+        );
+        let three = z.zrandmember(3, &mut pick);
+        assert_eq!(
+            three.iter().map(|(m, _)| *m).collect::<BTreeSet<_>>().len(),
+            3
+        );
+        assert!(three.iter().all(|(m, s)| z.score(m) == Some(*s)));
+        assert_eq!(z.zrandmember(-12, &mut pick).len(), 12);
+        assert!(ZSet::new().zrandmember(-3, &mut pick).is_empty());
     }
 
     #[test]
