@@ -9,3 +9,5 @@ pub mod hash;
 pub mod hll;
 pub mod murmur;
 pub mod rdb;
+pub mod set;
+pub mod zset;
