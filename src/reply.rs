@@ -422,7 +422,10 @@ fn parse_resp(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Reply, usi
                 b"mkd" => "mkd",
                 _ => return Err("unknown RESP3 verbatim format".into()),
             };
-            Ok(Some((Reply::Verbatim(format, buf[next + 4..end].to_vec()), end + 2)))
+            Ok(Some((
+                Reply::Verbatim(format, buf[next + 4..end].to_vec()),
+                end + 2,
+            )))
         }
         other => Err(format!("unexpected RESP type byte {other:#04x}")),
     }

@@ -6,3 +6,5 @@ pub mod bloom;
 pub mod hash;
 pub mod hll;
 pub mod murmur;
+pub mod tdigest;
+pub mod topk;

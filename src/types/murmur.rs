@@ -1,5 +1,5 @@
 //! MurmurHash64A, the 64-bit hash Redis uses for HyperLogLog and RedisBloom uses for
-//! Bloom filters.
+//! Bloom filters; and 32-bit MurmurHash2, which RedisBloom's top-k uses.
 //!
 //! # Design
 //!
@@ -41,6 +41,32 @@ pub fn murmurhash64a(data: &[u8], seed: u64) -> u64 {
     h = h.wrapping_mul(M);
     h ^= h >> R;
     h
+}
+
+/// Appleby's 32-bit MurmurHash2 as RedisBloom compiles it: blocks read little-endian, the
+/// length taken as a C `int` (so only its low 32 bits enter the hash).
+pub fn murmurhash2(data: &[u8], seed: u32) -> u32 {
+    const M2: u32 = 0x5bd1_e995;
+    let mut h = seed ^ (data.len() as u32);
+    let mut blocks = data.chunks_exact(4);
+    for block in &mut blocks {
+        let mut buf = [0u8; 4];
+        buf.copy_from_slice(block);
+        let mut k = u32::from_le_bytes(buf).wrapping_mul(M2);
+        k ^= k >> 24;
+        k = k.wrapping_mul(M2);
+        h = h.wrapping_mul(M2) ^ k;
+    }
+    let tail = blocks.remainder();
+    if !tail.is_empty() {
+        for (i, &byte) in tail.iter().enumerate() {
+            h ^= u32::from(byte) << (8 * i);
+        }
+        h = h.wrapping_mul(M2);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M2);
+    h ^ (h >> 15)
 }
 
 #[cfg(test)]
