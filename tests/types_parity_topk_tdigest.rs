@@ -469,6 +469,28 @@ fn topk_without_decay_equals_redisbloom_exactly() {
 }
 
 #[test]
+fn topk_items_with_nul_reply_as_c_strings() {
+    let srv = server();
+    let mut redis = srv.conn();
+    redis.cmd(&["TOPK.RESERVE", "n", "1", "8", "7", "1"]);
+    let mut t = TopK::reserve(1, 8, 7, 1.0).expect("valid");
+    let steps: [&[u8]; 4] = [b"x\0y", b"other", b"x\0y", b"x"];
+    for item in steps {
+        let got = redis.cmd(&[&b"TOPK.ADD"[..], b"n", item]);
+        assert_eq!(
+            got,
+            Reply::Array(vec![bulk_or_nil(t.add(item))]),
+            "{item:?}"
+        );
+    }
+    assert_eq!(redis.cmd(&["TOPK.LIST", "n", "WITHCOUNT"]), list_reply(&t));
+    for item in steps {
+        let got = redis.cmd(&[&b"TOPK.QUERY"[..], b"n", item]);
+        assert_eq!(got, ints(&[t.query(item) as i64]), "{item:?}");
+    }
+}
+
+#[test]
 fn topk_with_decay_lists_equal_redisbloom_on_skewed_streams() {
     let srv = server();
     let mut redis = srv.conn();

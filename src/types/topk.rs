@@ -462,3 +462,206 @@ fn memory_usage(k: u32, width: u32, depth: u32) -> u64 {
         + u64::from(width) * u64::from(depth) * BUCKET_BYTES
         + u64::from(k) * HEAP_SLOT_BYTES
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand_chacha::rand_core::RngCore;
+    use std::collections::HashMap;
+
+    #[test]
+    fn worked_example() {
+        let mut t = TopK::reserve(2, 8, 7, 0.9).unwrap();
+        assert_eq!(t.add(b"a"), None);
+        assert_eq!(t.add(b"b"), None);
+        assert_eq!(t.add(b"a"), None);
+        assert_eq!(t.list(), vec![(b"a".to_vec(), 2), (b"b".to_vec(), 1)]);
+        assert!(t.query(b"a") && t.query(b"b") && !t.query(b"c"));
+        assert_eq!((t.count(b"a"), t.count(b"b"), t.count(b"c")), (2, 1, 0));
+        assert_eq!(
+            t.info(),
+            TopKInfo {
+                k: 2,
+                width: 8,
+                depth: 7,
+                decay: 0.9
+            }
+        );
+        assert_eq!(t.memory_usage(), 2088 + 8 * 7 * 8 + 2 * 24);
+    }
+
+    #[test]
+    fn expels_the_minimum() {
+        let mut t = TopK::reserve(1, 100, 3, 1.0).unwrap();
+        assert_eq!(t.add(b"x"), None);
+        // "y" reaches count 1 >= the minimum 1 and takes the only slot.
+        assert_eq!(t.add(b"y"), Some(b"x".to_vec()));
+        assert_eq!(t.incrby(b"x", 5).unwrap(), Some(b"y".to_vec()));
+        assert_eq!(t.list(), vec![(b"x".to_vec(), 6)]);
+    }
+
+    #[test]
+    fn zero_increment_enters_the_heap_with_count_zero() {
+        let mut t = TopK::reserve(2, 8, 7, 0.9).unwrap();
+        assert_eq!(t.incrby(b"a", 0).unwrap(), None);
+        assert!(t.query(b"a"));
+        assert!(t.list().is_empty());
+    }
+
+    #[test]
+    fn items_reply_up_to_their_first_nul() {
+        let mut t = TopK::reserve(1, 8, 7, 0.9).unwrap();
+        t.add(b"x\0y");
+        assert_eq!(t.list(), vec![(b"x".to_vec(), 1)]);
+        assert!(t.query(b"x\0y") && !t.query(b"x"));
+        assert_eq!(t.heap_items().next(), Some((Some(&b"x\0y"[..]), 1)));
+        t.incrby(b"z", 2).unwrap();
+        assert!(t.query(b"z"));
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(TopK::reserve(0, 8, 7, 0.9).err(), Some(TopKError::InvalidK));
+        assert_eq!(
+            TopK::reserve(1 << 32, 8, 7, 0.9).err(),
+            Some(TopKError::InvalidK)
+        );
+        assert_eq!(
+            TopK::reserve(1, -1, 7, 0.9).err(),
+            Some(TopKError::InvalidWidth)
+        );
+        assert_eq!(
+            TopK::reserve(1, 8, 0, 0.9).err(),
+            Some(TopKError::InvalidDepth)
+        );
+        assert_eq!(
+            TopK::reserve(1, 8, 7, f64::NAN).err(),
+            Some(TopKError::InvalidDecay)
+        );
+        assert_eq!(
+            TopK::reserve(1, 8, 7, 1.01).err(),
+            Some(TopKError::InvalidDecay)
+        );
+        assert_eq!(
+            TopK::reserve(1, 1 << 20, 1 << 10, 0.9).err(),
+            Some(TopKError::TooLarge)
+        );
+        assert_eq!(
+            TopK::reserve(30_000_000, 1, 1, 0.9).err(),
+            Some(TopKError::TooLarge)
+        );
+        let mut t = TopK::reserve(1, 1, 1, 1.0).unwrap();
+        assert_eq!(t.incrby(b"a", 100_001), Err(TopKError::InvalidIncrement));
+        assert_eq!(t.incrby(b"a", 100_000).unwrap(), None);
+        assert_eq!(t.count(b"a"), 100_000);
+        assert_eq!(t.bucket(0, 0).map(|b| b.1), Some(100_000));
+        assert_eq!(t.bucket(1, 0), None);
+    }
+
+    #[test]
+    fn decay_table_follows_redisbloom_past_255() {
+        let t = TopK::reserve(1, 1, 1, 0.99).unwrap();
+        assert_eq!(t.decay_chance(3), 0.99f64.powf(3.0));
+        let c = 600u32;
+        let want = 0.99f64.powf(255.0).powf(f64::from(c / 255)) * 0.99f64.powf(f64::from(c % 255));
+        assert_eq!(t.decay_chance(c), want);
+    }
+
+    #[test]
+    fn seeded_generators_reproduce() {
+        let run = |seed| {
+            let mut t =
+                TopK::reserve_with_rng(5, 10, 3, 0.8, ChaCha8Rng::seed_from_u64(seed)).unwrap();
+            for i in 0..5000u32 {
+                t.add(format!("i{}", (i * 7919) % 97 % (1 + i % 13)).as_bytes());
+            }
+            t.list()
+        };
+        assert_eq!(run(1), run(1));
+    }
+
+    /// Zipf-like stream over `n` items from a seeded generator.
+    fn zipf_stream(seed: u64, n: usize, len: usize) -> Vec<Vec<u8>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let weights: Vec<f64> = (1..=n).map(|i| 1.0 / (i as f64).powf(1.1)).collect();
+        let total: f64 = weights.iter().sum();
+        (0..len)
+            .map(|_| {
+                let mut u = f64::from(rng.next_u32()) / 4_294_967_296.0 * total;
+                let mut i = 0;
+                while i + 1 < n && u >= weights[i] {
+                    u -= weights[i];
+                    i += 1;
+                }
+                format!("item-{i}").into_bytes()
+            })
+            .collect()
+    }
+
+    /// Checks what HeavyKeeper guarantees when fingerprints are distinct: no count exceeds the
+    /// true count, an item with a bucket of its own in some row is counted exactly, and the
+    /// list is at most k long, by count descending.
+    fn check_counts(t: &TopK, stream: &[Vec<u8>]) -> Result<(), TestCaseError> {
+        let mut truth: HashMap<&[u8], u64> = HashMap::new();
+        for item in stream {
+            *truth.entry(item.as_slice()).or_default() += 1;
+        }
+        let fps: std::collections::HashSet<u32> =
+            truth.keys().map(|i| murmurhash2(i, FP_SEED)).collect();
+        prop_assume!(fps.len() == truth.len());
+        let cell = |item: &[u8], row: u32| murmurhash2(item, row) % t.width;
+        for (&item, &n) in &truth {
+            let c = t.count(item);
+            prop_assert!(c <= n, "{:?}: count {} > true {}", item, c, n);
+            let private = (0..t.depth).any(|row| {
+                truth
+                    .keys()
+                    .all(|&o| o == item || cell(o, row) != cell(item, row))
+            });
+            if private {
+                prop_assert_eq!(c, n, "{:?} owns a bucket", item);
+            }
+        }
+        let list = t.list();
+        prop_assert!(list.len() <= t.k as usize);
+        prop_assert!(list.windows(2).all(|w| w[0].1 >= w[1].1));
+        Ok(())
+    }
+
+    #[test]
+    fn counts_on_seeded_zipf_streams() {
+        for seed in 0..5 {
+            let stream = zipf_stream(seed, 500, 20_000);
+            let mut t = TopK::reserve(10, 100, 5, 0.9).unwrap();
+            for item in &stream {
+                t.add(item);
+            }
+            check_counts(&t, &stream).unwrap();
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn count_never_exceeds_truth(
+            items in proptest::collection::vec(0u16..60, 1..800),
+            k in 1i64..8,
+            width in 1i64..40,
+            depth in 1i64..6,
+            decay in 0.5f64..=1.0,
+            seed in any::<u64>(),
+        ) {
+            let stream: Vec<Vec<u8>> =
+                items.iter().map(|i| format!("k{i}").into_bytes()).collect();
+            let mut t =
+                TopK::reserve_with_rng(k, width, depth, decay, ChaCha8Rng::seed_from_u64(seed))
+                    .unwrap();
+            for item in &stream {
+                t.add(item);
+            }
+            check_counts(&t, &stream)?;
+        }
+    }
+}
