@@ -184,7 +184,7 @@ fn stream(kind: u32, n: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
 fn tdigest_replies_equal_redisbloom() {
     let srv = server();
     let mut redis = srv.conn();
-    let mut rng = ChaCha8Rng::seed_from_u64(0x7d16_e57);
+    let mut rng = ChaCha8Rng::seed_from_u64(0x07d1_6e57);
     let mut case = 0;
     for &compression in &[1i64, 10, 50, 100, 500] {
         for kind in 0..7u32 {
@@ -229,6 +229,9 @@ fn tdigest_empty_and_reset_equal_redisbloom() {
     compare_reads(&mut redis, "e", &mut t, &mut rng);
 }
 
+/// (destination, destination exists?, source indexes, COMPRESSION, OVERRIDE)
+type MergeCase = (&'static str, bool, &'static [usize], Option<i64>, bool);
+
 #[test]
 fn tdigest_merge_equals_redisbloom() {
     let srv = server();
@@ -244,8 +247,7 @@ fn tdigest_merge_equals_redisbloom() {
         add_all(&mut redis, &key, &mut t, &values, 100);
         sources.push(t);
     }
-    // (destination, existing destination?, sources, COMPRESSION, OVERRIDE)
-    let cases: &[(&str, bool, &[usize], Option<i64>, bool)] = &[
+    let cases: &[MergeCase] = &[
         ("m1", false, &[0, 1, 2], None, false),
         ("m2", false, &[2, 0], Some(50), false),
         ("m3", true, &[1, 2], None, false),

@@ -235,8 +235,8 @@ fn c_min(x: f64, y: f64) -> f64 {
 /// C's `(long long)` conversion as x86-64 performs it: NaN and out-of-range values become
 /// `i64::MIN`.
 fn c_llong(x: f64) -> i64 {
-    // 2^63 is exactly representable; anything at or past it does not fit.
-    if x.is_nan() || x >= 9_223_372_036_854_775_808.0 || x < -9_223_372_036_854_775_808.0 {
+    // 2^63 is exactly representable; anything at or past it does not fit. NaN is in no range.
+    if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x) {
         i64::MIN
     } else {
         x as i64
@@ -550,7 +550,7 @@ impl TDigest {
     /// answered in one sweep, as RedisBloom does (its sweep skips the `index < 1` clamp of
     /// the single-quantile path, so replies can differ from [`TDigest::byrank`]'s).
     pub fn quantile(&mut self, qs: &[f64]) -> Result<Vec<f64>, TDigestError> {
-        if qs.iter().any(|&q| q < 0.0 || q > 1.0) {
+        if qs.iter().any(|q| !(0.0..=1.0).contains(q)) {
             return Err(TDigestError::QuantileOutOfRange);
         }
         let mut out = Vec::with_capacity(qs.len());
@@ -597,7 +597,7 @@ impl TDigest {
     /// t-digest-c's `td_quantile`.
     fn quantile_one(&mut self, q: f64) -> f64 {
         let _ = self.compress();
-        if q < 0.0 || q > 1.0 || self.merged_nodes == 0 {
+        if !(0.0..=1.0).contains(&q) || self.merged_nodes == 0 {
             return f64::NAN;
         }
         if self.merged_nodes == 1 {
@@ -986,7 +986,7 @@ mod tests {
                 .memory_usage,
             8 + 16 * (6 * MAX_COMPRESSION + 10)
         );
-        assert!(8 + 16 * (6 * MAX_COMPRESSION + 10) <= 512 * 1024 * 1024);
+        const { assert!(8 + 16 * (6 * MAX_COMPRESSION + 10) <= 512 * 1024 * 1024) };
         let a = TDigest::create(10).unwrap();
         assert_eq!(
             TDigest::merge(None, &[&a], Some(MAX_COMPRESSION + 1), false),

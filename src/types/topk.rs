@@ -413,7 +413,7 @@ impl TopK {
     /// at the first empty slot (count 0); items as RedisBloom replies them.
     pub fn list(&self) -> Vec<(Vec<u8>, u64)> {
         let mut slots: Vec<&HeapSlot> = self.heap.iter().collect();
-        slots.sort_by(|a, b| b.count.cmp(&a.count));
+        slots.sort_by_key(|s| std::cmp::Reverse(s.count));
         slots
             .into_iter()
             .take_while(|s| s.count != 0)
