@@ -400,6 +400,7 @@ fn parse_resp(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Reply, usi
                 b"inf" => f64::INFINITY,
                 b"-inf" => f64::NEG_INFINITY,
                 b"nan" => f64::NAN,
+                b"-nan" => -f64::NAN,
                 _ => std::str::from_utf8(line)
                     .ok()
                     .and_then(|t| t.parse::<f64>().ok())
@@ -528,6 +529,10 @@ mod tests {
         assert_eq!(g(0.00001), "1.0000000000000001e-05");
         assert_eq!(g(f64::NAN), "nan");
         assert_eq!(g(-f64::NAN), "-nan");
+        let parsed = Reply::from_resp(b",-nan\r\n");
+        assert!(
+            matches!(parsed, Ok(Some((Reply::Double(d), 7))) if d.is_nan() && d.is_sign_negative())
+        );
     }
 
     #[test]
