@@ -23,6 +23,8 @@
 //!   `ERR T-Digest: allocation failed` instead of allocating (RedisBloom only refuses sizes
 //!   that overflow `size_t`). The node arrays grow with use up to the capacity; `Memory usage`
 //!   reports RedisBloom's figure for the full capacity.
+//! - Serde persists the fields as they are (buffer included, unlike RedisBloom's RDB, which
+//!   compresses first, so a reload changes nothing observable); loading validates them.
 //!
 //! # Representation
 //!
@@ -70,6 +72,8 @@
 
 use std::f64::consts::PI;
 use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 /// Compression of `TDIGEST.CREATE` without `COMPRESSION`.
 pub const DEFAULT_COMPRESSION: i64 = 100;
@@ -194,8 +198,11 @@ pub struct TDigestInfo {
     pub memory_usage: i64,
 }
 
-/// A t-digest. See the module documentation.
-#[derive(Clone, Debug, PartialEq)]
+/// A t-digest. See the module documentation. Serialized as its fields; deserializing checks
+/// every invariant (sizes, weight sums, finite means) so a damaged value is an error, never a
+/// panic later.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "TDigestRepr", try_from = "TDigestRepr")]
 pub struct TDigest {
     /// Kept as the f64 RedisBloom stores; always a positive integer value.
     compression: f64,
@@ -210,6 +217,75 @@ pub struct TDigest {
     /// merged centroids, the rest the buffer.
     means: Vec<f64>,
     weights: Vec<i64>,
+}
+
+/// The persisted form of a [`TDigest`].
+#[derive(Clone, Serialize, Deserialize)]
+struct TDigestRepr {
+    compression: i64,
+    min: f64,
+    max: f64,
+    merged_nodes: u64,
+    total_compressions: i64,
+    merged_weight: i64,
+    unmerged_weight: i64,
+    means: Vec<f64>,
+    weights: Vec<i64>,
+}
+
+impl From<TDigest> for TDigestRepr {
+    fn from(t: TDigest) -> Self {
+        TDigestRepr {
+            compression: t.compression as i64,
+            min: t.min,
+            max: t.max,
+            merged_nodes: t.merged_nodes as u64,
+            total_compressions: t.total_compressions,
+            merged_weight: t.merged_weight,
+            unmerged_weight: t.unmerged_weight,
+            means: t.means,
+            weights: t.weights,
+        }
+    }
+}
+
+impl TryFrom<TDigestRepr> for TDigest {
+    type Error = String;
+
+    fn try_from(r: TDigestRepr) -> Result<Self, String> {
+        let mut t = TDigest::create(r.compression).map_err(|e| e.to_string())?;
+        let merged = usize::try_from(r.merged_nodes).map_err(|_| "merged nodes too large")?;
+        if r.means.len() != r.weights.len() || r.means.len() > t.capacity {
+            return Err("t-digest node arrays do not match its capacity".into());
+        }
+        if merged > r.means.len() {
+            return Err("t-digest merged nodes past its nodes".into());
+        }
+        if r.means.iter().any(|m| !m.is_finite()) || r.weights.iter().any(|&w| w < 1) {
+            return Err("t-digest node with a non-finite mean or a weight below 1".into());
+        }
+        let sum = |ws: &[i64]| ws.iter().try_fold(0i64, |acc, &w| acc.checked_add(w));
+        let merged_sum = sum(&r.weights[..merged]);
+        let unmerged_sum = sum(&r.weights[merged..]);
+        if merged_sum != Some(r.merged_weight)
+            || unmerged_sum != Some(r.unmerged_weight)
+            || r.merged_weight.checked_add(r.unmerged_weight).is_none()
+        {
+            return Err("t-digest weights do not add up".into());
+        }
+        if r.total_compressions < 0 {
+            return Err("t-digest compression count is negative".into());
+        }
+        t.min = r.min;
+        t.max = r.max;
+        t.merged_nodes = merged;
+        t.total_compressions = r.total_compressions;
+        t.merged_weight = r.merged_weight;
+        t.unmerged_weight = r.unmerged_weight;
+        t.means = r.means;
+        t.weights = r.weights;
+        Ok(t)
+    }
 }
 
 /// The C `__td_max` macro: `x > y ? x : y` (NaN handling differs from `f64::max`).
@@ -1110,6 +1186,27 @@ mod tests {
         t.add(&[1.0]).unwrap();
         assert_eq!(t.add_weighted(2.0, i64::MAX), Err(TDigestError::Overflow));
         assert_eq!(t.size(), 1);
+    }
+
+    #[test]
+    fn serde_round_trip_and_rejects_damage() {
+        let mut t = TDigest::create(25).unwrap();
+        let values: Vec<f64> = (0..1000).map(|i| f64::from(i % 37) * 1.5).collect();
+        t.add(&values).unwrap();
+        t.quantile(&[0.5]).unwrap();
+        t.add(&[3.0, 4.0]).unwrap();
+        let json = serde_json::to_string(&t).unwrap();
+        let back: TDigest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t);
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["merged_weight"] = serde_json::json!(1);
+        assert!(serde_json::from_value::<TDigest>(v.clone()).is_err());
+        v["merged_weight"] = serde_json::json!(t.info().merged_weight);
+        v["merged_nodes"] = serde_json::json!(100_000);
+        assert!(serde_json::from_value::<TDigest>(v.clone()).is_err());
+        v["merged_nodes"] = serde_json::json!(t.info().merged_nodes);
+        v["compression"] = serde_json::json!(0);
+        assert!(serde_json::from_value::<TDigest>(v).is_err());
     }
 
     #[test]
