@@ -30,6 +30,8 @@
 //!   `TOPK.ADD`/`TOPK.INCRBY` end at the item's first NUL byte; the heap keeps the whole
 //!   item (queries compare all its bytes). [`TopK::list`] and [`TopK::add`] return the
 //!   truncated form, [`TopK::heap_items`] the whole one.
+//! - Serde persists the buckets, the heap and the generator's state (the decay table is
+//!   rebuilt from `decay`); loading re-checks the limits and the array sizes.
 //! - Bounded: `k`, `width` and `depth` must fit `u32` (RedisBloom truncates them) and the
 //!   sketch's memory must stay within [`DEFAULT_MAX_BYTES`]; beyond it `reserve` fails with
 //!   [`TopKError::TooLarge`], where RedisBloom would try to allocate.
@@ -71,6 +73,7 @@ use std::fmt;
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use super::murmur::murmurhash2;
 
@@ -160,13 +163,13 @@ pub struct TopKInfo {
     pub decay: f64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Bucket {
     fp: u32,
     count: u32,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct HeapSlot {
     fp: u32,
     count: u32,
@@ -188,8 +191,10 @@ fn c_string(item: &[u8]) -> &[u8] {
     }
 }
 
-/// A top-k sketch. See the module documentation.
-#[derive(Clone, Debug)]
+/// A top-k sketch. See the module documentation. Serialized with its generator's state, so a
+/// reloaded sketch decays exactly as the original would have; the decay table is rebuilt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(into = "TopKRepr", try_from = "TopKRepr")]
 pub struct TopK {
     k: u32,
     width: u32,
@@ -201,6 +206,48 @@ pub struct TopK {
     heap: Box<[HeapSlot]>,
     lookup: Box<[f64; LOOKUP]>,
     rng: ChaCha8Rng,
+}
+
+/// The persisted form of a [`TopK`].
+#[derive(Clone, Serialize, Deserialize)]
+struct TopKRepr {
+    k: u32,
+    width: u32,
+    depth: u32,
+    decay: f64,
+    buckets: Vec<Bucket>,
+    heap: Vec<HeapSlot>,
+    rng: ChaCha8Rng,
+}
+
+impl From<TopK> for TopKRepr {
+    fn from(t: TopK) -> Self {
+        TopKRepr {
+            k: t.k,
+            width: t.width,
+            depth: t.depth,
+            decay: t.decay,
+            buckets: t.buckets.into_vec(),
+            heap: t.heap.into_vec(),
+            rng: t.rng,
+        }
+    }
+}
+
+impl TryFrom<TopKRepr> for TopK {
+    type Error = String;
+
+    fn try_from(r: TopKRepr) -> Result<Self, String> {
+        let mut t =
+            TopK::reserve_with_rng(r.k.into(), r.width.into(), r.depth.into(), r.decay, r.rng)
+                .map_err(|e| e.to_string())?;
+        if r.buckets.len() != t.buckets.len() || r.heap.len() != t.heap.len() {
+            return Err("top-k arrays do not match k, width and depth".into());
+        }
+        t.buckets = r.buckets.into_boxed_slice();
+        t.heap = r.heap.into_boxed_slice();
+        Ok(t)
+    }
 }
 
 impl TopK {
@@ -566,6 +613,27 @@ mod tests {
         let c = 600u32;
         let want = 0.99f64.powf(255.0).powf(f64::from(c / 255)) * 0.99f64.powf(f64::from(c % 255));
         assert_eq!(t.decay_chance(c), want);
+    }
+
+    #[test]
+    fn serde_round_trip_keeps_the_generator() {
+        let mut t = TopK::reserve(3, 4, 2, 0.7).unwrap();
+        for i in 0..200u32 {
+            t.add(format!("w{}", i % 11).as_bytes());
+        }
+        let json = serde_json::to_string(&t).unwrap();
+        let mut back: TopK = serde_json::from_str(&json).unwrap();
+        for i in 0..500u32 {
+            let item = format!("v{}", i % 17);
+            assert_eq!(back.add(item.as_bytes()), t.add(item.as_bytes()));
+        }
+        assert_eq!(back.list(), t.list());
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["width"] = serde_json::json!(5);
+        assert!(serde_json::from_value::<TopK>(v.clone()).is_err());
+        v["width"] = serde_json::json!(4);
+        v["decay"] = serde_json::json!(2.0);
+        assert!(serde_json::from_value::<TopK>(v).is_err());
     }
 
     #[test]
