@@ -96,10 +96,11 @@ impl std::hash::Hash for Reply {
 }
 
 /// C's `printf("%.17g", d)`, which Redis 7.0 uses for doubles in both protocols (`inf`,
-/// `-inf` and `nan` for the special values).
+/// `-inf`, and `nan` or `-nan` by the NaN's sign bit: RedisBloom's t-digest replies `-nan`
+/// where x86-64 arithmetic produced its default, negative, NaN).
 pub fn format_double(d: f64) -> String {
     if d.is_nan() {
-        return "nan".to_owned();
+        return if d.is_sign_negative() { "-nan" } else { "nan" }.to_owned();
     }
     if d.is_infinite() {
         return if d > 0.0 { "inf" } else { "-inf" }.to_owned();
@@ -419,6 +420,7 @@ fn parse_resp(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Reply, usi
                 b"inf" => f64::INFINITY,
                 b"-inf" => f64::NEG_INFINITY,
                 b"nan" => f64::NAN,
+                b"-nan" => -f64::NAN,
                 _ => std::str::from_utf8(line)
                     .ok()
                     .and_then(|t| t.parse::<f64>().ok())
@@ -550,6 +552,12 @@ mod tests {
         assert_eq!(g(f64::NEG_INFINITY), "-inf");
         assert_eq!(g(0.0001), "0.0001");
         assert_eq!(g(0.00001), "1.0000000000000001e-05");
+        assert_eq!(g(f64::NAN), "nan");
+        assert_eq!(g(-f64::NAN), "-nan");
+        let parsed = Reply::from_resp(b",-nan\r\n");
+        assert!(
+            matches!(parsed, Ok(Some((Reply::Double(d), 7))) if d.is_nan() && d.is_sign_negative())
+        );
     }
 
     #[test]

@@ -11,3 +11,5 @@ pub mod murmur;
 pub mod rdb;
 pub mod set;
 pub mod zset;
+pub mod tdigest;
+pub mod topk;
