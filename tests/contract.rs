@@ -269,7 +269,7 @@ fn strings(b: &dyn Backend, p: &str) {
     assert_eq!(b.getrange(&k, 0, 1000).unwrap(), b"Hello World");
     assert_eq!(b.getrange(&key(p, "none"), 0, -1).unwrap(), b"");
 
-    b.setex(&k, Duration::from_secs(100), b"v").unwrap();
+    b.setex(&k, b"v", Duration::from_secs(100)).unwrap();
     expires_within(b.ttl(&k).unwrap(), Duration::from_secs(100));
 }
 
@@ -681,7 +681,7 @@ fn wrong_type(b: &dyn Backend, p: &str) {
 fn setex_invalid_ttl(b: &dyn Backend, p: &str) {
     let k = key(p, "k");
     assert_eq!(
-        err_text(b.setex(&k, Duration::ZERO, b"v")),
+        err_text(b.setex(&k, b"v", Duration::ZERO)),
         "ERR invalid expire time in 'psetex' command"
     );
     assert_eq!(b.get(&k).unwrap(), None);

@@ -400,8 +400,8 @@ pub trait Backend: Send + Sync {
     fn setnx(&self, key: &[u8], value: &[u8]) -> Result<bool> {
         as_bool(Argv::new("SETNX").arg(key).arg(value).run(self)?)
     }
-    /// SET with PX: the value expires after `ttl`.
-    fn setex(&self, key: &[u8], ttl: Duration, value: &[u8]) -> Result<()> {
+    /// SET with PX: the value expires after `ttl` (redis-rs's argument order).
+    fn setex(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<()> {
         Argv::new("PSETEX")
             .arg(key)
             .num(ms(ttl))
@@ -965,8 +965,8 @@ impl Backend for Store {
     fn setnx(&self, key: &[u8], value: &[u8]) -> Result<bool> {
         Store::setnx(self, key, value)
     }
-    fn setex(&self, key: &[u8], ttl: Duration, value: &[u8]) -> Result<()> {
-        Store::setex(self, key, ttl, value)
+    fn setex(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<()> {
+        Store::setex(self, key, value, ttl)
     }
     fn getdel(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Store::getdel(self, key)
@@ -1194,7 +1194,7 @@ impl Backend for Store {
         Store::publish(self, channel, message)
     }
     fn subscriber(&self) -> Result<Box<dyn PubSub>> {
-        Ok(Box::new(Store::subscriber(self)))
+        Ok(Box::new(Store::subscriber(self)?))
     }
     fn transaction(
         &self,

@@ -615,7 +615,7 @@ impl Connection {
     /// go to the push queue.
     fn subscription_command(&mut self, name: &str, args: &[&[u8]]) -> Reply {
         if self.sub.is_none() {
-            self.sub = Some(self.store.subscriber());
+            self.sub = Some(self.store.new_subscription());
         }
         let Some(sub) = self.sub.as_mut() else {
             return Reply::Error("ERR no subscription".into());
