@@ -171,6 +171,27 @@ impl Store {
         }
     }
 
+    /// WATCH `watch`, then MULTI, the `commands`, EXEC, atomically, as
+    /// [`Backend::transaction`](crate::Backend::transaction) does on every backend:
+    /// `Some(replies)`, `None` when a watched key changed, Redis's EXECABORT error when a
+    /// command was refused while queuing.
+    ///
+    /// ```
+    /// use sketchstore::{Reply, Store};
+    /// let store = Store::new();
+    /// let cmds = vec![vec![b"INCR".to_vec(), b"n".to_vec()], vec![b"GET".to_vec(), b"n".to_vec()]];
+    /// let replies = store.transaction(&[], &cmds)?.expect("not aborted");
+    /// assert_eq!(replies, vec![Reply::Integer(1), Reply::bulk("1")]);
+    /// # Ok::<(), sketchstore::Error>(())
+    /// ```
+    pub fn transaction(
+        &self,
+        watch: &[&[u8]],
+        commands: &[Vec<Vec<u8>>],
+    ) -> Result<Option<Vec<Reply>>> {
+        crate::Backend::transaction(self, watch, commands)
+    }
+
     /// MULTI, `commands`, EXEC, with no WATCH, as a fresh connection would run them (same
     /// checks, same replies), without copying the commands. `None`, having done nothing, when
     /// a command is empty or acts on a connection (MULTI, EXEC, SELECT, ...): only a
