@@ -55,7 +55,7 @@ impl Engine for Typed {
     fn incr_u8_sat(&mut self, offset: &Offset) -> i64 {
         let ops = [
             BitfieldOp::Overflow(Overflow::Sat),
-            BitfieldOp::IncrBy(BitfieldType::U8, offset.bit, 1),
+            BitfieldOp::IncrBy(BitfieldType::U8, offset.bit.into(), 1),
         ];
         let r = self.0.bitfield(KEY, &ops).expect("BITFIELD");
         r[0].expect("SAT never fails")
@@ -66,7 +66,7 @@ impl Engine for Typed {
     fn get_u8(&mut self, offset: &Offset) -> i64 {
         let r = self
             .0
-            .bitfield(KEY, &[BitfieldOp::Get(BitfieldType::U8, offset.bit)])
+            .bitfield(KEY, &[BitfieldOp::Get(BitfieldType::U8, offset.bit.into())])
             .expect("BITFIELD");
         r[0].expect("GET always answers")
     }
