@@ -271,8 +271,7 @@ pub fn getbit(bytes: &[u8], offset: u64) -> u8 {
 ///
 /// # Panics
 ///
-/// If `offset > MAX_BIT_OFFSET`; check with [`check_bit_offset`] or parse with
-/// [`parse_bit_offset`] first.
+/// If `offset > MAX_BIT_OFFSET`; check with [`check_bit_offset`] or [`bit_offset`] first.
 #[inline]
 pub fn setbit(bytes: &mut Vec<u8>, offset: u64, bit: u8) -> u8 {
     assert!(offset <= MAX_BIT_OFFSET, "bit offset past the 512 MB limit");
@@ -365,7 +364,7 @@ fn popcount(bytes: &[u8]) -> u64 {
 ///
 /// When both indexes are negative and `start > end` Redis answers 0 before it even parses the
 /// unit word, so `BITCOUNT k -1 -2 FOO` is `:0` rather than a syntax error; the command layer
-/// must make that check before [`BitUnit::parse`].
+/// must make that check before it reads the unit.
 pub fn bitcount(bytes: &[u8], range: Option<(i64, i64, BitUnit)>) -> i64 {
     let r = match range {
         None => {
@@ -774,7 +773,7 @@ pub fn bitfield_get(bytes: &[u8], ty: BitfieldType, offset: u64) -> i64 {
 ///
 /// # Panics
 ///
-/// If `offset > MAX_BIT_OFFSET`; parse with [`parse_bitfield_offset`] or check with
+/// If `offset > MAX_BIT_OFFSET`; resolve with [`BitfieldOffset::resolve`] or check with
 /// [`check_bit_offset`] first.
 pub fn bitfield_set(
     bytes: &mut Vec<u8>,
