@@ -610,6 +610,44 @@ mod tests {
         assert_eq!(ok("#-2305843009213693951", u8t), Ok(8));
     }
 
+    /// Recorded from the 7.0.15 server with `proto-max-bulk-len 1mb`: a GET's offset is
+    /// checked against the configured limit too, before the key is looked up; a `#n` with a
+    /// negative `n` whose product wraps to a valid offset writes there.
+    #[test]
+    fn offsets_against_the_configured_limit() {
+        let store = crate::Store::builder().max_string_bytes(1 << 20).build();
+        let offset_error = Reply::Error(BitmapError::BitOffset.text().into());
+        assert_eq!(
+            store.execute(&["BITFIELD", "k", "GET", "u8", "8388608"]),
+            offset_error
+        );
+        assert_eq!(
+            store.execute(&["BITFIELD", "k", "GET", "u8", "8388600"]),
+            Reply::Array(vec![Reply::Integer(0)])
+        );
+        let typed = store.bitfield(
+            "k",
+            &[BitfieldOp::Get(
+                BitfieldType::U8,
+                BitfieldOffset::Fields(1 << 20),
+            )],
+        );
+        assert_eq!(
+            typed.map_err(|e| e.to_string()),
+            Err(BitmapError::BitOffset.text().into())
+        );
+        store.hset("h", &[("f", "v")]).unwrap();
+        assert_eq!(
+            store.execute(&["BITFIELD", "h", "GET", "u8", "#1048576"]),
+            offset_error
+        );
+        assert_eq!(
+            store.execute(&["BITFIELD", "k", "SET", "u8", "#-2305843009213693951", "255"]),
+            Reply::Array(vec![Reply::Integer(0)])
+        );
+        assert_eq!(store.get("k").ok().flatten(), Some(vec![0, 255]));
+    }
+
     proptest! {
         #[test]
         fn strict_integer_parse(token in "-?[0-9+ ]{0,21}") {
