@@ -45,6 +45,9 @@ pub use backend::{Backend, TxOp};
 #[cfg(feature = "redis")]
 pub use backend::{BloomMode, RedisBackend, RedisOptions};
 pub use clock::{Clock, ManualClock};
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub use cmd::bits::fuzz_bit_tokens;
 pub use cmd::{Connection, Protocol};
 pub use error::{Error, Result};
 pub use reply::Reply;
@@ -61,6 +64,9 @@ pub use store::{BfInfoField, BfInsertOptions, BloomOptions};
 pub use store::{
     BitfieldOp, Config, ExpireCondition, KeyType, ScanPage, SetCondition, SetExpiry, SetOptions,
     Store, StoreBuilder, DEFAULT_HLL_SPARSE_MAX_BYTES, DEFAULT_MAX_STRING_BYTES,
+};
+pub use types::bitmap::{
+    BitOp, BitUnit, BitfieldOffset, BitfieldType, BitmapError, BitposRange, Overflow,
 };
 pub use types::bloom::{BloomError, BloomInfo};
 

@@ -21,7 +21,7 @@ macro_rules! cmd {
     };
 }
 
-mod bits;
+pub(crate) mod bits;
 mod bloom;
 mod connection;
 mod generic;
