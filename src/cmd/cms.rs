@@ -11,7 +11,7 @@ use super::{Args, Command, Flags, Keys, Runner, Spec};
 use crate::error::{Error, Result};
 use crate::num::parse_i64;
 use crate::reply::Reply;
-use crate::store::cms::{BAD_NUMBER, NEGATIVE_NUMBER, WRONG_KEYS_WEIGHTS};
+use crate::store::cms::{BAD_NUMBER, NEGATIVE_NUMBER, NUMKEYS_NOT_POSITIVE, WRONG_KEYS_WEIGHTS};
 use crate::store::Db;
 use crate::types::cms::CmsError;
 
@@ -164,6 +164,9 @@ impl<'a> Command<'a> for CmsMerge<'a> {
         let run = |db: &mut Db<'_>| -> Result<()> {
             db.cms_merge_check(self.dest)?;
             let n = parse_i64(self.numkeys).ok_or_else(|| Error::other("CMS: invalid numkeys"))?;
+            if n <= 0 {
+                return Err(Error::other(NUMKEYS_NOT_POSITIVE));
+            }
             let len = self.rest.len() as i128;
             let weights_at = self.rest.iter().position(|a| Args::is(a, "WEIGHTS"));
             match weights_at {
@@ -175,7 +178,7 @@ impl<'a> Command<'a> for CmsMerge<'a> {
                 }
                 _ => {}
             }
-            // 0 <= n <= len here.
+            // 0 < n <= len here.
             let n = n as usize;
             let sources: Vec<(&[u8], Option<i64>)> = (0..n)
                 .map(|i| {

@@ -12,7 +12,7 @@
 use super::value::Value;
 use super::{Db, Lock, Store};
 use crate::error::{Error, Result};
-use crate::types::cms::{CmsError, CmsInfo, CountMinSketch, MergeSource};
+use crate::types::cms::{dims_from_prob, CmsError, CmsInfo, CountMinSketch, MergeSource};
 
 /// A CMS command on a missing key (other than the INITBY* commands).
 pub(crate) const KEY_MISSING: &str = "CMS: key does not exist";
@@ -22,6 +22,11 @@ pub(crate) const KEY_EXISTS: &str = "CMS: key already exists";
 pub(crate) const BAD_NUMBER: &str = "CMS: Cannot parse number";
 /// A negative CMS.INCRBY increment.
 pub(crate) const NEGATIVE_NUMBER: &str = "CMS: Number cannot be negative";
+/// Dimensions whose product overflows a C `long long` (or a probability-derived dimension
+/// that a C `size_t` cannot hold).
+pub(crate) const INVALID_INIT: &str = "CMS: invalid init arguments";
+/// CMS.MERGE with a NUMKEYS of 0 or less.
+pub(crate) const NUMKEYS_NOT_POSITIVE: &str = "CMS: Number of keys must be positive";
 /// A CMS.MERGE weight that is not an integer.
 pub(crate) const BAD_WEIGHT: &str = "CMS: invalid weight value";
 /// CMS.MERGE with WEIGHTS misplaced or not one per key.
@@ -30,6 +35,16 @@ pub(crate) const WRONG_KEYS_WEIGHTS: &str = "CMS: wrong number of keys/weights";
 impl From<CmsError> for Error {
     fn from(e: CmsError) -> Error {
         Error::other(e.to_string())
+    }
+}
+
+/// A C cast of a non-negative double to `size_t` on x86-64: exact below 2^64, 0 for 2^64
+/// and above, infinity and NaN.
+fn c_size_t(x: f64) -> u64 {
+    if x >= 0.0 && x < 18_446_744_073_709_551_616.0 {
+        x as u64
+    } else {
+        0
     }
 }
 
@@ -78,12 +93,32 @@ impl Db<'_> {
 
     /// CMS.INITBYDIM.
     pub(crate) fn cms_initbydim(&mut self, key: &[u8], width: i64, depth: i64) -> Result<()> {
-        self.cms_create(key, || CountMinSketch::init_by_dim(width, depth))
+        self.cms_check_absent(key)?;
+        if width < 1 {
+            return Err(CmsError::InvalidWidth.into());
+        }
+        if depth < 1 {
+            return Err(CmsError::InvalidDepth.into());
+        }
+        self.cms_create_dims(key, width as u64, depth as u64)
     }
 
-    /// CMS.INITBYPROB.
+    /// CMS.INITBYPROB: the dimensions RedisBloom derives, converted to `size_t` as its C
+    /// code does (a value of 2^64 or more, or not a number, becomes 0).
     pub(crate) fn cms_initbyprob(&mut self, key: &[u8], error: f64, prob: f64) -> Result<()> {
-        self.cms_create(key, || CountMinSketch::init_by_prob(error, prob))
+        self.cms_check_absent(key)?;
+        let (width, depth) = dims_from_prob(error, prob)?;
+        self.cms_create_dims(key, c_size_t(width), c_size_t(depth))
+    }
+
+    /// Creates the sketch after RedisBloom's check that `width * depth` fits a `long long`.
+    fn cms_create_dims(&mut self, key: &[u8], width: u64, depth: u64) -> Result<()> {
+        if width < 1 || depth < 1 || width > i64::MAX as u64 / depth {
+            return Err(Error::other(INVALID_INIT));
+        }
+        self.cms_create(key, || {
+            CountMinSketch::init_by_dim(width as i64, depth as i64)
+        })
     }
 
     /// CMS.INCRBY, the increments checked by the caller: each item's new estimate, or
