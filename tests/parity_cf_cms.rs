@@ -584,3 +584,167 @@ fn cms_streams_match_redisbloom() {
         );
     }
 }
+
+/// Which commands abort a transaction WATCHing their key: the store and the module agree,
+/// key by key (writes signal once they open their key, errors included; CMS.INCRBY never).
+#[test]
+fn watch_matches_redisbloom() {
+    let (server, mut redis_b) = server();
+    let store = Store::new();
+    for setup in ["CMS.INITBYDIM m 10 2", "CF.ADD c x", "SET s v"] {
+        same(&store, &mut redis_b, &words(setup));
+    }
+    let cases = [
+        ("m", "CMS.INCRBY m a 1"),
+        ("m", "CMS.INCRBY m a x"),
+        ("m", "CMS.QUERY m a"),
+        ("m", "CMS.INFO m"),
+        ("m", "CMS.MERGE m 1 m"),
+        ("m", "CMS.MERGE m 1 zz"),
+        ("zz", "CMS.MERGE zz 1 m"),
+        ("m", "CMS.MERGE m x m"),
+        ("m", "CMS.INITBYDIM m 10 2"),
+        ("q", "CMS.INITBYDIM q 0 2"),
+        ("q", "CMS.INITBYPROB q 2 2"),
+        ("c", "CF.ADD c x"),
+        ("c", "CF.ADDNX c x"),
+        ("n", "CF.ADD n"),
+        ("c", "CF.EXISTS c x"),
+        ("c", "CF.COUNT c x"),
+        ("c", "CF.INFO c"),
+        ("c", "CF.SCANDUMP c 0"),
+        ("c", "CF.DEL c nope"),
+        ("n", "CF.DEL n nope"),
+        ("s", "CF.DEL s nope"),
+        ("c", "CF.COMPACT c"),
+        ("n", "CF.COMPACT n"),
+        ("n", "CF.LOADCHUNK n x y"),
+        ("n", "CF.LOADCHUNK n 5 y"),
+        ("n", "CF.RESERVE n 1"),
+        ("c", "CF.RESERVE c 10"),
+        ("n", "CF.INSERT n NOCREATE ITEMS a"),
+        ("c", "CF.INSERT c BAD ITEMS a"),
+        ("c", "CF.INSERTNX c ITEMS a"),
+    ];
+    for (key, line) in cases {
+        let mut ours = store.connection();
+        let mut theirs = server.conn();
+        let watch = words(&format!("WATCH {key}"));
+        ours.execute(&watch);
+        theirs.cmd(&watch);
+        same(&store, &mut redis_b, &words(line));
+        for step in ["MULTI", "PING"] {
+            ours.execute(&words(step));
+            theirs.cmd(&words(step));
+        }
+        let exec = words("EXEC");
+        assert_eq!(
+            ours.execute(&exec),
+            theirs.cmd(&exec),
+            "WATCH {key}; {line}"
+        );
+    }
+}
+
+/// The typed `Backend` methods: the embedded store's direct calls and `RedisBackend`'s
+/// defaults (command, then reply parsing) against RedisBloom give the same results.
+#[cfg(feature = "redis")]
+#[test]
+fn typed_methods_agree_with_redis_backend() {
+    use sketchstore::{Backend, CfInsertOptions, CfReserveOptions, RedisBackend};
+    let (server, _conn) = server();
+    let redis = RedisBackend::connect(&server.url()).expect("connect to redis-server");
+    let store = Store::new();
+    fn script(b: &dyn Backend) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut note = |r: String| out.push(r);
+        let t = |e: sketchstore::Error| e.to_string();
+        let small = CfReserveOptions {
+            bucket_size: 1,
+            max_iterations: 3,
+            expansion: 0,
+        };
+        note(format!(
+            "{:?}",
+            b.cf_reserve(b"c", 100, CfReserveOptions::default())
+                .map_err(t)
+        ));
+        note(format!(
+            "{:?}",
+            b.cf_reserve(b"c", 100, CfReserveOptions::default())
+                .map_err(t)
+        ));
+        note(format!("{:?}", b.cf_reserve(b"f", 2, small).map_err(t)));
+        note(format!(
+            "{:?}",
+            b.cf_reserve(b"x", 3, CfReserveOptions::default())
+                .map_err(t)
+        ));
+        for i in 0..6u8 {
+            note(format!("{:?}", b.cf_add(b"c", &[i]).map_err(t)));
+            note(format!("{:?}", b.cf_addnx(b"c", &[i, i]).map_err(t)));
+            note(format!("{:?}", b.cf_add(b"f", &[i]).map_err(t)));
+        }
+        let items: [&[u8]; 4] = [b"a", b"b", b"a", b"z"];
+        let opts = CfInsertOptions::default();
+        note(format!("{:?}", b.cf_insert(b"c", opts, &items).map_err(t)));
+        note(format!(
+            "{:?}",
+            b.cf_insertnx(b"c", opts, &items).map_err(t)
+        ));
+        note(format!("{:?}", b.cf_insert(b"f", opts, &items).map_err(t)));
+        note(format!(
+            "{:?}",
+            b.cf_insertnx(b"f", opts, &items).map_err(t)
+        ));
+        let nocreate = CfInsertOptions {
+            capacity: 50,
+            nocreate: true,
+        };
+        note(format!(
+            "{:?}",
+            b.cf_insert(b"none", nocreate, &items).map_err(t)
+        ));
+        note(format!("{:?}", b.cf_exists(b"c", b"a").map_err(t)));
+        note(format!("{:?}", b.cf_mexists(b"c", &items).map_err(t)));
+        note(format!("{:?}", b.cf_count(b"c", b"a").map_err(t)));
+        note(format!("{:?}", b.cf_del(b"c", b"a").map_err(t)));
+        note(format!("{:?}", b.cf_del(b"none", b"a").map_err(t)));
+        note(format!("{:?}", b.cf_info(b"c").map_err(t)));
+        note(format!("{:?}", b.cf_info(b"none").map_err(t)));
+        note(format!("{:?}", b.cms_initbydim(b"m", 20, 4).map_err(t)));
+        note(format!("{:?}", b.cms_initbydim(b"m", 20, 4).map_err(t)));
+        note(format!("{:?}", b.cms_initbydim(b"z", 0, 4).map_err(t)));
+        note(format!(
+            "{:?}",
+            b.cms_initbyprob(b"p", 0.05, 0.01).map_err(t)
+        ));
+        note(format!(
+            "{:?}",
+            b.cms_initbyprob(b"q", 1.5, 0.01).map_err(t)
+        ));
+        let pairs: [(&[u8], u64); 3] = [(b"a", 3), (b"b", 4), (b"c", u64::from(u32::MAX))];
+        note(format!("{:?}", b.cms_incrby(b"m", &pairs).map_err(t)));
+        note(format!("{:?}", b.cms_incrby(b"none", &pairs).map_err(t)));
+        note(format!("{:?}", b.cms_query(b"m", &items).map_err(t)));
+        note(format!("{:?}", b.cms_initbydim(b"m2", 20, 4).map_err(t)));
+        note(format!(
+            "{:?}",
+            b.cms_merge(b"m2", &[b"m", b"m"], None).map_err(t)
+        ));
+        note(format!(
+            "{:?}",
+            b.cms_merge(b"m2", &[b"m2", b"m"], Some(&[1, -1]))
+                .map_err(t)
+        ));
+        note(format!(
+            "{:?}",
+            b.cms_merge(b"m2", &[b"p"], None).map_err(t)
+        ));
+        note(format!("{:?}", b.cms_query(b"m2", &items).map_err(t)));
+        note(format!("{:?}", b.cms_info(b"m2").map_err(t)));
+        note(format!("{:?}", b.cms_info(b"p").map_err(t)));
+        out
+    }
+    assert_eq!(script(&store), script(&redis));
+}

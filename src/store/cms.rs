@@ -41,7 +41,7 @@ impl From<CmsError> for Error {
 /// A C cast of a non-negative double to `size_t` on x86-64: exact below 2^64, 0 for 2^64
 /// and above, infinity and NaN.
 fn c_size_t(x: f64) -> u64 {
-    if x >= 0.0 && x < 18_446_744_073_709_551_616.0 {
+    if (0.0..18_446_744_073_709_551_616.0).contains(&x) {
         x as u64
     } else {
         0
