@@ -1,6 +1,7 @@
 //! sketchstore: an embedded, in-process store with Redis's session-intelligence data
-//! structures (HyperLogLog, Bloom filters, bitfields) beside strings, counters, hashes and
-//! lists, answering exactly as Redis 7.0 (and RedisBloom for `BF.*`) does.
+//! structures (HyperLogLog, Bloom and cuckoo filters, count-min sketches, bitfields) beside
+//! strings, counters, hashes and lists, answering exactly as Redis 7.0 (and RedisBloom for
+//! `BF.*`, `CF.*` and `CMS.*`) does.
 //!
 //! Start with [`Store`]: typed methods named after the Redis commands (`store.incr(key)`),
 //! and [`Store::execute`] for a raw command as a list of byte strings.

@@ -744,6 +744,8 @@ fn typed_methods_agree_with_redis_backend() {
         note(format!("{:?}", b.cms_query(b"m2", &items).map_err(t)));
         note(format!("{:?}", b.cms_info(b"m2").map_err(t)));
         note(format!("{:?}", b.cms_info(b"p").map_err(t)));
+        note(format!("{:?}", b.key_type(b"c").map_err(t)));
+        note(format!("{:?}", b.key_type(b"m").map_err(t)));
         out
     }
     assert_eq!(script(&store), script(&redis));

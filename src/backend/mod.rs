@@ -596,6 +596,8 @@ pub trait Backend: Send + Sync {
             b"hash" => KeyType::Hash,
             b"list" => KeyType::List,
             b"MBbloom--" => KeyType::Bloom,
+            b"MBbloomCF" => KeyType::Cuckoo,
+            b"CMSk-TYPE" => KeyType::Cms,
             other => {
                 return Err(Error::Io(format!(
                     "unsupported key type {}",
