@@ -778,6 +778,10 @@ mod tests {
         store.execute(&["RPUSH", "l", "x", "y"]);
         store.execute(&["PFADD", "p", "a", "b"]);
         store.execute(&["BF.ADD", "b", "x"]);
+        store.execute(&["CF.RESERVE", "c", "4"]);
+        store.execute(&["CF.ADD", "c", "x"]);
+        store.execute(&["CMS.INITBYDIM", "m", "2", "2"]);
+        store.execute(&["CMS.INCRBY", "m", "x", "7"]);
         store.execute(&["SET", "n", "12"]);
         store.execute(&["INCR", "n"]);
         let bytes = snapshot(&store);
