@@ -393,6 +393,27 @@ mod tests {
     }
 
     #[test]
+    fn from_parts_round_trip_and_checks() {
+        let mut s = CountMinSketch::init_by_dim(5, 3).unwrap();
+        s.incrby(b"a", 7).unwrap();
+        let le: Vec<u8> = s.cells().iter().flat_map(|c| c.to_le_bytes()).collect();
+        let back = CountMinSketch::from_parts(5, 3, s.info().count, &le).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(
+            CountMinSketch::from_parts(0, 3, 0, &[]).unwrap_err(),
+            CmsError::InvalidWidth
+        );
+        assert_eq!(
+            CountMinSketch::from_parts(5, 3, 0, &le[1..]).unwrap_err(),
+            CmsError::TooLarge
+        );
+        assert_eq!(
+            CountMinSketch::from_parts(u64::MAX, 3, 0, &le).unwrap_err(),
+            CmsError::TooLarge
+        );
+    }
+
+    #[test]
     fn dims_errors() {
         assert_eq!(
             CountMinSketch::init_by_dim(0, 1).unwrap_err(),

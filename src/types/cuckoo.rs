@@ -989,6 +989,34 @@ mod tests {
     }
 
     #[test]
+    fn from_dump_takes_exact_arrays() {
+        let mut cf = CuckooFilter::reserve(8, 2, 5, 2).unwrap();
+        for i in 0..40u32 {
+            let _ = cf.add(&i.to_le_bytes());
+        }
+        assert!(cf.filters().len() > 1);
+        let arrays: Vec<Vec<u8>> = cf.filters().iter().map(|f| f.data().to_vec()).collect();
+        let back = CuckooFilter::from_dump(&cf.header_chunk(), arrays.clone()).unwrap();
+        assert_eq!(back, cf);
+        let mut short = arrays.clone();
+        short.pop();
+        assert_eq!(
+            CuckooFilter::from_dump(&cf.header_chunk(), short),
+            Err(CuckooError::ChunkRejected)
+        );
+        let mut cut = arrays.clone();
+        cut[0].pop();
+        assert_eq!(
+            CuckooFilter::from_dump(&cf.header_chunk(), cut),
+            Err(CuckooError::ChunkRejected)
+        );
+        assert_eq!(
+            CuckooFilter::from_dump(&cf.header_chunk()[..37], arrays),
+            Err(CuckooError::InvalidHeader)
+        );
+    }
+
+    #[test]
     fn header_layout() {
         let mut cf = CuckooFilter::reserve(10, 2, 20, 1).unwrap();
         cf.add(b"a").unwrap();
