@@ -13,6 +13,7 @@ use super::value::Value;
 use super::{Db, Lock, Store};
 use crate::error::{Error, Result};
 use crate::types::cms::{dims_from_prob, CmsError, CmsInfo, CountMinSketch, MergeSource};
+use std::collections::HashMap;
 
 /// A CMS command on a missing key (other than the INITBY* commands).
 pub(crate) const KEY_MISSING: &str = "CMS: key does not exist";
@@ -174,25 +175,20 @@ impl Db<'_> {
     ) -> Result<()> {
         self.cms_merge_check(dest)?;
         // Every distinct source other than `dest` is moved out of its slot while the merge
-        // borrows it, and always put back.
+        // borrows it, and always put back. `index` finds a key's place in `taken` (a merge
+        // may name many keys, some many times).
         let mut taken: Vec<(&[u8], Box<CountMinSketch>)> = Vec::new();
-        let gathered = self.cms_take_sources(dest, sources, &mut taken);
+        let mut index: HashMap<&[u8], usize> = HashMap::new();
+        let gathered = self.cms_take_sources(dest, sources, &mut taken, &mut index);
         let result = gathered.and_then(|()| {
-            let weights: Vec<(usize, i64)> = sources
+            let parts: Vec<MergeSource<'_>> = sources
                 .iter()
                 .map(|&(key, w)| {
-                    let at = taken
-                        .iter()
-                        .position(|(k, _)| *k == key)
-                        .unwrap_or(usize::MAX);
-                    (at, w.unwrap_or(0))
-                })
-                .collect();
-            let parts: Vec<MergeSource<'_>> = weights
-                .iter()
-                .map(|&(at, w)| match taken.get(at) {
-                    Some((_, s)) => MergeSource::Other(s, w),
-                    None => MergeSource::Dest(w),
+                    let w = w.unwrap_or(0);
+                    match index.get(key).and_then(|&at| taken.get(at)) {
+                        Some((_, s)) => MergeSource::Other(s, w),
+                        None => MergeSource::Dest(w),
+                    }
                 })
                 .collect();
             Ok(self.cms(dest)?.merge(&parts)?)
@@ -205,13 +201,16 @@ impl Db<'_> {
         result
     }
 
+    /// Checks the sources in order and moves each distinct one (other than `dest`) into
+    /// `taken`. A source seen before has passed the dimension check already.
     fn cms_take_sources<'k>(
         &mut self,
         dest: &[u8],
         sources: &[(&'k [u8], Option<i64>)],
         taken: &mut Vec<(&'k [u8], Box<CountMinSketch>)>,
+        index: &mut HashMap<&'k [u8], usize>,
     ) -> Result<()> {
-        let (width, depth) = {
+        let dims = {
             let d = self.cms(dest)?;
             (d.width(), d.depth())
         };
@@ -219,24 +218,18 @@ impl Db<'_> {
             if weight.is_none() {
                 return Err(Error::other(BAD_WEIGHT));
             }
-            if key == dest {
+            if key == dest || index.contains_key(key) {
                 continue;
             }
-            let dims = match taken.iter().find(|(k, _)| *k == key) {
-                Some((_, s)) => (s.width(), s.depth()),
-                None => {
-                    let s = self.cms(key)?;
-                    let dims = (s.width(), s.depth());
-                    if let Some(v) = self.value(key) {
-                        if let Value::Cms(s) = std::mem::replace(v, placeholder()) {
-                            taken.push((key, s));
-                        }
-                    }
-                    dims
-                }
-            };
-            if dims != (width, depth) {
+            let s = self.cms(key)?;
+            if (s.width(), s.depth()) != dims {
                 return Err(CmsError::DimensionMismatch.into());
+            }
+            if let Some(v) = self.value(key) {
+                if let Value::Cms(s) = std::mem::replace(v, placeholder()) {
+                    index.insert(key, taken.len());
+                    taken.push((key, s));
+                }
             }
         }
         Ok(())
