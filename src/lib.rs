@@ -13,9 +13,14 @@
 //! assert_eq!(store.incr("views").unwrap(), 1);
 //! ```
 //!
-//! The design and its decisions are explained in each module's documentation; the layering
-//! is `types` (pure data structures) under `store` (keyspace, expiry, semantics) under
-//! `cmd` (argv parsing and reply shaping).
+//! For one client's state (MULTI/WATCH, subscriptions, RESP2 or RESP3) open a
+//! [`Connection`] with [`Store::connection`]; application code that should also run on a
+//! real Redis takes a [`Backend`].
+//!
+//! The layering is `types` (pure data structures) under `store` (keyspace, expiry,
+//! semantics) under `cmd` (the command table, argv parsing, reply shaping, [`Connection`])
+//! under [`backend`] under [`intel`]; docs/architecture.md in the repository walks through
+//! it, and each module's documentation explains its representation and decisions.
 
 #![warn(missing_docs)]
 
@@ -32,6 +37,7 @@ pub mod num;
 #[cfg(feature = "redis")]
 pub mod redis_compat;
 mod reply;
+pub mod server;
 mod store;
 pub mod types;
 mod wait;
@@ -60,3 +66,25 @@ pub use store::{
 pub use types::bloom::{BloomError, BloomInfo};
 pub use types::cms::CmsInfo;
 pub use types::cuckoo::{CuckooInfo, InsertOutcome};
+
+/// The README and the guides under docs/, run as doctests so that their examples keep
+/// compiling and passing.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+    #[doc = include_str!("../docs/embedded.md")]
+    struct Embedded;
+    #[doc = include_str!("../docs/backends.md")]
+    struct Backends;
+    #[doc = include_str!("../docs/persistence.md")]
+    struct Persistence;
+    #[doc = include_str!("../docs/session-intelligence.md")]
+    struct SessionIntelligence;
+    #[doc = include_str!("../docs/architecture.md")]
+    struct Architecture;
+    #[doc = include_str!("../docs/redis-behaviours.md")]
+    struct RedisBehaviours;
+    #[doc = include_str!("../docs/server.md")]
+    struct Server;
+}

@@ -1,5 +1,6 @@
-//! Strings and counters: argv -> exact reply tables (spec/keyspace.md §1-3 and its test
-//! vectors, written out so they run without a Redis server), then the typed methods.
+//! Strings and counters: argv -> exact reply tables (Redis 7.0's behaviour for common errors,
+//! SET and INCR/DECR, recorded from a real server and written out so they run without one;
+//! docs/redis-behaviours.md, "Integer and float arguments"), then the typed methods.
 
 mod common;
 

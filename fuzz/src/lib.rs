@@ -26,9 +26,12 @@
 
 pub mod cf_loadchunk;
 pub mod loadchunk;
+pub mod resp_request;
+pub mod rdb_restore;
 
 pub use cf_loadchunk::run_cf_loadchunk;
 pub use loadchunk::run_loadchunk;
+pub use rdb_restore::run_rdb_restore;
 use sketchstore::{ManualClock, Reply, Store};
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -196,16 +196,21 @@ impl Store {
         if flagged {
             return Some(Reply::Error(EXECABORT.into()));
         }
-        Some(exec_queued(self, &queued, &[], None).unwrap_or(Reply::NilArray))
+        Some(
+            exec_queued(self, &queued, &[], None)
+                .unwrap_or(Reply::NilArray)
+                .into_resp2(),
+        )
     }
 }
 
 /// The checks Redis makes when it queues a command: name and arity, a container's
-/// subcommand, and under a memory limit whether it may grow memory (`denyoom`).
+/// subcommand, and the memory limit: over it, Redis refuses to queue any command (queuing
+/// itself takes memory), reads included.
 fn check_queued(store: &Store, argv: &[&[u8]]) -> Result<&'static Spec> {
     let spec = check(argv)?;
     check_subcommand(spec, argv)?;
-    store.check_memory(spec.flags.has(Flags::WRITE_DENYOOM))?;
+    store.check_memory(true)?;
     Ok(spec)
 }
 
@@ -265,6 +270,23 @@ impl<'q> Queued<'q> {
         starts
             .zip(&self.cmds)
             .map(|(start, &(end, spec))| (&self.args[start..end], spec))
+    }
+}
+
+/// Counts a run of `spec` for INFO commandstats: an OOM refusal is a rejected call, another
+/// error reply a failed one.
+fn count_call(spec: &'static Spec, reply: &Reply) {
+    let Some(stats) = super::call_stats(spec) else {
+        return;
+    };
+    stats.calls.fetch_add(1, Ordering::Relaxed);
+    if let Reply::Error(e) = reply {
+        let counter = if e.starts_with("OOM") {
+            &stats.rejected
+        } else {
+            &stats.failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -389,12 +411,20 @@ impl Connection {
             return Reply::Error(EXECABORT.into());
         }
         let mut queued = Queued::default();
+        let mut denyoom = false;
         for argv in &queue {
             let argv = argv.iter().map(Vec::as_slice);
             let Ok(spec) = check(queued.stage(argv)) else {
                 return Reply::Error(EXECABORT.into());
             };
+            denyoom |= spec.flags.has(Flags::WRITE_DENYOOM);
             queued.commit(spec);
+        }
+        // Redis checks memory again at EXEC for a transaction that may grow it.
+        if denyoom {
+            if let Err(e) = self.store.check_memory(true) {
+                return Reply::Error(format!("EXECABORT Transaction discarded because of: {e}"));
+            }
         }
         let reply = exec_queued(&self.store, &queued, &watched, Some(&flag));
         self.shape(reply.unwrap_or(Reply::NilArray))
@@ -470,6 +500,7 @@ impl Connection {
             Route::Done(r) => self.shape(r),
             Route::Run(spec) => {
                 let r = self.store.run_spec(spec, &argv);
+                count_call(spec, &r);
                 self.shape(r)
             }
         }
@@ -487,6 +518,7 @@ impl Connection {
             };
             let Some(parse) = spec.block else {
                 let r = self.store.run_spec(spec, &args);
+                count_call(spec, &r);
                 return self.shape(r);
             };
             match parse(&args, &self.store.inner.clock) {

@@ -65,6 +65,14 @@ impl Db<'_> {
     pub(crate) fn setbit(&mut self, key: &[u8], offset: u64, bit: bool) -> Result<u8> {
         self.check_offset(offset)?;
         let len = self.check_len((offset >> 3) + 1)?;
+        // As in Redis, writing the bit a string already has, without growing it, modifies
+        // nothing: no WATCH is invalidated.
+        if let Some(bytes) = self.read_string(key)? {
+            let old = bitmap::getbit(&bytes, offset);
+            if bytes.len() >= len && old == u8::from(bit) {
+                return Ok(old);
+            }
+        }
         let raw = self.write_string(key, len)?;
         Ok(bitmap::setbit(raw, offset, u8::from(bit)))
     }

@@ -10,7 +10,7 @@
 //! | A hash or list of more than 16 elements is sized from 8 elements spread across it, times its length | O(1) per refresh, as Redis's `MEMORY USAGE` samples aggregates | the estimate of a collection with very uneven elements is rough |
 //! | Without a limit nothing of this runs: slot sizes stay 0, and the hot path pays a branch on an `Option` per command and per key lookup | GET/SET/INCR keep their speed | none measurable |
 //! | Eviction samples: 4 random shards, up to 5 keys each found by probing the shard's table at a random hash; the best candidate of the about 20 is evicted | Redis's approximated LRU (`maxmemory-samples 5` and its eviction pool) in O(1) per eviction | approximate: a key among the oldest few percent, not the oldest, goes first |
-//! | Writes are refused (`OOM command not allowed ...`) before they run, only for Redis's `denyoom` commands, only through [`Store::execute`] | Redis's rule: reads, deletes and expiries still work at the limit, so memory can be freed | the typed methods (`store.set(...)`) are not refused: they store and then evict (under `noeviction`, nothing is evicted and memory stays over the limit) |
+//! | Writes are refused (`OOM command not allowed ...`) before they run, only for Redis's `denyoom` commands, through [`Store::execute`], the typed methods and at MULTI queue time | Redis's rule: reads, deletes and expiries still work at the limit, so memory can be freed | a refused typed call returns `Err` with Redis's text, which callers that never expect a full store must handle |
 //!
 //! LRU clocks are the low 32 bits of the store clock in milliseconds, set on every access
 //! under a limit; a key idle for more than 49.7 days looks recently used (Redis's 24-bit

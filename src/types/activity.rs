@@ -38,6 +38,18 @@
 //! answers `[62, 3]`: a foreign tag and a stale 2, so the writer sends `INCRBY u8 64 -2`.
 //! Reading the window of the last 3 minutes at bucket 122 reads slots 0, 1, 2, and keeps a
 //! count only where the tag equals 120, 121 or 122 respectively.
+//!
+//! # Accuracy
+//!
+//! Exact up to 255 events per bucket, which then reads 255. The one loss is the race named
+//! above: when a slot's stale count was already 255, increments by other writers between the
+//! two calls are lost. A reader never sees a count from an earlier lap.
+//!
+//! # References
+//!
+//! - Redis 7.0.15 `src/bitops.c` (`bitfieldGeneric`): the `SET`, `INCRBY` and `OVERFLOW SAT`
+//!   semantics the layout relies on; [`crate::types::bitmap`] implements them.
+//! - docs/redis-behaviours.md, "BITFIELD overflow".
 
 use super::bitmap::{BitfieldOp, BitfieldType, Overflow};
 use std::time::Duration;

@@ -54,12 +54,22 @@
 //! `BITPOS k 0 1` (from byte 1, no end) is 16: the string is taken as padded with zeros on the
 //! right, while `BITPOS k 0 1 1` (end given) is -1.
 //!
+//! # Accuracy
+//!
+//! Exact: these are integer and bit operations, and no result is approximate. The
+//! `bitfield_programs_match_model` property test runs random BITFIELD programs (every type,
+//! offset form and overflow mode) through the fast code and through [`model`], which redoes
+//! each one bit by bit in `i128`, and requires identical replies and bytes; the BITCOUNT and
+//! BITPOS property tests (`bitcount_matches_naive`, `bitpos_matches_naive`) compare ranges in
+//! bytes and bits against a naive count.
+//!
 //! # References
 //!
 //! - Redis 7.0.15 `src/bitops.c` (`redisBitpos`, `getBitOffsetFromArgument`,
 //!   `getBitfieldTypeFromArgument`, `check{Signed,Unsigned}BitfieldOverflow`,
 //!   `bitcountCommand`, `bitposCommand`, `bitfieldGeneric`) and `src/util.c` (`string2ll`).
-//! - `shared/spec/bitfield.md`: behaviour digest and test vectors recorded from a real server.
+//! - docs/redis-behaviours.md, "BITFIELD overflow": the quirks kept, with an example recorded
+//!   from a real server.
 
 use std::fmt;
 
@@ -908,7 +918,8 @@ pub fn bitfield_incrby(
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 /// A plain reference for the functions above: one `bool` per bit and `i128` arithmetic, written
-/// from the behaviour digest rather than from the fast code, for tests and the fuzz target.
+/// from Redis's documented semantics rather than from the fast code, for tests and the fuzz
+/// target.
 pub mod model {
     use super::{BitUnit, BitfieldType, BitposRange, Overflow};
 

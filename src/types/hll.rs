@@ -7,14 +7,13 @@
 //!   string with 6-bit packed registers. `as_bytes` is therefore free (a `GET` of an HLL key
 //!   costs nothing extra), and bytes move between sketchstore and Redis in both directions.
 //!   Cost: a dense register read or write is a shift-and-mask over two bytes instead of a byte
-//!   load. `add` on a dense value measured about 6 ns for an 8-byte item (release, best of
-//!   30 batches on the shared 2-core build machine), most of it the hash, so unpacked `u8`
-//!   registers (16384 bytes, +33 %) would buy nothing measurable and would cost a repack of
-//!   16384 registers on every `GET`.
+//!   load. Most of a dense `add` is the hash, so unpacked `u8` registers (16384 bytes, +33 %)
+//!   would buy nothing measurable and would cost a repack of 16384 registers on every `GET`
+//!   (README, "Performance", has the measured times).
 //! - **Dense values carry a register histogram** (`[u32; 64]`, registers per value), kept up
 //!   to date by every register change. Redis's estimator needs only that histogram, so
-//!   `PFCOUNT` right after a changing `PFADD` is the estimator alone (measured 70-90 ns)
-//!   instead of Redis's rescan of 16384 registers (about 11 µs here). A dense value read from
+//!   `PFCOUNT` right after a changing `PFADD` is the estimator alone (64 histogram entries)
+//!   instead of Redis's rescan of 16384 registers. A dense value read from
 //!   bytes builds its histogram on its first count, so loading a value only to add to it
 //!   costs nothing extra. Cost: 264 bytes per dense value, two increments per change.
 //! - **Small sparse values carry nothing beside their bytes**, so a 20-item HLL stays about
@@ -22,9 +21,8 @@
 //!   From 256 bytes on, a sparse value gets a boxed index: an opcode boundary about every
 //!   12 opcodes (with its first register and the length of its predecessor) and the
 //!   register histogram. `PFADD` then walks from the nearest boundary instead of the first
-//!   opcode (about 1,200 instructions per add, hash and byte move included, over the first
-//!   1,000 adds to a fresh value, against about 8 µs for Redis's walk from the start at the
-//!   3000-byte limit) and `PFCOUNT` is the estimator alone. The index is maintained locally,
+//!   opcode (a walk of about a dozen opcodes instead of up to the whole 3000-byte value) and
+//!   `PFCOUNT` is the estimator alone. The index is maintained locally,
 //!   never rebuilt: an update shifts the boundaries after the bytes it rewrote, replaces the
 //!   ones inside by the next boundary after them (a walk of a few opcodes), and a walk that
 //!   got long adds boundaries along the gap it walked. Cost: about 1.4 KB beside a
@@ -33,7 +31,7 @@
 //! - **`PFMERGE` into a sparse value resumes its walk.** Redis sets the merged registers in
 //!   ascending order, each update walking from the first opcode (quadratic). Nothing before
 //!   an update's merge window changes again, so each walk here resumes from there: the same
-//!   bytes, measured 60-180 µs instead of 6 ms for two 700-item sources.
+//!   bytes in linear instead of quadratic time.
 //! - **The sparse update is Redis's algorithm, not a canonical encoder.** The sparse bytes
 //!   depend on the order registers were set (zero runs are never coalesced, adjacent equal
 //!   values merge only in a five-opcode window), so byte parity needs the same splits, the
@@ -117,7 +115,8 @@
 //! # References
 //!
 //! - Redis 7.0.15 `src/hyperloglog.c` and `tests/unit/hyperloglog.tcl` (facts only).
-//! - `spec/hyperloglog.md` of this project: behaviour digest and server-recorded vectors.
+//! - docs/redis-behaviours.md, "HyperLogLog: sparse, dense, and the exact count", recorded
+//!   from a real server.
 //! - O. Ertl, "New cardinality estimation algorithms for HyperLogLog sketches",
 //!   arXiv:1702.01284 (the `sigma`/`tau` estimator).
 //! - P. Flajolet et al., "HyperLogLog: the analysis of a near-optimal cardinality estimation
@@ -1743,7 +1742,7 @@ mod tests {
         h
     }
 
-    /// SHA-256, for comparing against the digests the spec recorded (kept local: the crate
+    /// SHA-256, for comparing against digests recorded from a real server (kept local: the crate
     /// has no hashing dependency for it).
     fn sha256(data: &[u8]) -> String {
         const K: [u32; 64] = [
