@@ -24,10 +24,12 @@
 //!
 //! Seeds can therefore be written as plain text: `SET\xFEk\xFEv\xFFGET\xFEk`.
 
+pub mod cf_loadchunk;
 pub mod loadchunk;
 pub mod resp_request;
 pub mod rdb_restore;
 
+pub use cf_loadchunk::run_cf_loadchunk;
 pub use loadchunk::run_loadchunk;
 pub use rdb_restore::run_rdb_restore;
 use sketchstore::{ManualClock, Reply, Store};
@@ -124,6 +126,19 @@ pub const NAMES: &[&str] = &[
     "BF.MEXISTS",
     "BF.RESERVE",
     "BF.INFO",
+    "CF.RESERVE",
+    "CF.ADD",
+    "CF.ADDNX",
+    "CF.INSERT",
+    "CF.EXISTS",
+    "CF.DEL",
+    "CF.COUNT",
+    "CF.SCANDUMP",
+    "CF.LOADCHUNK",
+    "CMS.INITBYDIM",
+    "CMS.INCRBY",
+    "CMS.QUERY",
+    "CMS.MERGE",
     "PUBLISH",
     "MULTI",
     "EXEC",

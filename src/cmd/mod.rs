@@ -23,7 +23,9 @@ macro_rules! cmd {
 
 pub(crate) mod bits;
 mod bloom;
+mod cms;
 mod connection;
+mod cuckoo;
 mod generic;
 mod hashes;
 mod hll;
@@ -378,6 +380,8 @@ fn table() -> &'static Table {
         bits::register(&mut specs);
         hll::register(&mut specs);
         bloom::register(&mut specs);
+        cuckoo::register(&mut specs);
+        cms::register(&mut specs);
         lists::register(&mut specs);
         pubsub::register(&mut specs);
         txn::register(&mut specs);
