@@ -296,6 +296,12 @@ const VECTORS: &[&str] = &[
     "LPUSH s2 a",
     "CMS.INITBYDIM l 5 5",
     "HGET l f",
+    // A filter that cannot grow fills up: CF.INSERT answers -1 in RESP2 and false in RESP3,
+    // CF.INSERTNX -1 in both.
+    "CF.RESERVE full 2 BUCKETSIZE 1 MAXITERATIONS 1 EXPANSION 0",
+    "CF.INSERT full ITEMS i1 i2 i3 i4 i5 i6",
+    "CF.INSERTNX full ITEMS zz yy",
+    "CF.INSERT full ITEMS q1 q2",
 ];
 
 fn run_vectors(mut run: impl FnMut(&[Vec<u8>]) -> (Reply, Reply)) {

@@ -507,7 +507,7 @@ impl Connection {
     fn shape(&self, r: Reply) -> Reply {
         match self.protocol {
             Protocol::Resp2 => r.into_resp2(),
-            Protocol::Resp3 => r,
+            Protocol::Resp3 => r.into_resp3(),
         }
     }
 

@@ -187,8 +187,11 @@ impl<'a, const NX: bool> Command<'a> for CfInsert<'a, NX> {
                         InsertOutcome::Inserted if !NX => Reply::Bool(true),
                         InsertOutcome::Inserted => Reply::Integer(1),
                         InsertOutcome::Exists => Reply::Integer(0),
-                        // RedisBloom answers `false` here for CF.INSERT in RESP3; one reply
-                        // value serves both protocols, so RESP3 reads -1 as RESP2 does.
+                        // No room in a filter that cannot grow: RedisBloom answers -1 in
+                        // RESP2 and `false` in RESP3 for CF.INSERT (-1 in both for INSERTNX).
+                        InsertOutcome::NoSpace if !NX => {
+                            Reply::Shapes(Box::new((Reply::Integer(-1), Reply::Bool(false))))
+                        }
                         InsertOutcome::NoSpace => Reply::Integer(-1),
                         InsertOutcome::OutOfMemory => {
                             Reply::Error(CuckooError::OutOfMemory.to_string())
