@@ -58,6 +58,14 @@ pub use store::lists::ListEnd;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub use store::persist::fuzz_snapshot;
+
+/// Whether `name` is a command that may block its caller (its table row has a blocking
+/// parser), for fuzz bodies that must not block; not part of the API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub fn fuzz_is_blocking(name: &[u8]) -> bool {
+    cmd::lookup(name).is_some_and(|s| s.block.is_some())
+}
 pub use store::persist::SNAPSHOT_VERSION;
 pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
 pub use store::strings::SetOutcome;

@@ -92,7 +92,10 @@ pub fn dump(store: &Store, key: &[u8]) -> Option<Vec<(i64, Vec<u8>)>> {
         match pair.as_slice() {
             [Reply::Integer(0), Reply::Nil] => return Some(out),
             [Reply::Integer(next), Reply::Bulk(chunk)] => {
-                assert!(*next > cursor, "SCANDUMP cursor went from {cursor} to {next}");
+                assert!(
+                    *next > cursor,
+                    "SCANDUMP cursor went from {cursor} to {next}"
+                );
                 out.push((*next, chunk.clone()));
                 cursor = *next;
             }
@@ -162,7 +165,11 @@ pub fn run_cf_loadchunk(data: &[u8]) {
         if flags & 4 != 0 && cursor != "1" {
             let before = dump(&store, b"v");
             if loadchunk(&store, b"v", cursor.as_bytes(), chunk).is_error() {
-                assert_eq!(dump(&store, b"v"), before, "a rejected chunk changed the filter");
+                assert_eq!(
+                    dump(&store, b"v"),
+                    before,
+                    "a rejected chunk changed the filter"
+                );
             }
         }
     }

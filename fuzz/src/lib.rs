@@ -26,8 +26,8 @@
 
 pub mod cf_loadchunk;
 pub mod loadchunk;
-pub mod resp_request;
 pub mod rdb_restore;
+pub mod resp_request;
 
 pub use cf_loadchunk::run_cf_loadchunk;
 pub use loadchunk::run_loadchunk;
@@ -401,27 +401,10 @@ pub fn run_steps(steps: &[Step]) -> usize {
     ran
 }
 
-/// Whether `argv` names a command that can block its caller.
+/// Whether `argv` names a command that can block its caller (the command table says so).
 fn is_blocking(argv: &[Vec<u8>]) -> bool {
-    const BLOCKING: &[&str] = &[
-        "blpop",
-        "brpop",
-        "blmove",
-        "brpoplpush",
-        "blmpop",
-        "bzpopmin",
-        "bzpopmax",
-        "bzmpop",
-        "wait",
-        "waitaof",
-        "xread",
-        "xreadgroup",
-    ];
-    argv.first().is_some_and(|n| {
-        BLOCKING
-            .iter()
-            .any(|b| n.eq_ignore_ascii_case(b.as_bytes()))
-    })
+    argv.first()
+        .is_some_and(|n| sketchstore::fuzz_is_blocking(n))
 }
 
 /// The `execute` target: decode, run, check. Panics on a bug.
