@@ -28,6 +28,7 @@
 pub const REDIS_VERSION: &str = "7.0.15";
 
 pub mod backend;
+mod clients;
 mod clock;
 mod cmd;
 mod error;

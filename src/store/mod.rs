@@ -100,6 +100,8 @@ pub(crate) struct Inner {
     pub(crate) saver: std::sync::OnceLock<persist::Saver>,
     /// Counters INFO reports.
     pub(crate) stats: Stats,
+    /// The connections to this store (CLIENT LIST, CLIENT KILL).
+    pub(crate) clients: crate::clients::Registry,
 }
 
 /// Counters of what happened to a store since it was built, for INFO. Updated with relaxed
@@ -244,6 +246,7 @@ impl StoreBuilder {
                     started_ms: self.clock.now_ms(),
                     ..Stats::default()
                 },
+                clients: crate::clients::Registry::default(),
                 clock: self.clock,
             }),
         }

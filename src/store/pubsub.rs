@@ -419,6 +419,11 @@ impl Subscription {
         self.channels.len() + self.patterns.len()
     }
 
+    /// How many channels are subscribed to.
+    pub(crate) fn channels_len(&self) -> usize {
+        self.channels.len()
+    }
+
     /// The channels subscribed to, in no particular order.
     pub fn channels(&self) -> Vec<Vec<u8>> {
         self.channels.iter().cloned().collect()
