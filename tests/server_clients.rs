@@ -335,3 +335,22 @@ fn client_kill_closes_the_socket_and_client_list_shows_addresses() {
     let pong: String = redis::cmd("PING").query(&mut admin).unwrap();
     assert_eq!(pong, "PONG");
 }
+
+#[test]
+fn a_client_that_never_reads_its_replies_blocks_only_itself() {
+    let server = Server::start();
+    let mut con = client(&server);
+    let big = "v".repeat(1 << 20);
+    let _: () = con.set("big", &big).unwrap();
+    // Ask for 64 MiB of replies and never read them: the server's writes to this socket
+    // stall once the kernel buffers fill, holding at most one flush of output.
+    let requests: Vec<u8> = (0..64).flat_map(|_| resp(&["GET", "big"])).collect();
+    let _silent = send(server.port, &requests);
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 0..100 {
+        let n: i64 = con.incr("others", 1).unwrap();
+        assert_eq!(n, i + 1);
+    }
+    let v: String = con.get("big").unwrap();
+    assert_eq!(v.len(), big.len());
+}
