@@ -96,10 +96,11 @@ impl std::hash::Hash for Reply {
 }
 
 /// C's `printf("%.17g", d)`, which Redis 7.0 uses for doubles in both protocols (`inf`,
-/// `-inf` and `nan` for the special values).
+/// `-inf`, and `nan` or `-nan` by the NaN's sign bit: RedisBloom's t-digest replies `-nan`
+/// where x86-64 arithmetic produced its default, negative, NaN).
 pub fn format_double(d: f64) -> String {
     if d.is_nan() {
-        return "nan".to_owned();
+        return if d.is_sign_negative() { "-nan" } else { "nan" }.to_owned();
     }
     if d.is_infinite() {
         return if d > 0.0 { "inf" } else { "-inf" }.to_owned();
@@ -181,6 +182,28 @@ impl Reply {
             Reply::Double(d) => Reply::Bulk(format_double(d).into_bytes()),
             Reply::Bool(b) => Reply::Integer(i64::from(b)),
             Reply::Verbatim(_, b) => Reply::Bulk(b),
+            other => other,
+        }
+    }
+
+    /// The reply a RESP3 client reads: pairs as two-element arrays and shape alternatives
+    /// resolved to their RESP3 side; every RESP3 kind kept.
+    pub fn into_resp3(self) -> Reply {
+        match self {
+            Reply::Array(v) => Reply::Array(v.into_iter().map(Reply::into_resp3).collect()),
+            Reply::Set(v) => Reply::Set(v.into_iter().map(Reply::into_resp3).collect()),
+            Reply::Push(v) => Reply::Push(v.into_iter().map(Reply::into_resp3).collect()),
+            Reply::Map(m) => Reply::Map(
+                m.into_iter()
+                    .map(|(k, v)| (k.into_resp3(), v.into_resp3()))
+                    .collect(),
+            ),
+            Reply::Pairs(m) => Reply::Array(
+                m.into_iter()
+                    .map(|(k, v)| Reply::Array(vec![k.into_resp3(), v.into_resp3()]))
+                    .collect(),
+            ),
+            Reply::Shapes(b) => b.1.into_resp3(),
             other => other,
         }
     }
@@ -419,6 +442,7 @@ fn parse_resp(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Reply, usi
                 b"inf" => f64::INFINITY,
                 b"-inf" => f64::NEG_INFINITY,
                 b"nan" => f64::NAN,
+                b"-nan" => -f64::NAN,
                 _ => std::str::from_utf8(line)
                     .ok()
                     .and_then(|t| t.parse::<f64>().ok())
@@ -550,6 +574,12 @@ mod tests {
         assert_eq!(g(f64::NEG_INFINITY), "-inf");
         assert_eq!(g(0.0001), "0.0001");
         assert_eq!(g(0.00001), "1.0000000000000001e-05");
+        assert_eq!(g(f64::NAN), "nan");
+        assert_eq!(g(-f64::NAN), "-nan");
+        let parsed = Reply::from_resp(b",-nan\r\n");
+        assert!(
+            matches!(parsed, Ok(Some((Reply::Double(d), 7))) if d.is_nan() && d.is_sign_negative())
+        );
     }
 
     #[test]

@@ -9,3 +9,7 @@ pub mod hash;
 pub mod hll;
 pub mod murmur;
 pub mod rdb;
+pub mod set;
+pub mod tdigest;
+pub mod topk;
+pub mod zset;
