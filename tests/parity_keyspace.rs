@@ -915,6 +915,14 @@ fn bloom_keys_match_redisbloom() {
             "LMPOP 1 bf LEFT",
             "PFDEBUG ENCODING bf",
             "EXPIRETIME bf",
+            "CF.ADD cf x",
+            "CMS.INITBYDIM cm 10 2",
+            "OBJECT ENCODING cf",
+            "OBJECT ENCODING cm",
+            "COPY cf cf2",
+            "COPY cm cm2",
+            "SORT cf",
+            "LCS cm s",
         ],
     );
 }

@@ -538,9 +538,12 @@ impl Db<'_> {
             return Ok(false);
         };
         let at = slot.expire_at();
-        // RedisBloom's filters have no copy callback: Redis refuses them, once it has found
+        // RedisBloom's types have no copy callback: Redis refuses them, once it has found
         // that the copy would otherwise go ahead.
-        let bloom = matches!(slot.value, Value::Bloom(_));
+        let bloom = matches!(
+            slot.value,
+            Value::Bloom(_) | Value::Cuckoo(_) | Value::Cms(_)
+        );
         let exists = self.slot(dst).is_some();
         if exists && !replace {
             return Ok(false);
@@ -622,7 +625,7 @@ fn encoding_of(v: &Value, entries: usize, longest: usize) -> &'static str {
             }
         }
         Value::List(_) => "quicklist",
-        Value::Bloom(_) => "raw",
+        Value::Bloom(_) | Value::Cuckoo(_) | Value::Cms(_) => "raw",
     }
 }
 
