@@ -36,8 +36,8 @@
 //!   100, sketchstore whatever arrived since its array (`6 * 100 + 10` nodes, merged ones
 //!   included) was last full, and RedisBloom's compression sorts the whole array.
 //!
-//! Criterion defaults here are 0.5 s warm-up and 1.5 s measurement per function (about 90 s in
-//! all); command-line options override them.
+//! Criterion defaults here are 0.5 s warm-up and 1.5 s measurement per function (the whole run
+//! took 160 s on a loaded 2-vCPU VM); command-line options override them.
 //!
 //! Run: `cargo bench --bench sketches -- --warm-up-time 1 --measurement-time 3`.
 
