@@ -573,3 +573,84 @@ fn write_fuzz_seeds() {
     large.execute(&argv);
     large.save(dir.join("large_hash")).unwrap();
 }
+
+/// The one size rule for strings (issue 20): every command that creates or grows a string
+/// from bytes refuses one longer than `max_string_bytes` with Redis's error, and whatever
+/// was accepted saves and loads back into a store built with the same settings.
+#[test]
+fn every_string_the_store_accepts_loads_back() {
+    const TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+    let dir = TempDir::new("strlimit");
+    let path = dir.path("dump.sks");
+    let build = || Store::builder().max_string_bytes(1024);
+    let store = build().build();
+    let long = "x".repeat(1025);
+    let fits = "x".repeat(1024);
+    for argv in [
+        vec!["SET", "k", &long],
+        vec!["SET", "k", &long, "EX", "100"],
+        vec!["SETNX", "k", &long],
+        vec!["SETEX", "k", "100", &long],
+        vec!["PSETEX", "k", "100000", &long],
+        vec!["GETSET", "k", &long],
+        vec!["MSET", "a", "1", "k", &long],
+        vec!["MSETNX", "a", "1", "k", &long],
+        vec!["APPEND", "k", &long],
+        vec!["SETRANGE", "k", "1", &fits],
+    ] {
+        let r = store.execute(&argv);
+        assert_eq!(r, Reply::Error(TOO_LONG.into()), "{}", argv[0]);
+        assert_eq!(store.stored_keys(), 0, "{argv:?} wrote something");
+    }
+    assert!(matches!(store.set("k", &long), Err(Error::StringTooLong)));
+    assert!(matches!(
+        store.mset(&[("k", &long)]),
+        Err(Error::StringTooLong)
+    ));
+    assert!(matches!(
+        store.getset("k", &long),
+        Err(Error::StringTooLong)
+    ));
+    assert!(matches!(
+        store.setex("k", Duration::from_secs(9), &long),
+        Err(Error::StringTooLong)
+    ));
+    assert!(matches!(store.setnx("k", &long), Err(Error::StringTooLong)));
+    assert_eq!(store.stored_keys(), 0);
+
+    // At the limit everything is accepted; BITFIELD may end 8 bytes past it, as in Redis.
+    store.set("s", &fits).unwrap();
+    assert_eq!(
+        store.execute(&["APPEND", "s", "y"]),
+        Reply::Error(TOO_LONG.into())
+    );
+    store.execute(&["SETRANGE", "r", "1023", "z"]);
+    assert_eq!(
+        store.execute(&["BITFIELD", "b", "SET", "i64", "8191", "1"]),
+        Reply::Array(vec![Reply::Integer(0)])
+    );
+    assert_eq!(store.execute(&["STRLEN", "b"]), Reply::Integer(1032));
+    assert_eq!(
+        store.execute(&["SETBIT", "t", "8191", "1"]),
+        Reply::Integer(0)
+    );
+    assert_eq!(store.save(&path).unwrap(), 4);
+    let back = build()
+        .open(&path)
+        .expect("what the store accepted loads back");
+    assert_eq!(dump(&back), dump(&store));
+
+    // Lowering the limit at run time: strings accepted before still save and load.
+    let big = Store::builder().max_string_bytes(2 << 20).build();
+    big.set("k", "y".repeat(3 << 19)).unwrap();
+    assert_eq!(
+        big.execute(&["CONFIG", "SET", "proto-max-bulk-len", "1mb"]),
+        Reply::ok()
+    );
+    big.save(&path).unwrap();
+    let back = Store::builder()
+        .max_string_bytes(1 << 20)
+        .open(&path)
+        .expect("a string accepted under a higher limit loads");
+    assert_eq!(back.strlen("k").unwrap(), 3 << 19);
+}

@@ -9,6 +9,7 @@
 //! | Write to a temporary file in the target's directory, `fsync`, rename over the target, `fsync` the directory | a crash at any moment leaves either the previous snapshot or the new one, complete (`tests/crash.rs` kills a saving process 30 times) | a killed save leaves its temporary file (`.<name>.tmp-<pid>-<n>`) behind |
 //! | The file is checksummed (xxh3-64) and the checksum is verified over the whole file before one record is decoded | a truncated or damaged file is refused with one clear error, and a loader never acts on corrupt data | loading reads the file twice (the second read is usually from the page cache) |
 //! | Saving locks one shard at a time, encodes its live keys into a buffer, unlocks, then writes | commands on other shards never wait for a save, and those on the shard being copied wait only for a memory copy, never for the disk | a save is consistent per shard, not across shards (below); the buffer peaks at the largest shard's encoding |
+//! | Loading applies no string-size limit (`max_string_bytes`), only the bytes the file holds | every string the store accepted loads back, also after CONFIG SET lowered `proto-max-bulk-len` or BITFIELD grew a string up to 8 bytes past it (as Redis allows); a snapshot the store wrote always loads into a store built with the same settings | a hand-made file can hold a string longer than the loading store's limit: later APPEND/SETRANGE on it are refused, as in Redis after lowering the limit |
 //! | Expiry times are absolute Unix milliseconds; keys already expired at load are dropped | a TTL keeps counting while the store is down, as in Redis | none |
 //!
 //! # Consistency
@@ -358,21 +359,12 @@ impl<R: Read> Dec<R> {
 /// The longest a collection is preallocated for from a count in the file.
 const PREALLOC: usize = 4096;
 
-fn decode_value<R: Read>(
-    d: &mut Dec<R>,
-    kind: u8,
-    max_string: usize,
-    limits: BloomLimits,
-) -> Result<Value> {
-    let too_long = || corrupt("a string exceeds the store's max_string_bytes");
+fn decode_value<R: Read>(d: &mut Dec<R>, kind: u8, limits: BloomLimits) -> Result<Value> {
     Ok(match kind {
-        KIND_RAW => {
-            let b = d.bytes()?;
-            if b.len() > max_string {
-                return Err(too_long());
-            }
-            Value::Str(StrValue::Raw(b))
-        }
+        // No string limit here: a string the store accepted under any `max_string_bytes`
+        // (raised or lowered since by CONFIG SET) loads back, as Redis's RDB loader does;
+        // `Dec::bytes` bounds it by the bytes the file holds.
+        KIND_RAW => Value::Str(StrValue::Raw(d.bytes()?)),
         KIND_INT => Value::Str(StrValue::Int(d.i64()?)),
         KIND_HLL => {
             let b = d.bytes()?;
@@ -514,7 +506,6 @@ pub(crate) fn load_snapshot<R: Read + Seek>(store: &Store, mut r: R, len: u64) -
         r: BufReader::with_capacity(1 << 16, r.take(body - HEADER_LEN)),
         left: body - HEADER_LEN,
     };
-    let max_string = store.inner.settings.max_string_bytes();
     let limits = BloomLimits {
         max_bytes: store.inner.settings.bloom_max_bytes(),
     };
@@ -537,7 +528,7 @@ pub(crate) fn load_snapshot<R: Read + Seek>(store: &Store, mut r: R, len: u64) -
                 None
             };
             let key = d.bytes()?;
-            let value = decode_value(&mut d, kind, max_string, limits)?;
+            let value = decode_value(&mut d, kind, limits)?;
             records += 1;
             if db.value(&key).is_some() {
                 return Err(corrupt("a key appears twice"));
