@@ -4,7 +4,7 @@
 //!
 //! | decision | why | cost |
 //! |---|---|---|
-//! | A hand-written binary encoding of [`Value`], no serde format crate | the format is ours to version and document byte for byte; every length is checked against the bytes left in the file before anything is allocated; no new dependency | about 200 lines of encoder and decoder |
+//! | A hand-written binary encoding of [`Value`], no serde format crate | the format is ours to version and document byte for byte; every length and count (a Bloom header's bit arrays included) is checked against the bytes left in the file before anything is allocated from it; no new dependency | about 200 lines of encoder and decoder |
 //! | HyperLogLogs are stored as their Redis string bytes and Bloom filters as their `BF.SCANDUMP` header and chunks | loading runs the same validation as `SET` of an HLL string and `BF.LOADCHUNK` (including the store's `bloom_max_bytes`), which the types' serde impls run too | none: these are the types' own persisted forms |
 //! | Write to a temporary file in the target's directory, `fsync`, rename over the target, `fsync` the directory | a crash at any moment leaves either the previous snapshot or the new one, complete (`tests/crash.rs` kills a saving process 30 times) | a killed save leaves its temporary file (`.<name>.tmp-<pid>-<n>`) behind |
 //! | The file is checksummed (xxh3-64) and the checksum is verified over the whole file before one record is decoded | a truncated or damaged file is refused with one clear error, and a loader never acts on corrupt data | loading reads the file twice (the second read is usually from the page cache) |
@@ -341,8 +341,14 @@ impl<R: Read> Dec<R> {
 
     /// A count of items each taking at least one byte: bounded by the bytes left.
     fn count(&mut self) -> Result<usize> {
+        self.count_of(1)
+    }
+
+    /// A count of items each taking at least `min` bytes: bounded by the bytes left, so
+    /// that nothing sized from it outgrows the file.
+    fn count_of(&mut self, min: u64) -> Result<usize> {
         let n = self.varint()?;
-        if n > self.left {
+        if n.saturating_mul(min) > self.left {
             return Err(corrupt(format!("a count of {n} exceeds the data left")));
         }
         Ok(n as usize)
@@ -373,7 +379,7 @@ fn decode_value<R: Read>(d: &mut Dec<R>, kind: u8, limits: BloomLimits) -> Resul
             Value::Str(StrValue::Hll(Box::new(h)))
         }
         KIND_HASH_SMALL => {
-            let n = d.count()?;
+            let n = d.count_of(2)?;
             if n == 0 || n > MAX_SMALL_ENTRIES {
                 return Err(corrupt(format!("a small hash of {n} fields")));
             }
@@ -389,7 +395,7 @@ fn decode_value<R: Read>(d: &mut Dec<R>, kind: u8, limits: BloomLimits) -> Resul
             Value::Hash(Box::new(HashValue::Small(pairs)))
         }
         KIND_HASH_LARGE => {
-            let n = d.count()?;
+            let n = d.count_of(2)?;
             if n == 0 {
                 return Err(corrupt("an empty hash"));
             }
@@ -416,10 +422,21 @@ fn decode_value<R: Read>(d: &mut Dec<R>, kind: u8, limits: BloomLimits) -> Resul
         }
         KIND_BLOOM => {
             let header = d.bytes()?;
-            let mut filter = ScalableBloomFilter::from_header_chunk(&header, limits)
-                .map_err(|e| corrupt(format!("invalid Bloom filter header: {e}")))?;
-            let total: u64 = filter.links().iter().map(|l| l.bytes()).sum();
-            let n = d.count()?;
+            let bad_header = |e| corrupt(format!("invalid Bloom filter header: {e}"));
+            // The bit arrays are allocated (and zeroed) only once the file is known to hold
+            // their bytes: a small file cannot make the loader allocate a large filter.
+            let total: u64 = ScalableBloomFilter::header_chunk_array_bytes(&header, limits)
+                .map_err(bad_header)?
+                .iter()
+                .sum();
+            if total > d.left {
+                return Err(corrupt(format!(
+                    "a Bloom filter of {total} bytes exceeds the data left"
+                )));
+            }
+            let mut filter =
+                ScalableBloomFilter::from_header_chunk(&header, limits).map_err(bad_header)?;
+            let n = d.count_of(2)?;
             let mut loaded = 0u64;
             for _ in 0..n {
                 let iter = i64::try_from(d.varint()?)
@@ -665,13 +682,8 @@ impl Store {
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub fn fuzz_snapshot(data: &[u8]) {
-    let build = || {
-        Store::builder()
-            .shards(4)
-            .max_string_bytes(1 << 20)
-            .bloom_max_bytes(1 << 20)
-            .build()
-    };
+    // The default limits: the loader itself must bound what a file can make it allocate.
+    let build = || Store::builder().shards(4).build();
     let store = build();
     let _ = load_snapshot(&store, io::Cursor::new(data), data.len() as u64);
     if data.len() as u64 >= HEADER_LEN + TRAILER_LEN {
