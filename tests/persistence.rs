@@ -1,6 +1,7 @@
 //! Snapshots: `Store::save` and `Store::open` round trips (a property test over every value
 //! kind, with and without TTLs), expiry across restarts, refusal of truncated, corrupt and
-//! foreign files, periodic saves, and the per-shard consistency a save gives.
+//! foreign files, periodic saves, the string-size rule, and the single instant a save
+//! captures across shards.
 
 use proptest::prelude::*;
 use sketchstore::{Error, ManualClock, Reply, Store};
@@ -508,34 +509,113 @@ fn periodic_saves_run_and_stop_with_the_store() {
     assert!(!path.exists(), "a save ran after the store was dropped");
 }
 
+/// Every snapshot is one instant across all shards (issue 20): while writers run
+/// transactions, MSETs and LMOVEs whose keys span shards, every saved file holds each of
+/// them whole or not at all.
 #[test]
-fn a_save_is_consistent_per_shard_under_concurrent_writes() {
-    let dir = TempDir::new("concurrent");
+fn every_snapshot_is_one_instant_across_shards() {
+    const PAIRS: usize = 8;
+    const LIST: usize = 50;
+    let dir = TempDir::new("instant");
     let path = dir.path("dump.sks");
-    // One shard: MSET of both keys is atomic, so every snapshot holds equal values.
-    let store = Store::builder().shards(1).build();
-    store.execute(&["MSET", "a", "0", "b", "0"]);
+    let store = Store::new();
+    let items: Vec<String> = (0..LIST).map(|i| i.to_string()).collect();
+    let mut rpush = vec!["RPUSH", "list:a"];
+    rpush.extend(items.iter().map(String::as_str));
+    store.execute(&rpush);
+    store.set("r:b", "token").unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
+    let counters = {
         let store = store.clone();
         let stop = stop.clone();
         std::thread::spawn(move || {
-            let mut i = 0u64;
+            let mut conn = store.connection();
+            let mut execs = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                i += 1;
-                let v = i.to_string();
-                store.execute(&["MSET", "a", &v, "b", &v]);
+                conn.execute(&["MULTI"]);
+                for i in 0..PAIRS {
+                    conn.execute(&["INCR", &format!("x:{i}")]);
+                    conn.execute(&["INCR", &format!("y:{i}")]);
+                }
+                assert!(matches!(conn.execute(&["EXEC"]), Reply::Array(_)));
+                execs += 1;
             }
-            i
+            execs
         })
     };
-    for _ in 0..30 {
+    let movers = {
+        let store = store.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let v = n.to_string();
+                let mut mset = vec!["MSET"];
+                let keys: Vec<String> = (0..PAIRS).map(|i| format!("m:{i}")).collect();
+                for k in &keys {
+                    mset.push(k);
+                    mset.push(&v);
+                }
+                store.execute(&mset);
+                let (from, to) = if n % 2 == 0 {
+                    ("list:a", "list:b")
+                } else {
+                    ("list:b", "list:a")
+                };
+                store.execute(&["LMOVE", from, to, "LEFT", "RIGHT"]);
+                let (from, to) = if n % 2 == 0 {
+                    ("r:a", "r:b")
+                } else {
+                    ("r:b", "r:a")
+                };
+                assert_eq!(store.execute(&["RENAME", from, to]), Reply::ok());
+            }
+            n
+        })
+    };
+    let len = |s: &Store, k: &str| match s.execute(&["LLEN", k]) {
+        Reply::Integer(n) => n,
+        other => panic!("LLEN: {other:?}"),
+    };
+    for save in 0..40 {
         store.save(&path).unwrap();
         let back = Store::open(&path).unwrap();
-        assert_eq!(back.get("a").unwrap(), back.get("b").unwrap());
+        let x0 = back.get("x:0").unwrap();
+        for i in 0..PAIRS {
+            assert_eq!(
+                back.get(format!("x:{i}")).unwrap(),
+                x0,
+                "save {save}: x:{i}"
+            );
+            assert_eq!(
+                back.get(format!("y:{i}")).unwrap(),
+                x0,
+                "save {save}: y:{i}"
+            );
+        }
+        let m0 = back.get("m:0").unwrap();
+        for i in 0..PAIRS {
+            assert_eq!(
+                back.get(format!("m:{i}")).unwrap(),
+                m0,
+                "save {save}: m:{i}"
+            );
+        }
+        assert_eq!(
+            len(&back, "list:a") + len(&back, "list:b"),
+            LIST as i64,
+            "save {save}: an LMOVE half applied"
+        );
+        let renamed = ["r:a", "r:b"]
+            .iter()
+            .filter(|k| back.get(k).unwrap().is_some())
+            .count();
+        assert_eq!(renamed, 1, "save {save}: a RENAME half applied");
     }
     stop.store(true, Ordering::Relaxed);
-    assert!(writer.join().unwrap() > 0);
+    assert!(counters.join().unwrap() > 0);
+    assert!(movers.join().unwrap() > 0);
 }
 
 /// Writes the seeds of the `snapshot` fuzz target (`fuzz/corpus/snapshot/`):

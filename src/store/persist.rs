@@ -6,19 +6,21 @@
 //! |---|---|---|
 //! | A hand-written binary encoding of [`Value`], no serde format crate | the format is ours to version and document byte for byte; every length and count (a Bloom header's bit arrays included) is checked against the bytes left in the file before anything is allocated from it; no new dependency | about 200 lines of encoder and decoder |
 //! | HyperLogLogs are stored as their Redis string bytes and Bloom filters as their `BF.SCANDUMP` header and chunks | loading runs the same validation as `SET` of an HLL string and `BF.LOADCHUNK` (including the store's `bloom_max_bytes`), which the types' serde impls run too | none: these are the types' own persisted forms |
-//! | Write to a temporary file in the target's directory, `fsync`, rename over the target, `fsync` the directory | a crash at any moment leaves either the previous snapshot or the new one, complete (`tests/crash.rs` kills a saving process 30 times) | a killed save leaves its temporary file (`.<name>.tmp-<pid>-<n>`) behind |
+//! | Write to a temporary file in the target's directory, `fsync`, rename over the target, `fsync` the directory | a crash at any moment leaves either the previous snapshot or the new one, complete (`tests/crash.rs` kills a saving process 30 times); a failed write or fsync (disk full, read-only directory) removes the temporary file, leaves the previous snapshot as it was and returns the error (a periodic save reports it through [`Store::background_save_error`] and INFO's `rdb_last_bgsave_status`) | a killed save leaves its temporary file (`.<name>.tmp-<pid>-<n>`) behind, until the next `open` of that path removes those of processes no longer running (Linux's `/proc` tells which) |
 //! | The file is checksummed (xxh3-64) and the checksum is verified over the whole file before one record is decoded | a truncated or damaged file is refused with one clear error, and a loader never acts on corrupt data | loading reads the file twice (the second read is usually from the page cache) |
-//! | Saving locks one shard at a time, encodes its live keys into a buffer, unlocks, then writes | commands on other shards never wait for a save, and those on the shard being copied wait only for a memory copy, never for the disk | a save is consistent per shard, not across shards (below); the buffer peaks at the largest shard's encoding |
+//! | Saving locks every shard (in ascending order, as multi-key commands do), then encodes each shard into a buffer and unlocks it at once, then writes the buffers | every snapshot is one instant across all shards (below); writers wait only for memory copies, never for the disk | writers pause while the save takes the locks and encodes the shards before theirs (measured in `# Consistency`); the buffers hold the whole encoding until it is written |
 //! | Loading applies no string-size limit (`max_string_bytes`), only the bytes the file holds | every string the store accepted loads back, also after CONFIG SET lowered `proto-max-bulk-len` or BITFIELD grew a string up to 8 bytes past it (as Redis allows); a snapshot the store wrote always loads into a store built with the same settings | a hand-made file can hold a string longer than the loading store's limit: later APPEND/SETRANGE on it are refused, as in Redis after lowering the limit |
 //! | Expiry times are absolute Unix milliseconds; keys already expired at load are dropped | a TTL keeps counting while the store is down, as in Redis | none |
 //!
 //! # Consistency
 //!
-//! A snapshot holds, for each shard, the state of that shard at one instant. Keys in
-//! different shards may be captured at different instants, so a command that wrote keys in
-//! two shards (MSET, RENAME, LMOVE, EXEC) may appear half done. For a point-in-time snapshot
-//! of related keys, keep them in one shard (a store built with `.shards(1)` has one) or stop
-//! writers while saving.
+//! A snapshot is the store at one instant, as Redis's forked RDB save is: the save holds
+//! every shard's lock at once before it reads any, so a command that wrote keys in several
+//! shards (MSET, RENAME, LMOVE, EXEC) is in the file entirely or not at all. Shards are
+//! released one by one as they are encoded (two-phase locking: a shard still locked cannot
+//! have changed since the instant).
+//!
+//! The price is a pause of the writers: PAUSE_NOTE
 //!
 //! # Representation (format version 1; integers little-endian)
 //!
@@ -188,8 +190,8 @@ impl Store {
     /// leaves `path` holding either the previous snapshot or this one. Returns the number of
     /// keys written.
     ///
-    /// The snapshot is consistent per shard, not across shards: see the module
-    /// documentation of `store::persist` (README, "Guarantees").
+    /// The snapshot is the store at one instant across all shards: no multi-key command or
+    /// transaction is ever half applied in it (README, "Guarantees").
     ///
     /// ```
     /// let dir = std::env::temp_dir().join(format!("sketchstore-doc-{}", std::process::id()));
@@ -257,21 +259,12 @@ impl Store {
         header.extend_from_slice(&0u32.to_le_bytes());
         header.extend_from_slice(&self.inner.clock.now_ms().to_le_bytes());
         w.put(&header)?;
-        let mut count = 0u64;
-        let mut buf = Vec::new();
-        for shard in self.inner.shards.iter() {
-            buf.clear();
-            {
-                let shard = shard.0.lock();
-                let now = self.inner.clock.now_ms();
-                for slot in shard.iter_live(now) {
-                    encode_entry(&mut buf, &slot.key, &slot.value, slot.expire_at());
-                    count += 1;
-                }
-            }
-            w.put(&buf)?;
+        let (count, shards) = self.capture();
+        for buf in &shards {
+            w.put(buf)?;
         }
-        buf.clear();
+        drop(shards);
+        let mut buf = Vec::new();
         buf.push(OP_END);
         put_varint(&mut buf, count);
         w.put(&buf)?;
@@ -279,6 +272,34 @@ impl Store {
         w.inner.write_all(&sum.to_le_bytes())?;
         w.inner.flush()?;
         Ok(count as usize)
+    }
+}
+
+impl Store {
+    /// Encodes every live key as of one instant: all shards are locked, in ascending order
+    /// as every multi-key command locks them, so no command is half applied; then each
+    /// shard is encoded into its own buffer and unlocked at once. A shard still locked has
+    /// not changed since the instant, so the shards encoded last are as they were then.
+    /// Writers to a shard wait from the moment the save locks it until that shard is
+    /// encoded (a memory copy, never the disk). Returns the key count and the buffers.
+    fn capture(&self) -> (u64, Vec<Vec<u8>>) {
+        let mut guards: Vec<_> = self.inner.shards.iter().map(|s| s.0.lock()).collect();
+        let now = self.inner.clock.now_ms();
+        let mut count = 0u64;
+        let mut out = Vec::with_capacity(guards.len());
+        // Unlocked front to back: the order of locking, so that a command waiting for
+        // shards i and j > i gets i as soon as possible.
+        guards.reverse();
+        while let Some(shard) = guards.pop() {
+            let mut buf = Vec::new();
+            for slot in shard.iter_live(now) {
+                encode_entry(&mut buf, &slot.key, &slot.value, slot.expire_at());
+                count += 1;
+            }
+            drop(shard);
+            out.push(buf);
+        }
+        (count, out)
     }
 }
 
@@ -610,6 +631,7 @@ impl StoreBuilder {
         let path = path.as_ref();
         let period = self.save_every;
         let store = self.build();
+        remove_stale_temporaries(path);
         match File::open(path) {
             Ok(file) => {
                 let len = file
@@ -625,6 +647,41 @@ impl StoreBuilder {
             start_saver(&store, path.to_path_buf(), period)?;
         }
         Ok(store)
+    }
+}
+
+/// Removes the temporary files that saves to `path` by processes no longer running left
+/// behind (a save killed before its rename). A temporary file is `.<name>.tmp-<pid>-<n>`
+/// beside `path`; one whose process still runs may be a save in progress and is kept. Where
+/// `/proc` does not exist no process can be known to have ended, so nothing is removed. Failures are ignored: a leftover file
+/// takes space but never affects a load or a save.
+fn remove_stale_temporaries(path: &Path) {
+    let Some(name) = path.file_name() else {
+        return;
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return;
+    };
+    let proc = Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        let Some(rest) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let running =
+            pid == std::process::id() || !proc || Path::new("/proc").join(pid.to_string()).exists();
+        if !running {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -653,6 +710,15 @@ fn start_saver(store: &Store, path: PathBuf, period: Duration) -> Result<()> {
         last_error,
     });
     Ok(())
+}
+
+impl super::Inner {
+    /// Whether the last periodic save failed (INFO's `rdb_last_bgsave_status`).
+    pub(crate) fn background_save_failed(&self) -> bool {
+        self.saver
+            .get()
+            .is_some_and(|s| s.last_error.lock().is_some())
+    }
 }
 
 impl Store {
