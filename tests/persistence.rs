@@ -574,48 +574,66 @@ fn every_snapshot_is_one_instant_across_shards() {
             n
         })
     };
+    // A second thread saves at the same time: overlapping saves each keep their instant.
+    let other = {
+        let store = store.clone();
+        let path = dir.path("other.sks");
+        std::thread::spawn(move || {
+            for save in 0..20 {
+                store.save(&path).unwrap();
+                check_instant(&Store::open(&path).unwrap(), save);
+            }
+        })
+    };
+    for save in 0..40 {
+        store.save(&path).unwrap();
+        check_instant(&Store::open(&path).unwrap(), save);
+    }
+    other.join().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    assert!(counters.join().unwrap() > 0);
+    assert!(movers.join().unwrap() > 0);
+}
+
+/// The invariants of [`every_snapshot_is_one_instant_across_shards`]'s writers.
+fn check_instant(back: &Store, save: usize) {
+    const PAIRS: usize = 8;
+    const LIST: i64 = 50;
     let len = |s: &Store, k: &str| match s.execute(&["LLEN", k]) {
         Reply::Integer(n) => n,
         other => panic!("LLEN: {other:?}"),
     };
-    for save in 0..40 {
-        store.save(&path).unwrap();
-        let back = Store::open(&path).unwrap();
-        let x0 = back.get("x:0").unwrap();
-        for i in 0..PAIRS {
-            assert_eq!(
-                back.get(format!("x:{i}")).unwrap(),
-                x0,
-                "save {save}: x:{i}"
-            );
-            assert_eq!(
-                back.get(format!("y:{i}")).unwrap(),
-                x0,
-                "save {save}: y:{i}"
-            );
-        }
-        let m0 = back.get("m:0").unwrap();
-        for i in 0..PAIRS {
-            assert_eq!(
-                back.get(format!("m:{i}")).unwrap(),
-                m0,
-                "save {save}: m:{i}"
-            );
-        }
+    let x0 = back.get("x:0").unwrap();
+    for i in 0..PAIRS {
         assert_eq!(
-            len(&back, "list:a") + len(&back, "list:b"),
-            LIST as i64,
-            "save {save}: an LMOVE half applied"
+            back.get(format!("x:{i}")).unwrap(),
+            x0,
+            "save {save}: x:{i}"
         );
-        let renamed = ["r:a", "r:b"]
-            .iter()
-            .filter(|k| back.get(k).unwrap().is_some())
-            .count();
-        assert_eq!(renamed, 1, "save {save}: a RENAME half applied");
+        assert_eq!(
+            back.get(format!("y:{i}")).unwrap(),
+            x0,
+            "save {save}: y:{i}"
+        );
     }
-    stop.store(true, Ordering::Relaxed);
-    assert!(counters.join().unwrap() > 0);
-    assert!(movers.join().unwrap() > 0);
+    let m0 = back.get("m:0").unwrap();
+    for i in 0..PAIRS {
+        assert_eq!(
+            back.get(format!("m:{i}")).unwrap(),
+            m0,
+            "save {save}: m:{i}"
+        );
+    }
+    assert_eq!(
+        len(back, "list:a") + len(back, "list:b"),
+        LIST,
+        "save {save}: an LMOVE half applied"
+    );
+    let renamed = ["r:a", "r:b"]
+        .iter()
+        .filter(|k| back.get(k).unwrap().is_some())
+        .count();
+    assert_eq!(renamed, 1, "save {save}: a RENAME half applied");
 }
 
 /// Writes the seeds of the `snapshot` fuzz target (`fuzz/corpus/snapshot/`):

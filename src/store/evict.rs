@@ -323,7 +323,7 @@ impl Store {
                 break;
             }
             let i = (start.wrapping_add(step)) & (n - 1);
-            let shard = inner.shards[i].0.lock();
+            let shard = inner.lock_shard(i);
             let eligible = if policy.volatile_only() {
                 shard.volatile_len()
             } else {
@@ -391,8 +391,8 @@ impl Store {
     /// scan, shard by shard. O(keys), reached only when sampling keeps missing.
     fn evict_scanned(&self, m: &Memory) -> bool {
         let policy = m.policy();
-        for shard in self.inner.shards.iter() {
-            let mut shard = shard.0.lock();
+        for i in 0..self.inner.shards.len() {
+            let mut shard = self.inner.lock_shard(i);
             let victim = shard
                 .first_slots()
                 .find(|s| !policy.volatile_only() || s.expire_at().is_some())
@@ -413,7 +413,7 @@ const SAMPLING_ROUNDS: usize = 4;
 
 /// Removes a sampled candidate if it is still there and still eligible under `policy`.
 fn remove_candidate(inner: &super::Inner, c: &Candidate, policy: EvictionPolicy) -> bool {
-    let mut shard = inner.shards[c.shard].0.lock();
+    let mut shard = inner.lock_shard(c.shard);
     let eligible = shard
         .first_slots_with_hash(c.hash)
         .any(|s| *s.key == *c.key && (!policy.volatile_only() || s.expire_at().is_some()));
