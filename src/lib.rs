@@ -1,6 +1,7 @@
 //! sketchstore: an embedded, in-process store with Redis's session-intelligence data
-//! structures (HyperLogLog, Bloom filters, bitfields) beside strings, counters, hashes and
-//! lists, answering exactly as Redis 7.0 (and RedisBloom for `BF.*`) does.
+//! structures (HyperLogLog, Bloom and cuckoo filters, count-min sketches, bitfields) beside
+//! strings, counters, hashes and lists, answering exactly as Redis 7.0 (and RedisBloom for
+//! `BF.*`, `CF.*` and `CMS.*`) does.
 //!
 //! Start with [`Store`]: typed methods named after the Redis commands (`store.incr(key)`),
 //! and [`Store::execute`] for a raw command as a list of byte strings.
@@ -12,9 +13,14 @@
 //! assert_eq!(store.incr("views").unwrap(), 1);
 //! ```
 //!
-//! The design and its decisions are explained in each module's documentation; the layering
-//! is `types` (pure data structures) under `store` (keyspace, expiry, semantics) under
-//! `cmd` (argv parsing and reply shaping).
+//! For one client's state (MULTI/WATCH, subscriptions, RESP2 or RESP3) open a
+//! [`Connection`] with [`Store::connection`]; application code that should also run on a
+//! real Redis takes a [`Backend`].
+//!
+//! The layering is `types` (pure data structures) under `store` (keyspace, expiry,
+//! semantics) under `cmd` (the command table, argv parsing, reply shaping, [`Connection`])
+//! under [`backend`] under [`intel`]; docs/architecture.md in the repository walks through
+//! it, and each module's documentation explains its representation and decisions.
 
 #![warn(missing_docs)]
 
@@ -22,6 +28,7 @@
 pub const REDIS_VERSION: &str = "7.0.15";
 
 pub mod backend;
+mod clients;
 mod clock;
 mod cmd;
 mod error;
@@ -31,6 +38,7 @@ pub mod num;
 #[cfg(feature = "redis")]
 pub mod redis_compat;
 mod reply;
+pub mod server;
 mod store;
 pub mod types;
 mod wait;
@@ -39,6 +47,9 @@ pub use backend::{Backend, TxOp};
 #[cfg(feature = "redis")]
 pub use backend::{BloomMode, RedisBackend, RedisOptions};
 pub use clock::{Clock, ManualClock};
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub use cmd::bits::fuzz_bit_tokens;
 pub use cmd::{Connection, Protocol};
 pub use error::{Error, Result};
 pub use reply::Reply;
@@ -48,12 +59,47 @@ pub use store::lists::ListEnd;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub use store::persist::fuzz_snapshot;
+
+/// Whether `name` is a command that may block its caller (its table row has a blocking
+/// parser), for fuzz bodies that must not block; not part of the API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub fn fuzz_is_blocking(name: &[u8]) -> bool {
+    cmd::lookup(name).is_some_and(|s| s.block.is_some())
+}
 pub use store::persist::SNAPSHOT_VERSION;
 pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
 pub use store::strings::SetOutcome;
-pub use store::{BfInfoField, BfInsertOptions, BloomOptions};
+pub use store::{BfInfoField, BfInsertOptions, BloomOptions, CfInsertOptions, CfReserveOptions};
 pub use store::{
     BitfieldOp, Config, ExpireCondition, KeyType, ScanPage, SetCondition, SetExpiry, SetOptions,
     Store, StoreBuilder, DEFAULT_HLL_SPARSE_MAX_BYTES, DEFAULT_MAX_STRING_BYTES,
 };
+pub use types::bitmap::{
+    BitOp, BitUnit, BitfieldOffset, BitfieldType, BitmapError, BitposRange, Overflow,
+};
 pub use types::bloom::{BloomError, BloomInfo};
+pub use types::cms::CmsInfo;
+pub use types::cuckoo::{CuckooInfo, InsertOutcome};
+
+/// The README and the guides under docs/, run as doctests so that their examples keep
+/// compiling and passing.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+    #[doc = include_str!("../docs/embedded.md")]
+    struct Embedded;
+    #[doc = include_str!("../docs/backends.md")]
+    struct Backends;
+    #[doc = include_str!("../docs/persistence.md")]
+    struct Persistence;
+    #[doc = include_str!("../docs/session-intelligence.md")]
+    struct SessionIntelligence;
+    #[doc = include_str!("../docs/architecture.md")]
+    struct Architecture;
+    #[doc = include_str!("../docs/redis-behaviours.md")]
+    struct RedisBehaviours;
+    #[doc = include_str!("../docs/server.md")]
+    struct Server;
+}

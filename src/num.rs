@@ -26,10 +26,9 @@
 //!   (0.000003814697265625 prints `0.00000381469726562`).
 //!
 //! Everyday values (up to 19 significant digits, decimal exponents within ±38) are parsed in
-//! `u128` arithmetic (INCRBYFLOAT `10.5` + `0.1` costs about 1 µs in all). A small private big
-//! integer (`Big`) covers the rest: long digit strings, large powers of ten and the integer
-//! part of values up to 1.19e4932; the largest inputs (5119 digits, a 4933-digit integer part)
-//! take a few milliseconds.
+//! `u128` arithmetic. A small private big integer (`Big`) covers the rest: long digit
+//! strings, large powers of ten and the integer part of values up to 1.19e4932, in time
+//! bounded by the 5119 characters Redis accepts (README, "Performance", has the times).
 //!
 //! One glibc quirk is kept on purpose: when `strtold`'s result is subnormal, the bit just below
 //! the first 64 significant bits is dropped before rounding (so `0x1.0000000000000001p-16446`

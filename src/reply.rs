@@ -47,6 +47,12 @@ pub enum Reply {
     /// RESP3 `=n` verbatim string with its three-letter format (`txt`); a bulk string in
     /// RESP2.
     Verbatim(&'static str, Vec<u8>),
+    /// Pairs (a member and its score): an array of two-element arrays in RESP3, one flat
+    /// array in RESP2 (ZRANGE WITHSCORES, HRANDFIELD WITHVALUES).
+    Pairs(Vec<(Reply, Reply)>),
+    /// A reply whose RESP2 and RESP3 forms differ in shape, not only in kinds (RedisBloom's
+    /// `BF.INFO key field`: `[value]` in RESP2, `{field: value}` in RESP3).
+    Shapes(Box<(Reply, Reply)>),
 }
 
 impl PartialEq for Reply {
@@ -63,6 +69,8 @@ impl PartialEq for Reply {
             (Double(a), Double(b)) => a.to_bits() == b.to_bits(),
             (Bool(a), Bool(b)) => a == b,
             (Verbatim(f, a), Verbatim(g, b)) => f == g && a == b,
+            (Pairs(a), Pairs(b)) => a == b,
+            (Shapes(a), Shapes(b)) => a == b,
             _ => false,
         }
     }
@@ -79,7 +87,8 @@ impl std::hash::Hash for Reply {
             Reply::Bulk(b) | Reply::Verbatim(_, b) => b.hash(state),
             Reply::Nil | Reply::NilArray => {}
             Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => v.hash(state),
-            Reply::Map(m) => m.hash(state),
+            Reply::Map(m) | Reply::Pairs(m) => m.hash(state),
+            Reply::Shapes(b) => b.hash(state),
             Reply::Double(d) => d.to_bits().hash(state),
             Reply::Bool(b) => b.hash(state),
         }
@@ -87,10 +96,11 @@ impl std::hash::Hash for Reply {
 }
 
 /// C's `printf("%.17g", d)`, which Redis 7.0 uses for doubles in both protocols (`inf`,
-/// `-inf` and `nan` for the special values).
+/// `-inf`, and `nan` or `-nan` by the NaN's sign bit: RedisBloom's t-digest replies `-nan`
+/// where x86-64 arithmetic produced its default, negative, NaN).
 pub fn format_double(d: f64) -> String {
     if d.is_nan() {
-        return "nan".to_owned();
+        return if d.is_sign_negative() { "-nan" } else { "nan" }.to_owned();
     }
     if d.is_infinite() {
         return if d > 0.0 { "inf" } else { "-inf" }.to_owned();
@@ -163,14 +173,37 @@ impl Reply {
             Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => {
                 Reply::Array(v.into_iter().map(Reply::into_resp2).collect())
             }
-            Reply::Map(m) => Reply::Array(
+            Reply::Map(m) | Reply::Pairs(m) => Reply::Array(
                 m.into_iter()
                     .flat_map(|(k, v)| [k.into_resp2(), v.into_resp2()])
                     .collect(),
             ),
+            Reply::Shapes(b) => b.0.into_resp2(),
             Reply::Double(d) => Reply::Bulk(format_double(d).into_bytes()),
             Reply::Bool(b) => Reply::Integer(i64::from(b)),
             Reply::Verbatim(_, b) => Reply::Bulk(b),
+            other => other,
+        }
+    }
+
+    /// The reply a RESP3 client reads: pairs as two-element arrays and shape alternatives
+    /// resolved to their RESP3 side; every RESP3 kind kept.
+    pub fn into_resp3(self) -> Reply {
+        match self {
+            Reply::Array(v) => Reply::Array(v.into_iter().map(Reply::into_resp3).collect()),
+            Reply::Set(v) => Reply::Set(v.into_iter().map(Reply::into_resp3).collect()),
+            Reply::Push(v) => Reply::Push(v.into_iter().map(Reply::into_resp3).collect()),
+            Reply::Map(m) => Reply::Map(
+                m.into_iter()
+                    .map(|(k, v)| (k.into_resp3(), v.into_resp3()))
+                    .collect(),
+            ),
+            Reply::Pairs(m) => Reply::Array(
+                m.into_iter()
+                    .map(|(k, v)| Reply::Array(vec![k.into_resp3(), v.into_resp3()]))
+                    .collect(),
+            ),
+            Reply::Shapes(b) => b.1.into_resp3(),
             other => other,
         }
     }
@@ -203,6 +236,15 @@ impl Reply {
                     v.write_resp3(out);
                 }
             }
+            Reply::Pairs(m) => {
+                header(out, b'*', m.len());
+                for (k, v) in m {
+                    header(out, b'*', 2);
+                    k.write_resp3(out);
+                    v.write_resp3(out);
+                }
+            }
+            Reply::Shapes(b) => b.1.write_resp3(out),
             Reply::Double(d) => {
                 out.push(b',');
                 out.extend_from_slice(format_double(*d).as_bytes());
@@ -262,7 +304,7 @@ impl Reply {
                 }
             }
             Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
-            Reply::Map(m) => {
+            Reply::Map(m) | Reply::Pairs(m) => {
                 out.push(b'*');
                 out.extend_from_slice((m.len() * 2).to_string().as_bytes());
                 out.extend_from_slice(b"\r\n");
@@ -282,6 +324,7 @@ impl Reply {
             Reply::Double(d) => Reply::Bulk(format_double(*d).into_bytes()).write_resp(out),
             Reply::Bool(b) => out.extend_from_slice(if *b { b":1\r\n" } else { b":0\r\n" }),
             Reply::Verbatim(_, b) => Reply::Bulk(b.clone()).write_resp(out),
+            Reply::Shapes(b) => b.0.write_resp(out),
         }
     }
 
@@ -399,6 +442,7 @@ fn parse_resp(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Reply, usi
                 b"inf" => f64::INFINITY,
                 b"-inf" => f64::NEG_INFINITY,
                 b"nan" => f64::NAN,
+                b"-nan" => -f64::NAN,
                 _ => std::str::from_utf8(line)
                     .ok()
                     .and_then(|t| t.parse::<f64>().ok())
@@ -457,6 +501,11 @@ impl fmt::Debug for Reply {
             Reply::Double(d) => write!(f, ",{}", format_double(*d)),
             Reply::Bool(b) => write!(f, "#{}", if *b { 't' } else { 'f' }),
             Reply::Verbatim(format, b) => write!(f, "={format}:{:?}", String::from_utf8_lossy(b)),
+            Reply::Pairs(pairs) => f
+                .debug_list()
+                .entries(pairs.iter().map(|(k, v)| [k, v]))
+                .finish(),
+            Reply::Shapes(b) => write!(f, "{:?} | {:?}", b.0, b.1),
         }
     }
 }
@@ -525,6 +574,12 @@ mod tests {
         assert_eq!(g(f64::NEG_INFINITY), "-inf");
         assert_eq!(g(0.0001), "0.0001");
         assert_eq!(g(0.00001), "1.0000000000000001e-05");
+        assert_eq!(g(f64::NAN), "nan");
+        assert_eq!(g(-f64::NAN), "-nan");
+        let parsed = Reply::from_resp(b",-nan\r\n");
+        assert!(
+            matches!(parsed, Ok(Some((Reply::Double(d), 7))) if d.is_nan() && d.is_sign_negative())
+        );
     }
 
     #[test]

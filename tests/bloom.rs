@@ -1,4 +1,5 @@
-//! Bloom filters (`BF.*`): every reply and error vector of `spec/bloom.md` through
+//! Bloom filters (`BF.*`): every reply and error RedisBloom 2.8 gives (recorded from a real server;
+//! docs/redis-behaviours.md, "Bloom filters: sizing and growth") through
 //! `Store::execute` (table-driven argv -> exact reply), the same through the typed methods,
 //! key-type interplay, the memory budget, SCANDUMP/LOADCHUNK round trips and hostile chunks.
 

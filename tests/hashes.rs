@@ -1,5 +1,5 @@
-//! Hashes: argv -> exact reply tables (spec/keyspace.md §4 and its test vectors, written out
-//! so they run without a Redis server), then the typed methods.
+//! Hashes: argv -> exact reply tables (Redis 7.0's behaviour, recorded from a real server
+//! and written out so they run without one), then the typed methods.
 
 mod common;
 

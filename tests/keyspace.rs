@@ -1,5 +1,6 @@
-//! Key space and expiry: argv -> exact reply tables (spec/keyspace.md §1, §5, §6 and its test
-//! vectors, written out so they run without a Redis server), the typed methods (SCAN, KEYS,
+//! Key space and expiry: argv -> exact reply tables (Redis 7.0's replies for common errors,
+//! DEL/EXISTS/TYPE/KEYS/SCAN and expiry, recorded from a real server and written out so they
+//! run without one; see docs/redis-behaviours.md, "Expiry arguments"), the typed methods (SCAN, KEYS,
 //! EXPIRE conditions, TTL on a manual clock, active expiry), and the contract tests of the
 //! public types (`Store` is Send + Sync + Clone, `Error`'s texts).
 

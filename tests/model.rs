@@ -1,5 +1,5 @@
 //! Model test: random command sequences run on a `Store` with a manual clock and on a plain
-//! reference model written here from the keyspace digest (spec/keyspace.md), compared after
+//! reference model written here from Redis 7.0's keyspace and expiry rules, compared after
 //! every step, through `execute` and through the typed methods.
 //!
 //! The model is deliberately naive: a `BTreeMap` of key -> (value, absolute expiry in ms),

@@ -1,7 +1,8 @@
 //! redis-rs code on the embedded store: `redis::ConnectionLike` / `redis::aio::ConnectionLike`
-//! for `Store`. The same redis-rs calls (`Commands`, `redis::cmd`, pipelines, atomic
-//! pipelines, MULTI/EXEC sent one by one, WATCH) run on a `Store` and on a real
-//! redis-server connection and must give identical `redis::Value`s and identical errors.
+//! for `Connection` (`store.connection()`). The same redis-rs calls (`Commands`, `redis::cmd`,
+//! pipelines, atomic pipelines, MULTI/EXEC sent one by one, WATCH) run on a `Connection`
+//! and on a real redis-server connection and must give identical `redis::Value`s and identical
+//! errors.
 #![cfg(feature = "redis")]
 // Real servers and real threads: no store `Clock` is involved.
 #![allow(clippy::disallowed_methods)]

@@ -1,5 +1,6 @@
-//! Strings and counters: argv -> exact reply tables (spec/keyspace.md §1-3 and its test
-//! vectors, written out so they run without a Redis server), then the typed methods.
+//! Strings and counters: argv -> exact reply tables (Redis 7.0's behaviour for common errors,
+//! SET and INCR/DECR, recorded from a real server and written out so they run without one;
+//! docs/redis-behaviours.md, "Integer and float arguments"), then the typed methods.
 
 mod common;
 
@@ -278,7 +279,7 @@ fn typed_get_set() {
     assert_eq!(s.getrange("k", 1, -1).unwrap(), b"xyz".to_vec());
     assert_eq!(s.getdel("k").unwrap(), Some(b"vxyz".to_vec()));
     assert_eq!(s.getdel("k").unwrap(), None);
-    s.setex("k", Duration::from_secs(10), "old").unwrap();
+    s.setex("k", "old", Duration::from_secs(10)).unwrap();
     assert_eq!(s.getset("k", "new").unwrap(), Some(b"old".to_vec()));
     assert_eq!(s.ttl("k").unwrap(), sketchstore::Ttl::Persistent);
     assert_eq!(s.getset("fresh", "x").unwrap(), None);
@@ -360,7 +361,7 @@ fn typed_set_with_options() {
         Err(Error::InvalidExpire("set".into()))
     );
     assert_eq!(
-        s.setex("k", Duration::ZERO, "v"),
+        s.setex("k", "v", Duration::ZERO),
         Err(Error::InvalidExpire("psetex".into()))
     );
     assert_eq!(s.get("k").unwrap(), Some(b"plain".to_vec()));
@@ -371,7 +372,7 @@ fn typed_set_with_options() {
         Err(Error::WrongType)
     );
     assert_eq!(s.key_type("h").unwrap().as_str(), "hash");
-    s.setex("h", Duration::from_millis(10), "v").unwrap();
+    s.setex("h", "v", Duration::from_millis(10)).unwrap();
     clock.advance(Duration::from_millis(10));
     assert_eq!(s.get("h").unwrap(), None);
 }

@@ -1,4 +1,4 @@
-//! Arbitrary bytes as a packed redis-rs request to the embedded store's `ConnectionLike`
+//! Arbitrary bytes as a packed redis-rs request to a `Connection`'s `ConnectionLike`
 //! (one command and pipelines). The body is `sketchstore::redis_compat::fuzz_resp`, which a
 //! unit test also runs on seeds.
 #![no_main]

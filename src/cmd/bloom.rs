@@ -179,7 +179,7 @@ fn parse_ll(s: &[u8]) -> Option<i64> {
 /// One item's reply in BF.MADD / BF.INSERT: 1, 0 or an error element.
 fn item_reply(r: Result<bool>) -> Reply {
     match r {
-        Ok(added) => Reply::Integer(i64::from(added)),
+        Ok(added) => Reply::Bool(added),
         Err(e) => Reply::Error(e.to_string()),
     }
 }
@@ -262,7 +262,7 @@ impl<'a> Command<'a> for BfAdd<'a> {
         })
     }
     fn apply(self, db: &mut Db<'_>) -> Reply {
-        super::reply(db.bf_add(self.key, self.item))
+        item_reply(db.bf_add(self.key, self.item))
     }
 }
 
@@ -380,7 +380,7 @@ impl<'a> Command<'a> for BfExists<'a> {
         })
     }
     fn apply(self, db: &mut Db<'_>) -> Reply {
-        Reply::Integer(i64::from(db.bf_exists(self.key, self.item)))
+        Reply::Bool(db.bf_exists(self.key, self.item))
     }
 }
 
@@ -399,12 +399,7 @@ impl<'a> Command<'a> for BfMExists<'a> {
     }
     fn apply(self, db: &mut Db<'_>) -> Reply {
         let found = db.bf_mexists(self.key, self.items);
-        Reply::Array(
-            found
-                .into_iter()
-                .map(|f| Reply::Integer(i64::from(f)))
-                .collect(),
-        )
+        Reply::Array(found.into_iter().map(Reply::Bool).collect())
     }
 }
 
@@ -432,14 +427,18 @@ impl<'a> Command<'a> for BfInfo<'a> {
         };
         let value = |f: BfInfoField| f.value(&info).map_or(Reply::Nil, Reply::Integer);
         match self.field {
-            None => Reply::Array(
+            None => Reply::Map(
                 BfInfoField::ALL
                     .into_iter()
-                    .flat_map(|f| [Reply::status(f.label()), value(f)])
+                    .map(|f| (Reply::status(f.label()), value(f)))
                     .collect(),
             ),
+            // RESP2 answers the bare value in an array; RESP3 a one-entry map.
             Some(word) => match BfInfoField::parse(word) {
-                Some(f) => Reply::Array(vec![value(f)]),
+                Some(f) => Reply::Shapes(Box::new((
+                    Reply::Array(vec![value(f)]),
+                    Reply::Map(vec![(Reply::status(f.label()), value(f))]),
+                ))),
                 None => Reply::Error("Invalid information value".to_owned()),
             },
         }

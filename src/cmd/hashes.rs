@@ -118,6 +118,12 @@ impl<'a, const PART: u8> Command<'a> for HGetAll<'a, PART> {
         };
         match db.hgetall(self.key) {
             Err(e) => Reply::Error(e.to_string()),
+            Ok(pairs) if matches!(part, HashPart::All) => Reply::Map(
+                pairs
+                    .into_iter()
+                    .map(|(f, v)| (Reply::Bulk(f), Reply::Bulk(v)))
+                    .collect(),
+            ),
             Ok(pairs) => Reply::Array(
                 pairs
                     .into_iter()

@@ -11,7 +11,7 @@
 //! | Without a limit nothing of this runs: slot sizes stay 0, and the hot path pays a branch on an `Option` per command and per key lookup | GET/SET/INCR keep their speed | none measurable |
 //! | Eviction samples: 4 random shards, up to 5 keys each found by probing the shard's table at a random hash; the best candidate of the about 20 is evicted | Redis's approximated LRU (`maxmemory-samples 5` and its eviction pool) in O(1) per eviction | approximate: a key among the oldest few percent, not the oldest, goes first |
 //! | A write is refused only when eviction found nothing the policy may evict, never because the estimate is still over the limit after evicting; sampling counts only eligible keys and skips shards without any, retries, and ends in a scan | with several writers, another thread's write can push the estimate over again between one thread's eviction and its check, and another thread can evict the sampled candidates first: both made writes fail while evictable keys existed (`tests/eviction.rs`, 8 threads) | a caller evicts at most 256 keys before its command runs anyway, so writers outpacing evictions can take the estimate a little past the limit; a scan is O(keys), reached only when 4 samplings in a row found nothing |
-//! | Writes are refused (`OOM command not allowed ...`) before they run, only for Redis's `denyoom` commands, only through [`Store::execute`] | Redis's rule: reads, deletes and expiries still work at the limit, so memory can be freed | the typed methods (`store.set(...)`) are not refused: they store and then evict (under `noeviction`, nothing is evicted and memory stays over the limit) |
+//! | Writes are refused (`OOM command not allowed ...`) before they run, only for Redis's `denyoom` commands, through [`Store::execute`], the typed methods and at MULTI queue time | Redis's rule: reads, deletes and expiries still work at the limit, so memory can be freed | a refused typed call returns `Err` with Redis's text, which callers that never expect a full store must handle |
 //!
 //! LRU clocks are the low 32 bits of the store clock in milliseconds, set on every access
 //! under a limit; a key idle for more than 49.7 days looks recently used (Redis's 24-bit
@@ -506,6 +506,15 @@ pub(crate) fn estimate(key: &[u8], value: &Value) -> u32 {
             usize::try_from(b.memory_usage()).unwrap_or(usize::MAX)
                 + std::mem::size_of_val(&**b)
                 + 16
+        }
+        Value::Cuckoo(cf) => {
+            let subs = cf.filters();
+            subs.iter().map(|f| block(f.data().len())).sum::<usize>()
+                + block(std::mem::size_of_val(subs))
+                + block(std::mem::size_of_val(&**cf))
+        }
+        Value::Cms(s) => {
+            block(std::mem::size_of_val(s.cells())) + block(std::mem::size_of_val(&**s))
         }
     };
     let total = SLOT_OVERHEAD

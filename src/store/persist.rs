@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | A hand-written binary encoding of [`Value`], no serde format crate | the format is ours to version and document byte for byte; every length and count (a Bloom header's bit arrays included) is checked against the bytes left in the file before anything is allocated from it; no new dependency | about 200 lines of encoder and decoder |
 //! | HyperLogLogs are stored as their Redis string bytes and Bloom filters as their `BF.SCANDUMP` header and chunks | loading runs the same validation as `SET` of an HLL string and `BF.LOADCHUNK` (including the store's `bloom_max_bytes`), which the types' serde impls run too | none: these are the types' own persisted forms |
+//! | Cuckoo filters are stored as their `CF.SCANDUMP` header and one byte string per sub-filter; count-min sketches as their dimensions, total and counters | the header gets `CF.LOADCHUNK`'s checks, and every array is read (so the file holds its bytes) before the filter or sketch is built from it: a 38-byte header cannot make the loader allocate hundreds of megabytes | a sub-filter over 16 MiB is one record field, not several chunks |
 //! | Write to a temporary file in the target's directory, `fsync`, rename over the target, `fsync` the directory | a crash at any moment leaves either the previous snapshot or the new one, complete (`tests/crash.rs` kills a saving process 30 times); a failed write or fsync (disk full, read-only directory) removes the temporary file, leaves the previous snapshot as it was and returns the error (a periodic save reports it through [`Store::background_save_error`] and INFO's `rdb_last_bgsave_status`) | a killed save leaves its temporary file (`.<name>.tmp-<pid>-<n>`) behind, until the next `open` of that path removes those of processes no longer running (Linux's `/proc` tells which) |
 //! | The file is checksummed (xxh3-64) and the checksum is verified over the whole file before one record is decoded | a truncated or damaged file is refused with one clear error, and a loader never acts on corrupt data | loading reads the file twice (the second read is usually from the page cache) |
 //! | Saving locks every shard (in ascending order, as multi-key commands do), marks each as owed to the snapshot and unlocks them; whoever locks a marked shard first (a command or the save) encodes it into the snapshot's buffer before changing it; then the buffers are written | every snapshot is one instant across all shards (below), as a forked Redis save is, with no global pause: a writer waits at most for one shard's encoding, never for the disk | the buffers hold the whole encoding until it is written; a command that meets a marked shard pays for encoding it (1/64 of the store with the default 64 shards) |
@@ -36,7 +37,7 @@
 //!
 //! ```text
 //! header   "SKSNAP\r\n" | version: u32 = 1 | flags: u32 = 0 | saved_at: i64 (Unix ms)
-//! record   kind: u8 (1..=7) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
+//! record   kind: u8 (1..=9) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
 //! end      0xFF | keys: varint
 //! trailer  xxh3_64 of every byte before it: u64
 //!
@@ -48,6 +49,9 @@
 //!          5 large hash    n: varint | n * (field: bytes, value: bytes)
 //!          6 list          n: varint | n * bytes                         (head first)
 //!          7 Bloom filter  header: bytes | n: varint | n * (iter: varint, chunk: bytes)
+//!          8 cuckoo filter header: bytes (CF.SCANDUMP's 38) | n: varint | n * bytes (slots)
+//!          9 count-min     width: varint | depth: varint | count: u64 | cells: bytes
+//!                          (width * depth little-endian u32 counters, row after row)
 //! ```
 //!
 //! # Worked example
@@ -59,6 +63,8 @@ use super::value::{StrValue, Value};
 use super::{Lock, Store, StoreBuilder};
 use crate::error::{Error, Result};
 use crate::types::bloom::{BloomLimits, ScalableBloomFilter};
+use crate::types::cms::CountMinSketch;
+use crate::types::cuckoo::CuckooFilter;
 use crate::types::hash::{HashValue, MAX_SMALL_ENTRIES};
 use crate::types::hll::HyperLogLog;
 use parking_lot::Mutex;
@@ -84,6 +90,8 @@ const KIND_HASH_SMALL: u8 = 4;
 const KIND_HASH_LARGE: u8 = 5;
 const KIND_LIST: u8 = 6;
 const KIND_BLOOM: u8 = 7;
+const KIND_CUCKOO: u8 = 8;
+const KIND_CMS: u8 = 9;
 const OP_END: u8 = 0xFF;
 const FLAG_EXPIRY: u8 = 1;
 
@@ -134,6 +142,8 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
         },
         Value::List(_) => KIND_LIST,
         Value::Bloom(_) => KIND_BLOOM,
+        Value::Cuckoo(_) => KIND_CUCKOO,
+        Value::Cms(_) => KIND_CMS,
     };
     out.push(kind);
     match expire_at {
@@ -186,6 +196,22 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
             for (next, data) in chunks {
                 put_varint(out, next as u64);
                 put_bytes(out, &data);
+            }
+        }
+        Value::Cuckoo(cf) => {
+            put_bytes(out, &cf.header_chunk());
+            put_varint(out, cf.filters().len() as u64);
+            for f in cf.filters() {
+                put_bytes(out, f.data());
+            }
+        }
+        Value::Cms(s) => {
+            put_varint(out, s.width() as u64);
+            put_varint(out, s.depth() as u64);
+            out.extend_from_slice(&s.info().count.to_le_bytes());
+            put_varint(out, s.cells().len() as u64 * 4);
+            for c in s.cells() {
+                out.extend_from_slice(&c.to_le_bytes());
             }
         }
     }
@@ -529,6 +555,26 @@ fn decode_value<R: Read>(d: &mut Dec<R>, kind: u8, limits: BloomLimits) -> Resul
             }
             Value::Bloom(Box::new(filter))
         }
+        KIND_CUCKOO => {
+            let header = d.bytes()?;
+            let n = d.count()?;
+            let mut arrays = Vec::with_capacity(n.min(PREALLOC));
+            for _ in 0..n {
+                arrays.push(d.bytes()?);
+            }
+            let cf = CuckooFilter::from_dump(&header, arrays)
+                .map_err(|e| corrupt(format!("invalid cuckoo filter: {e}")))?;
+            Value::Cuckoo(Box::new(cf))
+        }
+        KIND_CMS => {
+            let width = d.varint()?;
+            let depth = d.varint()?;
+            let count = u64::from_le_bytes(d.i64()?.to_le_bytes());
+            let cells = d.bytes()?;
+            let s = CountMinSketch::from_parts(width, depth, count, &cells)
+                .map_err(|e| corrupt(format!("invalid count-min sketch: {e}")))?;
+            Value::Cms(Box::new(s))
+        }
         other => return Err(corrupt(format!("unknown record kind {other}"))),
     })
 }
@@ -855,6 +901,10 @@ mod tests {
         store.execute(&["RPUSH", "l", "x", "y"]);
         store.execute(&["PFADD", "p", "a", "b"]);
         store.execute(&["BF.ADD", "b", "x"]);
+        store.execute(&["CF.RESERVE", "c", "4"]);
+        store.execute(&["CF.ADD", "c", "x"]);
+        store.execute(&["CMS.INITBYDIM", "m", "2", "2"]);
+        store.execute(&["CMS.INCRBY", "m", "x", "7"]);
         store.execute(&["SET", "n", "12"]);
         store.execute(&["INCR", "n"]);
         let bytes = snapshot(&store);

@@ -38,6 +38,18 @@
 //! answers `[62, 3]`: a foreign tag and a stale 2, so the writer sends `INCRBY u8 64 -2`.
 //! Reading the window of the last 3 minutes at bucket 122 reads slots 0, 1, 2, and keeps a
 //! count only where the tag equals 120, 121 or 122 respectively.
+//!
+//! # Accuracy
+//!
+//! Exact up to 255 events per bucket, which then reads 255. The one loss is the race named
+//! above: when a slot's stale count was already 255, increments by other writers between the
+//! two calls are lost. A reader never sees a count from an earlier lap.
+//!
+//! # References
+//!
+//! - Redis 7.0.15 `src/bitops.c` (`bitfieldGeneric`): the `SET`, `INCRBY` and `OVERFLOW SAT`
+//!   semantics the layout relies on; [`crate::types::bitmap`] implements them.
+//! - docs/redis-behaviours.md, "BITFIELD overflow".
 
 use super::bitmap::{BitfieldOp, BitfieldType, Overflow};
 use std::time::Duration;
@@ -104,9 +116,9 @@ impl ActivityLayout {
         let bucket = self.bucket_of(unix_ms);
         let (tag, count) = self.offsets(bucket);
         let ops = [
-            BitfieldOp::Set(TAG, tag, (bucket & 0xffff) as i64),
+            BitfieldOp::Set(TAG, tag.into(), (bucket & 0xffff) as i64),
             BitfieldOp::Overflow(Overflow::Sat),
-            BitfieldOp::IncrBy(COUNT, count, 1),
+            BitfieldOp::IncrBy(COUNT, count.into(), 1),
         ];
         let slot = bucket % self.slots;
         (ops, RecordedSlot { bucket, slot })
@@ -128,7 +140,7 @@ impl ActivityLayout {
         let (_, count) = self.offsets(at.bucket);
         [
             BitfieldOp::Overflow(Overflow::Sat),
-            BitfieldOp::IncrBy(COUNT, count, -stale),
+            BitfieldOp::IncrBy(COUNT, count.into(), -stale),
         ]
     }
 
@@ -156,20 +168,28 @@ impl ActivityLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::bitmap::{bitfield_incrby, bitfield_set};
+    use crate::types::bitmap::{bitfield_incrby, bitfield_set, BitfieldOffset};
 
     /// Applies a BITFIELD program to bytes, as the store would.
     fn run(bytes: &mut Vec<u8>, ops: &[BitfieldOp]) -> Vec<Option<i64>> {
         let mut of = Overflow::Wrap;
         let mut out = Vec::new();
+        let bits = |t, o: BitfieldOffset| match o.resolve(t) {
+            Ok(o) => o,
+            Err(e) => panic!("{o}: {e}"),
+        };
         for op in ops {
             match *op {
                 BitfieldOp::Overflow(o) => of = o,
-                BitfieldOp::Set(t, o, v) => out.push(bitfield_set(bytes, t, o, v, of)),
-                BitfieldOp::IncrBy(t, o, v) => out.push(bitfield_incrby(bytes, t, o, v, of)),
-                BitfieldOp::Get(t, o) => {
-                    out.push(Some(super::super::bitmap::bitfield_get(bytes, t, o)))
+                BitfieldOp::Set(t, o, v) => out.push(bitfield_set(bytes, t, bits(t, o), v, of)),
+                BitfieldOp::IncrBy(t, o, v) => {
+                    out.push(bitfield_incrby(bytes, t, bits(t, o), v, of))
                 }
+                BitfieldOp::Get(t, o) => out.push(Some(super::super::bitmap::bitfield_get(
+                    bytes,
+                    t,
+                    bits(t, o),
+                ))),
             }
         }
         out

@@ -16,11 +16,9 @@
 //!   operation allocates nothing. `BF.ADD` checks the older links, then sets the newest
 //!   link's bits in the same pass that finds whether one was clear. Cost: one exact
 //!   `mod bits` per probe, done as a Barrett reduction (two 64-bit multiplications and a
-//!   conditional subtraction, same result as `%`): on the development machine (2-core Xeon,
-//!   shared), 8 probes over an in-cache array took 12-16 ns per item against 28-31 ns with a
-//!   64-bit division (1M random hash pairs); past L2 both are memory-bound at 40-58 ns.
-//!   Earlier measurements: 10-15 ns for an incremental compare-and-subtract walk (a serial
-//!   dependency) and 15 ns for a 128-bit multiply "fastmod".
+//!   conditional subtraction, same result as `%`), which is about half the cost of a 64-bit
+//!   division on an in-cache array; past L2 the probes are memory-bound either way (README,
+//!   "Performance", has the measured times and the alternatives tried).
 //! - Every allocation is checked against a [`BloomLimits`] budget before it is made: creation,
 //!   growth and loading a `BF.SCANDUMP` header all fail with an error instead of allocating past
 //!   it, and allocation failure itself is an error, not an abort.
@@ -99,8 +97,9 @@
 //! # References
 //!
 //! - RedisBloom `src/sb.c` (chain, growth, SCANDUMP/LOADCHUNK) and `deps/bloom/bloom.c`
-//!   (sizing, probing, header validation); `shared/spec/bloom.md` (behaviour digest and test
-//!   vectors).
+//!   (sizing, probing, header validation).
+//! - docs/redis-behaviours.md, "Bloom filters: sizing and growth", recorded from RedisBloom
+//!   2.8 on a real server.
 //! - P. Almeida, C. Baquero, N. Preguiça, D. Hutchison, "Scalable Bloom Filters" (2007).
 //! - A. Kirsch, M. Mitzenmacher, "Less Hashing, Same Performance: Building a Better Bloom
 //!   Filter" (2006): the `a + i*b` double hashing.
@@ -694,8 +693,8 @@ impl BloomFilter {
     /// Whether all the item's bits are set (maybe present) or not (certainly absent).
     ///
     /// Stops at the first clear bit. Testing probes in branch-free groups of four was tried:
-    /// faster for absent items in cache (11-20 vs 21-26 ns), slower past L2 (71-76 vs
-    /// 53-56 ns absent, 104-123 vs 72-85 ns present), so it is not used.
+    /// faster for absent items in cache, slower past L2 (README, "Performance"), so it is not
+    /// used.
     #[inline]
     pub fn contains(&self, hash: BloomHash) -> bool {
         Probes::with_reciprocal(hash, self.modulus(), self.reciprocal, self.hashes)
@@ -1444,8 +1443,8 @@ pub fn fuzz_loadchunk(data: &[u8]) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use rand::rngs::SmallRng;
     use rand::{Rng, RngCore, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     fn reserve(error: f64, capacity: u64) -> ScalableBloomFilter {
         ScalableBloomFilter::new(capacity, error, DEFAULT_EXPANSION, false).expect("valid")
@@ -1557,7 +1556,7 @@ mod tests {
 
     #[test]
     fn shared_block_hash_pair_is_murmur_twice() {
-        let mut rng = SmallRng::seed_from_u64(5);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
         for len in 0..200 {
             let mut item = vec![0u8; len];
             rng.fill_bytes(&mut item);
@@ -1569,7 +1568,7 @@ mod tests {
 
     #[test]
     fn barrett_reduction_is_exact() {
-        let mut rng = SmallRng::seed_from_u64(11);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
         let mut moduli = vec![1, 2, 3, 63, 64, 1152, 1 << 33, (1 << 63) - 1, 1 << 63];
         moduli.extend([(1 << 63) + 1, u64::MAX - 1, u64::MAX]);
         moduli.extend((0..200).map(|_| rng.gen_range(1..1u64 << 40) * 64));
@@ -2054,7 +2053,7 @@ mod tests {
     /// Capacity 1000 grown to 10,000 items (4 links); FP rate over 1,000,000 absent items.
     /// Returns (measured, predicted from the links' fill).
     fn fp_rate(error: f64, seed: u64) -> (f64, f64) {
-        let mut rng = SmallRng::seed_from_u64(seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut bf = reserve(error, 1000);
         // Present items start with 0, absent ones with 1, so no absent item was inserted.
         let mut item = [0u8; 9];
@@ -2114,7 +2113,7 @@ mod tests {
 
     #[test]
     fn fuzz_loadchunk_corpus() {
-        let mut rng = SmallRng::seed_from_u64(7);
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
         let mut inputs: Vec<Vec<u8>> = Vec::new();
         for _ in 0..100 {
             let len = rng.gen_range(0..400);

@@ -8,3 +8,8 @@ pub mod cuckoo;
 pub mod hash;
 pub mod hll;
 pub mod murmur;
+pub mod rdb;
+pub mod set;
+pub mod tdigest;
+pub mod topk;
+pub mod zset;

@@ -1,6 +1,6 @@
 //! MurmurHash64A, the 64-bit hash Redis uses for HyperLogLog and RedisBloom uses for
 //! Bloom and cuckoo filters, and MurmurHash2, the 32-bit one RedisBloom's count-min sketch
-//! uses.
+//! and top-k use.
 //!
 //! # Design
 //!

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod cluster;
+pub mod server;
 pub mod table;
 
 /// A redis-server child process, killed on drop.

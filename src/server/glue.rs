@@ -1,0 +1,238 @@
+//! The one place where the server meets the command layer: one [`Session`] per client,
+//! holding that client's [`Connection`].
+//!
+//! The connection owns every per-client rule (MULTI/WATCH, subscribed mode, HELLO and the
+//! protocol, CLIENT, RESET, QUIT); the session adds what only a server has: AUTH against
+//! `requirepass` (compared in constant time), SHUTDOWN, and writing each reply in the
+//! client's protocol. Blocking commands wait as futures (`Connection::execute_async`), so a
+//! client parked in BLPOP holds no thread.
+
+use super::SaveOnExit;
+use crate::{Connection, Protocol, Reply, Store};
+
+/// Per-client state the server needs.
+pub(super) struct Session {
+    conn: Connection,
+    requirepass: Option<Vec<u8>>,
+    authenticated: bool,
+    close: bool,
+    shutdown: Option<SaveOnExit>,
+}
+
+impl Session {
+    pub(super) fn new(
+        store: Store,
+        requirepass: Option<Vec<u8>>,
+        peer: String,
+        local: String,
+    ) -> Session {
+        let authenticated = requirepass.is_none();
+        let mut conn = store.connection();
+        conn.set_addresses(peer, local);
+        Session {
+            conn,
+            requirepass,
+            authenticated,
+            close: false,
+            shutdown: None,
+        }
+    }
+
+    /// Whether the client must still authenticate (the parser's smaller limits apply).
+    pub(super) fn auth_required(&self) -> bool {
+        !self.authenticated
+    }
+
+    /// Whether the connection is to be closed once the replies written so far are sent.
+    pub(super) fn should_close(&self) -> bool {
+        self.close || self.conn.is_closing()
+    }
+
+    /// A `SHUTDOWN` the client asked for: the connection closes without a reply and the
+    /// server stops.
+    pub(super) fn shutdown_requested(&self) -> Option<SaveOnExit> {
+        self.shutdown
+    }
+
+    /// Whether the client is subscribed: its messages are written while it is idle.
+    pub(super) fn is_subscribed(&self) -> bool {
+        self.conn.is_subscribed()
+    }
+
+    /// Runs one command and appends its reply to `out` (unless CLIENT REPLY says not to).
+    pub(super) async fn execute(&mut self, argv: Vec<Vec<u8>>, out: &mut Vec<u8>) {
+        let reply = self.run(argv).await;
+        if self.shutdown.is_none() && !self.conn.reply_suppressed() {
+            self.write(&reply, out);
+        }
+    }
+
+    /// A future that completes when another client kills this one (CLIENT KILL).
+    pub(super) fn killed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.conn.killed()
+    }
+
+    /// Appends the replies the last command pushed after its first (further subscription
+    /// confirmations) and messages already waiting.
+    pub(super) fn write_pending_pushes(&mut self, out: &mut Vec<u8>) {
+        while let Some(push) = self.conn.try_next_push() {
+            if push.is_error() {
+                // The subscription's buffer overflowed: close, as Redis does.
+                self.close = true;
+                return;
+            }
+            self.write(&push, out);
+        }
+    }
+
+    /// The next message for a subscribed client, encoded; `None` when the connection must
+    /// be closed (its buffer limit was passed).
+    pub(super) async fn next_push(&mut self) -> Option<Vec<u8>> {
+        let push = self.conn.next_push().await?;
+        if push.is_error() {
+            return None;
+        }
+        let mut out = Vec::new();
+        self.write(&push, &mut out);
+        Some(out)
+    }
+
+    fn write(&self, reply: &Reply, out: &mut Vec<u8>) {
+        match self.conn.protocol() {
+            Protocol::Resp3 => reply.write_resp3(out),
+            _ => reply.write_resp(out),
+        }
+    }
+
+    async fn run(&mut self, argv: Vec<Vec<u8>>) -> Reply {
+        let Some(name) = argv.first() else {
+            return Reply::ok();
+        };
+        let name = name.to_ascii_lowercase();
+        match name.as_slice() {
+            b"auth" => return self.auth(&argv),
+            b"hello" => {
+                if let Err(e) = self.hello_auth(&argv) {
+                    return e;
+                }
+            }
+            b"quit" => {}
+            _ if !self.authenticated => {
+                return Reply::Error("NOAUTH Authentication required.".to_string());
+            }
+            b"shutdown" => return self.shutdown(&argv),
+            _ => {}
+        }
+        self.conn.execute_async(argv).await
+    }
+
+    /// HELLO's AUTH option, checked by the server before the connection answers HELLO.
+    fn hello_auth(&mut self, argv: &[Vec<u8>]) -> Result<(), Reply> {
+        let auth = argv
+            .iter()
+            .position(|a| a.eq_ignore_ascii_case(b"auth"))
+            .filter(|&i| i >= 2 && i + 2 < argv.len());
+        match auth {
+            Some(i) => {
+                let reply = self.check_password(&argv[i + 1], &argv[i + 2]);
+                if reply.is_error() {
+                    return Err(reply);
+                }
+                Ok(())
+            }
+            None if !self.authenticated => Err(Reply::Error(
+                "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".to_string(),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`. NOW and FORCE change nothing here:
+    /// there are no replicas to wait for, and a failed save fails the exit either way.
+    fn shutdown(&mut self, argv: &[Vec<u8>]) -> Reply {
+        let syntax = || Reply::Error("ERR syntax error".to_string());
+        let (mut save, mut nosave, mut abort, mut other) = (false, false, false, false);
+        for arg in argv.iter().skip(1) {
+            match arg.to_ascii_lowercase().as_slice() {
+                b"nosave" => nosave = true,
+                b"save" => save = true,
+                b"now" | b"force" => other = true,
+                b"abort" => abort = true,
+                _ => return syntax(),
+            }
+        }
+        if (abort && (save || nosave || other)) || (save && nosave) {
+            return syntax();
+        }
+        if abort {
+            return Reply::Error("ERR No shutdown in progress.".to_string());
+        }
+        self.shutdown = Some(if nosave {
+            SaveOnExit::No
+        } else if save {
+            SaveOnExit::Yes
+        } else {
+            SaveOnExit::IfConfigured
+        });
+        self.close = true;
+        Reply::ok()
+    }
+
+    fn auth(&mut self, argv: &[Vec<u8>]) -> Reply {
+        let (user, pass) = match argv {
+            [_, pass] => (&b"default"[..], pass),
+            [_, user, pass] => (user.as_slice(), pass),
+            _ => {
+                return Reply::Error("ERR wrong number of arguments for 'auth' command".to_string())
+            }
+        };
+        if self.requirepass.is_none() && argv.len() == 2 {
+            return Reply::Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".to_string());
+        }
+        self.check_password(user, pass)
+    }
+
+    /// The default user's password check: any password without `requirepass`.
+    fn check_password(&mut self, user: &[u8], pass: &[u8]) -> Reply {
+        let ok = user == b"default"
+            && self
+                .requirepass
+                .as_deref()
+                .is_none_or(|expected| constant_time_eq(pass, expected));
+        if ok {
+            self.authenticated = true;
+            Reply::ok()
+        } else {
+            Reply::Error(
+                "WRONGPASS invalid username-password pair or user is disabled.".to_string(),
+            )
+        }
+    }
+}
+
+/// Compares two secrets in time that depends only on their lengths, not on where they
+/// first differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = u8::from(a.len() != b.len());
+    let n = a.len().max(b.len());
+    for i in 0..n {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn secrets_compare_equal_only_when_equal() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}

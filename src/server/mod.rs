@@ -1,0 +1,407 @@
+//! `sketchstore-server`: the embedded store behind a TCP socket, speaking Redis's protocol,
+//! so redis-cli, redis-benchmark, client libraries and Redis's own test suite can talk to it.
+//!
+//! # Design
+//!
+//! A tokio runtime accepts connections on every `bind` address; each client is one task
+//! that reads into its query buffer ([`resp::RequestParser`]), runs every complete command
+//! in order and writes the replies of everything it parsed in one write, so pipelined
+//! requests cost one read and one write per batch. Replies are written in request order
+//! because a client's commands run one after another in its task.
+//!
+//! Limits are Redis's: `maxclients` refuses a connection with
+//! `-ERR max number of clients reached` before reading anything; a protocol error is
+//! replied and the connection closed; more than 1 GB of unparsed input closes the
+//! connection. A client's output is flushed whenever it passes 64 KB, so a long pipeline
+//! of large replies does not accumulate in memory.
+//!
+//! SIGTERM, SIGINT and the `SHUTDOWN` command stop the accept loop; each client finishes
+//! the command it is running, sends what it owes and is closed; then, if `save` rules are
+//! configured (or `SHUTDOWN SAVE` asked), the store is saved to `dir/dbfilename`, and the
+//! process exits with status 0.
+//!
+//! Per-connection semantics (MULTI, SUBSCRIBE, SELECT, HELLO) belong to the command
+//! layer's connection object; the server reaches them only through `glue.rs`.
+//!
+//! # References
+//!
+//! Redis 7.0 `src/networking.c` (`acceptCommonHandler`, `readQueryFromClient`,
+//! `processInputBuffer`), `src/server.c` (`prepareForShutdown`).
+
+pub mod config;
+mod glue;
+pub mod resp;
+
+pub use config::{ConfigError, LogLevel, ServerConfig};
+
+use crate::{Store, StoreBuilder};
+use glue::Session;
+use resp::{Limits, RequestParser, PROTO_IOBUF_LEN};
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Replies are sent once this much output is pending, even mid-batch.
+const OUTPUT_FLUSH_BYTES: usize = 64 * 1024;
+/// The largest single read.
+const READ_CHUNK: usize = 4 * PROTO_IOBUF_LEN;
+/// How long shutdown waits for clients still running a command (a blocking pop).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Whether to save the store when the server stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveOnExit {
+    /// When `save` rules are configured (a signal, or `SHUTDOWN` without options).
+    IfConfigured,
+    /// Always (`SHUTDOWN SAVE`).
+    Yes,
+    /// Never (`SHUTDOWN NOSAVE`).
+    No,
+}
+
+/// Runs the server binary: parses `args` (without the program name), serves until SIGTERM
+/// or SIGINT, and returns the process's exit status.
+pub fn main<I, S>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let config = match ServerConfig::from_args(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sketchstore-server: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sketchstore-server: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Opens the store the configuration describes, serves it until SIGTERM or SIGINT, then
+/// saves it if `save` rules are set.
+pub fn run(config: ServerConfig) -> io::Result<()> {
+    let store = open_store(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let save = runtime.block_on(async {
+        let listeners = bind(&config).await?;
+        serve(listeners, store.clone(), &config, shutdown_signal()).await
+    })?;
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    let save = match save {
+        SaveOnExit::IfConfigured => !config.save.is_empty(),
+        SaveOnExit::Yes => true,
+        SaveOnExit::No => false,
+    };
+    if save {
+        let path = config.snapshot_path();
+        store
+            .save(&path)
+            .map_err(|e| io::Error::other(format!("saving {}: {e}", path.display())))?;
+        log(&config, LogLevel::Notice, "DB saved on disk");
+    }
+    log(
+        &config,
+        LogLevel::Notice,
+        "sketchstore is now ready to exit, bye bye...",
+    );
+    Ok(())
+}
+
+fn open_store(config: &ServerConfig) -> io::Result<Store> {
+    // Memory is always counted, so that CONFIG SET maxmemory works on a running server.
+    let mut builder: StoreBuilder = Store::builder()
+        .max_memory(config.maxmemory)
+        .eviction_policy(config.maxmemory_policy);
+    if let Some(period) = config.save_period() {
+        builder = builder.save_every(period);
+    }
+    let path = config.snapshot_path();
+    let store = builder
+        .open(&path)
+        .map_err(|e| io::Error::other(format!("loading {}: {e}", path.display())))?;
+    // What CONFIG GET and INFO report of the server's own settings.
+    let save: Vec<String> = config
+        .save
+        .iter()
+        .map(|(secs, changes)| format!("{secs} {changes}"))
+        .collect();
+    let settings = &store.inner.settings;
+    for (name, value) in [
+        ("port", config.port.to_string()),
+        ("bind", config.bind.join(" ")),
+        ("maxclients", config.maxclients.to_string()),
+        ("databases", config.databases.to_string()),
+        ("dir", config.dir.display().to_string()),
+        ("dbfilename", config.dbfilename.clone()),
+        ("save", save.join(" ")),
+    ] {
+        settings.set_text(name, value.as_bytes());
+    }
+    if let Some(pass) = &config.requirepass {
+        settings.set_text("requirepass", pass);
+    }
+    Ok(store)
+}
+
+/// Listens on every `bind` address at `port`.
+pub async fn bind(config: &ServerConfig) -> io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::with_capacity(config.bind.len());
+    for addr in &config.bind {
+        let listener = TcpListener::bind((addr.as_str(), config.port))
+            .await
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("could not bind {addr}:{}: {e}", config.port),
+                )
+            })?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+fn log(config: &ServerConfig, level: LogLevel, msg: &str) {
+    let rank = |l: LogLevel| match l {
+        LogLevel::Debug => 0,
+        LogLevel::Verbose => 1,
+        LogLevel::Notice => 2,
+        LogLevel::Warning => 3,
+        LogLevel::Nothing => 4,
+    };
+    if rank(level) >= rank(config.loglevel) && config.loglevel != LogLevel::Nothing {
+        println!("{}:M * {msg}", std::process::id());
+    }
+}
+
+/// Serves `store` on `listeners` until `shutdown` resolves or a client sends `SHUTDOWN`,
+/// then lets every client finish the command it is running and closes it. Returns whether
+/// the caller should save. Needs a multi-thread runtime: a blocking pop holds its worker
+/// thread while it waits (`block_in_place`).
+pub async fn serve(
+    listeners: Vec<TcpListener>,
+    store: Store,
+    config: &ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<SaveOnExit> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (request_tx, mut request_rx) = tokio::sync::mpsc::channel::<SaveOnExit>(1);
+    let mut save = SaveOnExit::IfConfigured;
+    let clients = Arc::new(AtomicUsize::new(0));
+    let mut tasks = JoinSet::new();
+    let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel::<(TcpStream, SocketAddr)>(64);
+    for listener in listeners {
+        if let Ok(addr) = listener.local_addr() {
+            log(
+                config,
+                LogLevel::Notice,
+                &format!("Ready to accept connections tcp {addr}"),
+            );
+        }
+        let conn_tx = conn_tx.clone();
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok(pair) => {
+                            if conn_tx.send(pair).await.is_err() {
+                                return;
+                            }
+                        }
+                        // Out of descriptors and the like: back off instead of spinning.
+                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                    },
+                    _ = stop.changed() => return,
+                }
+            }
+        });
+    }
+    drop(conn_tx);
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(mode) = request_rx.recv() => {
+                save = mode;
+                break;
+            }
+            conn = conn_rx.recv() => {
+                let Some((socket, peer)) = conn else { break };
+                if clients.load(Ordering::Acquire) >= config.maxclients {
+                    tasks.spawn(refuse(socket));
+                    continue;
+                }
+                clients.fetch_add(1, Ordering::AcqRel);
+                let local = socket
+                    .local_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                let session = Session::new(
+                    store.clone(),
+                    config.requirepass.clone(),
+                    peer.to_string(),
+                    local,
+                );
+                let clients = Arc::clone(&clients);
+                let stop = stop_rx.clone();
+                let request = request_tx.clone();
+                tasks.spawn(async move {
+                    // Errors end the connection; there is nobody to report them to.
+                    let _ = client(socket, session, stop, request).await;
+                    clients.fetch_sub(1, Ordering::AcqRel);
+                });
+            }
+            // Reap finished tasks so the set does not grow with every connection served.
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    log(
+        config,
+        LogLevel::Notice,
+        "Received shutdown signal, closing client connections",
+    );
+    let _ = stop_tx.send(true);
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        log(
+            config,
+            LogLevel::Warning,
+            "Some clients were still running a command at shutdown",
+        );
+    }
+    Ok(save)
+}
+
+async fn refuse(mut socket: TcpStream) {
+    let _ = socket
+        .write_all(b"-ERR max number of clients reached\r\n")
+        .await;
+}
+
+/// One client: read, parse, run, reply, until it closes, errs, quits or the server stops.
+async fn client(
+    mut socket: TcpStream,
+    mut session: Session,
+    mut stop: watch::Receiver<bool>,
+    request: tokio::sync::mpsc::Sender<SaveOnExit>,
+) -> io::Result<()> {
+    let _ = socket.set_nodelay(true);
+    // CLIENT KILL from another client ends this task wherever it waits.
+    let killed = session.killed();
+    tokio::pin!(killed);
+    let mut parser = RequestParser::new(Limits::default());
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; READ_CHUNK];
+    loop {
+        loop {
+            match parser.next_request(session.auth_required()) {
+                Ok(Some(argv)) => {
+                    // While a command waits (a blocking pop), keep reading: a client that
+                    // goes away cancels its wait, as Redis unblocks a client that
+                    // disconnects; what it sends meanwhile is queued behind the command.
+                    {
+                        let exec = session.execute(argv, &mut out);
+                        tokio::pin!(exec);
+                        loop {
+                            tokio::select! {
+                                biased;
+                                () = &mut exec => break,
+                                () = &mut killed => return Ok(()),
+                                read = socket.read(&mut chunk) => match read {
+                                    Ok(0) | Err(_) => return Ok(()),
+                                    Ok(n) => {
+                                        if parser.feed(&chunk[..n]).is_err() {
+                                            return Ok(());
+                                        }
+                                    }
+                                },
+                            }
+                        }
+                    }
+                    session.write_pending_pushes(&mut out);
+                    if session.should_close() {
+                        socket.write_all(&out).await?;
+                        if let Some(mode) = session.shutdown_requested() {
+                            // Another client may have asked first; one request is enough.
+                            let _ = request.try_send(mode);
+                        }
+                        return Ok(());
+                    }
+                    if out.len() >= OUTPUT_FLUSH_BYTES {
+                        socket.write_all(&out).await?;
+                        out.clear();
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    if let Some(reply) = e.reply_bytes() {
+                        out.extend_from_slice(&reply);
+                    }
+                    socket.write_all(&out).await?;
+                    return Ok(());
+                }
+            }
+        }
+        if !out.is_empty() {
+            socket.write_all(&out).await?;
+            out.clear();
+        }
+        if *stop.borrow() {
+            return Ok(());
+        }
+        let want = parser.read_hint().min(chunk.len());
+        let n = tokio::select! {
+            read = socket.read(&mut chunk[..want]) => read?,
+            _ = stop.changed() => return Ok(()),
+            () = &mut killed => return Ok(()),
+            // A subscribed client is sent its messages while it is idle.
+            push = session.next_push(), if session.is_subscribed() => {
+                match push {
+                    Some(bytes) => socket.write_all(&bytes).await?,
+                    // Its buffer overflowed: Redis disconnects such a client.
+                    None => return Ok(()),
+                }
+                continue;
+            }
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        if parser.feed(&chunk[..n]).is_err() {
+            // The query buffer limit: Redis closes such a client without a reply.
+            return Ok(());
+        }
+    }
+}
