@@ -1,6 +1,7 @@
 //! Snapshots: `Store::save` and `Store::open` round trips (a property test over every value
 //! kind, with and without TTLs), expiry across restarts, refusal of truncated, corrupt and
-//! foreign files, periodic saves, and the per-shard consistency a save gives.
+//! foreign files, periodic saves, the string-size rule, and the single instant a save
+//! captures across shards.
 
 use proptest::prelude::*;
 use sketchstore::{Error, ManualClock, Reply, Store};
@@ -598,34 +599,131 @@ fn periodic_saves_run_and_stop_with_the_store() {
     assert!(!path.exists(), "a save ran after the store was dropped");
 }
 
+/// Every snapshot is one instant across all shards (issue 20): while writers run
+/// transactions, MSETs and LMOVEs whose keys span shards, every saved file holds each of
+/// them whole or not at all.
 #[test]
-fn a_save_is_consistent_per_shard_under_concurrent_writes() {
-    let dir = TempDir::new("concurrent");
+fn every_snapshot_is_one_instant_across_shards() {
+    const PAIRS: usize = 8;
+    const LIST: usize = 50;
+    let dir = TempDir::new("instant");
     let path = dir.path("dump.sks");
-    // One shard: MSET of both keys is atomic, so every snapshot holds equal values.
-    let store = Store::builder().shards(1).build();
-    store.execute(&["MSET", "a", "0", "b", "0"]);
+    let store = Store::new();
+    let items: Vec<String> = (0..LIST).map(|i| i.to_string()).collect();
+    let mut rpush = vec!["RPUSH", "list:a"];
+    rpush.extend(items.iter().map(String::as_str));
+    store.execute(&rpush);
+    store.set("r:b", "token").unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
+    let counters = {
         let store = store.clone();
         let stop = stop.clone();
         std::thread::spawn(move || {
-            let mut i = 0u64;
+            let mut conn = store.connection();
+            let mut execs = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                i += 1;
-                let v = i.to_string();
-                store.execute(&["MSET", "a", &v, "b", &v]);
+                conn.execute(&["MULTI"]);
+                for i in 0..PAIRS {
+                    conn.execute(&["INCR", &format!("x:{i}")]);
+                    conn.execute(&["INCR", &format!("y:{i}")]);
+                }
+                assert!(matches!(conn.execute(&["EXEC"]), Reply::Array(_)));
+                execs += 1;
             }
-            i
+            execs
         })
     };
-    for _ in 0..30 {
+    let movers = {
+        let store = store.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let v = n.to_string();
+                let mut mset = vec!["MSET"];
+                let keys: Vec<String> = (0..PAIRS).map(|i| format!("m:{i}")).collect();
+                for k in &keys {
+                    mset.push(k);
+                    mset.push(&v);
+                }
+                store.execute(&mset);
+                let (from, to) = if n % 2 == 0 {
+                    ("list:a", "list:b")
+                } else {
+                    ("list:b", "list:a")
+                };
+                store.execute(&["LMOVE", from, to, "LEFT", "RIGHT"]);
+                let (from, to) = if n % 2 == 0 {
+                    ("r:a", "r:b")
+                } else {
+                    ("r:b", "r:a")
+                };
+                assert_eq!(store.execute(&["RENAME", from, to]), Reply::ok());
+            }
+            n
+        })
+    };
+    // A second thread saves at the same time: overlapping saves each keep their instant.
+    let other = {
+        let store = store.clone();
+        let path = dir.path("other.sks");
+        std::thread::spawn(move || {
+            for save in 0..20 {
+                store.save(&path).unwrap();
+                check_instant(&Store::open(&path).unwrap(), save);
+            }
+        })
+    };
+    for save in 0..40 {
         store.save(&path).unwrap();
-        let back = Store::open(&path).unwrap();
-        assert_eq!(back.get("a").unwrap(), back.get("b").unwrap());
+        check_instant(&Store::open(&path).unwrap(), save);
     }
+    other.join().unwrap();
     stop.store(true, Ordering::Relaxed);
-    assert!(writer.join().unwrap() > 0);
+    assert!(counters.join().unwrap() > 0);
+    assert!(movers.join().unwrap() > 0);
+}
+
+/// The invariants of [`every_snapshot_is_one_instant_across_shards`]'s writers.
+fn check_instant(back: &Store, save: usize) {
+    const PAIRS: usize = 8;
+    const LIST: i64 = 50;
+    let len = |s: &Store, k: &str| match s.execute(&["LLEN", k]) {
+        Reply::Integer(n) => n,
+        other => panic!("LLEN: {other:?}"),
+    };
+    let x0 = back.get("x:0").unwrap();
+    for i in 0..PAIRS {
+        assert_eq!(
+            back.get(format!("x:{i}")).unwrap(),
+            x0,
+            "save {save}: x:{i}"
+        );
+        assert_eq!(
+            back.get(format!("y:{i}")).unwrap(),
+            x0,
+            "save {save}: y:{i}"
+        );
+    }
+    let m0 = back.get("m:0").unwrap();
+    for i in 0..PAIRS {
+        assert_eq!(
+            back.get(format!("m:{i}")).unwrap(),
+            m0,
+            "save {save}: m:{i}"
+        );
+    }
+    assert_eq!(
+        len(back, "list:a") + len(back, "list:b"),
+        LIST,
+        "save {save}: an LMOVE half applied"
+    );
+    let renamed = ["r:a", "r:b"]
+        .iter()
+        .filter(|k| back.get(k).unwrap().is_some())
+        .count();
+    assert_eq!(renamed, 1, "save {save}: a RENAME half applied");
 }
 
 /// Writes the seeds of the `snapshot` fuzz target (`fuzz/corpus/snapshot/`):
@@ -679,4 +777,85 @@ fn write_fuzz_seeds() {
     }
     large.execute(&argv);
     large.save(dir.join("large_hash")).unwrap();
+}
+
+/// The one size rule for strings (issue 20): every command that creates or grows a string
+/// from bytes refuses one longer than `max_string_bytes` with Redis's error, and whatever
+/// was accepted saves and loads back into a store built with the same settings.
+#[test]
+fn every_string_the_store_accepts_loads_back() {
+    const TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+    let dir = TempDir::new("strlimit");
+    let path = dir.path("dump.sks");
+    let build = || Store::builder().max_string_bytes(1024);
+    let store = build().build();
+    let long = "x".repeat(1025);
+    let fits = "x".repeat(1024);
+    for argv in [
+        vec!["SET", "k", &long],
+        vec!["SET", "k", &long, "EX", "100"],
+        vec!["SETNX", "k", &long],
+        vec!["SETEX", "k", "100", &long],
+        vec!["PSETEX", "k", "100000", &long],
+        vec!["GETSET", "k", &long],
+        vec!["MSET", "a", "1", "k", &long],
+        vec!["MSETNX", "a", "1", "k", &long],
+        vec!["APPEND", "k", &long],
+        vec!["SETRANGE", "k", "1", &fits],
+    ] {
+        let r = store.execute(&argv);
+        assert_eq!(r, Reply::Error(TOO_LONG.into()), "{}", argv[0]);
+        assert_eq!(store.stored_keys(), 0, "{argv:?} wrote something");
+    }
+    assert!(matches!(store.set("k", &long), Err(Error::StringTooLong)));
+    assert!(matches!(
+        store.mset(&[("k", &long)]),
+        Err(Error::StringTooLong)
+    ));
+    assert!(matches!(
+        store.getset("k", &long),
+        Err(Error::StringTooLong)
+    ));
+    assert!(matches!(
+        store.setex("k", &long, Duration::from_secs(9)),
+        Err(Error::StringTooLong)
+    ));
+    assert!(matches!(store.setnx("k", &long), Err(Error::StringTooLong)));
+    assert_eq!(store.stored_keys(), 0);
+
+    // At the limit everything is accepted; BITFIELD may end 8 bytes past it, as in Redis.
+    store.set("s", &fits).unwrap();
+    assert_eq!(
+        store.execute(&["APPEND", "s", "y"]),
+        Reply::Error(TOO_LONG.into())
+    );
+    store.execute(&["SETRANGE", "r", "1023", "z"]);
+    assert_eq!(
+        store.execute(&["BITFIELD", "b", "SET", "i64", "8191", "1"]),
+        Reply::Array(vec![Reply::Integer(0)])
+    );
+    assert_eq!(store.execute(&["STRLEN", "b"]), Reply::Integer(1032));
+    assert_eq!(
+        store.execute(&["SETBIT", "t", "8191", "1"]),
+        Reply::Integer(0)
+    );
+    assert_eq!(store.save(&path).unwrap(), 4);
+    let back = build()
+        .open(&path)
+        .expect("what the store accepted loads back");
+    assert_eq!(dump(&back), dump(&store));
+
+    // Lowering the limit at run time: strings accepted before still save and load.
+    let big = Store::builder().max_string_bytes(2 << 20).build();
+    big.set("k", "y".repeat(3 << 19)).unwrap();
+    assert_eq!(
+        big.execute(&["CONFIG", "SET", "proto-max-bulk-len", "1mb"]),
+        Reply::ok()
+    );
+    big.save(&path).unwrap();
+    let back = Store::builder()
+        .max_string_bytes(1 << 20)
+        .open(&path)
+        .expect("a string accepted under a higher limit loads");
+    assert_eq!(back.strlen("k").unwrap(), 3 << 19);
 }

@@ -486,6 +486,9 @@ fn info_section(db: &mut Db<'_>, section: &str, out: &mut String) {
         "persistence" => {
             line("loading", &0);
             line("rdb_bgsave_in_progress", &0);
+            // The periodic saver's last outcome: `err` until a save succeeds again.
+            let failed = inner.background_save_failed();
+            line("rdb_last_bgsave_status", &if failed { "err" } else { "ok" });
             line("aof_enabled", &0);
             line("aof_rewrite_in_progress", &0);
         }

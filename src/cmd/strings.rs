@@ -306,8 +306,7 @@ impl<'a> Command<'a> for MSet<'a> {
         })
     }
     fn apply(self, db: &mut Db<'_>) -> Reply {
-        db.mset(&self.pairs);
-        Reply::ok()
+        reply(db.mset(&self.pairs))
     }
 }
 
@@ -323,7 +322,7 @@ impl<'a> Command<'a> for MSetNx<'a> {
         })
     }
     fn apply(self, db: &mut Db<'_>) -> Reply {
-        Reply::from(db.msetnx(&self.pairs))
+        reply(db.msetnx(&self.pairs))
     }
 }
 

@@ -47,9 +47,7 @@ impl Db<'_> {
     /// Checks that a write reaching byte length `len` fits the store's string limit.
     fn check_len(&self, len: u64) -> Result<usize> {
         let max = self.settings().max_string_bytes() as u64;
-        // Redis checks the first byte of the field against the limit and then grows past it
-        // by at most the field's width (one byte for SETBIT, up to 8 for BITFIELD).
-        if len > max.saturating_add(8) {
+        if len > max.saturating_add(super::strings::BIT_WRITE_SLACK) {
             return Err(bit_offset_error());
         }
         usize::try_from(len).map_err(|_| bit_offset_error())

@@ -10,6 +10,7 @@
 //! | A hash or list of more than 16 elements is sized from 8 elements spread across it, times its length | O(1) per refresh, as Redis's `MEMORY USAGE` samples aggregates | the estimate of a collection with very uneven elements is rough |
 //! | Without a limit nothing of this runs: slot sizes stay 0, and the hot path pays a branch on an `Option` per command and per key lookup | GET/SET/INCR keep their speed | none measurable |
 //! | Eviction samples: 4 random shards, up to 5 keys each found by probing the shard's table at a random hash; the best candidate of the about 20 is evicted | Redis's approximated LRU (`maxmemory-samples 5` and its eviction pool) in O(1) per eviction | approximate: a key among the oldest few percent, not the oldest, goes first |
+//! | A write is refused only when eviction found nothing the policy may evict, never because the estimate is still over the limit after evicting; sampling counts only eligible keys and skips shards without any, retries, and ends in a scan | with several writers, another thread's write can push the estimate over again between one thread's eviction and its check, and another thread can evict the sampled candidates first: both made writes fail while evictable keys existed (`tests/eviction.rs`, 8 threads) | a caller evicts at most 256 keys before its command runs anyway, so writers outpacing evictions can take the estimate a little past the limit; a scan is O(keys), reached only when 4 samplings in a row found nothing |
 //! | Writes are refused (`OOM command not allowed ...`) before they run, only for Redis's `denyoom` commands, through [`Store::execute`], the typed methods and at MULTI queue time | Redis's rule: reads, deletes and expiries still work at the limit, so memory can be freed | a refused typed call returns `Err` with Redis's text, which callers that never expect a full store must handle |
 //!
 //! LRU clocks are the low 32 bits of the store clock in milliseconds, set on every access
@@ -243,23 +244,44 @@ impl Store {
             .filter(|&l| l != 0)
     }
 
-    /// Evicts keys by the store's policy while the estimate is over the limit.
+    /// Evicts keys by the store's policy while the estimate is over the limit (after a
+    /// command: never refuses anything).
     pub(crate) fn evict_if_needed(&self) {
+        let _ = self.evict_while_over();
+    }
+
+    /// Evicts while the estimate is over the limit, at most [`EVICTIONS_PER_CALL`] keys.
+    /// False only when the store is over the limit and nothing it may evict is left (or the
+    /// policy is `noeviction`).
+    ///
+    /// Writers on other threads add memory while this one evicts, so the estimate alone
+    /// cannot decide a refusal: a write is refused only when eviction itself found nothing
+    /// to evict. When other writers outpace one caller's evictions it stops after its quota
+    /// and lets its own command run, as Redis lets a command run when eviction ran out of
+    /// time: each writer evicts before it writes, so memory is not left to grow unboundedly.
+    fn evict_while_over(&self) -> bool {
         let Some(m) = &self.inner.memory else {
-            return;
+            return true;
         };
-        if m.policy() == EvictionPolicy::NoEviction {
-            return;
+        if !m.over() {
+            return true;
         }
-        while m.over() {
+        if m.policy() == EvictionPolicy::NoEviction {
+            return false;
+        }
+        for _ in 0..EVICTIONS_PER_CALL {
+            if !m.over() {
+                return true;
+            }
             if !self.evict_one(m) {
-                break;
+                return !m.over();
             }
         }
+        true
     }
 
     /// Before a command from the argv front end: evicts if over the limit, then refuses a
-    /// `denyoom` command if still over.
+    /// `denyoom` command if nothing evictable is left.
     #[inline]
     pub(crate) fn check_memory(&self, denyoom: bool) -> Result<()> {
         let Some(m) = &self.inner.memory else {
@@ -268,16 +290,30 @@ impl Store {
         if !m.over() {
             return Ok(());
         }
-        self.evict_if_needed();
-        if m.over() && denyoom {
+        if !self.evict_while_over() && denyoom {
             return Err(Error::OutOfMemory);
         }
         Ok(())
     }
 
-    /// Evicts one key; false when no candidate was found.
+    /// Evicts one key; false when no key the policy may evict exists. Sampling finds a
+    /// candidate in O(1) almost always; when it does not (another thread evicted or used the
+    /// sampled keys, or the few eligible keys hide among many others), the sampling is
+    /// retried and then every shard is scanned, so that "nothing found" means "nothing to
+    /// evict".
     fn evict_one(&self, m: &Memory) -> bool {
+        for _ in 0..SAMPLING_ROUNDS {
+            if self.evict_sampled(m) {
+                return true;
+            }
+        }
+        self.evict_scanned(m)
+    }
+
+    /// One eviction by sampling; false when this round evicted nothing.
+    fn evict_sampled(&self, m: &Memory) -> bool {
         let inner = &*self.inner;
+        let policy = m.policy();
         let lru_now = inner.clock.now_ms() as u32;
         let n = inner.shards.len();
         let mut fresh: Vec<Candidate> = Vec::new();
@@ -288,43 +324,50 @@ impl Store {
                 break;
             }
             let i = (start.wrapping_add(step)) & (n - 1);
-            let shard = inner.shards[i].0.lock();
-            if shard.len() == 0 {
+            let shard = inner.lock_shard(i);
+            let eligible = if policy.volatile_only() {
+                shard.volatile_len()
+            } else {
+                shard.len()
+            };
+            if eligible == 0 {
                 continue;
             }
             sampled_shards += 1;
             let mut found = 0;
             for _ in 0..SAMPLE_PROBES {
                 for slot in shard.sample(m.random()) {
-                    consider(&mut fresh, i, slot, m);
-                    found += 1;
+                    found += usize::from(consider(&mut fresh, i, slot, policy));
                 }
                 if found >= SAMPLE_KEYS {
                     break;
                 }
             }
             if found == 0 {
-                for slot in shard.first_slots().take(SAMPLE_PROBES) {
-                    consider(&mut fresh, i, slot, m);
+                for slot in shard.first_slots() {
+                    found += usize::from(consider(&mut fresh, i, slot, policy));
+                    if found >= SAMPLE_KEYS {
+                        break;
+                    }
                 }
             }
         }
         if matches!(
-            m.policy(),
+            policy,
             EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom
         ) {
-            let Some(c) = fresh.pop() else {
-                return false;
-            };
-            // A key removed meanwhile by another thread freed memory too.
-            inner.shards[c.shard].0.lock().remove(c.hash, &c.key);
-            return true;
+            while let Some(c) = fresh.pop() {
+                if remove_candidate(inner, &c, policy) {
+                    return true;
+                }
+            }
+            return false;
         }
         // Redis's eviction pool: the best candidates of past samplings stay eligible, so
         // each eviction chooses among more than one sampling's keys.
         let mut pool = m.pool.lock();
         pool.append(&mut fresh);
-        let score = |c: &Candidate| match m.policy() {
+        let score = |c: &Candidate| match policy {
             EvictionPolicy::VolatileTtl => {
                 // Nearest expiry first: the signed time's order, flipped.
                 !((c.expire_at.unwrap_or(i64::MAX) as u64) ^ (1 << 63))
@@ -336,18 +379,46 @@ impl Store {
         pool.truncate(POOL);
         while !pool.is_empty() {
             let c = pool.remove(0);
-            let mut shard = inner.shards[c.shard].0.lock();
-            // Skip a candidate used or re-expired since it was sampled.
-            let unchanged = shard
-                .first_slots_with_hash(c.hash)
-                .any(|s| *s.key == *c.key && s.lru == c.lru && s.expire_at() == c.expire_at);
-            if unchanged {
-                shard.remove(c.hash, &c.key);
+            // A candidate removed since it was sampled is skipped; one used since is still
+            // evicted (as Redis does), unless it lost the expiry a volatile policy needs.
+            if remove_candidate(inner, &c, policy) {
                 return true;
             }
         }
         false
     }
+
+    /// The last resort of [`evict_one`](Self::evict_one): the first eligible key of a full
+    /// scan, shard by shard. O(keys), reached only when sampling keeps missing.
+    fn evict_scanned(&self, m: &Memory) -> bool {
+        let policy = m.policy();
+        for i in 0..self.inner.shards.len() {
+            let mut shard = self.inner.lock_shard(i);
+            let victim = shard
+                .first_slots()
+                .find(|s| !policy.volatile_only() || s.expire_at().is_some())
+                .map(|s| (s.hash, Box::<[u8]>::from(&*s.key)));
+            if let Some((hash, key)) = victim {
+                shard.remove(hash, &key);
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Most keys one caller evicts before its command runs anyway.
+const EVICTIONS_PER_CALL: usize = 256;
+/// Sampling rounds before [`Store::evict_one`] falls back to a scan.
+const SAMPLING_ROUNDS: usize = 4;
+
+/// Removes a sampled candidate if it is still there and still eligible under `policy`.
+fn remove_candidate(inner: &super::Inner, c: &Candidate, policy: EvictionPolicy) -> bool {
+    let mut shard = inner.lock_shard(c.shard);
+    let eligible = shard
+        .first_slots_with_hash(c.hash)
+        .any(|s| *s.key == *c.key && (!policy.volatile_only() || s.expire_at().is_some()));
+    eligible && shard.remove(c.hash, &c.key).is_some()
 }
 
 /// Candidates kept between evictions (Redis's `EVPOOL_SIZE`).
@@ -362,9 +433,10 @@ pub(crate) struct Candidate {
     expire_at: Option<i64>,
 }
 
-fn consider(out: &mut Vec<Candidate>, shard: usize, slot: &Slot, m: &Memory) {
-    if m.policy().volatile_only() && slot.expire_at().is_none() {
-        return;
+/// Adds `slot` to `out` if `policy` may evict it; whether it did.
+fn consider(out: &mut Vec<Candidate>, shard: usize, slot: &Slot, policy: EvictionPolicy) -> bool {
+    if policy.volatile_only() && slot.expire_at().is_none() {
+        return false;
     }
     out.push(Candidate {
         shard,
@@ -373,6 +445,7 @@ fn consider(out: &mut Vec<Candidate>, shard: usize, slot: &Slot, m: &Memory) {
         lru: slot.lru,
         expire_at: slot.expire_at(),
     });
+    true
 }
 
 impl Db<'_> {

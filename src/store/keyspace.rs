@@ -162,6 +162,10 @@ pub(crate) struct Shard {
     pub(crate) blocked: super::blocking::Blocked,
     /// The store's used-memory estimate, under a memory limit (see `super::evict`).
     pub(crate) meter: Option<Arc<AtomicI64>>,
+    /// A snapshot that has fixed its instant but not yet copied this shard: whoever locks
+    /// the shard next copies it first (see `super::persist`), so the copy is the shard as it
+    /// was at that instant.
+    pub(crate) capture: Option<super::persist::PendingCapture>,
 }
 
 impl Shard {

@@ -118,6 +118,17 @@ pub(crate) struct Stats {
 }
 
 impl Inner {
+    /// Locks shard `i`, first copying it into a snapshot that is waiting for it. Every
+    /// lock of a shard goes through here (a snapshot's own first locking excepted).
+    #[inline]
+    pub(crate) fn lock_shard(&self, i: usize) -> MutexGuard<'_, Shard> {
+        let mut shard = self.shards[i].0.lock();
+        if shard.capture.is_some() {
+            persist::settle(&mut shard);
+        }
+        shard
+    }
+
     #[inline]
     fn shard_of(&self, hash: u64) -> usize {
         if self.shard_bits == 0 {
@@ -315,8 +326,8 @@ impl Store {
         let mut hashes: SmallVec<[(&[u8], u64); REMEMBERED_KEYS]> = SmallVec::new();
         match lock {
             Lock::All => {
-                for (i, s) in inner.shards.iter().enumerate() {
-                    guards.push((i, s.0.lock()));
+                for i in 0..inner.shards.len() {
+                    guards.push((i, inner.lock_shard(i)));
                 }
             }
             Lock::Keys(keys) => {
@@ -333,7 +344,7 @@ impl Store {
                 }
                 idx.sort_unstable();
                 for i in idx {
-                    guards.push((i, inner.shards[i].0.lock()));
+                    guards.push((i, inner.lock_shard(i)));
                 }
                 // Two passes: the slots of all keys, then their values, so that the misses
                 // of one pass do not wait for each other. A one-key command has nothing to
@@ -367,17 +378,17 @@ impl Store {
     /// idle store call this periodically; busy stores also sweep a little on every command.
     pub fn sweep_expired(&self, budget: usize) -> usize {
         let now = self.inner.clock.now_ms();
-        self.inner
-            .shards
-            .iter()
-            .map(|s| s.0.lock().sweep(now, budget))
+        (0..self.inner.shards.len())
+            .map(|i| self.inner.lock_shard(i).sweep(now, budget))
             .sum()
     }
 
     /// Keys held in memory, counting expired keys not yet reclaimed (DBSIZE counts them too
     /// until they are removed, as in Redis).
     pub fn stored_keys(&self) -> usize {
-        self.inner.shards.iter().map(|s| s.0.lock().len()).sum()
+        (0..self.inner.shards.len())
+            .map(|i| self.inner.lock_shard(i).len())
+            .sum()
     }
 }
 

@@ -73,7 +73,25 @@ fn stored_int(s: &StrValue) -> Result<i64> {
     }
 }
 
+/// How far past the string limit a bit write may grow a string: Redis checks only that a
+/// field *starts* within `proto-max-bulk-len` bytes, so a 64-bit BITFIELD write at the last
+/// allowed offset ends up to 8 bytes past it.
+pub(crate) const BIT_WRITE_SLACK: u64 = 8;
+
 impl Db<'_> {
+    /// The store's one size rule for strings, which every command and typed method that
+    /// creates or grows a string from bytes checks before writing: the result is at most
+    /// `max_string_bytes` (Redis's `proto-max-bulk-len`) long, or the write is refused with
+    /// Redis's error. Bit writes (SETBIT, BITFIELD) check offsets as Redis does instead
+    /// ([`BIT_WRITE_SLACK`]). The snapshot loader does not apply the rule: what was accepted
+    /// under any limit loads back (see `store::persist`).
+    pub(crate) fn check_string_len(&self, len: usize) -> Result<()> {
+        if len > self.settings().max_string_bytes() {
+            return Err(Error::StringTooLong);
+        }
+        Ok(())
+    }
+
     /// GET.
     pub(crate) fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.value(key) {
@@ -91,6 +109,7 @@ impl Db<'_> {
         opts: SetOptions,
         cmd: &str,
     ) -> Result<SetOutcome> {
+        self.check_string_len(value.len())?;
         let expire_at = match opts.expiry {
             Some(SetExpiry::In(d)) => Some(Some(expire_in(self.now(), d, cmd)?)),
             Some(SetExpiry::AtMs(at)) => {
@@ -181,37 +200,42 @@ impl Db<'_> {
             .collect()
     }
 
-    /// MSET.
-    pub(crate) fn mset(&mut self, pairs: &[(&[u8], &[u8])]) {
+    /// MSET: all or nothing, a value too long refusing the whole command.
+    pub(crate) fn mset(&mut self, pairs: &[(&[u8], &[u8])]) -> Result<()> {
+        for (_, v) in pairs {
+            self.check_string_len(v.len())?;
+        }
         for (k, v) in pairs {
             self.insert(k, Value::Str(StrValue::Raw(v.to_vec())), None);
         }
+        Ok(())
     }
 
     /// MSETNX: sets all or none.
-    pub(crate) fn msetnx(&mut self, pairs: &[(&[u8], &[u8])]) -> bool {
-        if pairs.iter().any(|(k, _)| self.slot(k).is_some()) {
-            return false;
+    pub(crate) fn msetnx(&mut self, pairs: &[(&[u8], &[u8])]) -> Result<bool> {
+        for (_, v) in pairs {
+            self.check_string_len(v.len())?;
         }
-        self.mset(pairs);
-        true
+        if pairs.iter().any(|(k, _)| self.slot(k).is_some()) {
+            return Ok(false);
+        }
+        self.mset(pairs)?;
+        Ok(true)
     }
 
     /// APPEND: the new length.
     pub(crate) fn append(&mut self, key: &[u8], tail: &[u8]) -> Result<usize> {
-        let max = self.settings().max_string_bytes();
+        let current = match self.value(key) {
+            None => None,
+            Some(v) => Some(string_of(v)?.len()),
+        };
+        self.check_string_len(current.unwrap_or(0).saturating_add(tail.len()))?;
         match self.value(key) {
             None => {
-                if tail.len() > max {
-                    return Err(Error::StringTooLong);
-                }
                 self.insert(key, Value::Str(StrValue::Raw(tail.to_vec())), None);
                 Ok(tail.len())
             }
             Some(Value::Str(s)) => {
-                if s.len().saturating_add(tail.len()) > max {
-                    return Err(Error::StringTooLong);
-                }
                 let raw = s.raw_mut();
                 raw.extend_from_slice(tail);
                 let n = raw.len();
@@ -244,7 +268,6 @@ impl Db<'_> {
         if offset < 0 {
             return Err(Error::err("offset is out of range"));
         }
-        let max = self.settings().max_string_bytes();
         let offset = usize::try_from(offset).map_err(|_| Error::StringTooLong)?;
         let current = match self.value(key) {
             None => None,
@@ -253,9 +276,7 @@ impl Db<'_> {
         if data.is_empty() {
             return Ok(current.unwrap_or(0));
         }
-        if offset.saturating_add(data.len()) > max {
-            return Err(Error::StringTooLong);
-        }
+        self.check_string_len(offset.saturating_add(data.len()))?;
         if current.is_none() {
             self.insert(key, Value::Str(StrValue::Raw(Vec::new())), None);
         }
@@ -307,6 +328,7 @@ impl Db<'_> {
             ),
         };
         let text = crate::num::incrbyfloat(current.as_deref(), by)?;
+        self.check_string_len(text.len())?;
         self.insert(key, Value::Str(StrValue::Raw(text.clone())), ttl);
         Ok(text)
     }
@@ -441,8 +463,7 @@ impl Store {
             .map(|(k, v)| (k.as_ref(), v.as_ref()))
             .collect();
         let keys: Vec<&[u8]> = pairs.iter().map(|(k, _)| *k).collect();
-        self.with_db(super::Lock::Keys(&keys), |db| db.mset(&pairs));
-        Ok(())
+        self.with_db(super::Lock::Keys(&keys), |db| db.mset(&pairs))
     }
 
     /// APPEND: the new length.

@@ -1142,6 +1142,17 @@ impl ScalableBloomFilter {
         })
     }
 
+    /// The length of each bit array a `BF.SCANDUMP` header describes, validated as
+    /// [`from_header_chunk`](Self::from_header_chunk) validates it but without allocating
+    /// the arrays, so that a loader can check that its input holds that many bytes first.
+    pub fn header_chunk_array_bytes(
+        header: &[u8],
+        limits: BloomLimits,
+    ) -> Result<Vec<u64>, BloomError> {
+        let parsed = ParsedHeader::parse(header, &limits).map_err(BloomError::BadData)?;
+        Ok(parsed.links.iter().map(|(s, _)| s.bytes).collect())
+    }
+
     /// `BF.LOADCHUNK key iter data` on an existing filter: `iter` is the one `BF.SCANDUMP`
     /// returned with `data`, pointing just past it. Counters are not touched.
     pub fn load_chunk(&mut self, iter: i64, data: &[u8]) -> Result<(), BloomError> {
@@ -1295,6 +1306,20 @@ struct Persisted {
 impl<'de> Deserialize<'de> for ScalableBloomFilter {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let persisted = Persisted::deserialize(deserializer)?;
+        // The arrays must be there before the filter they fill is allocated: a short input
+        // describing a huge filter fails here, not after zeroing its memory.
+        let lens = ScalableBloomFilter::header_chunk_array_bytes(
+            &persisted.header.0,
+            BloomLimits::DEFAULT,
+        )
+        .map_err(de::Error::custom)?;
+        if let Some(link) = (0..lens.len().max(persisted.arrays.len()))
+            .find(|&i| lens.get(i).copied() != persisted.arrays.get(i).map(|a| a.0.len() as u64))
+        {
+            return Err(de::Error::custom(BloomError::BadData(
+                BadData::ArrayLength { link },
+            )));
+        }
         let mut filter =
             ScalableBloomFilter::from_header_chunk(&persisted.header.0, BloomLimits::DEFAULT)
                 .map_err(de::Error::custom)?;

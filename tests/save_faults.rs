@@ -1,0 +1,162 @@
+//! Write-path faults of `Store::save` (issue 20): a save that cannot write its file (the
+//! disk full, simulated by a file-size limit) fails with an error, removes its temporary
+//! file and leaves the previous snapshot as it was; the periodic saver reports the failure
+//! (`background_save_error`, INFO `rdb_last_bgsave_status`) and recovers; the temporary
+//! files of killed saves are removed by the next `open`.
+//!
+//! The disk-full case runs in a child process (this binary re-invoked with
+//! `--exact disk_full_child`) started by `sh` with `ulimit -f` and SIGXFSZ ignored, so that
+//! writes past the limit fail with EFBIG as writes to a full disk fail with ENOSPC.
+
+use sketchstore::{Error, Reply, Store};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const CHILD_ENV: &str = "SKETCHSTORE_FAULT_CHILD_DIR";
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sketchstore-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn bgsave_status(store: &Store) -> String {
+    match store.execute(&["INFO", "persistence"]) {
+        Reply::Bulk(b) => String::from_utf8(b)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("rdb_last_bgsave_status:").map(str::to_owned))
+            .expect("INFO persistence has rdb_last_bgsave_status"),
+        other => panic!("INFO: {other:?}"),
+    }
+}
+
+/// Waits up to 5 s for the periodic saver to reach the wanted state.
+fn wait_for(store: &Store, failed: bool) {
+    for _ in 0..500 {
+        if store.background_save_error().is_some() == failed {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!(
+        "the periodic saver never {}",
+        if failed { "failed" } else { "recovered" }
+    );
+}
+
+/// The child: runs under a 50-100 KB file-size limit.
+#[test]
+fn disk_full_child() {
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let path = dir.join("dump.sks");
+    let store = Store::builder()
+        .save_every(Duration::from_millis(20))
+        .open(&path)
+        .unwrap();
+    store.set("gen", "1").unwrap();
+    store.save(&path).unwrap();
+    wait_for(&store, false);
+    let before = std::fs::read(&path).unwrap();
+
+    store.set("big", vec![7u8; 400 << 10]).unwrap();
+    let err = store
+        .save(&path)
+        .expect_err("a save past the file-size limit fails");
+    assert!(matches!(err, Error::Io(_)), "{err:?}");
+    assert!(err.to_string().starts_with("IOERR "), "{err}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the previous snapshot changed"
+    );
+    assert_eq!(
+        Store::open(&path).unwrap().get("gen").unwrap(),
+        Some(b"1".to_vec())
+    );
+
+    wait_for(&store, true);
+    assert_eq!(bgsave_status(&store), "err");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the previous snapshot changed"
+    );
+    assert_eq!(
+        names(&dir),
+        vec!["dump.sks"],
+        "a failed save left a temporary file"
+    );
+
+    store.execute(&["DEL", "big"]);
+    store.set("gen", "2").unwrap();
+    wait_for(&store, false);
+    assert_eq!(bgsave_status(&store), "ok");
+    let back = Store::open(&path).unwrap();
+    assert_eq!(back.get("gen").unwrap(), Some(b"2".to_vec()));
+}
+
+#[test]
+fn a_full_disk_fails_the_save_and_keeps_the_previous_snapshot() {
+    let dir = temp_dir("diskfull");
+    let exe = std::env::current_exe().unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 100 || exit 97; exec \"$0\" --exact disk_full_child --nocapture --test-threads=1")
+        .arg(&exe)
+        .env(CHILD_ENV, &dir)
+        .status()
+        .expect("missing component: `sh` is needed to run the child under `ulimit -f`");
+    assert_ne!(
+        status.code(),
+        Some(97),
+        "missing component: `ulimit -f` in sh"
+    );
+    assert!(status.success(), "the child failed: {status}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn open_removes_temporaries_of_saves_that_died() {
+    let dir = temp_dir("stale");
+    let path = dir.join("dump.sks");
+    let store = Store::new();
+    store.set("k", "v").unwrap();
+    store.save(&path).unwrap();
+    // pid_max is at most 2^22 on Linux: no process has this id.
+    let dead = dir.join(".dump.sks.tmp-999999999-3");
+    let mine = dir.join(format!(".dump.sks.tmp-{}-77", std::process::id()));
+    let other = dir.join(".other.sks.tmp-999999999-3");
+    for f in [&dead, &mine, &other] {
+        std::fs::write(f, b"partial").unwrap();
+    }
+    let back = Store::open(&path).unwrap();
+    assert_eq!(back.get("k").unwrap(), Some(b"v".to_vec()));
+    assert!(
+        !dead.exists(),
+        "a dead save's temporary file is still there"
+    );
+    assert!(
+        mine.exists(),
+        "a running process's temporary file was removed"
+    );
+    assert!(
+        other.exists(),
+        "another snapshot's temporary file was removed"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
