@@ -434,6 +434,17 @@ pub(crate) fn estimate(key: &[u8], value: &Value) -> u32 {
                 + std::mem::size_of_val(&**b)
                 + 16
         }
+        Value::TopK(t) => {
+            usize::try_from(t.memory_usage()).unwrap_or(usize::MAX)
+                + t.heap_items()
+                    .map(|(i, _)| i.map_or(0, |i| block(i.len())))
+                    .sum::<usize>()
+        }
+        Value::TDigest(t) => {
+            let i = t.info();
+            let nodes = usize::try_from(i.merged_nodes + i.unmerged_nodes).unwrap_or(0);
+            block(nodes * 16) + block(std::mem::size_of_val(&**t))
+        }
     };
     let total = SLOT_OVERHEAD
         .saturating_add(block(key.len()))

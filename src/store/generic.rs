@@ -51,6 +51,10 @@ pub enum KeyType {
     List,
     /// `MBbloom--`, a RedisBloom filter.
     Bloom,
+    /// `TopK-TYPE`, a RedisBloom top-k sketch.
+    TopK,
+    /// `TDIS-TYPE`, a RedisBloom t-digest.
+    TDigest,
 }
 
 impl KeyType {
@@ -62,6 +66,8 @@ impl KeyType {
             KeyType::Hash => "hash",
             KeyType::List => "list",
             KeyType::Bloom => "MBbloom--",
+            KeyType::TopK => "TopK-TYPE",
+            KeyType::TDigest => "TDIS-TYPE",
         }
     }
 
@@ -71,6 +77,8 @@ impl KeyType {
             Value::Hash(_) => KeyType::Hash,
             Value::List(_) => KeyType::List,
             Value::Bloom(_) => KeyType::Bloom,
+            Value::TopK(_) => KeyType::TopK,
+            Value::TDigest(_) => KeyType::TDigest,
         }
     }
 }

@@ -30,6 +30,8 @@ pub(crate) mod persist;
 pub(crate) mod pubsub;
 pub(crate) mod settings;
 pub(crate) mod strings;
+pub(crate) mod tdigest;
+pub(crate) mod topk;
 pub(crate) mod txn;
 pub(crate) mod value;
 
@@ -44,6 +46,8 @@ pub use bits::BitfieldOp;
 pub use bloom::{BfInfoField, BfInsertOptions, BloomOptions};
 pub use generic::{ExpireCondition, KeyType, ScanPage};
 pub use strings::{SetCondition, SetExpiry, SetOptions};
+pub use tdigest::TDigestMergeOptions;
+pub use topk::TopKOptions;
 
 /// Redis's `proto-max-bulk-len`: the largest string value, 512 MB.
 pub const DEFAULT_MAX_STRING_BYTES: usize = 512 * 1024 * 1024;

@@ -35,6 +35,10 @@
 //!          5 large hash    n: varint | n * (field: bytes, value: bytes)
 //!          6 list          n: varint | n * bytes                         (head first)
 //!          7 Bloom filter  header: bytes | n: varint | n * (iter: varint, chunk: bytes)
+//!         10 top-k         bytes (`TopK::to_snapshot`: dimensions, decay, generator
+//!                          state, buckets, heap slots)
+//!         11 t-digest      bytes (`TDigest::to_snapshot`: scalars, then (mean, weight)
+//!                          nodes, merged first)
 //! ```
 //!
 //! # Worked example
@@ -48,6 +52,8 @@ use crate::error::{Error, Result};
 use crate::types::bloom::{BloomLimits, ScalableBloomFilter};
 use crate::types::hash::{HashValue, MAX_SMALL_ENTRIES};
 use crate::types::hll::HyperLogLog;
+use crate::types::tdigest::TDigest;
+use crate::types::topk::TopK;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
@@ -71,6 +77,9 @@ const KIND_HASH_SMALL: u8 = 4;
 const KIND_HASH_LARGE: u8 = 5;
 const KIND_LIST: u8 = 6;
 const KIND_BLOOM: u8 = 7;
+// 8 and 9 are the cuckoo filter and the count-min sketch.
+const KIND_TOPK: u8 = 10;
+const KIND_TDIGEST: u8 = 11;
 const OP_END: u8 = 0xFF;
 const FLAG_EXPIRY: u8 = 1;
 
@@ -121,6 +130,8 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
         },
         Value::List(_) => KIND_LIST,
         Value::Bloom(_) => KIND_BLOOM,
+        Value::TopK(_) => KIND_TOPK,
+        Value::TDigest(_) => KIND_TDIGEST,
     };
     out.push(kind);
     match expire_at {
@@ -175,6 +186,8 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
                 put_bytes(out, &data);
             }
         }
+        Value::TopK(t) => put_bytes(out, &t.to_snapshot()),
+        Value::TDigest(t) => put_bytes(out, &t.to_snapshot()),
     }
 }
 
@@ -444,6 +457,18 @@ fn decode_value<R: Read>(
                 ));
             }
             Value::Bloom(Box::new(filter))
+        }
+        KIND_TOPK => {
+            let b = d.bytes()?;
+            let t = TopK::from_snapshot(&b)
+                .map_err(|e| corrupt(format!("invalid top-k sketch: {e}")))?;
+            Value::TopK(Box::new(t))
+        }
+        KIND_TDIGEST => {
+            let b = d.bytes()?;
+            let t = TDigest::from_snapshot(&b)
+                .map_err(|e| corrupt(format!("invalid t-digest: {e}")))?;
+            Value::TDigest(Box::new(t))
         }
         other => return Err(corrupt(format!("unknown record kind {other}"))),
     })

@@ -7,6 +7,8 @@
 use crate::types::bloom::ScalableBloomFilter;
 use crate::types::hash::HashValue;
 use crate::types::hll::HyperLogLog;
+use crate::types::tdigest::TDigest;
+use crate::types::topk::TopK;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
@@ -72,6 +74,10 @@ pub(crate) enum Value {
     #[allow(clippy::box_collection)]
     List(Box<VecDeque<Vec<u8>>>),
     Bloom(Box<ScalableBloomFilter>),
+    /// A RedisBloom top-k sketch (`TOPK.*`).
+    TopK(Box<TopK>),
+    /// A RedisBloom t-digest (`TDIGEST.*`).
+    TDigest(Box<TDigest>),
 }
 
 impl Value {
