@@ -1314,4 +1314,45 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn snapshot_round_trip() {
+        let mut t = TDigest::create(20).expect("valid");
+        let values: Vec<f64> = (0..500).map(|i| f64::from(i * 37 % 101) * 0.5).collect();
+        t.add(&values).expect("finite");
+        let bytes = t.to_snapshot();
+        let mut back = TDigest::from_snapshot(&bytes).expect("valid snapshot");
+        assert_eq!(back, t);
+        let qs = [0.0, 0.1, 0.5, 0.99, 1.0];
+        let a = t.quantile(&qs).expect("in range");
+        let b = back.quantile(&qs).expect("in range");
+        assert_eq!(
+            a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            b.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        assert_eq!(t.info(), back.info());
+    }
+
+    #[test]
+    fn damaged_snapshots_are_refused() {
+        let mut t = TDigest::create(10).expect("valid");
+        t.add(&[1.0, 2.0, 3.0]).expect("finite");
+        let bytes = t.to_snapshot();
+        for len in 0..bytes.len() {
+            assert!(TDigest::from_snapshot(&bytes[..len]).is_err(), "{len}");
+        }
+        // A node count that the bytes do not hold.
+        let mut count = bytes.clone();
+        count[56..64].copy_from_slice(&i64::MAX.to_le_bytes());
+        assert!(TDigest::from_snapshot(&count).is_err());
+        // A compression past the limit.
+        let mut big = bytes.clone();
+        big[0..8].copy_from_slice(&i64::MAX.to_le_bytes());
+        assert!(TDigest::from_snapshot(&big).is_err());
+        for at in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[at] ^= 0x5A;
+            let _ = TDigest::from_snapshot(&b);
+        }
+    }
 }

@@ -832,4 +832,59 @@ mod tests {
             check_counts(&t, &stream)?;
         }
     }
+
+    #[test]
+    fn snapshot_round_trip_continues_identically() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut t = TopK::reserve(4, 6, 3, 0.9).expect("valid");
+        for _ in 0..500 {
+            let i = rng.next_u32() % 40;
+            t.add(format!("p{i}").as_bytes());
+        }
+        t.add(b"nul\0inside");
+        let bytes = t.to_snapshot();
+        let mut back = TopK::from_snapshot(&bytes).expect("valid snapshot");
+        assert_eq!(back.to_snapshot(), bytes);
+        for _ in 0..500 {
+            let item = format!("p{}", rng.next_u32() % 40);
+            assert_eq!(t.add(item.as_bytes()), back.add(item.as_bytes()));
+        }
+        assert_eq!(t.list(), back.list());
+        let whole: Vec<_> = t
+            .heap_items()
+            .map(|(i, c)| (i.map(<[u8]>::to_vec), c))
+            .collect();
+        let again: Vec<_> = back
+            .heap_items()
+            .map(|(i, c)| (i.map(<[u8]>::to_vec), c))
+            .collect();
+        assert_eq!(whole, again);
+    }
+
+    #[test]
+    fn damaged_snapshots_are_refused() {
+        let mut t = TopK::reserve(3, 4, 2, 0.9).expect("valid");
+        t.add(b"a");
+        let bytes = t.to_snapshot();
+        for len in 0..bytes.len() {
+            assert!(TopK::from_snapshot(&bytes[..len]).is_err(), "{len}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(TopK::from_snapshot(&longer).is_err());
+        // Dimensions claiming far more buckets than the bytes hold: refused before any
+        // allocation.
+        let mut huge = bytes.clone();
+        huge[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(TopK::from_snapshot(&huge).is_err());
+        let mut bad_decay = bytes.clone();
+        bad_decay[12..20].copy_from_slice(&2.0f64.to_le_bytes());
+        assert!(TopK::from_snapshot(&bad_decay).is_err());
+        // Any single damaged byte gives a sketch or an error, never a panic.
+        for at in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[at] ^= 0xA5;
+            let _ = TopK::from_snapshot(&b);
+        }
+    }
 }
