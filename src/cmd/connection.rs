@@ -171,6 +171,27 @@ impl Store {
         }
     }
 
+    /// WATCH `watch`, then MULTI, the `commands`, EXEC, atomically, as
+    /// [`Backend::transaction`](crate::Backend::transaction) does on every backend:
+    /// `Some(replies)`, `None` when a watched key changed, Redis's EXECABORT error when a
+    /// command was refused while queuing.
+    ///
+    /// ```
+    /// use sketchstore::{Reply, Store};
+    /// let store = Store::new();
+    /// let cmds = vec![vec![b"INCR".to_vec(), b"n".to_vec()], vec![b"GET".to_vec(), b"n".to_vec()]];
+    /// let replies = store.transaction(&[], &cmds)?.expect("not aborted");
+    /// assert_eq!(replies, vec![Reply::Integer(1), Reply::bulk("1")]);
+    /// # Ok::<(), sketchstore::Error>(())
+    /// ```
+    pub fn transaction(
+        &self,
+        watch: &[&[u8]],
+        commands: &[Vec<Vec<u8>>],
+    ) -> Result<Option<Vec<Reply>>> {
+        crate::Backend::transaction(self, watch, commands)
+    }
+
     /// MULTI, `commands`, EXEC, with no WATCH, as a fresh connection would run them (same
     /// checks, same replies), without copying the commands. `None`, having done nothing, when
     /// a command is empty or acts on a connection (MULTI, EXEC, SELECT, ...): only a
@@ -205,11 +226,12 @@ impl Store {
 }
 
 /// The checks Redis makes when it queues a command: name and arity, a container's
-/// subcommand, and under a memory limit whether it may grow memory (`denyoom`).
+/// subcommand, and the memory limit: over it, Redis refuses to queue any command (queuing
+/// itself takes memory), reads included.
 fn check_queued(store: &Store, argv: &[&[u8]]) -> Result<&'static Spec> {
     let spec = check(argv)?;
     check_subcommand(spec, argv)?;
-    store.check_memory(spec.flags.has(Flags::WRITE_DENYOOM))?;
+    store.check_memory(true)?;
     Ok(spec)
 }
 
@@ -269,6 +291,23 @@ impl<'q> Queued<'q> {
         starts
             .zip(&self.cmds)
             .map(|(start, &(end, spec))| (&self.args[start..end], spec))
+    }
+}
+
+/// Counts a run of `spec` for INFO commandstats: an OOM refusal is a rejected call, another
+/// error reply a failed one.
+fn count_call(spec: &'static Spec, reply: &Reply) {
+    let Some(stats) = super::call_stats(spec) else {
+        return;
+    };
+    stats.calls.fetch_add(1, Ordering::Relaxed);
+    if let Reply::Error(e) = reply {
+        let counter = if e.starts_with("OOM") {
+            &stats.rejected
+        } else {
+            &stats.failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -393,12 +432,20 @@ impl Connection {
             return Reply::Error(EXECABORT.into());
         }
         let mut queued = Queued::default();
+        let mut denyoom = false;
         for argv in &queue {
             let argv = argv.iter().map(Vec::as_slice);
             let Ok(spec) = check(queued.stage(argv)) else {
                 return Reply::Error(EXECABORT.into());
             };
+            denyoom |= spec.flags.has(Flags::WRITE_DENYOOM);
             queued.commit(spec);
+        }
+        // Redis checks memory again at EXEC for a transaction that may grow it.
+        if denyoom {
+            if let Err(e) = self.store.check_memory(true) {
+                return Reply::Error(format!("EXECABORT Transaction discarded because of: {e}"));
+            }
         }
         let reply = exec_queued(&self.store, &queued, &watched, Some(&flag));
         self.shape(reply.unwrap_or(Reply::NilArray))
@@ -460,7 +507,7 @@ impl Connection {
     fn shape(&self, r: Reply) -> Reply {
         match self.protocol {
             Protocol::Resp2 => r.into_resp2(),
-            Protocol::Resp3 => r,
+            Protocol::Resp3 => r.into_resp3(),
         }
     }
 
@@ -474,6 +521,7 @@ impl Connection {
             Route::Done(r) => self.shape(r),
             Route::Run(spec) => {
                 let r = self.store.run_spec(spec, &argv);
+                count_call(spec, &r);
                 self.shape(r)
             }
         }
@@ -491,6 +539,7 @@ impl Connection {
             };
             let Some(parse) = spec.block else {
                 let r = self.store.run_spec(spec, &args);
+                count_call(spec, &r);
                 return self.shape(r);
             };
             match parse(&args, &self.store.inner.clock) {
@@ -587,7 +636,7 @@ impl Connection {
     /// go to the push queue.
     fn subscription_command(&mut self, name: &str, args: &[&[u8]]) -> Reply {
         if self.sub.is_none() {
-            self.sub = Some(self.store.subscriber());
+            self.sub = Some(self.store.new_subscription());
         }
         let Some(sub) = self.sub.as_mut() else {
             return Reply::Error("ERR no subscription".into());

@@ -51,6 +51,10 @@ pub enum KeyType {
     List,
     /// `MBbloom--`, a RedisBloom filter.
     Bloom,
+    /// `MBbloomCF`, a RedisBloom cuckoo filter.
+    Cuckoo,
+    /// `CMSk-TYPE`, a RedisBloom count-min sketch.
+    Cms,
     /// `TopK-TYPE`, a RedisBloom top-k sketch.
     TopK,
     /// `TDIS-TYPE`, a RedisBloom t-digest.
@@ -66,6 +70,8 @@ impl KeyType {
             KeyType::Hash => "hash",
             KeyType::List => "list",
             KeyType::Bloom => "MBbloom--",
+            KeyType::Cuckoo => "MBbloomCF",
+            KeyType::Cms => "CMSk-TYPE",
             KeyType::TopK => "TopK-TYPE",
             KeyType::TDigest => "TDIS-TYPE",
         }
@@ -77,6 +83,8 @@ impl KeyType {
             Value::Hash(_) => KeyType::Hash,
             Value::List(_) => KeyType::List,
             Value::Bloom(_) => KeyType::Bloom,
+            Value::Cuckoo(_) => KeyType::Cuckoo,
+            Value::Cms(_) => KeyType::Cms,
             Value::TopK(_) => KeyType::TopK,
             Value::TDigest(_) => KeyType::TDigest,
         }

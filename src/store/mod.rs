@@ -20,6 +20,8 @@
 pub(crate) mod bits;
 pub(crate) mod blocking;
 pub(crate) mod bloom;
+pub(crate) mod cms;
+pub(crate) mod cuckoo;
 pub(crate) mod evict;
 pub(crate) mod generic;
 pub(crate) mod hashes;
@@ -44,6 +46,7 @@ use value::Value;
 
 pub use bits::BitfieldOp;
 pub use bloom::{BfInfoField, BfInsertOptions, BloomOptions};
+pub use cuckoo::{CfInsertOptions, CfReserveOptions};
 pub use generic::{ExpireCondition, KeyType, ScanPage};
 pub use strings::{SetCondition, SetExpiry, SetOptions};
 pub use tdigest::TDigestMergeOptions;
