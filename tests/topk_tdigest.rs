@@ -286,6 +286,26 @@ fn typed_methods_agree_with_redis_backend() {
             "{:?}",
             b.tdigest_cdf(b"d", &[-100.0, 0.3, 17.0]).map_err(t)
         ));
+        let at = [-100.0, -3.5, 17.0, 500.0];
+        note(format!("{:?}", b.tdigest_rank(b"d", &at, false).map_err(t)));
+        note(format!("{:?}", b.tdigest_rank(b"d", &at, true).map_err(t)));
+        let ranks = [0, 7, 199, 500];
+        note(format!(
+            "{:?}",
+            b.tdigest_byrank(b"d", &ranks, false).map_err(t)
+        ));
+        note(format!(
+            "{:?}",
+            b.tdigest_byrank(b"d", &ranks, true).map_err(t)
+        ));
+        note(format!(
+            "{:?}",
+            b.tdigest_trimmed_mean(b"d", 0.1, 0.9).map_err(t)
+        ));
+        note(format!(
+            "{:?}",
+            b.tdigest_trimmed_mean(b"d", 0.9, 0.1).map_err(t)
+        ));
         let opts = TDigestMergeOptions {
             compression: None,
             override_dest: true,

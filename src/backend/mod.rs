@@ -1160,6 +1160,42 @@ pub trait Backend: Send + Sync {
         }
         as_doubles(a.run(self)?)
     }
+    /// TDIGEST.RANK (`reverse` false) or TDIGEST.REVRANK.
+    fn tdigest_rank(&self, key: &[u8], values: &[f64], reverse: bool) -> Result<Vec<i64>> {
+        let name = if reverse {
+            "TDIGEST.REVRANK"
+        } else {
+            "TDIGEST.RANK"
+        };
+        let mut a = Argv::new(name).arg(key);
+        for v in values {
+            a = a.arg(format!("{v:?}"));
+        }
+        as_array(a.run(self)?)?.into_iter().map(as_int).collect()
+    }
+    /// TDIGEST.BYRANK (`reverse` false) or TDIGEST.BYREVRANK.
+    fn tdigest_byrank(&self, key: &[u8], ranks: &[i64], reverse: bool) -> Result<Vec<f64>> {
+        let name = if reverse {
+            "TDIGEST.BYREVRANK"
+        } else {
+            "TDIGEST.BYRANK"
+        };
+        let mut a = Argv::new(name).arg(key);
+        for r in ranks {
+            a = a.num(r);
+        }
+        as_doubles(a.run(self)?)
+    }
+    /// TDIGEST.TRIMMED_MEAN.
+    fn tdigest_trimmed_mean(&self, key: &[u8], low: f64, high: f64) -> Result<f64> {
+        as_double(
+            Argv::new("TDIGEST.TRIMMED_MEAN")
+                .arg(key)
+                .arg(format!("{low:?}"))
+                .arg(format!("{high:?}"))
+                .run(self)?,
+        )
+    }
     /// TDIGEST.INFO.
     fn tdigest_info(&self, key: &[u8]) -> Result<TDigestInfo> {
         let v = info_fields(Argv::new("TDIGEST.INFO").arg(key).run(self)?)?;
@@ -1637,6 +1673,23 @@ impl Backend for Store {
     }
     fn tdigest_cdf(&self, key: &[u8], values: &[f64]) -> Result<Vec<f64>> {
         Store::tdigest_cdf(self, key, values)
+    }
+    fn tdigest_rank(&self, key: &[u8], values: &[f64], reverse: bool) -> Result<Vec<i64>> {
+        if reverse {
+            Store::tdigest_revrank(self, key, values)
+        } else {
+            Store::tdigest_rank(self, key, values)
+        }
+    }
+    fn tdigest_byrank(&self, key: &[u8], ranks: &[i64], reverse: bool) -> Result<Vec<f64>> {
+        if reverse {
+            Store::tdigest_byrevrank(self, key, ranks)
+        } else {
+            Store::tdigest_byrank(self, key, ranks)
+        }
+    }
+    fn tdigest_trimmed_mean(&self, key: &[u8], low: f64, high: f64) -> Result<f64> {
+        Store::tdigest_trimmed_mean(self, key, low, high)
     }
     fn tdigest_info(&self, key: &[u8]) -> Result<TDigestInfo> {
         Store::tdigest_info(self, key)
