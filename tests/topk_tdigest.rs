@@ -185,13 +185,15 @@ fn snapshots_keep_sketches_exactly() {
     let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
 }
 
-#[test]
-fn trending_pages_per_site() {
-    let store = Store::new();
+fn site_config() -> IntelConfig {
     let mut config = IntelConfig::default();
     config.site = Some("shop".to_owned());
     config.trending_k = 3;
-    let intel = SessionIntel::embedded(&store, config).unwrap();
+    config
+}
+
+/// Six views on three sessions, then the site's trending pages; the same on every backend.
+fn trending_scenario(intel: &SessionIntel) {
     assert!(intel.trending("shop", 5).unwrap().is_empty());
     let views = [
         ("s1", "tv"),
@@ -218,6 +220,13 @@ fn trending_pages_per_site() {
     );
     assert!(intel.trending("other", 5).unwrap().is_empty());
     assert!(intel.trending("bad site", 5).is_err());
+}
+
+#[test]
+fn trending_pages_per_site() {
+    let store = Store::new();
+    let intel = SessionIntel::embedded(&store, site_config()).unwrap();
+    trending_scenario(&intel);
     // One key per site, with its own hash tag, never expiring.
     let key = trending_key("shop");
     assert_eq!(key, b"ss:{site:shop}:trending");
@@ -231,6 +240,25 @@ fn trending_pages_per_site() {
         intel.trending("shop", 1).unwrap(),
         vec![("tv".to_owned(), 3)]
     );
+}
+
+/// The same views through a real redis-server and a 3-node cluster with RedisBloom: the
+/// site's key lives in its own slot, written after each pageview's transaction.
+#[cfg(feature = "redis")]
+#[test]
+fn trending_pages_on_redis_and_a_cluster() {
+    use common::cluster::{redisbloom_module, RedisCluster};
+    use sketchstore::RedisBackend;
+    use std::sync::Arc;
+    let module = redisbloom_module();
+    let server = common::RedisServer::start_with(&["--loadmodule", &module]);
+    let backend = RedisBackend::connect(&server.url()).expect("connect");
+    trending_scenario(&SessionIntel::new(Arc::new(backend), site_config()).unwrap());
+    let cluster = RedisCluster::start_with(&["--loadmodule", &module]);
+    let urls = cluster.urls();
+    let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let backend = RedisBackend::cluster(&nodes).expect("connect to the cluster");
+    trending_scenario(&SessionIntel::new(Arc::new(backend), site_config()).unwrap());
 }
 
 /// The typed `Backend` methods: the store's direct calls and `RedisBackend`'s defaults
