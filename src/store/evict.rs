@@ -507,6 +507,25 @@ mod tests {
     }
 
     #[test]
+    fn sketch_estimates_follow_their_size() {
+        use crate::types::tdigest::TDigest;
+        use crate::types::topk::TopK;
+        let small = TopK::reserve(10, 8, 7, 0.9).expect("valid");
+        let big = TopK::reserve(100, 2000, 7, 0.9).expect("valid");
+        let (s, b) = (
+            estimate(b"k", &Value::TopK(Box::new(small))),
+            estimate(b"k", &Value::TopK(Box::new(big))),
+        );
+        assert!(b as usize > 2000 * 7 * 8 && s < b / 10, "{s} {b}");
+        let mut d = TDigest::create(100).expect("valid");
+        let empty = estimate(b"k", &Value::TDigest(Box::new(d.clone())));
+        let values: Vec<f64> = (0..500).map(f64::from).collect();
+        d.add(&values).expect("finite");
+        let full = estimate(b"k", &Value::TDigest(Box::new(d)));
+        assert!(full >= empty + 500 * 16, "{empty} {full}");
+    }
+
+    #[test]
     fn the_meter_is_the_sum_of_slot_sizes() {
         let store = Store::builder()
             .max_memory(1 << 40)
