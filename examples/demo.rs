@@ -106,6 +106,7 @@ fn intel_config() -> IntelConfig {
     c.activity_bucket = Duration::from_secs(10);
     c.activity_span = Duration::from_secs(600);
     c.activity_window = 30;
+    c.site = Some(app::SITE.to_owned());
     c
 }
 

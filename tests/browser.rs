@@ -2,9 +2,9 @@
 //! loads the pages of a shop served on a free port by this test, with a persistent profile so
 //! that the session cookie carries across visits: the catalogue with its pictures, product
 //! pages, the cart (filled through the product page's form), the sidebar's counts, activity
-//! chart, combo offer and recently viewed products, and the notifications' read state. A
-//! second shop with no responder renders its pages in degraded mode, with the banner, within
-//! the application timeout. Plain HTTP checks what is not a pageview (HEAD, the favicon,
+//! chart, combo offer, recently viewed and trending products, and the notifications' read
+//! state. A second shop with no responder renders its pages in degraded mode, with the
+//! banner, within the application timeout. Plain HTTP checks what is not a pageview (HEAD, the favicon,
 //! malformed or unknown items) and that those answer as they should.
 //!
 //! Chromium must be installed (`apt-get install -y chromium`; `.ci/run` does this): the test
@@ -35,7 +35,9 @@ struct Demo {
 
 fn serve(with_responders: bool, app_timeout: Duration) -> Demo {
     let store = Store::new();
-    let intel = Arc::new(SessionIntel::embedded(&store, IntelConfig::default()).unwrap());
+    let mut config = IntelConfig::default();
+    config.site = Some(app::SITE.to_owned());
+    let intel = Arc::new(SessionIntel::embedded(&store, config).unwrap());
     let mut bus = BusConfig::default();
     bus.app_timeout = app_timeout;
     let responders = if with_responders {
@@ -191,6 +193,14 @@ fn recent(dom: &str) -> Vec<String> {
     attrs(section(dom, "id=\"recent\"", "</ul>"), "data-product")
 }
 
+/// The product ids of the sidebar's "Trending", most viewed first.
+fn trending(dom: &str) -> Vec<String> {
+    if dom.contains("id=\"trending-empty\"") {
+        return Vec::new();
+    }
+    attrs(section(dom, "id=\"trending\"", "</ul>"), "data-product")
+}
+
 /// The product cards of the home page's grid, each with whether it has a picture and the
 /// "Viewed" chip.
 fn cards(dom: &str) -> Vec<(String, bool, bool)> {
@@ -280,6 +290,7 @@ fn a_visit_to_the_shop_in_a_browser() {
         (s("1"), s("1"), s("incomplete"), s("answered"))
     );
     assert!(recent(&dom).is_empty());
+    assert!(trending(&dom).is_empty(), "the home page is not a product");
     assert_eq!(by_id(&dom, "unread"), "3");
     assert!(!dom.contains("id=\"degraded\""));
     assert_eq!(activity(&dom), (30, 1), "30 buckets, one view");
@@ -306,6 +317,7 @@ fn a_visit_to_the_shop_in_a_browser() {
     );
     assert!(!dom.contains("id=\"combo-offer\""));
     assert_eq!(recent(&dom), ["tv"]);
+    assert_eq!(trending(&dom), ["tv"], "this view is counted");
 
     // The mount completes the combo: the offer appears.
     let dom = dump_dom(&profile, &format!("{base}/product/tv-mount"));
@@ -347,6 +359,13 @@ fn a_visit_to_the_shop_in_a_browser() {
         .collect();
     assert_eq!(viewed, ["tv", "tv-mount", "kettle"]);
     assert_eq!(recent(&dom), ["kettle", "tv-mount", "tv"]);
+    let mut hot = trending(&dom);
+    hot.sort();
+    assert_eq!(
+        hot,
+        ["kettle", "tv", "tv-mount"],
+        "trending after some views"
+    );
     assert_eq!(activity(&dom), (30, 8));
     assert_eq!(by_id(&dom, "unread"), "0");
 

@@ -451,7 +451,20 @@ fn well_formed_but_invalid_records_fail_clearly() {
             vec![6, 0, 1, b'k', 0x80, 0x94, 0xeb, 0xdc, 0x03, 1, b'x'],
             "exceeds the data left",
         ),
-        (vec![10, 0, 1, b'k', 0], "unknown record kind 10"),
+        (vec![12, 0, 1, b'k', 0], "unknown record kind 12"),
+        // An empty top-k record, and a t-digest whose node count its bytes do not hold.
+        (vec![10, 0, 1, b'k', 0], "invalid top-k sketch"),
+        (
+            {
+                let mut r = vec![11, 0, 1, b'k', 64];
+                let mut body = [0u8; 64];
+                body[0] = 100;
+                body[56] = 1;
+                r.extend_from_slice(&body);
+                r
+            },
+            "invalid t-digest",
+        ),
         // A cuckoo filter header asking for 2^28 buckets, with no slot arrays.
         (
             {

@@ -11,6 +11,7 @@
 mod common;
 
 use common::cluster::redisbloom_module;
+use common::streams::{item_name, stream, uniform, Zipf};
 use common::{RedisServer, RespConn};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -33,10 +34,6 @@ fn dbls(ds: &[f64]) -> Reply {
 
 fn ints(xs: &[i64]) -> Reply {
     Reply::Array(xs.iter().map(|&x| Reply::Integer(x)).collect())
-}
-
-fn uniform(rng: &mut ChaCha8Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Text that strtod reads back as exactly `v`.
@@ -153,31 +150,6 @@ fn add_all(redis: &mut RespConn, key: &str, t: &mut TDigest, values: &[f64], bat
         assert_eq!(redis.cmd(&cmd), Reply::ok());
         t.add(chunk).expect("finite values");
     }
-}
-
-fn stream(kind: u32, n: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
-    let mut v: Vec<f64> = (0..n)
-        .map(|i| match kind {
-            0 => uniform(rng) * 1000.0,
-            1 => -(1.0 - uniform(rng)).ln() * 3.5,
-            2 => (uniform(rng) * 20.0).floor(),
-            3 => i as f64,
-            4 => (n - i) as f64 * 0.5,
-            5 => (uniform(rng) - 0.5) * 1e12,
-            _ => {
-                let u = uniform(rng);
-                if u < 0.5 {
-                    7.0
-                } else {
-                    u * u * 1e-3
-                }
-            }
-        })
-        .collect();
-    if kind == 6 {
-        v.push(-3.0);
-    }
-    v
 }
 
 #[test]
@@ -378,36 +350,6 @@ fn list_reply(t: &TopK) -> Reply {
             .flat_map(|(item, count)| [Reply::Bulk(item), Reply::Integer(count as i64)])
             .collect(),
     )
-}
-
-/// A Zipf(s) sampler over `0..n` by inverse CDF.
-struct Zipf {
-    cdf: Vec<f64>,
-}
-
-impl Zipf {
-    fn new(n: usize, s: f64) -> Zipf {
-        let mut acc = 0.0;
-        let mut cdf: Vec<f64> = (1..=n)
-            .map(|i| {
-                acc += 1.0 / (i as f64).powf(s);
-                acc
-            })
-            .collect();
-        for c in &mut cdf {
-            *c /= acc;
-        }
-        Zipf { cdf }
-    }
-
-    fn sample(&self, rng: &mut ChaCha8Rng) -> usize {
-        let u = uniform(rng);
-        self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1)
-    }
-}
-
-fn item_name(i: usize) -> String {
-    format!("page:{i}")
 }
 
 #[test]

@@ -75,6 +75,13 @@ pub const CART_TTL: Duration = Duration::from_secs(30 * 60);
 /// How many products "Recently viewed" keeps.
 pub const RECENT: usize = 4;
 
+/// The site whose trending products the pageviews feed (the service's
+/// [`IntelConfig::site`](sketchstore::intel::IntelConfig::site)).
+pub const SITE: &str = "shop";
+
+/// How many trending products the sidebar lists.
+pub const TRENDING: usize = 4;
+
 /// Delivery below the free-shipping threshold, and the threshold, in pence.
 const DELIVERY: u64 = 495;
 const FREE_DELIVERY_FROM: u64 = 5000;
@@ -256,6 +263,17 @@ fn remember_viewed(b: &dyn Backend, session: &str, p: &Product) -> sketchstore::
     Ok(())
 }
 
+/// The shop's trending products, read from the store (empty when it cannot say).
+fn trending_products(b: &dyn Backend) -> Vec<(&'static Product, u64)> {
+    // Pages other than products (the home page, the cart) are in the list too.
+    sketchstore::intel::session::trending(b, SITE, 16)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(page, views)| Some((product(&page)?, views)))
+        .take(TRENDING)
+        .collect()
+}
+
 fn recently_viewed(b: &dyn Backend, session: &str) -> Vec<&'static Product> {
     b.lrange(&recent_key(session), 0, RECENT as i64 - 1)
         .unwrap_or_default()
@@ -367,6 +385,7 @@ fn render(
 ) -> Response {
     let b = &*shop.backend;
     let recent = recently_viewed(b, session);
+    let trending = trending_products(b);
     let cart_items = cart_lines(b, session)
         .ok()
         .map(|lines| lines.iter().map(|(_, q)| *q).sum());
@@ -378,6 +397,7 @@ fn render(
         unread,
         just_read,
         recent: &recent,
+        trending: &trending,
         answered,
         timeout,
         bucket: shop.activity_bucket,

@@ -40,6 +40,8 @@ pub struct Sidebar<'a> {
     /// How many of them this page has just marked read.
     pub just_read: usize,
     pub recent: &'a [&'static Product],
+    /// The shop's trending products with their estimated views, heaviest first.
+    pub trending: &'a [(&'static Product, u64)],
     /// Whether every request of the page was answered in time.
     pub answered: bool,
     pub timeout: Duration,
@@ -245,9 +247,26 @@ pub fn sidebar(s: &Sidebar<'_>) -> String {
     }
     h.push_str("</section>");
 
-    // Trending products (issue 14: top-k over every session's views) get a panel here, the
-    // same shape as "Recently viewed", once the intel API offers them; until then the
-    // sidebar has no such panel.
+    h.push_str("<section class=\"panel\"><h3>Trending</h3>");
+    if s.trending.is_empty() {
+        h.push_str(
+            "<p class=\"small\" id=\"trending-empty\">The most viewed products appear here.</p>",
+        );
+    } else {
+        h.push_str("<ul class=\"recent\" id=\"trending\">");
+        for (p, views) in s.trending {
+            let _ = write!(
+                h,
+                "<li data-product=\"{id}\" data-views=\"{views}\"><a href=\"/product/{id}\">\
+                 {pic}<span>{name}<small>{views} views</small></span></a></li>",
+                id = p.id,
+                pic = p.picture("mini"),
+                name = p.name,
+            );
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str("</section>");
 
     h.push_str("<section class=\"panel\"><h3>Your visit</h3><div class=\"stats\">");
     let (unique, total) = match s.stats {

@@ -126,6 +126,14 @@ pub const NAMES: &[&str] = &[
     "BF.MEXISTS",
     "BF.RESERVE",
     "BF.INFO",
+    "TOPK.RESERVE",
+    "TOPK.ADD",
+    "TOPK.INCRBY",
+    "TOPK.LIST",
+    "TDIGEST.CREATE",
+    "TDIGEST.ADD",
+    "TDIGEST.QUANTILE",
+    "TDIGEST.MERGE",
     "CF.RESERVE",
     "CF.ADD",
     "CF.ADDNX",
@@ -157,7 +165,8 @@ pub const KEYS: &[&[u8]] = &[b"k", b"a", b"b", b"h", b"n", b"", b"{k}x", b"\x00\
 pub const WORDS: &[&str] = &[
     "EX", "PX", "EXAT", "PXAT", "KEEPTTL", "NX", "XX", "GT", "LT", "GET", "PERSIST", "MATCH",
     "COUNT", "TYPE", "ASYNC", "SYNC", "string", "hash", "list", "none", "ex", "nx", "FOO", "LEFT",
-    "RIGHT", "OVERFLOW", "WRAP", "SAT", "FAIL", "INCRBY", "u8", "i64",
+    "RIGHT", "OVERFLOW", "WRAP", "SAT", "FAIL", "INCRBY", "u8", "i64", "WITHCOUNT", "COMPRESSION",
+    "OVERRIDE",
 ];
 
 /// Numbers at the edges, and things that look like numbers but are not.

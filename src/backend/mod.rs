@@ -26,10 +26,13 @@ use crate::store::sort::SortOptions;
 use crate::store::strings::{SetCondition, SetExpiry, SetOptions, SetOutcome};
 use crate::store::{BfInsertOptions, BloomOptions, CfInsertOptions, CfReserveOptions};
 use crate::store::{BitfieldOp, ExpireCondition, KeyType, ScanPage, Store};
+use crate::store::{TDigestMergeOptions, TopKOptions};
 use crate::types::bitmap::{BitOp, BitUnit, BitposRange, Overflow};
 use crate::types::bloom::BloomInfo;
 use crate::types::cms::CmsInfo;
 use crate::types::cuckoo::{CuckooInfo, InsertOutcome};
+use crate::types::tdigest::TDigestInfo;
+use crate::types::topk::TopKInfo;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -287,6 +290,39 @@ fn info_values<const N: usize>(what: &str, r: Reply) -> Result<[u64; N]> {
         *o = as_int(v)? as u64;
     }
     Ok(out)
+}
+
+/// A double: a RESP3 double, or RESP2's bulk text (`%.17g`, `nan`, `inf`).
+fn as_double(r: Reply) -> Result<f64> {
+    match r {
+        Reply::Double(d) => Ok(d),
+        Reply::Bulk(b) => {
+            let text = String::from_utf8_lossy(&b);
+            match text.as_ref() {
+                "nan" => Ok(f64::NAN),
+                "-nan" => Ok(-f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                t => t
+                    .parse()
+                    .map_err(|_| Error::Io(format!("malformed double reply {t:?}"))),
+            }
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
+fn as_doubles(r: Reply) -> Result<Vec<f64>> {
+    as_array(r)?.into_iter().map(as_double).collect()
+}
+
+/// The values of an INFO-style reply (a flat label/value array or a map), in order.
+fn info_fields(r: Reply) -> Result<Vec<Reply>> {
+    match r {
+        Reply::Map(pairs) => Ok(pairs.into_iter().map(|(_, v)| v).collect()),
+        Reply::Array(items) => Ok(items.into_iter().skip(1).step_by(2).collect()),
+        other => Err(unexpected(&other)),
+    }
 }
 
 fn bloom_options(mut a: Argv, o: &BloomOptions) -> Argv {
@@ -693,6 +729,8 @@ pub trait Backend: Send + Sync {
             b"hash" => KeyType::Hash,
             b"list" => KeyType::List,
             b"MBbloom--" => KeyType::Bloom,
+            b"TopK-TYPE" => KeyType::TopK,
+            b"TDIS-TYPE" => KeyType::TDigest,
             b"MBbloomCF" => KeyType::Cuckoo,
             b"CMSk-TYPE" => KeyType::Cms,
             other => {
@@ -1126,6 +1164,211 @@ pub trait Backend: Send + Sync {
             depth: v[1],
             count: v[2],
         })
+    }
+
+    // ---- top-k ----
+
+    /// TOPK.RESERVE.
+    fn topk_reserve(&self, key: &[u8], opts: TopKOptions) -> Result<()> {
+        Argv::new("TOPK.RESERVE")
+            .arg(key)
+            .num(opts.k)
+            .num(opts.width)
+            .num(opts.depth)
+            .num(opts.decay)
+            .run(self)
+            .map(|_| ())
+    }
+    /// TOPK.ADD: per item, the item it expelled from the list.
+    fn topk_add(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        as_opt_bulks(Argv::new("TOPK.ADD").arg(key).args(items).run(self)?)
+    }
+    /// TOPK.INCRBY.
+    fn topk_incrby(&self, key: &[u8], pairs: &[(&[u8], i64)]) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut a = Argv::new("TOPK.INCRBY").arg(key);
+        for (item, n) in pairs {
+            a = a.arg(item).num(n);
+        }
+        as_array(a.run(self)?)?
+            .into_iter()
+            .map(|r| match r {
+                Reply::Error(e) => Err(Error::from_reply_text(&e)),
+                r => as_opt_bulk(r),
+            })
+            .collect()
+    }
+    /// TOPK.QUERY.
+    fn topk_query(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<bool>> {
+        as_array(Argv::new("TOPK.QUERY").arg(key).args(items).run(self)?)?
+            .into_iter()
+            .map(|r| match r {
+                Reply::Bool(b) => Ok(b),
+                r => as_bool(r),
+            })
+            .collect()
+    }
+    /// TOPK.COUNT.
+    fn topk_count(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<u64>> {
+        as_array(Argv::new("TOPK.COUNT").arg(key).args(items).run(self)?)?
+            .into_iter()
+            .map(|r| as_int(r).map(|n| n as u64))
+            .collect()
+    }
+    /// TOPK.LIST WITHCOUNT: the list, highest count first.
+    fn topk_list(&self, key: &[u8]) -> Result<Vec<(Vec<u8>, u64)>> {
+        let flat = as_array(Argv::new("TOPK.LIST").arg(key).arg("WITHCOUNT").run(self)?)?;
+        let mut out = Vec::with_capacity(flat.len() / 2);
+        let mut it = flat.into_iter();
+        while let (Some(item), Some(count)) = (it.next(), it.next()) {
+            out.push((as_bulk(item)?, as_int(count)? as u64));
+        }
+        Ok(out)
+    }
+    /// TOPK.INFO.
+    fn topk_info(&self, key: &[u8]) -> Result<TopKInfo> {
+        let mut v = info_fields(Argv::new("TOPK.INFO").arg(key).run(self)?)?.into_iter();
+        let mut int = || -> Result<u32> {
+            let n = as_int(
+                v.next()
+                    .ok_or_else(|| Error::Io("short TOPK.INFO".into()))?,
+            )?;
+            Ok(n as u32)
+        };
+        let (k, width, depth) = (int()?, int()?, int()?);
+        let decay = as_double(
+            v.next()
+                .ok_or_else(|| Error::Io("short TOPK.INFO".into()))?,
+        )?;
+        Ok(TopKInfo {
+            k,
+            width,
+            depth,
+            decay,
+        })
+    }
+
+    // ---- t-digest ----
+
+    /// TDIGEST.CREATE (`None`: compression 100).
+    fn tdigest_create(&self, key: &[u8], compression: Option<i64>) -> Result<()> {
+        let mut a = Argv::new("TDIGEST.CREATE").arg(key);
+        if let Some(c) = compression {
+            a = a.arg("COMPRESSION").num(c);
+        }
+        a.run(self).map(|_| ())
+    }
+    /// TDIGEST.RESET.
+    fn tdigest_reset(&self, key: &[u8]) -> Result<()> {
+        Argv::new("TDIGEST.RESET").arg(key).run(self).map(|_| ())
+    }
+    /// TDIGEST.ADD.
+    fn tdigest_add(&self, key: &[u8], values: &[f64]) -> Result<()> {
+        let mut a = Argv::new("TDIGEST.ADD").arg(key);
+        for v in values {
+            // `{:?}` is the shortest text that reads back as exactly `v`.
+            a = a.arg(format!("{v:?}"));
+        }
+        a.run(self).map(|_| ())
+    }
+    /// TDIGEST.MERGE.
+    fn tdigest_merge(
+        &self,
+        dest: &[u8],
+        sources: &[&[u8]],
+        opts: TDigestMergeOptions,
+    ) -> Result<()> {
+        let mut a = Argv::new("TDIGEST.MERGE")
+            .arg(dest)
+            .num(sources.len())
+            .args(sources);
+        if let Some(c) = opts.compression {
+            a = a.arg("COMPRESSION").num(c);
+        }
+        if opts.override_dest {
+            a = a.arg("OVERRIDE");
+        }
+        a.run(self).map(|_| ())
+    }
+    /// TDIGEST.MIN.
+    fn tdigest_min(&self, key: &[u8]) -> Result<f64> {
+        as_double(Argv::new("TDIGEST.MIN").arg(key).run(self)?)
+    }
+    /// TDIGEST.MAX.
+    fn tdigest_max(&self, key: &[u8]) -> Result<f64> {
+        as_double(Argv::new("TDIGEST.MAX").arg(key).run(self)?)
+    }
+    /// TDIGEST.QUANTILE.
+    fn tdigest_quantile(&self, key: &[u8], qs: &[f64]) -> Result<Vec<f64>> {
+        let mut a = Argv::new("TDIGEST.QUANTILE").arg(key);
+        for q in qs {
+            a = a.arg(format!("{q:?}"));
+        }
+        as_doubles(a.run(self)?)
+    }
+    /// TDIGEST.CDF.
+    fn tdigest_cdf(&self, key: &[u8], values: &[f64]) -> Result<Vec<f64>> {
+        let mut a = Argv::new("TDIGEST.CDF").arg(key);
+        for v in values {
+            a = a.arg(format!("{v:?}"));
+        }
+        as_doubles(a.run(self)?)
+    }
+    /// TDIGEST.RANK (`reverse` false) or TDIGEST.REVRANK.
+    fn tdigest_rank(&self, key: &[u8], values: &[f64], reverse: bool) -> Result<Vec<i64>> {
+        let name = if reverse {
+            "TDIGEST.REVRANK"
+        } else {
+            "TDIGEST.RANK"
+        };
+        let mut a = Argv::new(name).arg(key);
+        for v in values {
+            a = a.arg(format!("{v:?}"));
+        }
+        as_array(a.run(self)?)?.into_iter().map(as_int).collect()
+    }
+    /// TDIGEST.BYRANK (`reverse` false) or TDIGEST.BYREVRANK.
+    fn tdigest_byrank(&self, key: &[u8], ranks: &[i64], reverse: bool) -> Result<Vec<f64>> {
+        let name = if reverse {
+            "TDIGEST.BYREVRANK"
+        } else {
+            "TDIGEST.BYRANK"
+        };
+        let mut a = Argv::new(name).arg(key);
+        for r in ranks {
+            a = a.num(r);
+        }
+        as_doubles(a.run(self)?)
+    }
+    /// TDIGEST.TRIMMED_MEAN.
+    fn tdigest_trimmed_mean(&self, key: &[u8], low: f64, high: f64) -> Result<f64> {
+        as_double(
+            Argv::new("TDIGEST.TRIMMED_MEAN")
+                .arg(key)
+                .arg(format!("{low:?}"))
+                .arg(format!("{high:?}"))
+                .run(self)?,
+        )
+    }
+    /// TDIGEST.INFO.
+    fn tdigest_info(&self, key: &[u8]) -> Result<TDigestInfo> {
+        let v = info_fields(Argv::new("TDIGEST.INFO").arg(key).run(self)?)?;
+        let n: Vec<i64> = v.into_iter().map(as_int).collect::<Result<_>>()?;
+        match n[..] {
+            [compression, capacity, merged_nodes, unmerged_nodes, merged_weight, unmerged_weight, observations, total_compressions, memory_usage] => {
+                Ok(TDigestInfo {
+                    compression,
+                    capacity,
+                    merged_nodes,
+                    unmerged_nodes,
+                    merged_weight,
+                    unmerged_weight,
+                    observations,
+                    total_compressions,
+                    memory_usage,
+                })
+            }
+            _ => Err(Error::Io("malformed TDIGEST.INFO reply".into())),
+        }
     }
 
     // ---- lists ----
@@ -1645,6 +1888,76 @@ impl Backend for Store {
     }
     fn cms_info(&self, key: &[u8]) -> Result<CmsInfo> {
         Store::cms_info(self, key)
+    }
+    fn topk_reserve(&self, key: &[u8], opts: TopKOptions) -> Result<()> {
+        Store::topk_reserve(self, key, opts)
+    }
+    fn topk_add(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        Store::topk_add(self, key, items)
+    }
+    fn topk_incrby(&self, key: &[u8], pairs: &[(&[u8], i64)]) -> Result<Vec<Option<Vec<u8>>>> {
+        Store::topk_incrby(self, key, pairs)
+    }
+    fn topk_query(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<bool>> {
+        Store::topk_query(self, key, items)
+    }
+    fn topk_count(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<u64>> {
+        Store::topk_count(self, key, items)
+    }
+    fn topk_list(&self, key: &[u8]) -> Result<Vec<(Vec<u8>, u64)>> {
+        Store::topk_list(self, key)
+    }
+    fn topk_info(&self, key: &[u8]) -> Result<TopKInfo> {
+        Store::topk_info(self, key)
+    }
+    fn tdigest_create(&self, key: &[u8], compression: Option<i64>) -> Result<()> {
+        Store::tdigest_create(self, key, compression)
+    }
+    fn tdigest_reset(&self, key: &[u8]) -> Result<()> {
+        Store::tdigest_reset(self, key)
+    }
+    fn tdigest_add(&self, key: &[u8], values: &[f64]) -> Result<()> {
+        Store::tdigest_add(self, key, values)
+    }
+    fn tdigest_merge(
+        &self,
+        dest: &[u8],
+        sources: &[&[u8]],
+        opts: TDigestMergeOptions,
+    ) -> Result<()> {
+        Store::tdigest_merge(self, dest, sources, opts)
+    }
+    fn tdigest_min(&self, key: &[u8]) -> Result<f64> {
+        Store::tdigest_min(self, key)
+    }
+    fn tdigest_max(&self, key: &[u8]) -> Result<f64> {
+        Store::tdigest_max(self, key)
+    }
+    fn tdigest_quantile(&self, key: &[u8], qs: &[f64]) -> Result<Vec<f64>> {
+        Store::tdigest_quantile(self, key, qs)
+    }
+    fn tdigest_cdf(&self, key: &[u8], values: &[f64]) -> Result<Vec<f64>> {
+        Store::tdigest_cdf(self, key, values)
+    }
+    fn tdigest_rank(&self, key: &[u8], values: &[f64], reverse: bool) -> Result<Vec<i64>> {
+        if reverse {
+            Store::tdigest_revrank(self, key, values)
+        } else {
+            Store::tdigest_rank(self, key, values)
+        }
+    }
+    fn tdigest_byrank(&self, key: &[u8], ranks: &[i64], reverse: bool) -> Result<Vec<f64>> {
+        if reverse {
+            Store::tdigest_byrevrank(self, key, ranks)
+        } else {
+            Store::tdigest_byrank(self, key, ranks)
+        }
+    }
+    fn tdigest_trimmed_mean(&self, key: &[u8], low: f64, high: f64) -> Result<f64> {
+        Store::tdigest_trimmed_mean(self, key, low, high)
+    }
+    fn tdigest_info(&self, key: &[u8]) -> Result<TDigestInfo> {
+        Store::tdigest_info(self, key)
     }
     fn lpush(&self, key: &[u8], values: &[&[u8]]) -> Result<usize> {
         Store::lpush(self, key, values)

@@ -34,6 +34,8 @@ mod ops;
 pub(crate) mod pubsub;
 mod server;
 mod strings;
+mod tdigest;
+mod topk;
 mod txn;
 
 pub use connection::{Connection, Protocol};
@@ -327,13 +329,13 @@ impl From<()> for Reply {
 
 /// The command table: the rows, and an open-addressed index of them by a case-blind hash
 /// of the name. Every command pays for one lookup, so the index avoids lower-casing into a
-/// string and SipHash: a lookup hashes and compares two words (about 200 instructions a
+/// string and SipHash: a lookup hashes and compares three words (about 200 instructions a
 /// lookup before, about 40 now).
 struct Table {
     specs: Box<[Spec]>,
     /// Per row: its name as [`name_words`], and a mask with `0x20` at each byte that is a
     /// letter, so that `words | mask` folds a name in any case onto the row's.
-    names: Box<[([u64; 2], [u64; 2])]>,
+    names: Box<[([u64; NAME_WORDS], [u64; NAME_WORDS])]>,
     /// `TABLE_EMPTY` or an index into `specs`; probed linearly from the name's hash.
     index: Box<[u16; TABLE_SLOTS]>,
     /// Per row: how often connections ran it and how often it was refused or failed (INFO
@@ -360,27 +362,33 @@ pub(crate) fn call_stats(spec: &'static Spec) -> Option<&'static CallStats> {
 /// Index slots: a power of two over four times the number of commands, so probes are short.
 const TABLE_SLOTS: usize = 512;
 const TABLE_EMPTY: u16 = u16::MAX;
-/// The longest name the index holds; longer names are not commands.
-const MAX_NAME: usize = 16;
+/// Words of a name in the index.
+const NAME_WORDS: usize = 3;
+/// The longest name the index holds (`tdigest.trimmed_mean` is 20); longer names are not
+/// commands.
+const MAX_NAME: usize = 8 * NAME_WORDS;
 
-/// A name of at most [`MAX_NAME`] bytes as two little-endian words, zero padded.
+/// A name of at most [`MAX_NAME`] bytes as little-endian words, zero padded.
 #[inline]
-fn name_words(name: &[u8]) -> [u64; 2] {
+fn name_words(name: &[u8]) -> [u64; NAME_WORDS] {
     let mut buf = [0u8; MAX_NAME];
     buf[..name.len()].copy_from_slice(name);
-    let (lo, hi) = buf.split_at(8);
-    [
-        u64::from_le_bytes(lo.try_into().unwrap_or_default()),
-        u64::from_le_bytes(hi.try_into().unwrap_or_default()),
-    ]
+    std::array::from_fn(|i| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&buf[8 * i..8 * i + 8]);
+        u64::from_le_bytes(w)
+    })
 }
 
 /// The index slot to probe first for a name: a hash that ignores ASCII case (`| 0x20`
 /// folds upper case onto lower; other bytes it folds together only collide).
 #[inline]
-fn name_slot(words: [u64; 2], len: usize) -> usize {
+fn name_slot(words: [u64; NAME_WORDS], len: usize) -> usize {
     const FOLD: u64 = 0x2020_2020_2020_2020;
-    let h = ((words[0] | FOLD) ^ (words[1] | FOLD).rotate_left(31) ^ len as u64)
+    let h = ((words[0] | FOLD)
+        ^ (words[1] | FOLD).rotate_left(31)
+        ^ (words[2] | FOLD).rotate_left(17)
+        ^ len as u64)
         .wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (h >> (64 - TABLE_SLOTS.trailing_zeros())) as usize
 }
@@ -397,6 +405,8 @@ fn table() -> &'static Table {
         bloom::register(&mut specs);
         cuckoo::register(&mut specs);
         cms::register(&mut specs);
+        topk::register(&mut specs);
+        tdigest::register(&mut specs);
         lists::register(&mut specs);
         pubsub::register(&mut specs);
         txn::register(&mut specs);
@@ -462,8 +472,7 @@ pub(crate) fn lookup(name: &[u8]) -> Option<&'static Spec> {
         }
         let (row, letters) = t.names[i];
         let spec = &t.specs[i];
-        if (words[0] | letters[0]) == row[0]
-            && (words[1] | letters[1]) == row[1]
+        if (0..NAME_WORDS).all(|w| (words[w] | letters[w]) == row[w])
             && spec.name.len() == name.len()
         {
             return Some(spec);

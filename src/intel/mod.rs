@@ -2,7 +2,8 @@
 //!
 //! - [`SessionIntel`]: the five operations on one session (pageview, mark a notification
 //!   seen, combo, notifications, featured pages), atomic where they touch several keys, on
-//!   keys that share the session's cluster slot ([`session`] documents them);
+//!   keys that share the session's cluster slot ([`session`] documents them), and trending
+//!   pages per site (a top-k sketch each pageview feeds, [`SessionIntel::trending`]);
 //! - [`bus`]: the same operations asked for over pub/sub and answered through a list, so
 //!   that a serving layer and the services behind it talk through the store, partitioned by
 //!   session id and with a degraded answer after an application timeout;

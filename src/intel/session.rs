@@ -20,6 +20,17 @@
 //! 2): a reader may answer "viewed" for a page that was not (about 1 in 100), never the
 //! reverse.
 //!
+//! # Trending pages per site
+//!
+//! With [`IntelConfig::site`] set, every pageview also feeds the site's top-k sketch
+//! `ss:{site:<site>}:trending` (`TOPK.ADD`, created by the first view with
+//! [`IntelConfig::trending_k`] slots and RedisBloom's other defaults). The site key has its
+//! own hash tag, so on a cluster it lives in another slot than the session's keys: it is
+//! written right after the pageview's transaction, not inside it, and a failure there does
+//! not fail the pageview. [`SessionIntel::trending`] reads the list back (`TOPK.LIST
+//! WITHCOUNT`), heaviest first. The sketch never expires. Counts are HeavyKeeper estimates:
+//! a page's count never exceeds its views, and heavy pages keep theirs.
+//!
 //! # Time
 //!
 //! Activity buckets are taken from a [`Clock`]: the store's own for
@@ -31,6 +42,8 @@ use crate::backend::{Backend, TxOp};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
+use crate::store::TopKOptions;
+use crate::types::topk::TopKError;
 use crate::Store;
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -54,6 +67,13 @@ pub struct IntelConfig {
     /// The clock activity buckets are read from. Default `None`: the backend's
     /// ([`Backend::clock`]: the embedded store's own, the system clock for Redis).
     pub clock: Option<Clock>,
+    /// The site whose trending pages every pageview feeds (see the module documentation).
+    /// Default `None`: pageviews feed no trending list. Must be a valid session id
+    /// ([`valid_session_id`]) to be used.
+    pub site: Option<String>,
+    /// How many pages a site's trending sketch keeps, when the first pageview creates it.
+    /// Default 10.
+    pub trending_k: i64,
 }
 
 impl Default for IntelConfig {
@@ -64,6 +84,8 @@ impl Default for IntelConfig {
             activity_span: Duration::from_secs(3600),
             activity_window: 30,
             clock: None,
+            site: None,
+            trending_k: 10,
         }
     }
 }
@@ -78,6 +100,45 @@ pub struct PageviewStats {
     /// Views per activity bucket, the last [`IntelConfig::activity_window`] buckets, oldest
     /// first (the last one holds this view).
     pub activity: Vec<u8>,
+}
+
+/// The top-k key of `site`'s trending pages: `ss:{site:<site>}:trending`.
+pub fn trending_key(site: &str) -> Vec<u8> {
+    [b"ss:{site:", site.as_bytes(), b"}:trending"].concat()
+}
+
+/// Adds a view of `page` to `site`'s trending pages, creating the sketch with `k` slots on
+/// the first view.
+pub fn record_trending(backend: &dyn Backend, site: &str, page: &str, k: i64) -> Result<()> {
+    check_session(site)?;
+    let key = trending_key(site);
+    let missing = TopKError::KeyDoesNotExist.to_string();
+    match backend.topk_add(&key, &[page.as_bytes()]) {
+        Err(e) if e.to_string() == missing => {
+            // Another writer may create it first: its sketch serves as well.
+            match backend.topk_reserve(&key, TopKOptions::with_k(k)) {
+                Err(e) if e.to_string() != TopKError::KeyExists.to_string() => return Err(e),
+                _ => {}
+            }
+            backend.topk_add(&key, &[page.as_bytes()]).map(|_| ())
+        }
+        r => r.map(|_| ()),
+    }
+}
+
+/// The `n` heaviest of `site`'s trending pages with their estimated views, heaviest first;
+/// empty before the site's first view.
+pub fn trending(backend: &dyn Backend, site: &str, n: usize) -> Result<Vec<(String, u64)>> {
+    check_session(site)?;
+    let list = match backend.topk_list(&trending_key(site)) {
+        Err(e) if e.to_string() == TopKError::KeyDoesNotExist.to_string() => Vec::new(),
+        r => r?,
+    };
+    Ok(list
+        .into_iter()
+        .take(n)
+        .map(|(page, count)| (String::from_utf8_lossy(&page).into_owned(), count))
+        .collect())
 }
 
 /// The keys of one session.
@@ -283,16 +344,16 @@ impl SessionIntel {
         check_session(session)?;
         let now = self.clock.now_ms();
         let record = self.tracker.record_ops(now);
-        let page = [page.as_bytes()];
+        let pages = [page.as_bytes()];
         let keys = KeySet::of(session);
         let replies = self.refreshing(
             &keys,
             &[
-                TxOp::PfAdd(keys.get(PAGES), &page),
+                TxOp::PfAdd(keys.get(PAGES), &pages),
                 TxOp::Incr(keys.get(VIEWS)),
                 TxOp::Bitfield(keys.get(ACTIVITY), &record),
                 TxOp::PfCount(keys.get(PAGES)),
-                TxOp::BfAdd(keys.get(VIEWED), page[0]),
+                TxOp::BfAdd(keys.get(VIEWED), pages[0]),
                 TxOp::Get(keys.get(ACTIVITY)),
             ],
         )?;
@@ -325,6 +386,10 @@ impl SessionIntel {
             self.tracker
                 .finish_record(&*self.backend, keys.get(ACTIVITY), now, &bitfield)?;
         }
+        if let Some(site) = &self.config.site {
+            // The site's key lives in another slot; a failure there leaves the view counted.
+            let _ = record_trending(&*self.backend, site, page, self.config.trending_k);
+        }
         let mut activity = layout.window(&ring, now, self.config.activity_window);
         // The ring was read before the stale count was removed: it sits in the last bucket.
         if let Some(last) = activity.last_mut() {
@@ -335,6 +400,12 @@ impl SessionIntel {
             total_views,
             activity,
         })
+    }
+
+    /// The `n` heaviest trending pages of `site` with their estimated views (see the module
+    /// documentation); empty before the site's first view.
+    pub fn trending(&self, site: &str, n: usize) -> Result<Vec<(String, u64)>> {
+        trending(&*self.backend, site, n)
     }
 
     /// One transaction: `ops`, then `PEXPIRE` of every key of the session; the replies of

@@ -516,6 +516,17 @@ pub(crate) fn estimate(key: &[u8], value: &Value) -> u32 {
         Value::Cms(s) => {
             block(std::mem::size_of_val(s.cells())) + block(std::mem::size_of_val(&**s))
         }
+        Value::TopK(t) => {
+            usize::try_from(t.memory_usage()).unwrap_or(usize::MAX)
+                + t.heap_items()
+                    .map(|(i, _)| i.map_or(0, |i| block(i.len())))
+                    .sum::<usize>()
+        }
+        Value::TDigest(t) => {
+            let i = t.info();
+            let nodes = usize::try_from(i.merged_nodes + i.unmerged_nodes).unwrap_or(0);
+            block(nodes * 16) + block(std::mem::size_of_val(&**t))
+        }
     };
     let total = SLOT_OVERHEAD
         .saturating_add(block(key.len()))
@@ -566,6 +577,25 @@ mod tests {
         let list: std::collections::VecDeque<Vec<u8>> = (0..1000).map(|_| vec![1u8; 100]).collect();
         let l = estimate(b"k", &Value::List(Box::new(list)));
         assert!(l > 100_000 && l < 200_000, "{l}");
+    }
+
+    #[test]
+    fn sketch_estimates_follow_their_size() {
+        use crate::types::tdigest::TDigest;
+        use crate::types::topk::TopK;
+        let small = TopK::reserve(10, 8, 7, 0.9).expect("valid");
+        let big = TopK::reserve(100, 2000, 7, 0.9).expect("valid");
+        let (s, b) = (
+            estimate(b"k", &Value::TopK(Box::new(small))),
+            estimate(b"k", &Value::TopK(Box::new(big))),
+        );
+        assert!(b as usize > 2000 * 7 * 8 && s < b / 10, "{s} {b}");
+        let mut d = TDigest::create(100).expect("valid");
+        let empty = estimate(b"k", &Value::TDigest(Box::new(d.clone())));
+        let values: Vec<f64> = (0..500).map(f64::from).collect();
+        d.add(&values).expect("finite");
+        let full = estimate(b"k", &Value::TDigest(Box::new(d)));
+        assert!(full >= empty + 500 * 16, "{empty} {full}");
     }
 
     #[test]

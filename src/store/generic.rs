@@ -56,6 +56,10 @@ pub enum KeyType {
     Cuckoo,
     /// `CMSk-TYPE`, a RedisBloom count-min sketch.
     Cms,
+    /// `TopK-TYPE`, a RedisBloom top-k sketch.
+    TopK,
+    /// `TDIS-TYPE`, a RedisBloom t-digest.
+    TDigest,
 }
 
 impl KeyType {
@@ -69,6 +73,8 @@ impl KeyType {
             KeyType::Bloom => "MBbloom--",
             KeyType::Cuckoo => "MBbloomCF",
             KeyType::Cms => "CMSk-TYPE",
+            KeyType::TopK => "TopK-TYPE",
+            KeyType::TDigest => "TDIS-TYPE",
         }
     }
 
@@ -80,6 +86,8 @@ impl KeyType {
             Value::Bloom(_) => KeyType::Bloom,
             Value::Cuckoo(_) => KeyType::Cuckoo,
             Value::Cms(_) => KeyType::Cms,
+            Value::TopK(_) => KeyType::TopK,
+            Value::TDigest(_) => KeyType::TDigest,
         }
     }
 }

@@ -34,6 +34,8 @@ pub(crate) mod pubsub;
 pub(crate) mod settings;
 pub(crate) mod sort;
 pub(crate) mod strings;
+pub(crate) mod tdigest;
+pub(crate) mod topk;
 pub(crate) mod txn;
 pub(crate) mod value;
 
@@ -49,6 +51,8 @@ pub use bloom::{BfInfoField, BfInsertOptions, BloomOptions};
 pub use cuckoo::{CfInsertOptions, CfReserveOptions};
 pub use generic::{ExpireCondition, KeyType, ScanPage};
 pub use strings::{SetCondition, SetExpiry, SetOptions};
+pub use tdigest::TDigestMergeOptions;
+pub use topk::TopKOptions;
 
 /// Redis's `proto-max-bulk-len`: the largest string value, 512 MB.
 pub const DEFAULT_MAX_STRING_BYTES: usize = 512 * 1024 * 1024;

@@ -37,7 +37,7 @@
 //!
 //! ```text
 //! header   "SKSNAP\r\n" | version: u32 = 1 | flags: u32 = 0 | saved_at: i64 (Unix ms)
-//! record   kind: u8 (1..=9) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
+//! record   kind: u8 (1..=11) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
 //! end      0xFF | keys: varint
 //! trailer  xxh3_64 of every byte before it: u64
 //!
@@ -52,6 +52,10 @@
 //!          8 cuckoo filter header: bytes (CF.SCANDUMP's 38) | n: varint | n * bytes (slots)
 //!          9 count-min     width: varint | depth: varint | count: u64 | cells: bytes
 //!                          (width * depth little-endian u32 counters, row after row)
+//!         10 top-k         bytes (`TopK::to_snapshot`: dimensions, decay, generator
+//!                          state, buckets, heap slots)
+//!         11 t-digest      bytes (`TDigest::to_snapshot`: scalars, then (mean, weight)
+//!                          nodes, merged first)
 //! ```
 //!
 //! # Worked example
@@ -67,6 +71,8 @@ use crate::types::cms::CountMinSketch;
 use crate::types::cuckoo::CuckooFilter;
 use crate::types::hash::{HashValue, MAX_SMALL_ENTRIES};
 use crate::types::hll::HyperLogLog;
+use crate::types::tdigest::TDigest;
+use crate::types::topk::TopK;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
@@ -92,6 +98,9 @@ const KIND_LIST: u8 = 6;
 const KIND_BLOOM: u8 = 7;
 const KIND_CUCKOO: u8 = 8;
 const KIND_CMS: u8 = 9;
+// 8 and 9 are the cuckoo filter and the count-min sketch.
+const KIND_TOPK: u8 = 10;
+const KIND_TDIGEST: u8 = 11;
 const OP_END: u8 = 0xFF;
 const FLAG_EXPIRY: u8 = 1;
 
@@ -144,6 +153,8 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
         Value::Bloom(_) => KIND_BLOOM,
         Value::Cuckoo(_) => KIND_CUCKOO,
         Value::Cms(_) => KIND_CMS,
+        Value::TopK(_) => KIND_TOPK,
+        Value::TDigest(_) => KIND_TDIGEST,
     };
     out.push(kind);
     match expire_at {
@@ -214,6 +225,8 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
                 out.extend_from_slice(&c.to_le_bytes());
             }
         }
+        Value::TopK(t) => put_bytes(out, &t.to_snapshot()),
+        Value::TDigest(t) => put_bytes(out, &t.to_snapshot()),
     }
 }
 
@@ -574,6 +587,18 @@ fn decode_value<R: Read>(d: &mut Dec<R>, kind: u8, limits: BloomLimits) -> Resul
             let s = CountMinSketch::from_parts(width, depth, count, &cells)
                 .map_err(|e| corrupt(format!("invalid count-min sketch: {e}")))?;
             Value::Cms(Box::new(s))
+        }
+        KIND_TOPK => {
+            let b = d.bytes()?;
+            let t = TopK::from_snapshot(&b)
+                .map_err(|e| corrupt(format!("invalid top-k sketch: {e}")))?;
+            Value::TopK(Box::new(t))
+        }
+        KIND_TDIGEST => {
+            let b = d.bytes()?;
+            let t = TDigest::from_snapshot(&b)
+                .map_err(|e| corrupt(format!("invalid t-digest: {e}")))?;
+            Value::TDigest(Box::new(t))
         }
         other => return Err(corrupt(format!("unknown record kind {other}"))),
     })

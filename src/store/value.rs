@@ -9,6 +9,8 @@ use crate::types::cms::CountMinSketch;
 use crate::types::cuckoo::CuckooFilter;
 use crate::types::hash::HashValue;
 use crate::types::hll::HyperLogLog;
+use crate::types::tdigest::TDigest;
+use crate::types::topk::TopK;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
@@ -78,6 +80,10 @@ pub(crate) enum Value {
     Cuckoo(Box<CuckooFilter>),
     /// A RedisBloom count-min sketch (`CMS.*`).
     Cms(Box<CountMinSketch>),
+    /// A RedisBloom top-k sketch (`TOPK.*`).
+    TopK(Box<TopK>),
+    /// A RedisBloom t-digest (`TDIGEST.*`).
+    TDigest(Box<TDigest>),
 }
 
 impl Value {

@@ -985,6 +985,68 @@ fn check_overflow(unmerged: f64, total: f64) -> Result<(), TDigestError> {
     Ok(())
 }
 
+impl TDigest {
+    /// The digest as snapshot bytes: `compression, min, max, merged_nodes,
+    /// total_compressions, merged_weight, unmerged_weight, n` (8 bytes each, little-endian;
+    /// min and max as f64) then `n` nodes of `(mean f64, weight i64)`.
+    /// [`TDigest::from_snapshot`] reads it back.
+    pub fn to_snapshot(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 + self.means.len() * 16);
+        out.extend_from_slice(&(self.compression as i64).to_le_bytes());
+        out.extend_from_slice(&self.min.to_le_bytes());
+        out.extend_from_slice(&self.max.to_le_bytes());
+        out.extend_from_slice(&(self.merged_nodes as u64).to_le_bytes());
+        for n in [
+            self.total_compressions,
+            self.merged_weight,
+            self.unmerged_weight,
+            self.means.len() as i64,
+        ] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        for (m, w) in self.means.iter().zip(&self.weights) {
+            out.extend_from_slice(&m.to_le_bytes());
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+
+    /// A digest from [`TDigest::to_snapshot`]'s bytes, with every invariant checked; the
+    /// node count must match the bytes that follow before anything is allocated.
+    pub fn from_snapshot(bytes: &[u8]) -> Result<TDigest, String> {
+        if bytes.len() < 64 || (bytes.len() - 64) % 16 != 0 {
+            return Err("t-digest snapshot has a bad length".into());
+        }
+        let word = |i: usize| -> [u8; 8] {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[8 * i..8 * i + 8]);
+            w
+        };
+        let int = |i: usize| i64::from_le_bytes(word(i));
+        let n = (bytes.len() - 64) / 16;
+        if u64::try_from(int(7)).ok() != Some(n as u64) {
+            return Err("t-digest snapshot node count does not match its length".into());
+        }
+        let mut means = Vec::with_capacity(n);
+        let mut weights = Vec::with_capacity(n);
+        for i in 0..n {
+            means.push(f64::from_le_bytes(word(8 + 2 * i)));
+            weights.push(int(9 + 2 * i));
+        }
+        TDigest::try_from(TDigestRepr {
+            compression: int(0),
+            min: f64::from_le_bytes(word(1)),
+            max: f64::from_le_bytes(word(2)),
+            merged_nodes: u64::from_le_bytes(word(3)),
+            total_compressions: int(4),
+            merged_weight: int(5),
+            unmerged_weight: int(6),
+            means,
+            weights,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1250,6 +1312,47 @@ mod tests {
             for (q, v) in qs.iter().zip(&out) {
                 prop_assert_eq!(t.quantile_one(*q).to_bits(), v.to_bits());
             }
+        }
+    }
+
+    #[test]
+    fn snapshot_round_trip() {
+        let mut t = TDigest::create(20).expect("valid");
+        let values: Vec<f64> = (0..500).map(|i| f64::from(i * 37 % 101) * 0.5).collect();
+        t.add(&values).expect("finite");
+        let bytes = t.to_snapshot();
+        let mut back = TDigest::from_snapshot(&bytes).expect("valid snapshot");
+        assert_eq!(back, t);
+        let qs = [0.0, 0.1, 0.5, 0.99, 1.0];
+        let a = t.quantile(&qs).expect("in range");
+        let b = back.quantile(&qs).expect("in range");
+        assert_eq!(
+            a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            b.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        assert_eq!(t.info(), back.info());
+    }
+
+    #[test]
+    fn damaged_snapshots_are_refused() {
+        let mut t = TDigest::create(10).expect("valid");
+        t.add(&[1.0, 2.0, 3.0]).expect("finite");
+        let bytes = t.to_snapshot();
+        for len in 0..bytes.len() {
+            assert!(TDigest::from_snapshot(&bytes[..len]).is_err(), "{len}");
+        }
+        // A node count that the bytes do not hold.
+        let mut count = bytes.clone();
+        count[56..64].copy_from_slice(&i64::MAX.to_le_bytes());
+        assert!(TDigest::from_snapshot(&count).is_err());
+        // A compression past the limit.
+        let mut big = bytes.clone();
+        big[0..8].copy_from_slice(&i64::MAX.to_le_bytes());
+        assert!(TDigest::from_snapshot(&big).is_err());
+        for at in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[at] ^= 0x5A;
+            let _ = TDigest::from_snapshot(&b);
         }
     }
 }

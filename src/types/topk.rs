@@ -504,6 +504,106 @@ impl TopK {
     }
 }
 
+/// A cursor over snapshot bytes: every read is bounds checked.
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if n > self.0.len() {
+            return Err("top-k snapshot truncated".into());
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        self.array().map(u32::from_le_bytes)
+    }
+}
+
+impl TopK {
+    /// The sketch as snapshot bytes: `k, width, depth: u32 | decay: f64 | seed: [u8; 32] |
+    /// stream: u64 | word_pos: u128 | buckets (fp u32, count u32) row after row | k heap
+    /// slots (fp u32, count u32, tag u8: 0 empty / 1 item, then len u32 and the item)`, all
+    /// little-endian. [`TopK::from_snapshot`] reads it back.
+    pub fn to_snapshot(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(76 + self.buckets.len() * 8 + self.heap.len() * 9);
+        for n in [self.k, self.width, self.depth] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        out.extend_from_slice(&self.decay.to_le_bytes());
+        out.extend_from_slice(&self.rng.get_seed());
+        out.extend_from_slice(&self.rng.get_stream().to_le_bytes());
+        out.extend_from_slice(&self.rng.get_word_pos().to_le_bytes());
+        for b in self.buckets.iter() {
+            out.extend_from_slice(&b.fp.to_le_bytes());
+            out.extend_from_slice(&b.count.to_le_bytes());
+        }
+        for s in self.heap.iter() {
+            out.extend_from_slice(&s.fp.to_le_bytes());
+            out.extend_from_slice(&s.count.to_le_bytes());
+            match &s.item {
+                None => out.push(0),
+                Some(item) => {
+                    out.push(1);
+                    out.extend_from_slice(&(item.len() as u32).to_le_bytes());
+                    out.extend_from_slice(item);
+                }
+            }
+        }
+        out
+    }
+
+    /// A sketch from [`TopK::to_snapshot`]'s bytes, validated: RedisBloom's limits, and
+    /// arrays the bytes actually hold, checked before anything is allocated for them.
+    pub fn from_snapshot(bytes: &[u8]) -> Result<TopK, String> {
+        let mut c = Cursor(bytes);
+        let (k, width, depth) = (c.u32()?, c.u32()?, c.u32()?);
+        let decay = f64::from_le_bytes(c.array()?);
+        let seed: [u8; 32] = c.array()?;
+        let stream = u64::from_le_bytes(c.array()?);
+        let word_pos = u128::from_le_bytes(c.array()?);
+        let cells = u64::from(width) * u64::from(depth);
+        // Each bucket takes 8 bytes and each heap slot at least 9.
+        let left = c.0.len() as u64;
+        if cells.saturating_mul(8).saturating_add(u64::from(k) * 9) > left {
+            return Err("top-k snapshot shorter than its arrays".into());
+        }
+        let mut rng = ChaCha8Rng::from_seed(seed);
+        rng.set_stream(stream);
+        rng.set_word_pos(word_pos);
+        let mut t = TopK::reserve_with_rng(k.into(), width.into(), depth.into(), decay, rng)
+            .map_err(|e| e.to_string())?;
+        for b in t.buckets.iter_mut() {
+            *b = Bucket {
+                fp: c.u32()?,
+                count: c.u32()?,
+            };
+        }
+        for s in t.heap.iter_mut() {
+            let (fp, count) = (c.u32()?, c.u32()?);
+            let item = match c.array::<1>()?[0] {
+                0 => None,
+                1 => {
+                    let len = c.u32()? as usize;
+                    Some(c.take(len)?.into())
+                }
+                _ => return Err("top-k snapshot has a bad heap slot tag".into()),
+            };
+            *s = HeapSlot { fp, count, item };
+        }
+        if !c.0.is_empty() {
+            return Err("top-k snapshot has trailing bytes".into());
+        }
+        Ok(t)
+    }
+}
+
 fn memory_usage(k: u32, width: u32, depth: u32) -> u64 {
     SKETCH_OVERHEAD
         + u64::from(width) * u64::from(depth) * BUCKET_BYTES
@@ -730,6 +830,61 @@ mod tests {
                 t.add(item);
             }
             check_counts(&t, &stream)?;
+        }
+    }
+
+    #[test]
+    fn snapshot_round_trip_continues_identically() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut t = TopK::reserve(4, 6, 3, 0.9).expect("valid");
+        for _ in 0..500 {
+            let i = rng.next_u32() % 40;
+            t.add(format!("p{i}").as_bytes());
+        }
+        t.add(b"nul\0inside");
+        let bytes = t.to_snapshot();
+        let mut back = TopK::from_snapshot(&bytes).expect("valid snapshot");
+        assert_eq!(back.to_snapshot(), bytes);
+        for _ in 0..500 {
+            let item = format!("p{}", rng.next_u32() % 40);
+            assert_eq!(t.add(item.as_bytes()), back.add(item.as_bytes()));
+        }
+        assert_eq!(t.list(), back.list());
+        let whole: Vec<_> = t
+            .heap_items()
+            .map(|(i, c)| (i.map(<[u8]>::to_vec), c))
+            .collect();
+        let again: Vec<_> = back
+            .heap_items()
+            .map(|(i, c)| (i.map(<[u8]>::to_vec), c))
+            .collect();
+        assert_eq!(whole, again);
+    }
+
+    #[test]
+    fn damaged_snapshots_are_refused() {
+        let mut t = TopK::reserve(3, 4, 2, 0.9).expect("valid");
+        t.add(b"a");
+        let bytes = t.to_snapshot();
+        for len in 0..bytes.len() {
+            assert!(TopK::from_snapshot(&bytes[..len]).is_err(), "{len}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(TopK::from_snapshot(&longer).is_err());
+        // Dimensions claiming far more buckets than the bytes hold: refused before any
+        // allocation.
+        let mut huge = bytes.clone();
+        huge[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(TopK::from_snapshot(&huge).is_err());
+        let mut bad_decay = bytes.clone();
+        bad_decay[12..20].copy_from_slice(&2.0f64.to_le_bytes());
+        assert!(TopK::from_snapshot(&bad_decay).is_err());
+        // Any single damaged byte gives a sketch or an error, never a panic.
+        for at in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[at] ^= 0xA5;
+            let _ = TopK::from_snapshot(&b);
         }
     }
 }

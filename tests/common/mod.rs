@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 pub mod cluster;
 pub mod server;
+pub mod streams;
 pub mod table;
 
 /// A redis-server child process, killed on drop.
