@@ -633,7 +633,11 @@ fn encoding_of(v: &Value, entries: usize, longest: usize) -> &'static str {
             }
         }
         Value::List(_) => "quicklist",
-        Value::Bloom(_) | Value::Cuckoo(_) | Value::Cms(_) => "raw",
+        Value::Bloom(_)
+        | Value::Cuckoo(_)
+        | Value::Cms(_)
+        | Value::TopK(_)
+        | Value::TDigest(_) => "raw",
     }
 }
 
