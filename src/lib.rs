@@ -51,6 +51,7 @@ pub use reply::Reply;
 pub use store::evict::EvictionPolicy;
 pub use store::generic::Ttl;
 pub use store::lists::ListEnd;
+pub use store::sets::{SScanPage, MAX_SRANDMEMBER_PICKS};
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub use store::persist::fuzz_snapshot;

@@ -31,6 +31,7 @@ mod lists;
 mod ops;
 pub(crate) mod pubsub;
 mod server;
+mod sets;
 mod strings;
 mod txn;
 
@@ -363,6 +364,7 @@ fn table() -> &'static Table {
         pubsub::register(&mut specs);
         txn::register(&mut specs);
         server::register(&mut specs);
+        sets::register(&mut specs);
         assert!(
             specs.len() < TABLE_SLOTS / 2,
             "command table index too small"

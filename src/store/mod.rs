@@ -28,6 +28,7 @@ pub(crate) mod keyspace;
 pub(crate) mod lists;
 pub(crate) mod persist;
 pub(crate) mod pubsub;
+pub(crate) mod sets;
 pub(crate) mod settings;
 pub(crate) mod strings;
 pub(crate) mod txn;

@@ -23,7 +23,7 @@
 //!
 //! ```text
 //! header   "SKSNAP\r\n" | version: u32 = 1 | flags: u32 = 0 | saved_at: i64 (Unix ms)
-//! record   kind: u8 (1..=7) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
+//! record   kind: u8 (1..=7, 16, 17) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
 //! end      0xFF | keys: varint
 //! trailer  xxh3_64 of every byte before it: u64
 //!
@@ -35,6 +35,8 @@
 //!          5 large hash    n: varint | n * (field: bytes, value: bytes)
 //!          6 list          n: varint | n * bytes                         (head first)
 //!          7 Bloom filter  header: bytes | n: varint | n * (iter: varint, chunk: bytes)
+//!         16 intset        n: varint | n * bytes (the integers as text, ascending)
+//!         17 set           n: varint | n * bytes                         (table order)
 //! ```
 //!
 //! # Worked example
@@ -48,6 +50,7 @@ use crate::error::{Error, Result};
 use crate::types::bloom::{BloomLimits, ScalableBloomFilter};
 use crate::types::hash::{HashValue, MAX_SMALL_ENTRIES};
 use crate::types::hll::HyperLogLog;
+use crate::types::set::{SetEncoding, SetValue, MAX_INTSET_ENTRIES};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
@@ -71,6 +74,9 @@ const KIND_HASH_SMALL: u8 = 4;
 const KIND_HASH_LARGE: u8 = 5;
 const KIND_LIST: u8 = 6;
 const KIND_BLOOM: u8 = 7;
+// Sets take 16 and 17, leaving 8..=15 to the other value kinds being added beside them.
+const KIND_SET_INTSET: u8 = 16;
+const KIND_SET_TABLE: u8 = 17;
 const OP_END: u8 = 0xFF;
 const FLAG_EXPIRY: u8 = 1;
 
@@ -121,6 +127,10 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
         },
         Value::List(_) => KIND_LIST,
         Value::Bloom(_) => KIND_BLOOM,
+        Value::Set(s) => match s.encoding() {
+            SetEncoding::Intset => KIND_SET_INTSET,
+            SetEncoding::Hashtable => KIND_SET_TABLE,
+        },
     };
     out.push(kind);
     match expire_at {
@@ -173,6 +183,13 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
             for (next, data) in chunks {
                 put_varint(out, next as u64);
                 put_bytes(out, &data);
+            }
+        }
+        Value::Set(s) => {
+            let members = s.members();
+            put_varint(out, members.len() as u64);
+            for m in &members {
+                put_bytes(out, m);
             }
         }
     }
@@ -444,6 +461,36 @@ fn decode_value<R: Read>(
                 ));
             }
             Value::Bloom(Box::new(filter))
+        }
+        KIND_SET_INTSET => {
+            let n = d.count()?;
+            if n == 0 || n > MAX_INTSET_ENTRIES {
+                return Err(corrupt(format!("an intset of {n} members")));
+            }
+            let mut ints = Vec::with_capacity(n);
+            for _ in 0..n {
+                let m = d.bytes()?;
+                ints.push(
+                    crate::num::parse_i64(&m)
+                        .ok_or_else(|| corrupt("an intset member is not an integer"))?,
+                );
+            }
+            let s = SetValue::restore_intset(ints)
+                .ok_or_else(|| corrupt("an intset is not ascending"))?;
+            Value::Set(Box::new(s))
+        }
+        KIND_SET_TABLE => {
+            let n = d.count()?;
+            if n == 0 {
+                return Err(corrupt("an empty set"));
+            }
+            let mut members = Vec::with_capacity(n.min(PREALLOC));
+            for _ in 0..n {
+                members.push(d.bytes()?);
+            }
+            let s = SetValue::restore_hashtable(members)
+                .ok_or_else(|| corrupt("a set member appears twice"))?;
+            Value::Set(Box::new(s))
         }
         other => return Err(corrupt(format!("unknown record kind {other}"))),
     })

@@ -292,6 +292,13 @@ impl SetValue {
         }
     }
 
+    /// The first `k` members in iteration order (a sample for size estimates).
+    pub fn first_members(&self, k: usize) -> Vec<Vec<u8>> {
+        (0..k.min(self.len()))
+            .filter_map(|p| self.member_at(p))
+            .collect()
+    }
+
     /// `count` distinct positions below `len` (`count < len`), chosen with `pick`.
     pub(crate) fn distinct_positions(
         len: usize,
