@@ -51,12 +51,12 @@ pub use reply::Reply;
 pub use store::evict::EvictionPolicy;
 pub use store::generic::Ttl;
 pub use store::lists::ListEnd;
-pub use store::sets::{SScanPage, MAX_SRANDMEMBER_PICKS};
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub use store::persist::fuzz_snapshot;
 pub use store::persist::SNAPSHOT_VERSION;
 pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
+pub use store::sets::{SScanPage, MAX_SRANDMEMBER_PICKS};
 pub use store::strings::SetOutcome;
 pub use store::{BfInfoField, BfInsertOptions, BloomOptions};
 pub use store::{
