@@ -48,6 +48,7 @@ pub use clock::{Clock, ManualClock};
 pub use cmd::{Connection, Protocol};
 pub use error::{Error, Result};
 pub use reply::Reply;
+pub use store::dump::RestoreOptions;
 pub use store::evict::EvictionPolicy;
 pub use store::generic::Ttl;
 pub use store::lists::ListEnd;

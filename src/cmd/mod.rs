@@ -24,6 +24,7 @@ macro_rules! cmd {
 mod bits;
 mod bloom;
 mod connection;
+mod dump;
 mod generic;
 mod hashes;
 mod hll;
@@ -365,6 +366,7 @@ fn table() -> &'static Table {
         txn::register(&mut specs);
         server::register(&mut specs);
         sets::register(&mut specs);
+        dump::register(&mut specs);
         assert!(
             specs.len() < TABLE_SLOTS / 2,
             "command table index too small"

@@ -533,7 +533,7 @@ impl Store {
 
     /// Gives back an element a waiter received but never returned (its future was dropped):
     /// it goes back to the end it came from and waiters are served again.
-    fn restore(&self, waiter: &Waiter, served: Served) {
+    fn give_back(&self, waiter: &Waiter, served: Served) {
         let (WaitKind::Pop(end), Ok((key, value))) = (&waiter.kind, served) else {
             return;
         };
@@ -648,7 +648,7 @@ impl Drop for BlockFuture {
             let late = w.abandon();
             self.store.unregister(&w);
             if let Some(s) = late {
-                self.store.restore(&w, s);
+                self.store.give_back(&w, s);
             }
         }
     }

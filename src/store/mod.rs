@@ -20,6 +20,7 @@
 pub(crate) mod bits;
 pub(crate) mod blocking;
 pub(crate) mod bloom;
+pub(crate) mod dump;
 pub(crate) mod evict;
 pub(crate) mod generic;
 pub(crate) mod hashes;
