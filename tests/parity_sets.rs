@@ -263,7 +263,7 @@ fn seeded_command_streams_match_redis() {
         let text_bias = seed % 3;
         for _ in 0..400 {
             let k = key(&mut rng);
-            let mut argv: Vec<String> = Vec::new();
+            let mut argv: Vec<String>;
             let op = rng.gen_range(0..100);
             let n = rng.gen_range(1..6);
             let mems = |rng: &mut ChaCha8Rng| -> Vec<String> {
