@@ -215,9 +215,11 @@ impl Db<'_> {
             self.touch(src);
         }
         match self.set_at(dst)? {
+            // WATCH sees the destination modified only when the member is new there.
             Some(d) => {
-                d.sadd(member);
-                self.touch(dst);
+                if d.sadd(member) {
+                    self.touch(dst);
+                }
             }
             None => {
                 let mut d = SetValue::for_member(member);
