@@ -308,25 +308,102 @@ fn strings_restore_under_the_store_limit() {
     assert_eq!(s.execute(&["EXISTS", "k"]), Reply::Integer(0));
 }
 
+/// Every `BF.SCANDUMP` chunk of `key`, header first.
+fn scandump(run: &mut dyn FnMut(&[Vec<u8>]) -> Reply, key: &str) -> Vec<Reply> {
+    let mut out = Vec::new();
+    let mut iter = b"0".to_vec();
+    for _ in 0..10_000 {
+        let Reply::Array(page) = run(&argv(&[b"BF.SCANDUMP", key.as_bytes(), &iter])) else {
+            panic!("BF.SCANDUMP reply");
+        };
+        let [Reply::Integer(next), chunk] = &page[..] else {
+            panic!("BF.SCANDUMP page");
+        };
+        if *next == 0 {
+            return out;
+        }
+        out.push(chunk.clone());
+        iter = next.to_string().into_bytes();
+    }
+    panic!("BF.SCANDUMP did not finish");
+}
+
 #[test]
-fn module_payloads_and_bloom_filters_are_refused_clearly() {
+fn bloom_filters_move_both_ways_with_redisbloom() {
     let module = common::cluster::redisbloom_module();
     let server = RedisServer::start_with(&["--loadmodule", &module]);
     let mut r = server.conn();
-    r.cmd(&["BF.ADD", "bf", "a"]);
-    let payload = bulk(r.cmd(&["DUMP", "bf"]));
     let s = Store::new();
+    for (key, reserve, n) in [
+        ("bf", "BF.RESERVE bf 0.01 100", 350),
+        ("small", "BF.RESERVE small 0.001 10 EXPANSION 3", 5),
+        ("fixed", "BF.RESERVE fixed 0.05 50 NONSCALING", 40),
+        ("empty", "BF.RESERVE empty 0.01 1000", 0),
+    ] {
+        common::same(&s, &mut r, &words(reserve));
+        for i in 0..n {
+            common::same(&s, &mut r, &words(&format!("BF.ADD {key} item{i}")));
+        }
+        let want = scandump(&mut |a| r.cmd(a), key);
+        assert_eq!(
+            scandump(&mut |a| s.execute(a), key),
+            want,
+            "{key} built on both"
+        );
+        let theirs = bulk(r.cmd(&["DUMP", key]));
+        let ours = bulk(s.execute(&["DUMP", key]));
+        let copy = format!("{key}:copy");
+        assert_eq!(
+            s.execute(&argv(&[b"RESTORE", copy.as_bytes(), b"0", &theirs])),
+            Reply::ok(),
+            "{key}: RESTORE of RedisBloom's payload"
+        );
+        assert_eq!(
+            scandump(&mut |a| s.execute(a), &copy),
+            want,
+            "{key} restored here"
+        );
+        common::same(&s, &mut r, &words(&format!("TYPE {key}")));
+        assert_eq!(
+            r.cmd(&argv(&[b"RESTORE", copy.as_bytes(), b"0", &ours])),
+            Reply::ok(),
+            "{key}: RESTORE of our payload on RedisBloom"
+        );
+        assert_eq!(
+            scandump(&mut |a| r.cmd(a), &copy),
+            want,
+            "{key} restored there"
+        );
+        common::same(&s, &mut r, &words(&format!("BF.INFO {copy}")));
+        common::same(&s, &mut r, &words(&format!("BF.EXISTS {copy} item1")));
+        common::same(&s, &mut r, &words(&format!("BF.ADD {copy} more")));
+    }
+    // Another module's value: refused, naming its type.
+    r.cmd(&["CF.ADD", "cf", "a"]);
+    let payload = bulk(r.cmd(&["DUMP", "cf"]));
     assert_eq!(
-        s.execute(&[&b"RESTORE"[..], b"bf", b"0", &payload]),
+        s.execute(&[&b"RESTORE"[..], b"cf", b"0", &payload]),
         Reply::Error(
-            "ERR DUMP payload holds a value of module type MBbloom--, which this store does not load"
+            "ERR DUMP payload holds a value of module type MBbloomCF, which this store does not load"
                 .into()
         )
     );
-    s.execute(&["BF.ADD", "bf", "a"]);
+    // A Bloom payload whose fields do not fit together is bad data, whatever its checksum.
+    let good = bulk(r.cmd(&["DUMP", "small"]));
+    let body_end = good.len() - 10;
+    let mut broken = good[..body_end].to_vec();
+    // The filter count (the second field) raised from 1 to 2.
+    let at = broken
+        .windows(2)
+        .position(|w| w == [2, 1])
+        .expect("the link count field");
+    broken[at + 1] = 2;
+    broken.extend_from_slice(&10u16.to_le_bytes());
+    let crc = sketchstore::types::rdb::crc64(0, &broken);
+    broken.extend_from_slice(&crc.to_le_bytes());
     assert_eq!(
-        s.execute(&["DUMP", "bf"]),
-        Reply::Error("ERR DUMP of a MBbloom-- (RedisBloom filter) value is not supported".into())
+        s.execute(&[&b"RESTORE"[..], b"x", b"0", &broken]),
+        Reply::Error("ERR Bad data format".into())
     );
     // A sorted set from Redis: refused until sorted sets are values of the store.
     r.cmd(&["ZADD", "z", "1", "a"]);

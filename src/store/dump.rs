@@ -3,15 +3,28 @@
 //! The payload codec is [`crate::types::rdb`]; this module converts between the store's
 //! values and the codec's [`RdbValue`] and applies RESTORE's rules (BUSYKEY, REPLACE, TTL,
 //! ABSTTL, an already expired TTL). Strings (HyperLogLogs included, which are strings),
-//! lists, hashes and sets move both ways with a real Redis 7.0. A Bloom filter has no payload
-//! here: RedisBloom's module serialization is not produced, so DUMP of one answers an error
-//! naming the type, and RESTORE of any module payload answers one naming the module type.
+//! lists, hashes and sets move both ways with a real Redis 7.0. A Bloom filter is dumped as
+//! RedisBloom 2.8 dumps it (module type `MBbloom--`, encoding version 4), so it moves both
+//! ways with a Redis that has RedisBloom loaded; its fields are the `BF.SCANDUMP` header's and
+//! the bit arrays, and loading runs the same validation as `BF.LOADCHUNK` (the store's
+//! `bloom_max_bytes` included). A payload of any other module type, or of an older RedisBloom
+//! encoding, answers an error naming it.
+//!
+//! ```text
+//! MBbloom-- v4: size | nfilters | options | growth | nfilters * link        (then EOF)
+//! link:         entries | error (double) | hashes | bpe (double) | bits | n2 |
+//!               bit array (string) | size                 (others: unsigned integers)
+//! ```
 
 use super::value::{StrValue, Value};
 use super::{Db, Store};
 use crate::error::{Error, Result};
+use crate::types::bloom::{BloomLimits, ScalableBloomFilter};
 use crate::types::hash::HashValue;
-use crate::types::rdb::{dump_payload, restore_payload, DumpConfig, RdbError, RdbValue};
+use crate::types::rdb::{
+    dump_payload, module_id, read_module_fields, restore_payload, write_module_fields, DumpConfig,
+    ModuleField, RdbError, RdbValue,
+};
 use crate::types::set::SetValue;
 use std::collections::VecDeque;
 
@@ -34,24 +47,109 @@ impl From<RdbError> for Error {
     }
 }
 
+/// RedisBloom's module type name and the encoding version 2.8 writes.
+const BLOOM_TYPE: &str = "MBbloom--";
+const BLOOM_ENCVER: u16 = 4;
+/// Fields before the links, and per link.
+const BLOOM_HEAD_FIELDS: usize = 4;
+const BLOOM_LINK_FIELDS: usize = 8;
+
+/// A Bloom filter as RedisBloom's `rdb_save` writes it.
+fn bloom_to_rdb(f: &ScalableBloomFilter, cfg: &DumpConfig) -> RdbValue {
+    use ModuleField::{Double, String, Unsigned};
+    let mut fields = vec![
+        Unsigned(f.card()),
+        Unsigned(f.links().len() as u64),
+        Unsigned(u64::from(f.options())),
+        Unsigned(u64::from(f.growth())),
+    ];
+    for l in f.links() {
+        fields.extend([
+            Unsigned(l.entries()),
+            Double(l.error()),
+            Unsigned(u64::from(l.hashes())),
+            Double(l.bpe()),
+            Unsigned(l.bits()),
+            Unsigned(u64::from(l.n2())),
+            String(l.to_bytes()),
+            Unsigned(l.size()),
+        ]);
+    }
+    RdbValue::Module {
+        name: BLOOM_TYPE.to_owned(),
+        encver: BLOOM_ENCVER,
+        id: module_id(BLOOM_TYPE, BLOOM_ENCVER).unwrap_or_default(),
+        data: write_module_fields(&fields, cfg),
+    }
+}
+
+/// A Bloom filter from RedisBloom's module data: the fields become a `BF.SCANDUMP` header and
+/// chunks, loaded with the same validation as `BF.LOADCHUNK`.
+fn bloom_from_rdb(data: &[u8], limits: BloomLimits) -> Result<ScalableBloomFilter> {
+    let bad = || Error::from(RdbError::BadFormat);
+    let fields = read_module_fields(data)?;
+    let uint = |i: usize| match fields.get(i) {
+        Some(ModuleField::Unsigned(n)) => Ok(*n),
+        _ => Err(bad()),
+    };
+    let double = |i: usize| match fields.get(i) {
+        Some(ModuleField::Double(d)) => Ok(*d),
+        _ => Err(bad()),
+    };
+    let n = usize::try_from(uint(1)?).map_err(|_| bad())?;
+    if fields.len() != BLOOM_HEAD_FIELDS + n.checked_mul(BLOOM_LINK_FIELDS).ok_or_else(bad)? {
+        return Err(bad());
+    }
+    let narrow = |v: u64| u32::try_from(v).map_err(|_| bad());
+    let mut header = Vec::new();
+    header.extend_from_slice(&uint(0)?.to_le_bytes());
+    header.extend_from_slice(&narrow(uint(1)?)?.to_le_bytes());
+    header.extend_from_slice(&narrow(uint(2)?)?.to_le_bytes());
+    header.extend_from_slice(&narrow(uint(3)?)?.to_le_bytes());
+    let mut arrays = Vec::with_capacity(n);
+    for i in 0..n {
+        let at = BLOOM_HEAD_FIELDS + i * BLOOM_LINK_FIELDS;
+        let Some(ModuleField::String(bits)) = fields.get(at + 6) else {
+            return Err(bad());
+        };
+        let n2 = u8::try_from(uint(at + 5)?).map_err(|_| bad())?;
+        header.extend_from_slice(&(bits.len() as u64).to_le_bytes());
+        header.extend_from_slice(&uint(at + 4)?.to_le_bytes());
+        header.extend_from_slice(&uint(at + 7)?.to_le_bytes());
+        header.extend_from_slice(&double(at + 1)?.to_le_bytes());
+        header.extend_from_slice(&double(at + 3)?.to_le_bytes());
+        header.extend_from_slice(&narrow(uint(at + 2)?)?.to_le_bytes());
+        header.extend_from_slice(&uint(at)?.to_le_bytes());
+        header.push(n2);
+        arrays.push(bits);
+    }
+    let mut filter = ScalableBloomFilter::from_header_chunk(&header, limits).map_err(|_| bad())?;
+    // Chunk iterators count bytes from 1 across the links, pointing just past each chunk.
+    let mut start = 1i64;
+    for bits in &arrays {
+        let len = i64::try_from(bits.len()).map_err(|_| bad())?;
+        if len > 0 {
+            filter.load_chunk(start + len, bits).map_err(|_| bad())?;
+        }
+        start += len;
+    }
+    Ok(filter)
+}
+
 /// The codec's value for a store value.
-fn to_rdb(v: &Value) -> Result<RdbValue> {
-    Ok(match v {
+fn to_rdb(v: &Value, cfg: &DumpConfig) -> RdbValue {
+    match v {
         Value::Str(s) => RdbValue::String(s.bytes().into_owned()),
         Value::List(l) => RdbValue::List(l.iter().cloned().collect()),
         Value::Hash(h) => RdbValue::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
         Value::Set(s) => RdbValue::Set(s.members()),
-        Value::Bloom(_) => {
-            return Err(Error::err(
-                "DUMP of a MBbloom-- (RedisBloom filter) value is not supported",
-            ))
-        }
-    })
+        Value::Bloom(f) => bloom_to_rdb(f, cfg),
+    }
 }
 
 /// The store value for a decoded payload, built as Redis's loader builds it (a set of
 /// integers within `set-max-intset-entries` is an intset), under the store's string limit.
-fn from_rdb(v: RdbValue, max_string: usize) -> Result<Value> {
+fn from_rdb(v: RdbValue, max_string: usize, limits: BloomLimits) -> Result<Value> {
     Ok(match v {
         RdbValue::String(b) => {
             if b.len() > max_string {
@@ -75,6 +173,11 @@ fn from_rdb(v: RdbValue, max_string: usize) -> Result<Value> {
                 "DUMP payload holds a sorted set, which this build does not load",
             ))
         }
+        RdbValue::Module {
+            name, encver, data, ..
+        } if name == BLOOM_TYPE && encver == BLOOM_ENCVER => {
+            Value::Bloom(Box::new(bloom_from_rdb(&data, limits)?))
+        }
         RdbValue::Module { name, .. } => {
             return Err(Error::err(format!(
                 "DUMP payload holds a value of module type {name}, which this store does not load"
@@ -97,7 +200,7 @@ impl Db<'_> {
         };
         match self.value(key) {
             None => Ok(None),
-            Some(v) => Ok(Some(dump_payload(&to_rdb(v)?, &cfg))),
+            Some(v) => Ok(Some(dump_payload(&to_rdb(v, &cfg), &cfg))),
         }
     }
 
@@ -136,9 +239,13 @@ impl Db<'_> {
         if ttl < 0 {
             return Err(Error::err("Invalid TTL value, must be >= 0"));
         }
+        let limits = BloomLimits {
+            max_bytes: self.settings().bloom_max_bytes(),
+        };
         let value = from_rdb(
             restore_payload(payload)?,
             self.settings().max_string_bytes(),
+            limits,
         )?;
         if opts.replace {
             self.remove(key);
