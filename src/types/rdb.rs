@@ -29,7 +29,9 @@
 //! - A module value (type 7) decodes to `RdbValue::Module` with its type name (the nine
 //!   characters packed into the 64-bit module id) and its opaque bytes (checked only for
 //!   their framing: typed fields up to the end marker), so a caller can say which module
-//!   it would need. Streams are `RdbError::Unsupported`.
+//!   it would need; `read_module_fields` and `write_module_fields` turn those bytes into
+//!   typed fields and back, for a caller that models the module's value (the store does for
+//!   RedisBloom's filters). Streams are `RdbError::Unsupported`.
 //!
 //! # Representation
 //!
