@@ -511,3 +511,53 @@ fn resp3_kinds_match_redis() {
         assert_eq!(ours, theirs, "{l}");
     }
 }
+
+#[test]
+fn set_max_intset_entries_is_honoured_as_in_redis() {
+    let server = RedisServer::start();
+    let mut r = server.conn();
+    let s = Store::new();
+    for l in [
+        "CONFIG SET set-max-intset-entries 3",
+        "SADD a 1 2 3",
+        "SADD b 1 2 3 4",
+        "SADD c 1",
+        "SADD c 2 3 4",
+        "SUNIONSTORE u a c",
+        "SINTERSTORE i b c",
+        "SDIFFSTORE d b a",
+        "SMOVE b a 4",
+        "CONFIG SET set-max-intset-entries 0",
+        "SADD z 7",
+        "CONFIG SET set-max-intset-entries 600",
+        "SADD big 1",
+    ] {
+        let argv = words(l);
+        common::same(&s, &mut r, &argv);
+        for k in ["a", "b", "c", "u", "i", "d", "z", "big"] {
+            same_encoding(&s, &mut r, k, l);
+        }
+    }
+    let mut argv = vec![b"SADD".to_vec(), b"big".to_vec()];
+    argv.extend((0..599).map(|i| i.to_string().into_bytes()));
+    common::same(&s, &mut r, &argv);
+    same_encoding(&s, &mut r, "big", "599 integers under 600");
+    line(&s, &mut r, "SMEMBERS big");
+    // RESTORE follows the setting too, and a DUMP of a long intset restores on Redis.
+    let payload = match s.execute(&["DUMP", "big"]) {
+        Reply::Bulk(b) => b,
+        other => panic!("{other:?}"),
+    };
+    common::same(
+        &s,
+        &mut r,
+        &[
+            b"RESTORE".to_vec(),
+            b"big2".to_vec(),
+            b"0".to_vec(),
+            payload,
+        ],
+    );
+    same_encoding(&s, &mut r, "big2", "RESTORE under 600");
+    line(&s, &mut r, "CONFIG SET set-max-intset-entries 512");
+}

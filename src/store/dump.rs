@@ -149,7 +149,12 @@ fn to_rdb(v: &Value, cfg: &DumpConfig) -> RdbValue {
 
 /// The store value for a decoded payload, built as Redis's loader builds it (a set of
 /// integers within `set-max-intset-entries` is an intset), under the store's string limit.
-fn from_rdb(v: RdbValue, max_string: usize, limits: BloomLimits) -> Result<Value> {
+fn from_rdb(
+    v: RdbValue,
+    max_string: usize,
+    max_intset: usize,
+    limits: BloomLimits,
+) -> Result<Value> {
     Ok(match v {
         RdbValue::String(b) => {
             if b.len() > max_string {
@@ -165,7 +170,9 @@ fn from_rdb(v: RdbValue, max_string: usize, limits: BloomLimits) -> Result<Value
             }
             Value::Hash(Box::new(h))
         }
-        RdbValue::Set(members) => Value::Set(Box::new(SetValue::from_members(members))),
+        RdbValue::Set(members) => {
+            Value::Set(Box::new(SetValue::from_members_with(members, max_intset)))
+        }
         // ZSET-MERGE: with `Value::ZSet` (branch zsets) this arm builds the sorted set from
         // its (member, score) pairs; until then a sorted-set payload is refused.
         RdbValue::SortedSet(_) => {
@@ -245,6 +252,7 @@ impl Db<'_> {
         let value = from_rdb(
             restore_payload(payload)?,
             self.settings().max_string_bytes(),
+            self.settings().set_max_intset_entries(),
             limits,
         )?;
         if opts.replace {

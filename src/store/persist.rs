@@ -50,7 +50,7 @@ use crate::error::{Error, Result};
 use crate::types::bloom::{BloomLimits, ScalableBloomFilter};
 use crate::types::hash::{HashValue, MAX_SMALL_ENTRIES};
 use crate::types::hll::HyperLogLog;
-use crate::types::set::{SetEncoding, SetValue, MAX_INTSET_ENTRIES};
+use crate::types::set::{SetEncoding, SetValue};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
@@ -464,7 +464,7 @@ fn decode_value<R: Read>(
         }
         KIND_SET_INTSET => {
             let n = d.count()?;
-            if n == 0 || n > MAX_INTSET_ENTRIES {
+            if n == 0 {
                 return Err(corrupt(format!("an intset of {n} members")));
             }
             let mut ints = Vec::with_capacity(n);

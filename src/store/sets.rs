@@ -85,16 +85,22 @@ impl Db<'_> {
         n
     }
 
+    /// The store's `set-max-intset-entries`.
+    fn max_intset(&self) -> usize {
+        self.settings().set_max_intset_entries()
+    }
+
     /// SADD: how many members were new.
     pub(crate) fn sadd(&mut self, key: &[u8], members: &[&[u8]]) -> Result<usize> {
+        let max = self.max_intset();
         let added = match self.set_at(key)? {
-            Some(s) => members.iter().filter(|m| s.sadd(m)).count(),
+            Some(s) => members.iter().filter(|m| s.sadd_with(m, max)).count(),
             None => {
                 let Some(first) = members.first() else {
                     return Ok(0);
                 };
                 let mut s = SetValue::for_member(first);
-                let n = members.iter().filter(|m| s.sadd(m)).count();
+                let n = members.iter().filter(|m| s.sadd_with(m, max)).count();
                 self.insert(key, Value::Set(Box::new(s)), None);
                 return Ok(n);
             }
@@ -160,13 +166,14 @@ impl Db<'_> {
 
     /// SPOP with a count: up to `count` random distinct members, removed.
     pub(crate) fn spop_count(&mut self, key: &[u8], count: usize) -> Result<Vec<Vec<u8>>> {
+        let max = self.max_intset();
         let Some(s) = self.set_at(key)? else {
             return Ok(Vec::new());
         };
         if count == 0 {
             return Ok(Vec::new());
         }
-        let popped = s.spop(count, &mut pick);
+        let popped = s.spop_with(count, &mut pick, max);
         let empty = s.is_empty();
         if empty {
             self.remove(key);
@@ -202,6 +209,7 @@ impl Db<'_> {
         if src == dst {
             return self.sismember(src, member);
         }
+        let max = self.max_intset();
         let Some(s) = self.set_at(src)? else {
             return Ok(false);
         };
@@ -217,13 +225,13 @@ impl Db<'_> {
         match self.set_at(dst)? {
             // WATCH sees the destination modified only when the member is new there.
             Some(d) => {
-                if d.sadd(member) {
+                if d.sadd_with(member, max) {
                     self.touch(dst);
                 }
             }
             None => {
                 let mut d = SetValue::for_member(member);
-                d.sadd(member);
+                d.sadd_with(member, max);
                 self.insert(dst, Value::Set(Box::new(d)), None);
             }
         }
@@ -248,17 +256,19 @@ impl Db<'_> {
     pub(crate) fn sinterstore(&mut self, dst: &[u8], keys: &[&[u8]]) -> Result<usize> {
         let sets = self.sets_of(keys)?;
         let refs: Vec<Option<&SetValue>> = sets.iter().map(Option::as_ref).collect();
-        Ok(self.store_set(dst, SetValue::sinter_store(&refs)))
+        let max = self.max_intset();
+        Ok(self.store_set(dst, SetValue::sinter_store_with(&refs, max)))
     }
 
     /// SUNION / SDIFF as a set value.
     fn union_or_diff(&mut self, keys: &[&[u8]], diff: bool) -> Result<SetValue> {
         let sets = self.sets_of(keys)?;
         let refs: Vec<Option<&SetValue>> = sets.iter().map(Option::as_ref).collect();
+        let max = self.max_intset();
         Ok(if diff {
-            SetValue::sdiff(&refs)
+            SetValue::sdiff_with(&refs, max)
         } else {
-            SetValue::sunion(&refs)
+            SetValue::sunion_with(&refs, max)
         })
     }
 
