@@ -16,6 +16,9 @@
 //! for `SRANDMEMBER` and `SPOP`, without storing members twice. Randomness is injected: every
 //! random operation takes a `pick(n)` function returning an index below `n`.
 //!
+//! The intset limit is Redis's default unless a caller passes its own: the `*_with(.., max)`
+//! forms of the operations that add members take the store's `set-max-intset-entries`.
+//!
 //! # Representation
 //!
 //! ```text
