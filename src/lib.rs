@@ -53,6 +53,7 @@ pub use cmd::bits::fuzz_bit_tokens;
 pub use cmd::{Connection, Protocol};
 pub use error::{Error, Result};
 pub use reply::Reply;
+pub use store::dump::RestoreOptions;
 pub use store::evict::EvictionPolicy;
 pub use store::generic::Ttl;
 pub use store::hashes::{HScanPage, MAX_RANDOM_PICKS};
@@ -73,6 +74,7 @@ pub fn fuzz_is_blocking(name: &[u8]) -> bool {
 pub use store::persist::SNAPSHOT_VERSION;
 pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
 pub use store::sort::SortOptions;
+pub use store::sets::{SScanPage, MAX_SRANDMEMBER_PICKS};
 pub use store::strings::SetOutcome;
 pub use store::{BfInfoField, BfInsertOptions, BloomOptions, CfInsertOptions, CfReserveOptions};
 pub use store::{

@@ -31,6 +31,8 @@ const SCENARIOS: &[Scenario] = &[
     ("set_options", set_options),
     ("counters", counters),
     ("hashes", hashes),
+    ("sets", sets),
+    ("dump_restore", dump_restore),
     ("expiry", expiry),
     ("bits", bits),
     ("bitfield", bitfield),
@@ -450,6 +452,71 @@ fn hashes(b: &dyn Backend, p: &str) {
         7
     );
     assert_eq!(b.exists(&[&h]).unwrap(), 0, "the last HDEL removes the key");
+}
+
+fn sets(b: &dyn Backend, p: &str) {
+    let (s, t, d, missing) = (key(p, "s"), key(p, "t"), key(p, "d"), key(p, "missing"));
+    assert_eq!(b.sadd(&s, &[b"3", b"1", b"2", b"1"]).unwrap(), 3);
+    assert_eq!(b.smembers(&s).unwrap(), bytes(&["1", "2", "3"]));
+    assert_eq!(b.key_type(&s).unwrap(), KeyType::Set);
+    assert_eq!(b.sadd(&t, &[b"2", b"x", b"3"]).unwrap(), 3);
+    assert!(b.sismember(&s, b"2").unwrap());
+    assert_eq!(b.smismember(&s, &[b"1", b"9"]).unwrap(), vec![true, false]);
+    assert_eq!(b.scard(&s).unwrap(), 3);
+    assert_eq!(b.scard(&missing).unwrap(), 0);
+    assert_eq!(sorted(b.sinter(&[&s, &t]).unwrap()), bytes(&["2", "3"]));
+    assert_eq!(b.sintercard(&[&s, &t], 1).unwrap(), 1);
+    assert_eq!(b.sintercard(&[&s, &t], 0).unwrap(), 2);
+    assert_eq!(
+        sorted(b.sunion(&[&s, &t, &missing]).unwrap()),
+        bytes(&["1", "2", "3", "x"])
+    );
+    assert_eq!(b.sdiff(&[&s, &t]).unwrap(), bytes(&["1"]));
+    assert_eq!(b.sunionstore(&d, &[&s, &t]).unwrap(), 4);
+    assert_eq!(b.sinterstore(&d, &[&s, &missing]).unwrap(), 0);
+    assert_eq!(b.exists(&[&d]).unwrap(), 0);
+    assert_eq!(b.sdiffstore(&d, &[&t, &s]).unwrap(), 1);
+    assert!(b.smove(&s, &d, b"1").unwrap());
+    assert!(!b.smove(&s, &d, b"1").unwrap());
+    assert_eq!(sorted(b.smembers(&d).unwrap()), bytes(&["1", "x"]));
+    let page = b.sscan(&s, 0, None, 10).unwrap();
+    assert_eq!((page.cursor, page.members), (0, bytes(&["2", "3"])));
+    let r = b.srandmember_count(&s, -5).unwrap();
+    assert_eq!(r.len(), 5);
+    assert!(b.srandmember(&s).unwrap().is_some());
+    assert_eq!(b.srandmember(&missing).unwrap(), None);
+    assert_eq!(b.spop_count(&s, 5).unwrap(), bytes(&["2", "3"]));
+    assert_eq!(b.spop(&s).unwrap(), None);
+    assert_eq!(b.srem(&t, &[b"x", b"2", b"3", b"9"]).unwrap(), 3);
+    assert!(b.smembers(&t).unwrap().is_empty());
+}
+
+fn dump_restore(b: &dyn Backend, p: &str) {
+    let (k, copy, missing) = (key(p, "k"), key(p, "copy"), key(p, "missing"));
+    assert_eq!(b.dump(&missing).unwrap(), None);
+    assert_eq!(b.sadd(&k, &[b"a", b"b"]).unwrap(), 2);
+    let payload = b.dump(&k).unwrap().unwrap();
+    b.restore(
+        &copy,
+        Duration::from_secs(100),
+        &payload,
+        Default::default(),
+    )
+    .unwrap();
+    assert_eq!(sorted(b.smembers(&copy).unwrap()), bytes(&["a", "b"]));
+    expires_within(b.ttl(&copy).unwrap(), Duration::from_secs(100));
+    assert_eq!(
+        err_text(b.restore(&copy, Duration::ZERO, &payload, Default::default())),
+        "BUSYKEY Target key name already exists."
+    );
+    let replace = sketchstore::RestoreOptions {
+        replace: true,
+        ..Default::default()
+    };
+    b.restore(&copy, Duration::ZERO, b"bad", replace)
+        .unwrap_err();
+    b.restore(&copy, Duration::ZERO, &payload, replace).unwrap();
+    assert_eq!(b.ttl(&copy).unwrap(), Ttl::Persistent);
 }
 
 fn expiry(b: &dyn Backend, p: &str) {

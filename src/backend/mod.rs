@@ -18,11 +18,13 @@
 pub use crate::cmd::TxOp;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
+use crate::store::dump::RestoreOptions;
 use crate::store::generic::Ttl;
 use crate::store::hashes::HScanPage;
 use crate::store::lists::{ListEnd, LposOptions, MPopped};
 use crate::store::pubsub::{Message, Subscription};
 use crate::store::sort::SortOptions;
+use crate::store::sets::SScanPage;
 use crate::store::strings::{SetCondition, SetExpiry, SetOptions, SetOutcome};
 use crate::store::{BfInsertOptions, BloomOptions, CfInsertOptions, CfReserveOptions};
 use crate::store::{BitfieldOp, ExpireCondition, KeyType, ScanPage, Store};
@@ -459,6 +461,14 @@ pub(crate) fn as_opt_bulks(r: Reply) -> Result<Vec<Option<Vec<u8>>>> {
     as_array(r)?.into_iter().map(as_opt_bulk).collect()
 }
 
+/// The members of an array reply, or of a RESP3 set.
+fn as_members(r: Reply) -> Result<Vec<Vec<u8>>> {
+    match r {
+        Reply::Set(items) => items.into_iter().map(as_bulk).collect(),
+        other => as_bulks(other),
+    }
+}
+
 fn as_pairs(r: Reply) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let flat = as_bulks(r)?;
     let mut out = Vec::with_capacity(flat.len() / 2);
@@ -710,6 +720,150 @@ pub trait Backend: Send + Sync {
         )
     }
 
+    // ---- sets ----
+
+    /// SADD: how many members were new.
+    fn sadd(&self, key: &[u8], members: &[&[u8]]) -> Result<usize> {
+        as_usize(Argv::new("SADD").arg(key).args(members).run(self)?)
+    }
+    /// SREM: how many members were removed.
+    fn srem(&self, key: &[u8], members: &[&[u8]]) -> Result<usize> {
+        as_usize(Argv::new("SREM").arg(key).args(members).run(self)?)
+    }
+    /// SMEMBERS.
+    fn smembers(&self, key: &[u8]) -> Result<Vec<Vec<u8>>> {
+        as_members(Argv::new("SMEMBERS").arg(key).run(self)?)
+    }
+    /// SISMEMBER.
+    fn sismember(&self, key: &[u8], member: &[u8]) -> Result<bool> {
+        as_bool(Argv::new("SISMEMBER").arg(key).arg(member).run(self)?)
+    }
+    /// SMISMEMBER.
+    fn smismember(&self, key: &[u8], members: &[&[u8]]) -> Result<Vec<bool>> {
+        as_array(Argv::new("SMISMEMBER").arg(key).args(members).run(self)?)?
+            .into_iter()
+            .map(as_bool)
+            .collect()
+    }
+    /// SCARD.
+    fn scard(&self, key: &[u8]) -> Result<usize> {
+        as_usize(Argv::new("SCARD").arg(key).run(self)?)
+    }
+    /// SPOP: a random member, removed.
+    fn spop(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        as_opt_bulk(Argv::new("SPOP").arg(key).run(self)?)
+    }
+    /// SPOP with a count.
+    fn spop_count(&self, key: &[u8], count: usize) -> Result<Vec<Vec<u8>>> {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        as_members(Argv::new("SPOP").arg(key).num(count).run(self)?)
+    }
+    /// SRANDMEMBER.
+    fn srandmember(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        as_opt_bulk(Argv::new("SRANDMEMBER").arg(key).run(self)?)
+    }
+    /// SRANDMEMBER with a count (negative: picks may repeat).
+    fn srandmember_count(&self, key: &[u8], count: i64) -> Result<Vec<Vec<u8>>> {
+        as_members(Argv::new("SRANDMEMBER").arg(key).num(count).run(self)?)
+    }
+    /// SMOVE.
+    fn smove(&self, src: &[u8], dst: &[u8], member: &[u8]) -> Result<bool> {
+        as_bool(Argv::new("SMOVE").arg(src).arg(dst).arg(member).run(self)?)
+    }
+    /// SINTER.
+    fn sinter(&self, keys: &[&[u8]]) -> Result<Vec<Vec<u8>>> {
+        as_members(Argv::new("SINTER").args(keys).run(self)?)
+    }
+    /// SINTERCARD (`limit` 0: no limit).
+    fn sintercard(&self, keys: &[&[u8]], limit: usize) -> Result<usize> {
+        let n = i64::try_from(keys.len()).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        as_usize(
+            Argv::new("SINTERCARD")
+                .num(n)
+                .args(keys)
+                .arg("LIMIT")
+                .num(limit)
+                .run(self)?,
+        )
+    }
+    /// SINTERSTORE.
+    fn sinterstore(&self, dst: &[u8], keys: &[&[u8]]) -> Result<usize> {
+        as_usize(Argv::new("SINTERSTORE").arg(dst).args(keys).run(self)?)
+    }
+    /// SUNION.
+    fn sunion(&self, keys: &[&[u8]]) -> Result<Vec<Vec<u8>>> {
+        as_members(Argv::new("SUNION").args(keys).run(self)?)
+    }
+    /// SUNIONSTORE.
+    fn sunionstore(&self, dst: &[u8], keys: &[&[u8]]) -> Result<usize> {
+        as_usize(Argv::new("SUNIONSTORE").arg(dst).args(keys).run(self)?)
+    }
+    /// SDIFF.
+    fn sdiff(&self, keys: &[&[u8]]) -> Result<Vec<Vec<u8>>> {
+        as_members(Argv::new("SDIFF").args(keys).run(self)?)
+    }
+    /// SDIFFSTORE.
+    fn sdiffstore(&self, dst: &[u8], keys: &[&[u8]]) -> Result<usize> {
+        as_usize(Argv::new("SDIFFSTORE").arg(dst).args(keys).run(self)?)
+    }
+    /// SSCAN: one page from `cursor` (0 to start).
+    fn sscan(
+        &self,
+        key: &[u8],
+        cursor: u64,
+        pattern: Option<&[u8]>,
+        count: usize,
+    ) -> Result<SScanPage> {
+        let mut a = Argv::new("SSCAN").arg(key).arg(cursor.to_string());
+        if let Some(p) = pattern {
+            a = a.arg("MATCH").arg(p);
+        }
+        a = a
+            .arg("COUNT")
+            .num(i64::try_from(count.max(1)).unwrap_or(i64::MAX));
+        let page = as_array(a.run(self)?)?;
+        let mut it = page.into_iter();
+        let (Some(c), Some(items)) = (it.next(), it.next()) else {
+            return Err(Error::Io("unexpected SSCAN reply".into()));
+        };
+        let cursor = std::str::from_utf8(&as_bulk(c)?)
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| Error::Io("unexpected SSCAN cursor".into()))?;
+        Ok(SScanPage {
+            cursor,
+            members: as_members(items)?,
+        })
+    }
+
+    // ---- DUMP and RESTORE ----
+
+    /// DUMP: the key's Redis 7.0 payload, None when missing.
+    fn dump(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        as_opt_bulk(Argv::new("DUMP").arg(key).run(self)?)
+    }
+    /// RESTORE with a relative TTL (`Duration::ZERO`: none).
+    fn restore(
+        &self,
+        key: &[u8],
+        ttl: Duration,
+        payload: &[u8],
+        opts: RestoreOptions,
+    ) -> Result<()> {
+        let mut a = Argv::new("RESTORE").arg(key).num(ms(ttl)).arg(payload);
+        if opts.replace {
+            a = a.arg("REPLACE");
+        }
+        if let Some(n) = opts.idletime {
+            a = a.arg("IDLETIME").num(n);
+        }
+        if let Some(n) = opts.freq {
+            a = a.arg("FREQ").num(n);
+        }
+        a.run(self).map(|_| ())
+    }
+
     // ---- keys and expiry ----
 
     /// DEL.
@@ -733,6 +887,7 @@ pub trait Backend: Send + Sync {
             b"TDIS-TYPE" => KeyType::TDigest,
             b"MBbloomCF" => KeyType::Cuckoo,
             b"CMSk-TYPE" => KeyType::Cms,
+            b"set" => KeyType::Set,
             other => {
                 return Err(Error::Io(format!(
                     "unsupported key type {}",
@@ -1734,6 +1889,81 @@ impl Backend for Store {
     }
     fn hincrbyfloat(&self, key: &[u8], field: &[u8], by: &[u8]) -> Result<Vec<u8>> {
         Store::hincrbyfloat(self, key, field, by)
+    }
+    fn sadd(&self, key: &[u8], members: &[&[u8]]) -> Result<usize> {
+        Store::sadd(self, key, members)
+    }
+    fn srem(&self, key: &[u8], members: &[&[u8]]) -> Result<usize> {
+        Store::srem(self, key, members)
+    }
+    fn smembers(&self, key: &[u8]) -> Result<Vec<Vec<u8>>> {
+        Store::smembers(self, key)
+    }
+    fn sismember(&self, key: &[u8], member: &[u8]) -> Result<bool> {
+        Store::sismember(self, key, member)
+    }
+    fn smismember(&self, key: &[u8], members: &[&[u8]]) -> Result<Vec<bool>> {
+        Store::smismember(self, key, members)
+    }
+    fn scard(&self, key: &[u8]) -> Result<usize> {
+        Store::scard(self, key)
+    }
+    fn spop(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Store::spop(self, key)
+    }
+    fn spop_count(&self, key: &[u8], count: usize) -> Result<Vec<Vec<u8>>> {
+        Store::spop_count(self, key, count)
+    }
+    fn srandmember(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Store::srandmember(self, key)
+    }
+    fn srandmember_count(&self, key: &[u8], count: i64) -> Result<Vec<Vec<u8>>> {
+        Store::srandmember_count(self, key, count)
+    }
+    fn smove(&self, src: &[u8], dst: &[u8], member: &[u8]) -> Result<bool> {
+        Store::smove(self, src, dst, member)
+    }
+    fn sinter(&self, keys: &[&[u8]]) -> Result<Vec<Vec<u8>>> {
+        Store::sinter(self, keys)
+    }
+    fn sintercard(&self, keys: &[&[u8]], limit: usize) -> Result<usize> {
+        Store::sintercard(self, keys, limit)
+    }
+    fn sinterstore(&self, dst: &[u8], keys: &[&[u8]]) -> Result<usize> {
+        Store::sinterstore(self, dst, keys)
+    }
+    fn sunion(&self, keys: &[&[u8]]) -> Result<Vec<Vec<u8>>> {
+        Store::sunion(self, keys)
+    }
+    fn sunionstore(&self, dst: &[u8], keys: &[&[u8]]) -> Result<usize> {
+        Store::sunionstore(self, dst, keys)
+    }
+    fn sdiff(&self, keys: &[&[u8]]) -> Result<Vec<Vec<u8>>> {
+        Store::sdiff(self, keys)
+    }
+    fn sdiffstore(&self, dst: &[u8], keys: &[&[u8]]) -> Result<usize> {
+        Store::sdiffstore(self, dst, keys)
+    }
+    fn sscan(
+        &self,
+        key: &[u8],
+        cursor: u64,
+        pattern: Option<&[u8]>,
+        count: usize,
+    ) -> Result<SScanPage> {
+        Store::sscan(self, key, cursor, pattern, count)
+    }
+    fn dump(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Store::dump(self, key)
+    }
+    fn restore(
+        &self,
+        key: &[u8],
+        ttl: Duration,
+        payload: &[u8],
+        opts: RestoreOptions,
+    ) -> Result<()> {
+        Store::restore(self, key, ttl, payload, opts)
     }
     fn del(&self, keys: &[&[u8]]) -> Result<usize> {
         Store::del(self, keys)

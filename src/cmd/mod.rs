@@ -26,6 +26,7 @@ mod bloom;
 mod cms;
 mod connection;
 mod cuckoo;
+mod dump;
 mod generic;
 mod hashes;
 mod hll;
@@ -33,6 +34,7 @@ mod lists;
 mod ops;
 pub(crate) mod pubsub;
 mod server;
+mod sets;
 mod strings;
 mod tdigest;
 mod topk;
@@ -411,6 +413,8 @@ fn table() -> &'static Table {
         pubsub::register(&mut specs);
         txn::register(&mut specs);
         server::register(&mut specs);
+        sets::register(&mut specs);
+        dump::register(&mut specs);
         assert!(
             specs.len() < TABLE_SLOTS / 2,
             "command table index too small"

@@ -565,7 +565,7 @@ impl Store {
 
     /// Gives back an element a waiter received but never returned (its future was dropped):
     /// it goes back to the end it came from and waiters are served again.
-    fn restore(&self, waiter: &Waiter, served: Served) {
+    fn give_back(&self, waiter: &Waiter, served: Served) {
         let Ok((key, value)) = served else {
             return;
         };
@@ -688,7 +688,7 @@ impl Drop for BlockFuture {
             let late = w.abandon();
             self.store.unregister(&w);
             if let Some(s) = late {
-                self.store.restore(&w, s);
+                self.store.give_back(&w, s);
             }
         }
     }

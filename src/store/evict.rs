@@ -527,11 +527,25 @@ pub(crate) fn estimate(key: &[u8], value: &Value) -> u32 {
             let nodes = usize::try_from(i.merged_nodes + i.unmerged_nodes).unwrap_or(0);
             block(nodes * 16) + block(std::mem::size_of_val(&**t))
         }
+        Value::Set(s) => set_bytes(s),
     };
     let total = SLOT_OVERHEAD
         .saturating_add(block(key.len()))
         .saturating_add(v);
     u32::try_from(total).unwrap_or(u32::MAX)
+}
+
+/// A set's bytes: eight per intset member; for a hash table, its members (sampled past
+/// `EXACT_UP_TO`) plus a vector slot and about an index slot and a half each.
+fn set_bytes(s: &crate::types::set::SetValue) -> usize {
+    let n = s.len();
+    if s.encoding() == crate::types::set::SetEncoding::Intset {
+        return block(n * 8);
+    }
+    let members = s.first_members(EXACT_UP_TO);
+    let taken = members.len().max(1);
+    let sum: usize = members.iter().map(|m| block(m.len())).sum();
+    sum * n / taken + block(n * std::mem::size_of::<Vec<u8>>()) + n * 6
 }
 
 fn hash_bytes(h: &HashValue) -> usize {

@@ -60,6 +60,8 @@ pub enum KeyType {
     TopK,
     /// `TDIS-TYPE`, a RedisBloom t-digest.
     TDigest,
+    /// `set`.
+    Set,
 }
 
 impl KeyType {
@@ -75,6 +77,7 @@ impl KeyType {
             KeyType::Cms => "CMSk-TYPE",
             KeyType::TopK => "TopK-TYPE",
             KeyType::TDigest => "TDIS-TYPE",
+            KeyType::Set => "set",
         }
     }
 
@@ -88,6 +91,7 @@ impl KeyType {
             Value::Cms(_) => KeyType::Cms,
             Value::TopK(_) => KeyType::TopK,
             Value::TDigest(_) => KeyType::TDigest,
+            Value::Set(_) => KeyType::Set,
         }
     }
 }
@@ -633,6 +637,7 @@ fn encoding_of(v: &Value, entries: usize, longest: usize) -> &'static str {
             }
         }
         Value::List(_) => "quicklist",
+        Value::Set(s) => s.encoding().as_str(),
         Value::Bloom(_)
         | Value::Cuckoo(_)
         | Value::Cms(_)

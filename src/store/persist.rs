@@ -37,7 +37,7 @@
 //!
 //! ```text
 //! header   "SKSNAP\r\n" | version: u32 = 1 | flags: u32 = 0 | saved_at: i64 (Unix ms)
-//! record   kind: u8 (1..=11) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
+//! record   kind: u8 (1..=11, 16, 17) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
 //! end      0xFF | keys: varint
 //! trailer  xxh3_64 of every byte before it: u64
 //!
@@ -56,6 +56,8 @@
 //!                          state, buckets, heap slots)
 //!         11 t-digest      bytes (`TDigest::to_snapshot`: scalars, then (mean, weight)
 //!                          nodes, merged first)
+//!         16 intset        n: varint | n * bytes (the integers as text, ascending)
+//!         17 set           n: varint | n * bytes                         (table order)
 //! ```
 //!
 //! # Worked example
@@ -73,6 +75,7 @@ use crate::types::hash::{HashValue, MAX_SMALL_ENTRIES};
 use crate::types::hll::HyperLogLog;
 use crate::types::tdigest::TDigest;
 use crate::types::topk::TopK;
+use crate::types::set::{SetEncoding, SetValue};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
@@ -101,6 +104,9 @@ const KIND_CMS: u8 = 9;
 // 8 and 9 are the cuckoo filter and the count-min sketch.
 const KIND_TOPK: u8 = 10;
 const KIND_TDIGEST: u8 = 11;
+// Sets take 16 and 17.
+const KIND_SET_INTSET: u8 = 16;
+const KIND_SET_TABLE: u8 = 17;
 const OP_END: u8 = 0xFF;
 const FLAG_EXPIRY: u8 = 1;
 
@@ -155,6 +161,10 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
         Value::Cms(_) => KIND_CMS,
         Value::TopK(_) => KIND_TOPK,
         Value::TDigest(_) => KIND_TDIGEST,
+        Value::Set(s) => match s.encoding() {
+            SetEncoding::Intset => KIND_SET_INTSET,
+            SetEncoding::Hashtable => KIND_SET_TABLE,
+        },
     };
     out.push(kind);
     match expire_at {
@@ -227,6 +237,13 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
         }
         Value::TopK(t) => put_bytes(out, &t.to_snapshot()),
         Value::TDigest(t) => put_bytes(out, &t.to_snapshot()),
+        Value::Set(s) => {
+            let members = s.members();
+            put_varint(out, members.len() as u64);
+            for m in &members {
+                put_bytes(out, m);
+            }
+        }
     }
 }
 
@@ -599,6 +616,36 @@ fn decode_value<R: Read>(d: &mut Dec<R>, kind: u8, limits: BloomLimits) -> Resul
             let t = TDigest::from_snapshot(&b)
                 .map_err(|e| corrupt(format!("invalid t-digest: {e}")))?;
             Value::TDigest(Box::new(t))
+        }
+        KIND_SET_INTSET => {
+            let n = d.count()?;
+            if n == 0 {
+                return Err(corrupt(format!("an intset of {n} members")));
+            }
+            let mut ints = Vec::with_capacity(n);
+            for _ in 0..n {
+                let m = d.bytes()?;
+                ints.push(
+                    crate::num::parse_i64(&m)
+                        .ok_or_else(|| corrupt("an intset member is not an integer"))?,
+                );
+            }
+            let s = SetValue::restore_intset(ints)
+                .ok_or_else(|| corrupt("an intset is not ascending"))?;
+            Value::Set(Box::new(s))
+        }
+        KIND_SET_TABLE => {
+            let n = d.count()?;
+            if n == 0 {
+                return Err(corrupt("an empty set"));
+            }
+            let mut members = Vec::with_capacity(n.min(PREALLOC));
+            for _ in 0..n {
+                members.push(d.bytes()?);
+            }
+            let s = SetValue::restore_hashtable(members)
+                .ok_or_else(|| corrupt("a set member appears twice"))?;
+            Value::Set(Box::new(s))
         }
         other => return Err(corrupt(format!("unknown record kind {other}"))),
     })

@@ -126,6 +126,7 @@ impl Db<'_> {
         match self.value(key) {
             None => Ok(Vec::new()),
             Some(Value::List(l)) => Ok(l.iter().cloned().collect()),
+            Some(Value::Set(s)) => Ok(s.members()),
             Some(_) => Err(Error::WrongType),
         }
     }

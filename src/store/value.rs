@@ -11,6 +11,7 @@ use crate::types::hash::HashValue;
 use crate::types::hll::HyperLogLog;
 use crate::types::tdigest::TDigest;
 use crate::types::topk::TopK;
+use crate::types::set::SetValue;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
@@ -84,6 +85,7 @@ pub(crate) enum Value {
     TopK(Box<TopK>),
     /// A RedisBloom t-digest (`TDIGEST.*`).
     TDigest(Box<TDigest>),
+    Set(Box<SetValue>),
 }
 
 impl Value {

@@ -29,7 +29,9 @@
 //! - A module value (type 7) decodes to `RdbValue::Module` with its type name (the nine
 //!   characters packed into the 64-bit module id) and its opaque bytes (checked only for
 //!   their framing: typed fields up to the end marker), so a caller can say which module
-//!   it would need. Streams are `RdbError::Unsupported`.
+//!   it would need; `read_module_fields` and `write_module_fields` turn those bytes into
+//!   typed fields and back, for a caller that models the module's value (the store does for
+//!   RedisBloom's filters). Streams are `RdbError::Unsupported`.
 //!
 //! # Representation
 //!
@@ -662,6 +664,92 @@ fn zset_from_flat(items: Vec<Vec<u8>>) -> Result<RdbValue> {
         return Err(RdbError::BadFormat);
     }
     zset_value(pairs)
+}
+
+/// One typed field of a module value's serialization (what `RedisModule_Save*` writes).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModuleField {
+    /// `SaveSigned`.
+    Signed(i64),
+    /// `SaveUnsigned`.
+    Unsigned(u64),
+    /// `SaveFloat`.
+    Float(f32),
+    /// `SaveDouble`.
+    Double(f64),
+    /// `SaveStringBuffer` / `SaveString`.
+    String(Vec<u8>),
+}
+
+/// The typed fields of a module value's data (as in [`RdbValue::Module`]), through the end
+/// marker, strings decoded (integer and LZF encodings included).
+pub fn read_module_fields(data: &[u8]) -> std::result::Result<Vec<ModuleField>, RdbError> {
+    let mut r = Reader { buf: data, pos: 0 };
+    let mut out = Vec::new();
+    loop {
+        let field = match r.len()? {
+            MODULE_EOF => break,
+            MODULE_SINT => ModuleField::Signed(r.len()? as i64),
+            MODULE_UINT => ModuleField::Unsigned(r.len()?),
+            MODULE_FLOAT => {
+                ModuleField::Float(f32::from_le_bytes(r.take(4)?.try_into().map_err(bad)?))
+            }
+            MODULE_DOUBLE => ModuleField::Double(r.binary_double()?),
+            MODULE_STRING => ModuleField::String(r.string()?),
+            _ => return Err(RdbError::BadFormat),
+        };
+        out.push(field);
+    }
+    if r.remaining() != 0 {
+        return Err(RdbError::BadFormat);
+    }
+    Ok(out)
+}
+
+/// A module value's data for `fields`, with the end marker, strings written as Redis's
+/// `rdbSaveRawString` writes them under `cfg`.
+pub fn write_module_fields(fields: &[ModuleField], cfg: &DumpConfig) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in fields {
+        match f {
+            ModuleField::Signed(n) => {
+                write_len(&mut out, MODULE_SINT);
+                write_len(&mut out, *n as u64);
+            }
+            ModuleField::Unsigned(n) => {
+                write_len(&mut out, MODULE_UINT);
+                write_len(&mut out, *n);
+            }
+            ModuleField::Float(x) => {
+                write_len(&mut out, MODULE_FLOAT);
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+            ModuleField::Double(x) => {
+                write_len(&mut out, MODULE_DOUBLE);
+                write_f64(&mut out, *x);
+            }
+            ModuleField::String(b) => {
+                write_len(&mut out, MODULE_STRING);
+                write_string(&mut out, b, cfg);
+            }
+        }
+    }
+    write_len(&mut out, MODULE_EOF);
+    out
+}
+
+/// The module id of a nine-character type name (from [`MODULE_NAME_CHARS`]'s alphabet) and
+/// an encoding version below 1024; `None` for another name.
+pub fn module_id(name: &str, encver: u16) -> Option<u64> {
+    if name.len() != 9 || encver >= 1024 {
+        return None;
+    }
+    let mut id = 0u64;
+    for c in name.bytes() {
+        let i = MODULE_NAME_CHARS.iter().position(|&m| m == c)?;
+        id = (id << 6) | i as u64;
+    }
+    Some((id << 10) | u64::from(encver))
 }
 
 /// The nine-character type name packed in a module id's high 54 bits.

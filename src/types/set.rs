@@ -16,6 +16,9 @@
 //! for `SRANDMEMBER` and `SPOP`, without storing members twice. Randomness is injected: every
 //! random operation takes a `pick(n)` function returning an index below `n`.
 //!
+//! The intset limit is Redis's default unless a caller passes its own: the `*_with(.., max)`
+//! forms of the operations that add members take the store's `set-max-intset-entries`.
+//!
 //! # Representation
 //!
 //! ```text
@@ -173,17 +176,27 @@ impl SetValue {
         I: IntoIterator<Item = B>,
         B: AsRef<[u8]>,
     {
+        SetValue::from_members_with(members, MAX_INTSET_ENTRIES)
+    }
+
+    /// [`SetValue::from_members`] under a `set-max-intset-entries` of `max`.
+    pub fn from_members_with<I, B>(members: I, max: usize) -> SetValue
+    where
+        I: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
         let mut s = SetValue::new();
         for m in members {
-            s.sadd(m.as_ref());
+            s.sadd_with(m.as_ref(), max);
         }
         s
     }
 
-    /// An intset from a snapshot: `None` unless ascending, distinct and within
-    /// [`MAX_INTSET_ENTRIES`].
+    /// An intset from a snapshot: `None` unless ascending and distinct. Its length is not
+    /// bounded by [`MAX_INTSET_ENTRIES`]: a store whose `set-max-intset-entries` was raised
+    /// keeps longer intsets.
     pub fn restore_intset(members: Vec<i64>) -> Option<SetValue> {
-        let ok = members.len() <= MAX_INTSET_ENTRIES && members.windows(2).all(|w| w[0] < w[1]);
+        let ok = members.windows(2).all(|w| w[0] < w[1]);
         ok.then_some(SetValue::Intset(members))
     }
 
@@ -241,13 +254,19 @@ impl SetValue {
 
     /// Adds `member` (`SADD`); whether it is new.
     pub fn sadd(&mut self, member: &[u8]) -> bool {
+        self.sadd_with(member, MAX_INTSET_ENTRIES)
+    }
+
+    /// [`SetValue::sadd`] under a `set-max-intset-entries` of `max`: an intset growing past
+    /// `max` members becomes a hash table.
+    pub fn sadd_with(&mut self, member: &[u8], max: usize) -> bool {
         if let SetValue::Intset(v) = self {
             if let Some(i) = parse_i64(member) {
                 return match v.binary_search(&i) {
                     Ok(_) => false,
                     Err(at) => {
                         v.insert(at, i);
-                        if v.len() > MAX_INTSET_ENTRIES {
+                        if v.len() > max {
                             self.convert_to_hashtable();
                         }
                         true
@@ -290,6 +309,13 @@ impl SetValue {
             SetValue::Intset(v) => v.iter().map(|i| i.to_string().into_bytes()).collect(),
             SetValue::Hashtable(h) => h.items.clone(),
         }
+    }
+
+    /// The first `k` members in iteration order (a sample for size estimates).
+    pub fn first_members(&self, k: usize) -> Vec<Vec<u8>> {
+        (0..k.min(self.len()))
+            .filter_map(|p| self.member_at(p))
+            .collect()
     }
 
     /// `count` distinct positions below `len` (`count < len`), chosen with `pick`.
@@ -359,6 +385,16 @@ impl SetValue {
     /// members remain, the set is rebuilt from them as Redis does, which can turn a hash table
     /// of integers back into an intset.
     pub fn spop(&mut self, count: usize, pick: &mut impl FnMut(usize) -> usize) -> Vec<Vec<u8>> {
+        self.spop_with(count, pick, MAX_INTSET_ENTRIES)
+    }
+
+    /// [`SetValue::spop`] under a `set-max-intset-entries` of `max` (for the rebuild).
+    pub fn spop_with(
+        &mut self,
+        count: usize,
+        pick: &mut impl FnMut(usize) -> usize,
+        max: usize,
+    ) -> Vec<Vec<u8>> {
         let len = self.len();
         if count == 0 || len == 0 {
             return Vec::new();
@@ -381,7 +417,7 @@ impl SetValue {
             out.push(m);
         }
         if self.len() * SPOP_MOVE_STRATEGY_MUL <= count {
-            *self = SetValue::from_members(self.members());
+            *self = SetValue::from_members_with(self.members(), max);
         }
         out
     }
@@ -394,7 +430,12 @@ impl SetValue {
 
     /// `SINTERSTORE`'s destination.
     pub fn sinter_store(inputs: &[Option<&SetValue>]) -> SetValue {
-        SetValue::from_members(SetValue::inter_scan(inputs, 0))
+        SetValue::sinter_store_with(inputs, MAX_INTSET_ENTRIES)
+    }
+
+    /// [`SetValue::sinter_store`] under a `set-max-intset-entries` of `max`.
+    pub fn sinter_store_with(inputs: &[Option<&SetValue>], max: usize) -> SetValue {
+        SetValue::from_members_with(SetValue::inter_scan(inputs, 0), max)
     }
 
     /// `SINTERCARD`: the intersection's size, counting stopping at `limit` (0: no limit).
@@ -433,10 +474,15 @@ impl SetValue {
     /// `SUNION`/`SUNIONSTORE`: the union, built as Redis builds it (an intset while it can be),
     /// so its members come in Redis's order for an intset result.
     pub fn sunion(inputs: &[Option<&SetValue>]) -> SetValue {
+        SetValue::sunion_with(inputs, MAX_INTSET_ENTRIES)
+    }
+
+    /// [`SetValue::sunion`] under a `set-max-intset-entries` of `max`.
+    pub fn sunion_with(inputs: &[Option<&SetValue>], max: usize) -> SetValue {
         let mut dst = SetValue::new();
         for s in inputs.iter().flatten() {
             for m in s.members() {
-                dst.sadd(&m);
+                dst.sadd_with(&m, max);
             }
         }
         dst
@@ -445,6 +491,11 @@ impl SetValue {
     /// `SDIFF`/`SDIFFSTORE`: members of the first input in none of the others, built with
     /// the algorithm Redis would choose for these sizes (which decides the encoding).
     pub fn sdiff(inputs: &[Option<&SetValue>]) -> SetValue {
+        SetValue::sdiff_with(inputs, MAX_INTSET_ENTRIES)
+    }
+
+    /// [`SetValue::sdiff`] under a `set-max-intset-entries` of `max`.
+    pub fn sdiff_with(inputs: &[Option<&SetValue>], max: usize) -> SetValue {
         let mut dst = SetValue::new();
         let Some((Some(first), rest)) = inputs.split_first() else {
             return dst;
@@ -460,12 +511,12 @@ impl SetValue {
             others.sort_by_key(|s| std::cmp::Reverse(s.len()));
             for m in first.members() {
                 if !others.iter().any(|s| s.contains(&m)) {
-                    dst.sadd(&m);
+                    dst.sadd_with(&m, max);
                 }
             }
         } else {
             for m in first.members() {
-                dst.sadd(&m);
+                dst.sadd_with(&m, max);
             }
             for s in rest.iter().flatten() {
                 if dst.is_empty() {
@@ -557,7 +608,7 @@ mod tests {
         assert!(SetValue::restore_intset(vec![1, 2, 3]).is_some());
         assert!(SetValue::restore_intset(vec![2, 1]).is_none());
         assert!(SetValue::restore_intset(vec![1, 1]).is_none());
-        assert!(SetValue::restore_intset((0..600).collect()).is_none());
+        assert!(SetValue::restore_intset((0..600).collect()).is_some());
         let h = SetValue::restore_hashtable([b"a".to_vec(), b"b".to_vec()]);
         assert_eq!(h.map(|h| h.encoding()), Some(SetEncoding::Hashtable));
         assert!(SetValue::restore_hashtable([b"a".to_vec(), b"a".to_vec()]).is_none());

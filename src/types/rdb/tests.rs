@@ -509,3 +509,32 @@ fn random_bytes_never_panic() {
         let _ = restore_payload(&with_footer(&body));
     }
 }
+
+#[test]
+fn module_fields_round_trip_and_ids_name_their_type() {
+    let fields = vec![
+        ModuleField::Unsigned(5),
+        ModuleField::Signed(-3),
+        ModuleField::Float(1.5),
+        ModuleField::Double(0.01),
+        ModuleField::String(vec![0; 300]),
+        ModuleField::String(b("12")),
+        ModuleField::String(Vec::new()),
+    ];
+    let data = write_module_fields(&fields, &DumpConfig::default());
+    assert_eq!(read_module_fields(&data), Ok(fields));
+    let id = crate::types::rdb::module_id("MBbloom--", 4).unwrap_or_default();
+    assert_eq!(module_type_name(id), "MBbloom--");
+    assert_eq!(id & 1023, 4);
+    assert_eq!(crate::types::rdb::module_id("MBbloom", 4), None);
+    assert_eq!(crate::types::rdb::module_id("MBbloom-!", 4), None);
+    assert_eq!(crate::types::rdb::module_id("MBbloom--", 1024), None);
+    // Trailing bytes after the end marker, an unknown opcode, a cut field: refused.
+    let mut trailing = data.clone();
+    trailing.push(0);
+    assert!(read_module_fields(&trailing).is_err());
+    assert!(read_module_fields(&[9, 0]).is_err());
+    for cut in 0..data.len() {
+        assert!(read_module_fields(&data[..cut]).is_err(), "cut at {cut}");
+    }
+}
