@@ -57,6 +57,7 @@ pub use store::persist::fuzz_snapshot;
 pub use store::persist::SNAPSHOT_VERSION;
 pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
 pub use store::strings::SetOutcome;
+pub use store::{ZEntry, ZRange, ZRangeBy, ZSetOp, ZaddReply};
 pub use store::{BfInfoField, BfInsertOptions, BloomOptions};
 pub use store::{
     BitfieldOp, Config, ExpireCondition, KeyType, ScanPage, SetCondition, SetExpiry, SetOptions,

@@ -546,6 +546,7 @@ pub trait Backend: Send + Sync {
             b"hash" => KeyType::Hash,
             b"list" => KeyType::List,
             b"MBbloom--" => KeyType::Bloom,
+            b"zset" => KeyType::ZSet,
             other => {
                 return Err(Error::Io(format!(
                     "unsupported key type {}",

@@ -8,7 +8,7 @@ use super::{reply, Args, BlockingCall, Command, Flags, Keys, Spec};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::store::blocking::{ceil_ms, WaitKind};
+use crate::store::blocking::{ceil_ms, elem, WaitKind};
 use crate::store::lists::ListEnd;
 use crate::store::Db;
 use std::time::Duration;
@@ -296,7 +296,7 @@ fn block_pop<const LEFT: bool>(argv: &[&[u8]], clock: &Clock) -> Result<Blocking
         keys: keys.iter().map(|k| Box::from(*k)).collect(),
         kind: WaitKind::Pop(end(LEFT)),
         timeout: argv_timeout(clock, timeout[0])?,
-        answer: |r| match r {
+        answer: |r| match elem(r) {
             Ok(Some((k, v))) => Reply::Array(vec![Reply::Bulk(k.into_vec()), Reply::Bulk(v)]),
             Ok(None) => Reply::NilArray,
             Err(e) => Reply::Error(e.to_string()),
@@ -319,7 +319,7 @@ fn block_move<const RPOPLPUSH: bool>(argv: &[&[u8]], clock: &Clock) -> Result<Bl
             to,
         },
         timeout: argv_timeout(clock, timeout)?,
-        answer: |r| match r {
+        answer: |r| match elem(r) {
             Ok(Some((_, v))) => Reply::Bulk(v),
             // A blocked list client that times out gets the null array, BLMOVE too.
             Ok(None) => Reply::NilArray,

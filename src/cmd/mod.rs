@@ -41,7 +41,7 @@ pub(crate) use pubsub::{check_subcommand, full_name};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::store::blocking::{Popped, WaitKind};
+use crate::store::blocking::{Got, WaitKind};
 use crate::store::{Db, Store};
 use smallvec::SmallVec;
 use std::sync::OnceLock;
@@ -221,7 +221,7 @@ pub(crate) struct BlockingCall {
     pub keys: Vec<Box<[u8]>>,
     pub kind: WaitKind,
     pub timeout: Option<std::time::Duration>,
-    pub answer: fn(Result<Option<Popped>>) -> Reply,
+    pub answer: fn(Result<Option<Got>>) -> Reply,
 }
 
 impl BlockingCall {

@@ -429,6 +429,7 @@ pub(crate) fn estimate(key: &[u8], value: &Value) -> u32 {
             };
             block(l.capacity() * std::mem::size_of::<Vec<u8>>()) + elems
         }
+        Value::ZSet(z) => zset_bytes(z),
         Value::Bloom(b) => {
             usize::try_from(b.memory_usage()).unwrap_or(usize::MAX)
                 + std::mem::size_of_val(&**b)
@@ -439,6 +440,26 @@ pub(crate) fn estimate(key: &[u8], value: &Value) -> u32 {
         .saturating_add(block(key.len()))
         .saturating_add(v);
     u32::try_from(total).unwrap_or(u32::MAX)
+}
+
+/// A tree node and its index slot per member, plus the members' heap blocks (sampled by
+/// rank past [`EXACT_UP_TO`]).
+fn zset_bytes(z: &crate::types::zset::ZSet) -> usize {
+    const NODE: usize = 48 + 8;
+    let n = z.len();
+    let member = |rank: usize| {
+        let r = i64::try_from(rank).unwrap_or(i64::MAX);
+        z.range_by_rank(r, r, false)
+            .first()
+            .map_or(0, |(m, _)| block(m.len()))
+    };
+    let members = if n <= EXACT_UP_TO {
+        z.iter().map(|(m, _)| block(m.len())).sum()
+    } else {
+        let s: usize = (0..SAMPLES).map(|i| member(i * n / SAMPLES)).sum();
+        s * n / SAMPLES
+    };
+    n * NODE + members + 64
 }
 
 fn hash_bytes(h: &HashValue) -> usize {

@@ -51,6 +51,8 @@ pub enum KeyType {
     List,
     /// `MBbloom--`, a RedisBloom filter.
     Bloom,
+    /// `zset`, a sorted set.
+    ZSet,
 }
 
 impl KeyType {
@@ -62,6 +64,7 @@ impl KeyType {
             KeyType::Hash => "hash",
             KeyType::List => "list",
             KeyType::Bloom => "MBbloom--",
+            KeyType::ZSet => "zset",
         }
     }
 
@@ -71,6 +74,7 @@ impl KeyType {
             Value::Hash(_) => KeyType::Hash,
             Value::List(_) => KeyType::List,
             Value::Bloom(_) => KeyType::Bloom,
+            Value::ZSet(_) => KeyType::ZSet,
         }
     }
 }

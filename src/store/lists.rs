@@ -6,7 +6,7 @@
 //! removes the last element removes the key, as in Redis. Every modification marks the key
 //! for WATCH; every push marks it ready for blocked clients.
 
-use super::blocking::{typed_timeout, Popped, WaitKind};
+use super::blocking::{elem, typed_timeout, Popped, WaitKind};
 use super::value::Value;
 use super::{Db, Lock, Store};
 use crate::error::{Error, Result};
@@ -349,6 +349,7 @@ impl Db<'_> {
                 }
                 Ok(None)
             }
+            WaitKind::ZPop { .. } => Ok(None),
             WaitKind::Move { dst, from, to } => {
                 let src = keys[0];
                 Ok(self
@@ -523,8 +524,7 @@ impl Store {
             return Err(Error::WrongArity(name.to_owned()));
         }
         let keys = refs(keys);
-        self.block_sync(&keys, WaitKind::Pop(end), typed_timeout(timeout))
-            .map(pair)
+        elem(self.block_sync(&keys, WaitKind::Pop(end), typed_timeout(timeout))).map(pair)
     }
 
     /// The async form of [`Store::blpop`]: waits without blocking an executor thread.
@@ -561,7 +561,7 @@ impl Store {
             if let Some(e) = arity {
                 return Err(e);
             }
-            fut.await.map(pair)
+            elem(fut.await).map(pair)
         }
     }
 
@@ -580,7 +580,7 @@ impl Store {
             from,
             to,
         };
-        self.block_sync(&[src.as_ref()], kind, typed_timeout(timeout))
+        elem(self.block_sync(&[src.as_ref()], kind, typed_timeout(timeout)))
             .map(|r| r.map(|(_, v)| v))
     }
 
@@ -599,7 +599,7 @@ impl Store {
             to,
         };
         let fut = self.block_async(vec![src.as_ref().into()], kind, typed_timeout(timeout));
-        async move { fut.await.map(|r| r.map(|(_, v)| v)) }
+        async move { elem(fut.await).map(|r| r.map(|(_, v)| v)) }
     }
 }
 

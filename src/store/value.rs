@@ -7,6 +7,7 @@
 use crate::types::bloom::ScalableBloomFilter;
 use crate::types::hash::HashValue;
 use crate::types::hll::HyperLogLog;
+use crate::types::zset::ZSet;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
@@ -72,6 +73,7 @@ pub(crate) enum Value {
     #[allow(clippy::box_collection)]
     List(Box<VecDeque<Vec<u8>>>),
     Bloom(Box<ScalableBloomFilter>),
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
