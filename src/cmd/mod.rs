@@ -33,6 +33,7 @@ pub(crate) mod pubsub;
 mod server;
 mod strings;
 mod txn;
+mod zsets;
 
 pub use connection::{Connection, Protocol};
 pub use ops::TxOp;
@@ -115,6 +116,10 @@ pub(crate) enum Keys {
         last: isize,
         step: usize,
     },
+    /// `argv[1]` when `dest`, then as many keys as the count at `at` says, right after it
+    /// (ZUNIONSTORE, ZINTER, ZMPOP, ...). A count that is not a positive integer gives no
+    /// keys: the command then fails on it before touching any.
+    Counted { at: usize, dest: bool },
 }
 
 impl Keys {
@@ -144,6 +149,19 @@ impl Keys {
     ) where
         [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
     {
+        if let Keys::Counted { at, dest } = self {
+            if dest {
+                out.extend(argv.get(1).copied());
+            }
+            let n = argv
+                .get(at)
+                .and_then(|a| crate::num::parse_i64(a))
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0);
+            let from = (at + 1).min(argv.len());
+            let to = from.saturating_add(n).min(argv.len());
+            out.extend(argv[from..to].iter().copied());
+        }
         if let Keys::Range { first, last, step } = self {
             let last = if last < 0 {
                 argv.len() as isize + last
@@ -360,6 +378,7 @@ fn table() -> &'static Table {
         hll::register(&mut specs);
         bloom::register(&mut specs);
         lists::register(&mut specs);
+        zsets::register(&mut specs);
         pubsub::register(&mut specs);
         txn::register(&mut specs);
         server::register(&mut specs);

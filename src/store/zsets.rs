@@ -401,6 +401,18 @@ impl Db<'_> {
         Ok(owned(z.zrandmember(count, &mut pick)))
     }
 
+    /// WRONGTYPE unless every key is a sorted set or missing (algebra commands check this
+    /// before reading their options).
+    pub(crate) fn zset_check_types(&mut self, keys: &[&[u8]]) -> Result<()> {
+        for k in keys {
+            match self.value(k) {
+                None | Some(Value::ZSet(_)) => {}
+                Some(_) => return Err(Error::WrongType),
+            }
+        }
+        Ok(())
+    }
+
     /// The inputs of an algebra command, copied out of the keyspace (missing keys are
     /// empty); WRONGTYPE for a key of another type.
     fn zinputs(&mut self, keys: &[&[u8]]) -> Result<Vec<Option<ZSet>>> {
