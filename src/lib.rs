@@ -57,12 +57,12 @@ pub use store::persist::fuzz_snapshot;
 pub use store::persist::SNAPSHOT_VERSION;
 pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
 pub use store::strings::SetOutcome;
-pub use store::{ZEntry, ZRange, ZRangeBy, ZSetOp, ZaddReply};
 pub use store::{BfInfoField, BfInsertOptions, BloomOptions};
 pub use store::{
     BitfieldOp, Config, ExpireCondition, KeyType, ScanPage, SetCondition, SetExpiry, SetOptions,
     Store, StoreBuilder, DEFAULT_HLL_SPARSE_MAX_BYTES, DEFAULT_MAX_STRING_BYTES,
 };
+pub use store::{ZEntry, ZRange, ZRangeBy, ZSetOp, ZaddReply};
 pub use types::bloom::{BloomError, BloomInfo};
 
 /// The README and the guides under docs/, run as doctests so that their examples keep

@@ -116,10 +116,13 @@ pub(crate) enum Keys {
         last: isize,
         step: usize,
     },
-    /// `argv[1]` when `dest`, then as many keys as the count at `at` says, right after it
-    /// (ZUNIONSTORE, ZINTER, ZMPOP, ...). A count that is not a positive integer gives no
-    /// keys: the command then fails on it before touching any.
-    Counted { at: usize, dest: bool },
+    /// Redis's `keynum` keys: the argument at `at` counts the keys that follow it (LMPOP,
+    /// BLMPOP). A count that is not a positive integer names no keys; the command's parser
+    /// reports it.
+    Counted { at: usize },
+    /// A destination key at 1, then [`Keys::Counted`] keys (ZUNIONSTORE, ZINTERSTORE,
+    /// ZDIFFSTORE).
+    DestCounted { at: usize },
 }
 
 impl Keys {
@@ -149,18 +152,20 @@ impl Keys {
     ) where
         [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
     {
-        if let Keys::Counted { at, dest } = self {
-            if dest {
-                out.extend(argv.get(1).copied());
-            }
+        if let Keys::DestCounted { at } = self {
+            out.extend(argv.get(1).copied());
+            return Keys::Counted { at }.extend_with(argv, out);
+        }
+        if let Keys::Counted { at } = self {
             let n = argv
                 .get(at)
                 .and_then(|a| crate::num::parse_i64(a))
                 .and_then(|n| usize::try_from(n).ok())
                 .unwrap_or(0);
-            let from = (at + 1).min(argv.len());
-            let to = from.saturating_add(n).min(argv.len());
-            out.extend(argv[from..to].iter().copied());
+            let first = at + 1;
+            let end = first.saturating_add(n).min(argv.len());
+            out.extend(argv.get(first..end).unwrap_or_default().iter().copied());
+            return;
         }
         if let Keys::Range { first, last, step } = self {
             let last = if last < 0 {

@@ -607,9 +607,7 @@ impl<'a> Command<'a> for BZMPop<'a> {
         let timeout = args.required()?;
         let a = parse_mpop(args.rest())?;
         parse_timeout(timeout)?;
-        Ok(BZMPop {
-            inner: ZMPop { a },
-        })
+        Ok(BZMPop { inner: ZMPop { a } })
     }
     fn apply(self, db: &mut Db<'_>) -> Reply {
         self.inner.apply(db)
@@ -827,8 +825,7 @@ pub(crate) struct ZScan<'a> {
 impl<'a> Command<'a> for ZScan<'a> {
     fn parse(args: &mut Args<'a>) -> Result<Self> {
         let key = args.required()?;
-        let cursor =
-            crate::num::parse_u64_cursor(args.required()?).ok_or(Error::InvalidCursor)?;
+        let cursor = crate::num::parse_u64_cursor(args.required()?).ok_or(Error::InvalidCursor)?;
         Ok(ZScan {
             key,
             cursor,
@@ -891,8 +888,8 @@ pub(super) fn register(t: &mut Vec<Spec>) {
         last: -2,
         step: 1,
     };
-    let counted = |at| Keys::Counted { at, dest: false };
-    let stored = Keys::Counted { at: 2, dest: true };
+    let counted = |at| Keys::Counted { at };
+    let stored = Keys::DestCounted { at: 2 };
     let w = Flags::WRITE;
     let wd = Flags::WRITE_DENYOOM;
     let r = Flags::NONE;

@@ -12,9 +12,7 @@ use super::blocking::{typed_timeout, Taken, WaitKind};
 use super::value::Value;
 use super::{Db, Lock, Store};
 use crate::error::{Error, Result};
-use crate::types::zset::{
-    Aggregate, LexRange, ScoreRange, ZInput, ZSet, ZaddFlags, ZaddOutcome,
-};
+use crate::types::zset::{Aggregate, LexRange, ScoreRange, ZInput, ZSet, ZaddFlags, ZaddOutcome};
 use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -10,6 +10,6 @@ pub mod hll;
 pub mod murmur;
 pub mod rdb;
 pub mod set;
-pub mod zset;
 pub mod tdigest;
 pub mod topk;
+pub mod zset;
