@@ -626,3 +626,60 @@ fn resp3_replies_match_redis() {
         assert_eq!(ours, theirs, "RESP3 {line}");
     }
 }
+
+/// The typed `Backend` methods on a `RedisBackend` answer as the store's do.
+#[cfg(feature = "redis")]
+#[test]
+fn redis_backend_typed_methods_match_the_store() {
+    use sketchstore::types::zset::{Aggregate, LexRange, ScoreRange};
+    use sketchstore::{Backend, RedisBackend, ZRange, ZRangeBy, ZSetOp};
+    fn script(b: &dyn Backend) -> Vec<String> {
+        let a: &[u8] = b"a";
+        let r = ScoreRange::parse(b"(0", b"+inf").unwrap();
+        let q = ZRange {
+            by: ZRangeBy::Score(r),
+            rev: true,
+            limit: Some((1, 5)),
+        };
+        let lex = ZRange {
+            by: ZRangeBy::Lex(LexRange::parse(b"(p", b"+").unwrap()),
+            rev: true,
+            limit: None,
+        };
+        vec![
+            format!(
+                "{:?}",
+                b.zadd(
+                    b"z",
+                    &[(1.0, a), (2.5, b"b"), (-0.0, b"c"), (f64::INFINITY, b"d")]
+                )
+            ),
+            format!("{:?}", b.zincrby(b"z", 0.5, b"a")),
+            format!("{:?}", b.zmscore(b"z", &[b"a", b"x", b"d"])),
+            format!("{:?}", b.zrank(b"z", b"b")),
+            format!("{:?}", b.zcount(b"z", &r)),
+            format!("{:?}", b.zrange(b"z", &q)),
+            format!("{:?}", b.zrange(b"z", &ZRange::rank(0, -1))),
+            format!(
+                "{:?}",
+                b.zadd(b"l", &[(0.0, b"p"), (0.0, b"q"), (0.0, b"r")])
+            ),
+            format!("{:?}", b.zrange(b"l", &lex)),
+            format!("{:?}", b.zrangestore(b"{z}dst", b"z", &q)),
+            format!(
+                "{:?}",
+                b.zsetop(ZSetOp::Union, &[b"z", b"l"], &[1.0, 2.0], Aggregate::Max)
+            ),
+            format!("{:?}", b.zintercard(&[b"z", b"l"], 0)),
+            format!("{:?}", b.zpopmax(b"z", 2)),
+            format!(
+                "{:?}",
+                b.zadd(b"s", &[(1.0, a)]).and_then(|_| b.zcard(b"q"))
+            ),
+            format!("{:?}", b.key_type(b"z")),
+        ]
+    }
+    let server = RedisServer::start();
+    let remote = RedisBackend::connect(&server.url()).unwrap();
+    assert_eq!(script(&Store::new()), script(&remote));
+}

@@ -490,3 +490,102 @@ fn snapshots_keep_members_scores_and_encoding() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs the `Backend` trait's typed sorted-set methods on `b` and returns what they answered.
+fn backend_script(b: &dyn sketchstore::Backend) -> Vec<String> {
+    use sketchstore::types::zset::LexRange;
+    let mut out = Vec::new();
+    let mut log = |what: &str, v: String| out.push(format!("{what}: {v}"));
+    let a: &[u8] = b"a";
+    log(
+        "zadd",
+        format!(
+            "{:?}",
+            b.zadd(
+                b"z",
+                &[(1.0, a), (2.5, b"b"), (-0.0, b"c"), (f64::INFINITY, b"d")]
+            )
+        ),
+    );
+    log("zincrby", format!("{:?}", b.zincrby(b"z", 0.5, b"a")));
+    log("zscore", format!("{:?}", b.zscore(b"z", b"d")));
+    log("zmscore", format!("{:?}", b.zmscore(b"z", &[b"a", b"x"])));
+    log("zrank", format!("{:?}", b.zrank(b"z", b"b")));
+    log("zrevrank", format!("{:?}", b.zrevrank(b"z", b"x")));
+    log("zcard", format!("{:?}", b.zcard(b"z")));
+    let r = ScoreRange::parse(b"(0", b"+inf").unwrap();
+    log("zcount", format!("{:?}", b.zcount(b"z", &r)));
+    let q = ZRange {
+        by: ZRangeBy::Score(r),
+        rev: true,
+        limit: Some((1, 5)),
+    };
+    log("zrange score rev", format!("{:?}", b.zrange(b"z", &q)));
+    log(
+        "zrange rank",
+        format!("{:?}", b.zrange(b"z", &ZRange::rank(0, -1))),
+    );
+    b.zadd(b"l", &[(0.0, b"p"), (0.0, b"q"), (0.0, b"r")])
+        .unwrap();
+    let lex = ZRange {
+        by: ZRangeBy::Lex(LexRange::parse(b"(p", b"+").unwrap()),
+        rev: true,
+        limit: None,
+    };
+    log("zrange lex", format!("{:?}", b.zrange(b"l", &lex)));
+    log(
+        "zrangestore",
+        format!("{:?}", b.zrangestore(b"dst", b"z", &q)),
+    );
+    log(
+        "zunion",
+        format!(
+            "{:?}",
+            b.zsetop(ZSetOp::Union, &[b"z", b"dst"], &[1.0, 2.0], Aggregate::Max)
+        ),
+    );
+    log(
+        "zinterstore",
+        format!(
+            "{:?}",
+            b.zsetop_store(b"i", ZSetOp::Inter, &[b"z", b"dst"], &[], Aggregate::Sum)
+        ),
+    );
+    log(
+        "zdiff",
+        format!(
+            "{:?}",
+            b.zsetop(ZSetOp::Diff, &[b"z", b"dst"], &[], Aggregate::Sum)
+        ),
+    );
+    log(
+        "zintercard",
+        format!("{:?}", b.zintercard(&[b"z", b"dst"], 0)),
+    );
+    log(
+        "zremrange",
+        format!("{:?}", b.zremrange(b"l", &ZRangeBy::Rank(0, 0))),
+    );
+    log("zrem", format!("{:?}", b.zrem(b"z", &[b"c", b"x"])));
+    log("zpopmax", format!("{:?}", b.zpopmax(b"z", 2)));
+    log("zpopmin", format!("{:?}", b.zpopmin(b"z", 5)));
+    log("zpopmin missing", format!("{:?}", b.zpopmin(b"z", 5)));
+    log("type", format!("{:?}", b.key_type(b"i")));
+    out
+}
+
+struct ViaExecute(Store);
+
+impl sketchstore::Backend for ViaExecute {
+    fn execute(&self, argv: &[&[u8]]) -> sketchstore::Result<Reply> {
+        Ok(self.0.execute(argv))
+    }
+}
+
+#[test]
+fn backend_defaults_agree_with_the_store() {
+    let direct = backend_script(&Store::new());
+    let via = backend_script(&ViaExecute(Store::new()));
+    assert_eq!(direct, via);
+    assert!(direct[0].contains("Ok(4)"), "{direct:?}");
+}
