@@ -62,7 +62,7 @@ pub use store::{
     BitfieldOp, Config, ExpireCondition, KeyType, ScanPage, SetCondition, SetExpiry, SetOptions,
     Store, StoreBuilder, DEFAULT_HLL_SPARSE_MAX_BYTES, DEFAULT_MAX_STRING_BYTES,
 };
-pub use store::{ZEntry, ZRange, ZRangeBy, ZSetOp, ZaddReply};
+pub use store::{ZEntry, ZPopped, ZRange, ZRangeBy, ZSetOp, ZaddReply};
 pub use types::bloom::{BloomError, BloomInfo};
 
 /// The README and the guides under docs/, run as doctests so that their examples keep

@@ -45,7 +45,7 @@ pub use bits::BitfieldOp;
 pub use bloom::{BfInfoField, BfInsertOptions, BloomOptions};
 pub use generic::{ExpireCondition, KeyType, ScanPage};
 pub use strings::{SetCondition, SetExpiry, SetOptions};
-pub use zsets::{ZEntry, ZRange, ZRangeBy, ZSetOp, ZaddReply};
+pub use zsets::{ZEntry, ZPopped, ZRange, ZRangeBy, ZSetOp, ZaddReply};
 
 /// Redis's `proto-max-bulk-len`: the largest string value, 512 MB.
 pub const DEFAULT_MAX_STRING_BYTES: usize = 512 * 1024 * 1024;

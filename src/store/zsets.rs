@@ -75,6 +75,9 @@ pub enum ZSetOp {
 /// A sorted-set entry: member and score.
 pub type ZEntry = (Vec<u8>, f64);
 
+/// What BZPOPMIN and BZPOPMAX pop: the key, the member and its score.
+pub type ZPopped = (Vec<u8>, Vec<u8>, f64);
+
 /// The source of ZRANDMEMBER's picks: a splitmix64 sequence shared by the process, seeded
 /// from the standard library's per-process random keys.
 fn random_below(n: usize) -> usize {
@@ -683,7 +686,7 @@ impl Store {
         keys: &[K],
         max: bool,
         timeout: Duration,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>, f64)>> {
+    ) -> Result<Option<ZPopped>> {
         let got = self.bzmpop_inner(keys, max, None, timeout)?;
         Ok(got.and_then(|(k, mut v)| {
             let (m, s) = v.pop()?;
