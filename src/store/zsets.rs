@@ -12,7 +12,9 @@ use super::blocking::{typed_timeout, Taken, WaitKind};
 use super::value::Value;
 use super::{Db, Lock, Store};
 use crate::error::{Error, Result};
-use crate::types::zset::{Aggregate, LexRange, ScoreRange, ZInput, ZSet, ZaddFlags, ZaddOutcome};
+use crate::types::zset::{
+    Aggregate, LexRange, ListpackLimits, ScoreRange, ZInput, ZSet, ZaddFlags, ZaddOutcome,
+};
 use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -109,6 +111,15 @@ fn owned(v: Vec<(&[u8], f64)>) -> Vec<ZEntry> {
 }
 
 impl Db<'_> {
+    /// The listpack limits in force (`CONFIG SET zset-max-listpack-entries|value`).
+    fn zset_limits(&self) -> ListpackLimits {
+        let s = self.settings();
+        ListpackLimits {
+            entries: s.zset_max_listpack_entries(),
+            value: s.zset_max_listpack_value(),
+        }
+    }
+
     /// The sorted set at `key`: None when missing, WRONGTYPE for another type.
     fn zset(&mut self, key: &[u8]) -> Result<Option<&mut ZSet>> {
         match self.value(key) {
@@ -148,6 +159,7 @@ impl Db<'_> {
         let Some(&(_, first)) = pairs.first() else {
             return Err(Error::Syntax);
         };
+        let limits = self.zset_limits();
         let created = match self.zset(key)? {
             Some(_) => false,
             None if flags.xx => {
@@ -158,7 +170,8 @@ impl Db<'_> {
                 })
             }
             None => {
-                self.insert(key, Value::ZSet(Box::new(ZSet::for_zadd(first))), None);
+                let z = ZSet::for_zadd_within(first, limits);
+                self.insert(key, Value::ZSet(Box::new(z)), None);
                 true
             }
         };
@@ -169,7 +182,7 @@ impl Db<'_> {
         let mut last = None;
         let mut failed = None;
         for &(score, member) in pairs {
-            match z.zadd(member, score, flags) {
+            match z.zadd_within(member, score, flags, limits) {
                 Ok(ZaddOutcome::Added(s)) => {
                     added += 1;
                     last = Some(s);
@@ -295,10 +308,11 @@ impl Db<'_> {
             self.remove(dst);
             return Ok(0);
         }
-        let mut out = ZSet::for_length(hint);
+        let limits = self.zset_limits();
+        let mut out = ZSet::for_length_within(hint, limits);
         for (m, s) in &entries {
             // Members are distinct and scores never NaN: every add succeeds.
-            let _ = out.zadd(m, *s, ZaddFlags::default());
+            let _ = out.zadd_within(m, *s, ZaddFlags::default(), limits);
         }
         let n = out.len();
         self.insert(dst, Value::ZSet(Box::new(out)), None);
@@ -363,17 +377,18 @@ impl Db<'_> {
         let Some((first, _)) = entries.first() else {
             return;
         };
+        let limits = self.zset_limits();
         match self.zset(key) {
             Err(_) => return,
             Ok(Some(_)) => {}
             Ok(None) => {
-                let z = ZSet::for_zadd(first);
+                let z = ZSet::for_zadd_within(first, limits);
                 self.insert(key, Value::ZSet(Box::new(z)), None);
             }
         }
         if let Ok(Some(z)) = self.zset(key) {
             for (m, s) in &entries {
-                let _ = z.zadd(m, *s, ZaddFlags::default());
+                let _ = z.zadd_within(m, *s, ZaddFlags::default(), limits);
             }
         }
         self.touch(key);
@@ -462,7 +477,7 @@ impl Db<'_> {
             self.remove(dst);
             return Ok(0);
         }
-        z.convert_to_listpack_if_fits();
+        z.convert_to_listpack_if_fits_within(self.zset_limits());
         let n = z.len();
         self.insert(dst, Value::ZSet(Box::new(z)), None);
         Ok(n)
