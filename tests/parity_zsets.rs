@@ -683,3 +683,38 @@ fn redis_backend_typed_methods_match_the_store() {
     let remote = RedisBackend::connect(&server.url()).unwrap();
     assert_eq!(script(&Store::new()), script(&remote));
 }
+
+/// Listpack limits, seen through `-0` scores (a listpack reads them back as `0`) and through
+/// what the *STORE commands build, with `CONFIG SET` changing the limits.
+#[test]
+fn listpack_limits_match_redis() {
+    let server = RedisServer::start();
+    let mut redis = server.conn();
+    let store = Store::new();
+    let script: &[&str] = &[
+        "ZADD small -0 a",
+        "ZSCORE small a",
+        "CONFIG SET zset-max-listpack-entries 0",
+        "ZADD big -0 a 1 b",
+        "ZSCORE big a",
+        "ZRANGESTORE dst big 0 0",
+        "ZSCORE dst a",
+        "ZRANGESTORE dst2 big -inf 0 BYSCORE",
+        "ZSCORE dst2 a",
+        "CONFIG SET zset-max-listpack-entries 128",
+        "ZUNIONSTORE u 1 big",
+        "ZSCORE u a",
+        "ZUNION 1 big WITHSCORES",
+        "CONFIG SET zset-max-listpack-value 1",
+        "ZADD long -0 ab",
+        "ZSCORE long ab",
+        "ZADD short -0 a",
+        "ZADD short -0 bb -0 c",
+        "ZMSCORE short a bb c",
+        "CONFIG SET zset-max-listpack-value 64",
+    ];
+    for line in script {
+        let argv: Vec<Vec<u8>> = line.split(' ').map(|w| w.as_bytes().to_vec()).collect();
+        common::same(&store, &mut redis, &argv);
+    }
+}
