@@ -429,14 +429,14 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// The inputs of an algebra command, copied out of the keyspace (missing keys are
-    /// empty); WRONGTYPE for a key of another type.
-    fn zinputs(&mut self, keys: &[&[u8]]) -> Result<Vec<Option<ZSet>>> {
+    /// The inputs of an algebra command, copied out of the keyspace (several keys' values
+    /// cannot be borrowed from the view at once); WRONGTYPE for a key of another type.
+    fn zinputs(&mut self, keys: &[&[u8]]) -> Result<Vec<Input>> {
         let mut out = Vec::with_capacity(keys.len());
         for k in keys {
             out.push(match self.value(k) {
-                None => None,
-                Some(Value::ZSet(z)) => Some((**z).clone()),
+                None => Input::Missing,
+                Some(Value::ZSet(z)) => Input::Zset((**z).clone()),
                 Some(_) => return Err(Error::WrongType),
             });
         }
@@ -452,10 +452,7 @@ impl Db<'_> {
         aggregate: Aggregate,
     ) -> Result<ZSet> {
         let sets = self.zinputs(keys)?;
-        let inputs: Vec<ZInput<'_>> = sets
-            .iter()
-            .map(|z| z.as_ref().map_or(ZInput::Missing, ZInput::Zset))
-            .collect();
+        let inputs: Vec<ZInput<'_>> = sets.iter().map(Input::view).collect();
         Ok(match op {
             ZSetOp::Union => ZSet::zunion(&inputs, weights, aggregate),
             ZSetOp::Inter => ZSet::zinter(&inputs, weights, aggregate),
@@ -486,10 +483,7 @@ impl Db<'_> {
     /// ZINTERCARD: the intersection's size, counting stopping at `limit` (0: no limit).
     pub(crate) fn zintercard(&mut self, keys: &[&[u8]], limit: usize) -> Result<usize> {
         let sets = self.zinputs(keys)?;
-        let inputs: Vec<ZInput<'_>> = sets
-            .iter()
-            .map(|z| z.as_ref().map_or(ZInput::Missing, ZInput::Zset))
-            .collect();
+        let inputs: Vec<ZInput<'_>> = sets.iter().map(Input::view).collect();
         Ok(ZSet::zintercard(&inputs, limit))
     }
 
@@ -529,6 +523,22 @@ impl Db<'_> {
                 .map(|(m, s)| (m.to_vec(), s))
                 .collect(),
         ))
+    }
+}
+
+/// An algebra input owned for the command's length. Redis also takes plain sets (every
+/// member scoring 1, [`ZInput::Set`]); they join here with the set value.
+enum Input {
+    Zset(ZSet),
+    Missing,
+}
+
+impl Input {
+    fn view(&self) -> ZInput<'_> {
+        match self {
+            Input::Zset(z) => ZInput::Zset(z),
+            Input::Missing => ZInput::Missing,
+        }
     }
 }
 
