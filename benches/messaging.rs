@@ -15,7 +15,7 @@ use std::time::Duration;
 
 fn publish_to_receive(c: &mut Criterion) {
     let store = Store::new();
-    let mut sub = store.subscriber();
+    let mut sub = store.subscriber().unwrap();
     sub.subscribe(&["bench:ch"]).unwrap();
     let payload = vec![b'x'; 64];
     c.bench_function("messaging/publish_then_receive_same_thread", |b| {
@@ -29,7 +29,7 @@ fn publish_to_receive(c: &mut Criterion) {
     // acknowledges on the counter.
     let acks = Arc::new(AtomicU64::new(0));
     let ack_tx = acks.clone();
-    let mut remote = store.subscriber();
+    let mut remote = store.subscriber().unwrap();
     remote.subscribe(&["bench:x"]).unwrap();
     let h = thread::spawn(move || loop {
         match remote.receive(Duration::from_secs(5)) {

@@ -1,6 +1,7 @@
 //! sketchstore: an embedded, in-process store with Redis's session-intelligence data
-//! structures (HyperLogLog, Bloom filters, bitfields) beside strings, counters, hashes and
-//! lists, answering exactly as Redis 7.0 (and RedisBloom for `BF.*`) does.
+//! structures (HyperLogLog, Bloom and cuckoo filters, count-min sketches, bitfields) beside
+//! strings, counters, hashes and lists, answering exactly as Redis 7.0 (and RedisBloom for
+//! `BF.*`, `CF.*` and `CMS.*`) does.
 //!
 //! Start with [`Store`]: typed methods named after the Redis commands (`store.incr(key)`),
 //! and [`Store::execute`] for a raw command as a list of byte strings.
@@ -27,6 +28,7 @@
 pub const REDIS_VERSION: &str = "7.0.15";
 
 pub mod backend;
+mod clients;
 mod clock;
 mod cmd;
 mod error;
@@ -45,6 +47,9 @@ pub use backend::{Backend, TxOp};
 #[cfg(feature = "redis")]
 pub use backend::{BloomMode, RedisBackend, RedisOptions};
 pub use clock::{Clock, ManualClock};
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub use cmd::bits::fuzz_bit_tokens;
 pub use cmd::{Connection, Protocol};
 pub use error::{Error, Result};
 pub use reply::Reply;
@@ -54,16 +59,29 @@ pub use store::lists::ListEnd;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub use store::persist::fuzz_snapshot;
+
+/// Whether `name` is a command that may block its caller (its table row has a blocking
+/// parser), for fuzz bodies that must not block; not part of the API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub fn fuzz_is_blocking(name: &[u8]) -> bool {
+    cmd::lookup(name).is_some_and(|s| s.block.is_some())
+}
 pub use store::persist::SNAPSHOT_VERSION;
 pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
 pub use store::strings::SetOutcome;
-pub use store::{BfInfoField, BfInsertOptions, BloomOptions};
+pub use store::{BfInfoField, BfInsertOptions, BloomOptions, CfInsertOptions, CfReserveOptions};
 pub use store::{
     BitfieldOp, Config, ExpireCondition, KeyType, ScanPage, SetCondition, SetExpiry, SetOptions,
     Store, StoreBuilder, DEFAULT_HLL_SPARSE_MAX_BYTES, DEFAULT_MAX_STRING_BYTES,
 };
 pub use store::{ZEntry, ZPopped, ZRange, ZRangeBy, ZSetOp, ZaddReply};
+pub use types::bitmap::{
+    BitOp, BitUnit, BitfieldOffset, BitfieldType, BitmapError, BitposRange, Overflow,
+};
 pub use types::bloom::{BloomError, BloomInfo};
+pub use types::cms::CmsInfo;
+pub use types::cuckoo::{CuckooInfo, InsertOutcome};
 
 /// The README and the guides under docs/, run as doctests so that their examples keep
 /// compiling and passing.

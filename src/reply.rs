@@ -186,6 +186,28 @@ impl Reply {
         }
     }
 
+    /// The reply a RESP3 client reads: pairs as two-element arrays and shape alternatives
+    /// resolved to their RESP3 side; every RESP3 kind kept.
+    pub fn into_resp3(self) -> Reply {
+        match self {
+            Reply::Array(v) => Reply::Array(v.into_iter().map(Reply::into_resp3).collect()),
+            Reply::Set(v) => Reply::Set(v.into_iter().map(Reply::into_resp3).collect()),
+            Reply::Push(v) => Reply::Push(v.into_iter().map(Reply::into_resp3).collect()),
+            Reply::Map(m) => Reply::Map(
+                m.into_iter()
+                    .map(|(k, v)| (k.into_resp3(), v.into_resp3()))
+                    .collect(),
+            ),
+            Reply::Pairs(m) => Reply::Array(
+                m.into_iter()
+                    .map(|(k, v)| Reply::Array(vec![k.into_resp3(), v.into_resp3()]))
+                    .collect(),
+            ),
+            Reply::Shapes(b) => b.1.into_resp3(),
+            other => other,
+        }
+    }
+
     /// Appends the RESP3 encoding of this reply to `out`.
     pub fn write_resp3(&self, out: &mut Vec<u8>) {
         let header = |out: &mut Vec<u8>, tag: u8, n: usize| {

@@ -247,3 +247,92 @@ fn a_connection_is_send_and_static() {
     fn check<T: Send + 'static>() {}
     check::<Connection>();
 }
+
+fn text(r: Reply) -> String {
+    match r {
+        Reply::Bulk(b) | Reply::Verbatim(_, b) => String::from_utf8(b).unwrap(),
+        other => panic!("not a string: {other:?}"),
+    }
+}
+
+#[test]
+fn client_list_kill_and_unblock() {
+    let store = Store::new();
+    let (mut a, mut b) = (store.connection(), store.connection());
+    a.execute(&["CLIENT", "SETNAME", "alpha"]);
+    b.execute(&["MULTI"]);
+    let list = text(a.execute(&["CLIENT", "LIST"]));
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert!(lines[0].starts_with(&format!("id={} ", a.id())), "{list}");
+    assert!(lines[0].contains(" name=alpha ") && lines[0].contains(" cmd=client|list "));
+    assert!(
+        lines[1].contains(" flags=x ") && lines[1].contains(" multi=0 "),
+        "{list}"
+    );
+    assert_eq!(b.execute(&["EXEC"]), Reply::Array(vec![]));
+    let me = text(a.execute(&["CLIENT", "INFO"]));
+    assert!(me.starts_with(&format!("id={} ", a.id())) && me.ends_with('\n'));
+    // KILL by id: the other connection is closed; SKIPME keeps the caller alive.
+    let id = b.id().to_string();
+    assert_eq!(a.execute(&["CLIENT", "KILL", "ID", &id]), Reply::Integer(1));
+    assert!(b.is_closing());
+    assert!(b.execute(&["PING"]).is_error());
+    assert_eq!(
+        a.execute(&["CLIENT", "KILL", "ID", &a.id().to_string()]),
+        Reply::Integer(0)
+    );
+    assert_eq!(
+        a.execute(&["CLIENT", "KILL", "ID", "abc"]),
+        Reply::Error("ERR client-id should be greater than 0".into())
+    );
+    assert_eq!(
+        a.execute(&["CLIENT", "UNBLOCK", "999", "FOO"]),
+        Reply::Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR".into())
+    );
+    // UNBLOCK ends a blocked pop: as a timeout, then with Redis's error.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut waiter = store.connection();
+        let wid = waiter.id().to_string();
+        let argv = |s: &str| {
+            s.split(' ')
+                .map(|w| w.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        };
+        let (popped, unblocked) = tokio::join!(waiter.execute_async(argv("BLPOP q 0")), async {
+            while store.blocked_clients() == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            a.execute(&["CLIENT", "UNBLOCK", &wid])
+        });
+        assert_eq!(unblocked, Reply::Integer(1));
+        assert_eq!(popped, Reply::NilArray);
+        let (popped, _) = tokio::join!(waiter.execute_async(argv("BLPOP q 0")), async {
+            while store.blocked_clients() == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            a.execute(&["CLIENT", "UNBLOCK", &wid, "ERROR"])
+        });
+        assert_eq!(
+            popped,
+            Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into())
+        );
+        assert_eq!(store.blocked_clients(), 0);
+    });
+    // CLIENT REPLY: OFF and SKIP are not answered; SKIP also drops the next reply.
+    a.execute(&["CLIENT", "REPLY", "SKIP"]);
+    assert!(a.reply_suppressed());
+    a.execute(&["PING"]);
+    assert!(a.reply_suppressed());
+    a.execute(&["PING"]);
+    assert!(!a.reply_suppressed());
+    a.execute(&["CLIENT", "REPLY", "OFF"]);
+    a.execute(&["PING"]);
+    assert!(a.reply_suppressed());
+    assert_eq!(a.execute(&["CLIENT", "REPLY", "ON"]), Reply::ok());
+    assert!(!a.reply_suppressed());
+}

@@ -12,10 +12,10 @@
 
 mod common;
 
-use sketchstore::types::bitmap::{BitOp, BitUnit, BitfieldType, BitposRange, Overflow};
 use sketchstore::{
-    Backend, BfInsertOptions, BitfieldOp, BloomOptions, Error, ExpireCondition, KeyType, ListEnd,
-    Message, Reply, SetCondition, SetExpiry, SetOptions, Store, Ttl, TxOp,
+    Backend, BfInsertOptions, BitOp, BitUnit, BitfieldOffset, BitfieldOp, BitfieldType,
+    BitposRange, BloomOptions, Error, ExpireCondition, KeyType, ListEnd, Message, Overflow, Reply,
+    SetCondition, SetExpiry, SetOptions, Store, Ttl, TxOp,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -269,7 +269,7 @@ fn strings(b: &dyn Backend, p: &str) {
     assert_eq!(b.getrange(&k, 0, 1000).unwrap(), b"Hello World");
     assert_eq!(b.getrange(&key(p, "none"), 0, -1).unwrap(), b"");
 
-    b.setex(&k, Duration::from_secs(100), b"v").unwrap();
+    b.setex(&k, b"v", Duration::from_secs(100)).unwrap();
     expires_within(b.ttl(&k).unwrap(), Duration::from_secs(100));
 }
 
@@ -600,10 +600,10 @@ fn bitfield(b: &dyn Backend, p: &str) {
         b.bitfield(
             &k,
             &[
-                BitfieldOp::Set(t(false, 8), 0, 200),
-                BitfieldOp::Get(t(false, 8), 0),
-                BitfieldOp::Get(t(true, 8), 0),
-                BitfieldOp::IncrBy(t(false, 8), 0, 100),
+                BitfieldOp::Set(t(false, 8), 0.into(), 200),
+                BitfieldOp::Get(t(false, 8), 0.into()),
+                BitfieldOp::Get(t(true, 8), 0.into()),
+                BitfieldOp::IncrBy(t(false, 8), 0.into(), 100),
             ]
         )
         .unwrap(),
@@ -615,13 +615,13 @@ fn bitfield(b: &dyn Backend, p: &str) {
             &k,
             &[
                 BitfieldOp::Overflow(Overflow::Sat),
-                BitfieldOp::IncrBy(t(false, 8), 0, 1000),
-                BitfieldOp::IncrBy(t(true, 4), 8, -100),
+                BitfieldOp::IncrBy(t(false, 8), 0.into(), 1000),
+                BitfieldOp::IncrBy(t(true, 4), 8.into(), -100),
                 BitfieldOp::Overflow(Overflow::Fail),
-                BitfieldOp::IncrBy(t(false, 8), 0, 1),
-                BitfieldOp::Get(t(false, 8), 0),
+                BitfieldOp::IncrBy(t(false, 8), 0.into(), 1),
+                BitfieldOp::Get(t(false, 8), 0.into()),
                 BitfieldOp::Overflow(Overflow::Wrap),
-                BitfieldOp::IncrBy(t(false, 8), 0, 1),
+                BitfieldOp::IncrBy(t(false, 8), 0.into(), 1),
             ]
         )
         .unwrap(),
@@ -631,8 +631,8 @@ fn bitfield(b: &dyn Backend, p: &str) {
         b.bitfield(
             &k,
             &[
-                BitfieldOp::Get(t(true, 64), 0),
-                BitfieldOp::Get(t(false, 63), 100)
+                BitfieldOp::Get(t(true, 64), 0.into()),
+                BitfieldOp::Get(t(false, 63), 100.into())
             ]
         )
         .unwrap(),
@@ -641,9 +641,67 @@ fn bitfield(b: &dyn Backend, p: &str) {
     );
     assert_eq!(b.bitfield(&key(p, "none"), &[]).unwrap(), vec![]);
 
-    b.hset(&h, &[(b"f", b"v")]).unwrap();
+    // Redis's `#n`: n fields of the operation's type. The bytes are 00 80.
+    let (u4, i64t) = (t(false, 4), t(true, 64));
     assert_eq!(
-        err_text(b.bitfield(&h, &[BitfieldOp::Get(t(false, 8), 0)])),
+        b.bitfield(
+            &k,
+            &[
+                BitfieldOp::Get(u4, BitfieldOffset::Fields(2)),
+                BitfieldOp::Get(u4, 8.into()),
+                BitfieldOp::Set(u4, BitfieldOffset::Fields(5), 9),
+                BitfieldOp::Get(t(false, 8), 16.into()),
+                BitfieldOp::IncrBy(u4, BitfieldOffset::Fields(5), 1),
+                BitfieldOp::Get(i64t, BitfieldOffset::Fields(0)),
+                BitfieldOp::Get(i64t, BitfieldOffset::Fields(67108863)),
+            ]
+        )
+        .unwrap(),
+        vec![
+            Some(8),
+            Some(8),
+            Some(0),
+            Some(9),
+            Some(10),
+            Some(1 << 55 | 0x0a << 40),
+            Some(0)
+        ]
+    );
+    // `#2305843009213693953 * 8` wraps to 8 in 64 bits, as in Redis.
+    assert_eq!(
+        b.bitfield(
+            &k,
+            &[BitfieldOp::Get(
+                t(false, 8),
+                BitfieldOffset::Fields(2305843009213693953)
+            )]
+        )
+        .unwrap(),
+        vec![Some(0x80)]
+    );
+    b.hset(&h, &[(b"f", b"v")]).unwrap();
+    let u8t = t(false, 8);
+    for (ty, bad) in [
+        (i64t, BitfieldOffset::Fields(67108864)),
+        (u8t, BitfieldOffset::Fields(1152921504606846977)),
+        (u8t, BitfieldOffset::Fields(1 << 63)),
+        (u8t, BitfieldOffset::Bits(1 << 32)),
+    ] {
+        assert_eq!(
+            err_text(b.bitfield(&k, &[BitfieldOp::Set(ty, bad, 1)])),
+            "ERR bit offset is not an integer or out of range",
+            "{ty} {bad}"
+        );
+        assert_eq!(
+            err_text(b.bitfield(&h, &[BitfieldOp::Get(ty, bad)])),
+            "ERR bit offset is not an integer or out of range",
+            "{ty} {bad}: before the key's type"
+        );
+    }
+    assert_eq!(b.get(&k).unwrap(), Some(vec![0x00, 0x80, 0x0a]));
+
+    assert_eq!(
+        err_text(b.bitfield(&h, &[BitfieldOp::Get(t(false, 8), 0.into())])),
         WRONGTYPE
     );
 }
@@ -681,7 +739,7 @@ fn wrong_type(b: &dyn Backend, p: &str) {
 fn setex_invalid_ttl(b: &dyn Backend, p: &str) {
     let k = key(p, "k");
     assert_eq!(
-        err_text(b.setex(&k, Duration::ZERO, b"v")),
+        err_text(b.setex(&k, b"v", Duration::ZERO)),
         "ERR invalid expire time in 'psetex' command"
     );
     assert_eq!(b.get(&k).unwrap(), None);
@@ -1021,12 +1079,12 @@ fn typed_transactions(b: &dyn Backend, p: &str) {
     let (h, n, s) = (key(p, "h"), key(p, "n"), key(p, "s"));
     let missing = key(p, "missing");
     let items: [&[u8]; 3] = [b"a", b"b", b"a"];
-    let u8t = BitfieldType::parse(b"u8").unwrap();
+    let u8t = BitfieldType::U8;
     let program = [
-        BitfieldOp::Set(u8t, 0, 200),
+        BitfieldOp::Set(u8t, 0.into(), 200),
         BitfieldOp::Overflow(Overflow::Sat),
-        BitfieldOp::IncrBy(u8t, 0, 100),
-        BitfieldOp::Get(u8t, 0),
+        BitfieldOp::IncrBy(u8t, 0.into(), 100),
+        BitfieldOp::Get(u8t, 0.into()),
     ];
     let replies = b
         .transaction_ops(&[

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{words, RedisServer, RespConn};
-use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use sketchstore::{Reply, Store};
 
 fn check(store: &Store, redis: &mut RespConn, argv: &[Vec<u8>]) {
@@ -166,7 +166,7 @@ fn digest_vectors_match_redis() {
     }
 }
 
-fn random_type(rng: &mut StdRng) -> String {
+fn random_type(rng: &mut ChaCha8Rng) -> String {
     if rng.gen_bool(0.5) {
         format!("i{}", rng.gen_range(1..=64))
     } else {
@@ -174,7 +174,7 @@ fn random_type(rng: &mut StdRng) -> String {
     }
 }
 
-fn random_int(rng: &mut StdRng) -> String {
+fn random_int(rng: &mut ChaCha8Rng) -> String {
     match rng.gen_range(0..6) {
         0 => i64::MAX.to_string(),
         1 => i64::MIN.to_string(),
@@ -184,7 +184,7 @@ fn random_int(rng: &mut StdRng) -> String {
     }
 }
 
-fn random_offset(rng: &mut StdRng) -> String {
+fn random_offset(rng: &mut ChaCha8Rng) -> String {
     if rng.gen_bool(0.3) {
         format!("#{}", rng.gen_range(0..6))
     } else {
@@ -197,7 +197,7 @@ fn seeded_bitfield_programs_match_redis() {
     let server = RedisServer::start();
     let mut redis = server.conn();
     let store = Store::new();
-    let mut rng = StdRng::seed_from_u64(5);
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
     for round in 0..1500 {
         let key = format!("bf{}", round % 7);
         let mut argv = vec!["BITFIELD".to_string(), key.clone()];
@@ -235,8 +235,8 @@ fn seeded_bitmap_sequences_match_redis() {
     let server = RedisServer::start();
     let mut redis = server.conn();
     let store = Store::new();
-    let mut rng = StdRng::seed_from_u64(9);
-    let key = |rng: &mut StdRng| format!("b{}", rng.gen_range(0..4));
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let key = |rng: &mut ChaCha8Rng| format!("b{}", rng.gen_range(0..4));
     for _ in 0..3000 {
         let argv: Vec<String> = match rng.gen_range(0..6) {
             0 | 1 => vec![

@@ -6,8 +6,8 @@
 mod common;
 
 use common::{words, RedisServer, RespConn};
-use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use sketchstore::{Reply, Store};
 
 fn check(store: &Store, redis: &mut RespConn, argv: &[Vec<u8>]) -> Reply {
@@ -51,7 +51,7 @@ fn add_all(store: &Store, redis: &mut RespConn, key: &str, items: &[Vec<u8>], ba
     }
 }
 
-fn random_items(rng: &mut StdRng, n: usize) -> Vec<Vec<u8>> {
+fn random_items(rng: &mut ChaCha8Rng, n: usize) -> Vec<Vec<u8>> {
     (0..n)
         .map(|_| {
             let len = rng.gen_range(0..24);
@@ -203,7 +203,7 @@ fn seeded_element_sets_match_redis_bytes_and_counts() {
     let server = RedisServer::start();
     let mut redis = server.conn();
     let store = Store::new();
-    let mut rng = StdRng::seed_from_u64(42);
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
     let sizes = [
         1usize, 2, 10, 100, 500, 1000, 1671, 1672, 3000, 10_000, 50_000, 200_000,
     ];
@@ -252,7 +252,7 @@ fn bytes_move_between_redis_and_the_store() {
     let server = RedisServer::start();
     let mut redis = server.conn();
     let store = Store::new();
-    let mut rng = StdRng::seed_from_u64(7);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
     for n in [3usize, 800, 20_000] {
         let items = random_items(&mut rng, n);
         let mut argv = vec![b"PFADD".to_vec(), b"src".to_vec()];

@@ -108,6 +108,31 @@ fn dump(store: &Store) -> Vec<(Vec<u8>, Vec<Reply>)> {
                         iter = next;
                     }
                 }
+                Reply::Status(t) if t == "MBbloomCF" => {
+                    out.push(store.execute(&[&b"CF.INFO"[..], &k]));
+                    let mut cursor = 0i64;
+                    loop {
+                        let c = cursor.to_string();
+                        let r = store.execute(&[&b"CF.SCANDUMP"[..], &k, c.as_bytes()]);
+                        let Reply::Array(parts) = &r else {
+                            panic!("CF.SCANDUMP: {r:?}")
+                        };
+                        let Reply::Integer(next) = parts[0] else {
+                            panic!("CF.SCANDUMP: {r:?}")
+                        };
+                        out.push(r.clone());
+                        if next == 0 {
+                            break;
+                        }
+                        cursor = next;
+                    }
+                }
+                Reply::Status(t) if t == "CMSk-TYPE" => {
+                    out.push(store.execute(&[&b"CMS.INFO"[..], &k]));
+                    let mut argv = vec![b"CMS.QUERY".to_vec(), k.clone()];
+                    argv.extend((0..64).map(|i| format!("c{i}").into_bytes()));
+                    out.push(store.execute(&argv));
+                }
                 other => panic!("unexpected type {other:?}"),
             }
             (k, out)
@@ -123,6 +148,8 @@ enum Op {
     RPush(u8, Vec<Vec<u8>>),
     PfAdd(u8, u16),
     BfAdd(u8, u16, bool),
+    CfAdd(u8, u16, bool),
+    CmsIncr(u8, u16),
     SetBit(u8, u32),
     PExpire(u8, u32),
     Del(u8),
@@ -151,6 +178,8 @@ fn op() -> impl Strategy<Value = Op> {
         (key.clone(), prop::collection::vec(bytes(12), 1..8)).prop_map(|(k, v)| Op::RPush(k, v)),
         (key.clone(), prop_oneof![1u16..20, 500u16..3000]).prop_map(|(k, n)| Op::PfAdd(k, n)),
         (key.clone(), 1u16..400, any::<bool>()).prop_map(|(k, n, s)| Op::BfAdd(k, n, s)),
+        (key.clone(), 1u16..300, any::<bool>()).prop_map(|(k, n, s)| Op::CfAdd(k, n, s)),
+        (key.clone(), 1u16..200).prop_map(|(k, n)| Op::CmsIncr(k, n)),
         (key.clone(), 0u32..5000).prop_map(|(k, o)| Op::SetBit(k, o)),
         (key.clone(), 1u32..100_000).prop_map(|(k, ms)| Op::PExpire(k, ms)),
         key.prop_map(Op::Del),
@@ -198,6 +227,27 @@ fn apply(store: &Store, op: &Op) {
             }
             let mut argv = vec![b"BF.MADD".to_vec(), k(key)];
             argv.extend((0..*n).map(|i| format!("e{i}").into_bytes()));
+            store.execute(&argv);
+        }
+        Op::CfAdd(key, n, small) => {
+            if *small {
+                // A small filter that grows several sub-filters, with some deletions.
+                store.execute(&[&b"CF.RESERVE"[..], &k(key), b"8", b"EXPANSION", b"2"]);
+            }
+            for i in 0..*n {
+                store.execute(&[&b"CF.ADD"[..], &k(key), format!("e{i}").as_bytes()]);
+            }
+            for i in (0..*n).step_by(7) {
+                store.execute(&[&b"CF.DEL"[..], &k(key), format!("e{i}").as_bytes()]);
+            }
+        }
+        Op::CmsIncr(key, n) => {
+            store.execute(&[&b"CMS.INITBYDIM"[..], &k(key), b"16", b"3"]);
+            let mut argv = vec![b"CMS.INCRBY".to_vec(), k(key)];
+            for i in 0..*n {
+                argv.push(format!("c{}", i % 64).into_bytes());
+                argv.push(i.to_string().into_bytes());
+            }
             store.execute(&argv);
         }
         Op::SetBit(key, off) => {
@@ -400,7 +450,47 @@ fn well_formed_but_invalid_records_fail_clearly() {
             vec![6, 0, 1, b'k', 0x80, 0x94, 0xeb, 0xdc, 0x03, 1, b'x'],
             "exceeds the data left",
         ),
-        (vec![9, 0, 1, b'k', 0], "unknown record kind 9"),
+        (vec![10, 0, 1, b'k', 0], "unknown record kind 10"),
+        // A cuckoo filter header asking for 2^28 buckets, with no slot arrays.
+        (
+            {
+                let mut r = vec![8, 0, 1, b'k', 38];
+                let mut h = [0u8; 38];
+                h[8..16].copy_from_slice(&(1u64 << 28).to_le_bytes());
+                h[24] = 1;
+                h[32] = 2;
+                h[34] = 20;
+                r.extend_from_slice(&h);
+                r.push(0);
+                r
+            },
+            "invalid cuckoo filter",
+        ),
+        // The same header claiming 10^9 slot arrays.
+        (
+            {
+                let mut r = vec![8, 0, 1, b'k', 38];
+                let mut h = [0u8; 38];
+                h[8..16].copy_from_slice(&(1u64 << 28).to_le_bytes());
+                h[24] = 1;
+                h[32] = 2;
+                h[34] = 20;
+                r.extend_from_slice(&h);
+                r.extend_from_slice(&[0x80, 0x94, 0xeb, 0xdc, 0x03]);
+                r
+            },
+            "exceeds the data left",
+        ),
+        (vec![8, 0, 1, b'k', 3, 1, 2, 3, 0], "invalid cuckoo filter"),
+        // A count-min sketch of width 0, and one whose counters do not fill it.
+        (
+            vec![9, 0, 1, b'k', 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            "invalid count-min sketch",
+        ),
+        (
+            vec![9, 0, 1, b'k', 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0],
+            "invalid count-min sketch",
+        ),
         (vec![1, 2, 1, b'k', 0], "unknown record flags"),
         (
             vec![3, 0, 1, b'k', 4, b'H', b'Y', b'L', b'L'],
@@ -559,6 +649,23 @@ fn write_fuzz_seeds() {
         "BF.MADD", "bf", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10",
     ]);
     all.execute(&["SETBIT", "bits", "9", "1"]);
+    all.execute(&["CF.RESERVE", "cf", "8", "EXPANSION", "2"]);
+    all.execute(&[
+        "CF.INSERT",
+        "cf",
+        "ITEMS",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7",
+        "8",
+        "9",
+    ]);
+    all.execute(&["CMS.INITBYDIM", "cms", "4", "2"]);
+    all.execute(&["CMS.INCRBY", "cms", "a", "3", "b", "5"]);
     all.save(dir.join("every_kind")).unwrap();
     let ttl = manual_store(&clock);
     ttl.execute(&["SET", "a", "1", "PX", "5000"]);

@@ -300,3 +300,57 @@ fn a_subscriber_that_never_reads_is_disconnected_not_buffered() {
     let pong: String = redis::cmd("PING").query(&mut con).unwrap();
     assert_eq!(pong, "PONG");
 }
+
+#[test]
+fn client_kill_closes_the_socket_and_client_list_shows_addresses() {
+    let server = Server::start();
+    let mut admin = client(&server);
+    let mut victim = common::server::raw(server.port);
+    victim
+        .write_all(&resp(&["CLIENT", "SETNAME", "victim"]))
+        .unwrap();
+    let mut ok = [0u8; 5];
+    victim.read_exact(&mut ok).unwrap();
+    assert_eq!(&ok, b"+OK\r\n");
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut admin).unwrap();
+    let line = list
+        .lines()
+        .find(|l| l.contains("name=victim"))
+        .unwrap_or_else(|| panic!("victim not listed: {list}"));
+    let peer = victim.local_addr().unwrap().to_string();
+    assert!(line.contains(&format!("addr={peer} ")), "{line}");
+    let n: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ADDR")
+        .arg(&peer)
+        .query(&mut admin)
+        .unwrap();
+    assert_eq!(n, 1);
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        victim.read(&mut buf).unwrap_or(0),
+        0,
+        "the killed socket is closed"
+    );
+    let pong: String = redis::cmd("PING").query(&mut admin).unwrap();
+    assert_eq!(pong, "PONG");
+}
+
+#[test]
+fn a_client_that_never_reads_its_replies_blocks_only_itself() {
+    let server = Server::start();
+    let mut con = client(&server);
+    let big = "v".repeat(1 << 20);
+    let _: () = con.set("big", &big).unwrap();
+    // Ask for 64 MiB of replies and never read them: the server's writes to this socket
+    // stall once the kernel buffers fill, holding at most one flush of output.
+    let requests: Vec<u8> = (0..64).flat_map(|_| resp(&["GET", "big"])).collect();
+    let _silent = send(server.port, &requests);
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 0..100 {
+        let n: i64 = con.incr("others", 1).unwrap();
+        assert_eq!(n, i + 1);
+    }
+    let v: String = con.get("big").unwrap();
+    assert_eq!(v.len(), big.len());
+}

@@ -156,3 +156,39 @@ fn info_time_and_command_answer_what_clients_read() {
         Reply::Map(vec![(Reply::bulk("maxmemory"), Reply::bulk("0"))])
     );
 }
+
+#[test]
+fn exec_refuses_a_transaction_that_may_grow_memory_past_the_limit_like_redis() {
+    let server = RedisServer::start();
+    let (mut r1, mut r2) = (server.conn(), server.conn());
+    let store = store();
+    let (mut c1, mut c2) = (store.connection(), store.connection());
+    let mut both = |first: bool, line: &str| {
+        let argv = words(line);
+        let (ours, theirs) = if first {
+            (c1.execute(&argv), r1.cmd(&argv))
+        } else {
+            (c2.execute(&argv), r2.cmd(&argv))
+        };
+        assert_eq!(ours, theirs, "{line}");
+        ours
+    };
+    both(true, "SET y 1");
+    both(true, "MULTI");
+    both(true, "SET x 1");
+    both(true, "GET x");
+    both(false, "CONFIG SET maxmemory 1");
+    let e = both(true, "EXEC");
+    assert!(
+        matches!(&e, Reply::Error(t) if t.starts_with("EXECABORT") && t.contains("OOM")),
+        "{e:?}"
+    );
+    // Over the limit Redis queues nothing, reads included: EXEC then aborts.
+    both(true, "MULTI");
+    both(true, "GET y");
+    both(true, "EXEC");
+    both(false, "CONFIG SET maxmemory 0");
+    both(true, "MULTI");
+    both(true, "GET y");
+    both(true, "EXEC");
+}

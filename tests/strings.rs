@@ -279,7 +279,7 @@ fn typed_get_set() {
     assert_eq!(s.getrange("k", 1, -1).unwrap(), b"xyz".to_vec());
     assert_eq!(s.getdel("k").unwrap(), Some(b"vxyz".to_vec()));
     assert_eq!(s.getdel("k").unwrap(), None);
-    s.setex("k", Duration::from_secs(10), "old").unwrap();
+    s.setex("k", "old", Duration::from_secs(10)).unwrap();
     assert_eq!(s.getset("k", "new").unwrap(), Some(b"old".to_vec()));
     assert_eq!(s.ttl("k").unwrap(), sketchstore::Ttl::Persistent);
     assert_eq!(s.getset("fresh", "x").unwrap(), None);
@@ -361,7 +361,7 @@ fn typed_set_with_options() {
         Err(Error::InvalidExpire("set".into()))
     );
     assert_eq!(
-        s.setex("k", Duration::ZERO, "v"),
+        s.setex("k", "v", Duration::ZERO),
         Err(Error::InvalidExpire("psetex".into()))
     );
     assert_eq!(s.get("k").unwrap(), Some(b"plain".to_vec()));
@@ -372,7 +372,7 @@ fn typed_set_with_options() {
         Err(Error::WrongType)
     );
     assert_eq!(s.key_type("h").unwrap().as_str(), "hash");
-    s.setex("h", Duration::from_millis(10), "v").unwrap();
+    s.setex("h", "v", Duration::from_millis(10)).unwrap();
     clock.advance(Duration::from_millis(10));
     assert_eq!(s.get("h").unwrap(), None);
 }

@@ -24,10 +24,12 @@
 //!
 //! Seeds can therefore be written as plain text: `SET\xFEk\xFEv\xFFGET\xFEk`.
 
+pub mod cf_loadchunk;
 pub mod loadchunk;
-pub mod resp_request;
 pub mod rdb_restore;
+pub mod resp_request;
 
+pub use cf_loadchunk::run_cf_loadchunk;
 pub use loadchunk::run_loadchunk;
 pub use rdb_restore::run_rdb_restore;
 use sketchstore::{ManualClock, Reply, Store};
@@ -124,6 +126,19 @@ pub const NAMES: &[&str] = &[
     "BF.MEXISTS",
     "BF.RESERVE",
     "BF.INFO",
+    "CF.RESERVE",
+    "CF.ADD",
+    "CF.ADDNX",
+    "CF.INSERT",
+    "CF.EXISTS",
+    "CF.DEL",
+    "CF.COUNT",
+    "CF.SCANDUMP",
+    "CF.LOADCHUNK",
+    "CMS.INITBYDIM",
+    "CMS.INCRBY",
+    "CMS.QUERY",
+    "CMS.MERGE",
     "PUBLISH",
     "MULTI",
     "EXEC",
@@ -316,7 +331,12 @@ pub fn check_reply(argv: &[Vec<u8>], reply: &Reply) {
     fn lines_ok(r: &Reply) -> bool {
         match r {
             Reply::Status(s) | Reply::Error(s) => !s.contains(['\r', '\n']),
-            Reply::Array(items) => items.iter().all(lines_ok),
+            Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
+                items.iter().all(lines_ok)
+            }
+            Reply::Map(pairs) | Reply::Pairs(pairs) => {
+                pairs.iter().all(|(k, v)| lines_ok(k) && lines_ok(v))
+            }
             _ => true,
         }
     }
@@ -330,14 +350,24 @@ pub fn check_reply(argv: &[Vec<u8>], reply: &Reply) {
     let back = Reply::from_resp(&wire);
     assert_eq!(
         back,
-        Ok(Some((reply.clone(), wire.len()))),
+        Ok(Some((reply.clone().into_resp2(), wire.len()))),
         "reply does not round-trip through RESP2 for {}",
+        shown()
+    );
+    let wire3 = reply.to_resp3();
+    let back3 = Reply::from_resp(&wire3);
+    assert!(
+        matches!(back3, Ok(Some((_, used))) if used == wire3.len()),
+        "reply does not parse back from RESP3 for {}",
         shown()
     );
 }
 
-/// Runs decoded `steps` on a fresh store with a manual clock, checks every reply, and checks
-/// the keyspace counters agree at the end. Returns how many commands ran.
+/// Runs decoded `steps` on a fresh store with a manual clock, through one `Connection` (so
+/// MULTI/WATCH/EXEC, subscribed mode, HELLO/RESP3 and RESET are exercised as a client would
+/// drive them) and, for every third command, through `Store::execute` (a second client whose
+/// writes can invalidate the first one's WATCH). Checks every reply, and checks the keyspace
+/// counters agree at the end. Returns how many commands ran.
 pub fn run_steps(steps: &[Step]) -> usize {
     let clock = ManualClock::new(START_MS);
     let store = Store::builder()
@@ -345,28 +375,36 @@ pub fn run_steps(steps: &[Step]) -> usize {
         .shards(8)
         .max_string_bytes(MAX_STRING_BYTES)
         .build();
+    let mut conn = store.connection();
     let mut ran = 0;
-    for step in steps {
+    for (i, step) in steps.iter().enumerate() {
         match step {
             Step::Advance(ms) => clock.advance(Duration::from_millis(*ms)),
-            Step::Command(argv) if is_blocking(argv) => {
+            Step::Command(argv) if is_blocking(argv) && !conn.in_multi() => {
                 // Nothing would wake a blocked pop on a manual clock in one thread, so a
                 // blocking command runs inside MULTI/EXEC, where Redis (and the store) runs it
-                // without blocking: its parsing and semantics are still exercised.
-                let mut tx = store.transaction();
-                let reply = match tx.multi() {
-                    Ok(()) => match tx.queue(argv) {
-                        Reply::Status(s) if s == "QUEUED" => tx.exec(),
-                        refused => refused,
-                    },
-                    Err(e) => Reply::Error(e.to_string()),
-                };
+                // without blocking: its parsing and semantics are still exercised. A
+                // connection that cannot start a transaction (subscribed) skips it.
+                if conn.execute(&["MULTI"]) != Reply::ok() {
+                    continue;
+                }
+                let queued = conn.execute(argv);
+                check_reply(argv, &queued);
+                let reply = conn.execute(&["EXEC"]);
+                check_reply(argv, &reply);
+                ran += 1;
+            }
+            Step::Command(argv) if i % 3 == 2 && !is_blocking(argv) => {
+                let reply = store.execute(argv);
                 check_reply(argv, &reply);
                 ran += 1;
             }
             Step::Command(argv) => {
-                let reply = store.execute(argv);
+                let reply = conn.execute(argv);
                 check_reply(argv, &reply);
+                while let Some(push) = conn.try_next_push() {
+                    check_reply(argv, &push);
+                }
                 ran += 1;
             }
         }
@@ -387,27 +425,10 @@ pub fn run_steps(steps: &[Step]) -> usize {
     ran
 }
 
-/// Whether `argv` names a command that can block its caller.
+/// Whether `argv` names a command that can block its caller (the command table says so).
 fn is_blocking(argv: &[Vec<u8>]) -> bool {
-    const BLOCKING: &[&str] = &[
-        "blpop",
-        "brpop",
-        "blmove",
-        "brpoplpush",
-        "blmpop",
-        "bzpopmin",
-        "bzpopmax",
-        "bzmpop",
-        "wait",
-        "waitaof",
-        "xread",
-        "xreadgroup",
-    ];
-    argv.first().is_some_and(|n| {
-        BLOCKING
-            .iter()
-            .any(|b| n.eq_ignore_ascii_case(b.as_bytes()))
-    })
+    argv.first()
+        .is_some_and(|n| sketchstore::fuzz_is_blocking(n))
 }
 
 /// The `execute` target: decode, run, check. Panics on a bug.

@@ -22,11 +22,13 @@ use crate::store::generic::Ttl;
 use crate::store::lists::ListEnd;
 use crate::store::pubsub::{Message, Subscription};
 use crate::store::strings::{SetCondition, SetExpiry, SetOptions, SetOutcome};
-use crate::store::{BfInsertOptions, BloomOptions};
+use crate::store::{BfInsertOptions, BloomOptions, CfInsertOptions, CfReserveOptions};
 use crate::store::{BitfieldOp, ExpireCondition, KeyType, ScanPage, Store};
 use crate::store::{ZEntry, ZRange, ZRangeBy, ZSetOp};
 use crate::types::bitmap::{BitOp, BitUnit, BitposRange, Overflow};
 use crate::types::bloom::BloomInfo;
+use crate::types::cms::CmsInfo;
+use crate::types::cuckoo::{CuckooInfo, InsertOutcome};
 use crate::types::zset::{Aggregate, LexBound, ScoreRange};
 use std::future::Future;
 use std::pin::Pin;
@@ -184,6 +186,54 @@ fn as_bool_results(r: Reply) -> Result<Vec<Result<bool>>> {
             other => as_bool(other),
         })
         .collect())
+}
+
+/// A RESP2 integer or RESP3 boolean flag.
+fn as_flag(r: Reply) -> Result<bool> {
+    match r {
+        Reply::Bool(b) => Ok(b),
+        other => as_bool(other),
+    }
+}
+
+fn cf_insert_argv(name: &str, key: &[u8], opts: &CfInsertOptions, items: &[&[u8]]) -> Argv {
+    let mut a = Argv::new(name).arg(key).arg("CAPACITY").num(opts.capacity);
+    if opts.nocreate {
+        a = a.arg("NOCREATE");
+    }
+    a.arg("ITEMS").args(items)
+}
+
+/// CF.INSERT / CF.INSERTNX replies: 1 (or true) stored, 0 present (NX), -1 (or false for
+/// CF.INSERT in RESP3) no room, an error element for a failed allocation.
+fn as_outcomes(r: Reply) -> Result<Vec<InsertOutcome>> {
+    as_array(r)?
+        .into_iter()
+        .map(|item| match item {
+            Reply::Integer(1) | Reply::Bool(true) => Ok(InsertOutcome::Inserted),
+            Reply::Integer(0) => Ok(InsertOutcome::Exists),
+            Reply::Integer(-1) | Reply::Bool(false) => Ok(InsertOutcome::NoSpace),
+            Reply::Error(_) => Ok(InsertOutcome::OutOfMemory),
+            other => Err(unexpected(&other)),
+        })
+        .collect()
+}
+
+/// The `N` integer values of an INFO-style reply (a flat label/value array or a map).
+fn info_values<const N: usize>(what: &str, r: Reply) -> Result<[u64; N]> {
+    let values: Vec<Reply> = match r {
+        Reply::Map(pairs) => pairs.into_iter().map(|(_, v)| v).collect(),
+        Reply::Array(items) => items.into_iter().skip(1).step_by(2).collect(),
+        other => return Err(unexpected(&other)),
+    };
+    let mut out = [0u64; N];
+    if values.len() != N {
+        return Err(Error::Io(format!("malformed {what} reply")));
+    }
+    for (o, v) in out.iter_mut().zip(values) {
+        *o = as_int(v)? as u64;
+    }
+    Ok(out)
 }
 
 fn bloom_options(mut a: Argv, o: &BloomOptions) -> Argv {
@@ -509,8 +559,8 @@ pub trait Backend: Send + Sync {
     fn setnx(&self, key: &[u8], value: &[u8]) -> Result<bool> {
         as_bool(Argv::new("SETNX").arg(key).arg(value).run(self)?)
     }
-    /// SET with PX: the value expires after `ttl`.
-    fn setex(&self, key: &[u8], ttl: Duration, value: &[u8]) -> Result<()> {
+    /// SET with PX: the value expires after `ttl` (redis-rs's argument order).
+    fn setex(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<()> {
         Argv::new("PSETEX")
             .arg(key)
             .num(ms(ttl))
@@ -655,6 +705,8 @@ pub trait Backend: Send + Sync {
             b"hash" => KeyType::Hash,
             b"list" => KeyType::List,
             b"MBbloom--" => KeyType::Bloom,
+            b"MBbloomCF" => KeyType::Cuckoo,
+            b"CMSk-TYPE" => KeyType::Cms,
             b"zset" => KeyType::ZSet,
             other => {
                 return Err(Error::Io(format!(
@@ -890,6 +942,147 @@ pub trait Backend: Send + Sync {
     /// BF.CARD.
     fn bf_card(&self, key: &[u8]) -> Result<u64> {
         Ok(as_int(Argv::new("BF.CARD").arg(key).run(self)?)? as u64)
+    }
+
+    // ---- cuckoo filters ----
+
+    /// CF.RESERVE.
+    fn cf_reserve(&self, key: &[u8], capacity: u64, opts: CfReserveOptions) -> Result<()> {
+        Argv::new("CF.RESERVE")
+            .arg(key)
+            .num(capacity)
+            .arg("BUCKETSIZE")
+            .num(opts.bucket_size)
+            .arg("MAXITERATIONS")
+            .num(opts.max_iterations)
+            .arg("EXPANSION")
+            .num(opts.expansion)
+            .run(self)
+            .map(|_| ())
+    }
+    /// CF.ADD: true when stored.
+    fn cf_add(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        as_flag(Argv::new("CF.ADD").arg(key).arg(item).run(self)?)
+    }
+    /// CF.ADDNX: true when stored, false when the item may be present already.
+    fn cf_addnx(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        as_flag(Argv::new("CF.ADDNX").arg(key).arg(item).run(self)?)
+    }
+    /// CF.INSERT: one outcome per item.
+    fn cf_insert(
+        &self,
+        key: &[u8],
+        opts: CfInsertOptions,
+        items: &[&[u8]],
+    ) -> Result<Vec<InsertOutcome>> {
+        as_outcomes(cf_insert_argv("CF.INSERT", key, &opts, items).run(self)?)
+    }
+    /// CF.INSERTNX: one outcome per item.
+    fn cf_insertnx(
+        &self,
+        key: &[u8],
+        opts: CfInsertOptions,
+        items: &[&[u8]],
+    ) -> Result<Vec<InsertOutcome>> {
+        as_outcomes(cf_insert_argv("CF.INSERTNX", key, &opts, items).run(self)?)
+    }
+    /// CF.EXISTS.
+    fn cf_exists(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        as_flag(Argv::new("CF.EXISTS").arg(key).arg(item).run(self)?)
+    }
+    /// CF.MEXISTS.
+    fn cf_mexists(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<bool>> {
+        as_array(Argv::new("CF.MEXISTS").arg(key).args(items).run(self)?)?
+            .into_iter()
+            .map(as_flag)
+            .collect()
+    }
+    /// CF.DEL: true when a copy was removed.
+    fn cf_del(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        as_flag(Argv::new("CF.DEL").arg(key).arg(item).run(self)?)
+    }
+    /// CF.COUNT.
+    fn cf_count(&self, key: &[u8], item: &[u8]) -> Result<u64> {
+        Ok(as_int(Argv::new("CF.COUNT").arg(key).arg(item).run(self)?)? as u64)
+    }
+    /// CF.INFO.
+    fn cf_info(&self, key: &[u8]) -> Result<CuckooInfo> {
+        let v = info_values::<8>("CF.INFO", Argv::new("CF.INFO").arg(key).run(self)?)?;
+        Ok(CuckooInfo {
+            size: v[0],
+            num_buckets: v[1],
+            num_filters: v[2],
+            num_items: v[3],
+            num_deletes: v[4],
+            bucket_size: v[5],
+            expansion: v[6],
+            max_iterations: v[7],
+        })
+    }
+
+    // ---- count-min sketches ----
+
+    /// CMS.INITBYDIM.
+    fn cms_initbydim(&self, key: &[u8], width: u64, depth: u64) -> Result<()> {
+        Argv::new("CMS.INITBYDIM")
+            .arg(key)
+            .num(width)
+            .num(depth)
+            .run(self)
+            .map(|_| ())
+    }
+    /// CMS.INITBYPROB.
+    fn cms_initbyprob(&self, key: &[u8], error: f64, prob: f64) -> Result<()> {
+        Argv::new("CMS.INITBYPROB")
+            .arg(key)
+            .num(error)
+            .num(prob)
+            .run(self)
+            .map(|_| ())
+    }
+    /// CMS.INCRBY: each item's new estimate, or its overflow error.
+    fn cms_incrby(&self, key: &[u8], pairs: &[(&[u8], u64)]) -> Result<Vec<Result<u64>>> {
+        let mut a = Argv::new("CMS.INCRBY").arg(key);
+        for (item, v) in pairs {
+            a = a.arg(item).num(v);
+        }
+        Ok(as_array(a.run(self)?)?
+            .into_iter()
+            .map(|r| match r {
+                Reply::Error(e) => Err(Error::from_reply_text(&e)),
+                other => as_int(other).map(|n| n as u64),
+            })
+            .collect())
+    }
+    /// CMS.QUERY.
+    fn cms_query(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<u64>> {
+        as_array(Argv::new("CMS.QUERY").arg(key).args(items).run(self)?)?
+            .into_iter()
+            .map(|r| as_int(r).map(|n| n as u64))
+            .collect()
+    }
+    /// CMS.MERGE, with WEIGHTS when `weights` is given.
+    fn cms_merge(&self, dest: &[u8], sources: &[&[u8]], weights: Option<&[i64]>) -> Result<()> {
+        let mut a = Argv::new("CMS.MERGE")
+            .arg(dest)
+            .num(sources.len())
+            .args(sources);
+        if let Some(w) = weights {
+            a = a.arg("WEIGHTS");
+            for w in w {
+                a = a.num(w);
+            }
+        }
+        a.run(self).map(|_| ())
+    }
+    /// CMS.INFO.
+    fn cms_info(&self, key: &[u8]) -> Result<CmsInfo> {
+        let v = info_values::<3>("CMS.INFO", Argv::new("CMS.INFO").arg(key).run(self)?)?;
+        Ok(CmsInfo {
+            width: v[0],
+            depth: v[1],
+            count: v[2],
+        })
     }
 
     // ---- lists ----
@@ -1219,8 +1412,8 @@ impl Backend for Store {
     fn setnx(&self, key: &[u8], value: &[u8]) -> Result<bool> {
         Store::setnx(self, key, value)
     }
-    fn setex(&self, key: &[u8], ttl: Duration, value: &[u8]) -> Result<()> {
-        Store::setex(self, key, ttl, value)
+    fn setex(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<()> {
+        Store::setex(self, key, value, ttl)
     }
     fn getdel(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Store::getdel(self, key)
@@ -1384,6 +1577,64 @@ impl Backend for Store {
     fn bf_card(&self, key: &[u8]) -> Result<u64> {
         Store::bf_card(self, key)
     }
+    fn cf_reserve(&self, key: &[u8], capacity: u64, opts: CfReserveOptions) -> Result<()> {
+        Store::cf_reserve(self, key, capacity, opts)
+    }
+    fn cf_add(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        Store::cf_add(self, key, item)
+    }
+    fn cf_addnx(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        Store::cf_addnx(self, key, item)
+    }
+    fn cf_insert(
+        &self,
+        key: &[u8],
+        opts: CfInsertOptions,
+        items: &[&[u8]],
+    ) -> Result<Vec<InsertOutcome>> {
+        Store::cf_insert(self, key, opts, items)
+    }
+    fn cf_insertnx(
+        &self,
+        key: &[u8],
+        opts: CfInsertOptions,
+        items: &[&[u8]],
+    ) -> Result<Vec<InsertOutcome>> {
+        Store::cf_insertnx(self, key, opts, items)
+    }
+    fn cf_exists(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        Store::cf_exists(self, key, item)
+    }
+    fn cf_mexists(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<bool>> {
+        Store::cf_mexists(self, key, items)
+    }
+    fn cf_del(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        Store::cf_del(self, key, item)
+    }
+    fn cf_count(&self, key: &[u8], item: &[u8]) -> Result<u64> {
+        Store::cf_count(self, key, item)
+    }
+    fn cf_info(&self, key: &[u8]) -> Result<CuckooInfo> {
+        Store::cf_info(self, key)
+    }
+    fn cms_initbydim(&self, key: &[u8], width: u64, depth: u64) -> Result<()> {
+        Store::cms_initbydim(self, key, width, depth)
+    }
+    fn cms_initbyprob(&self, key: &[u8], error: f64, prob: f64) -> Result<()> {
+        Store::cms_initbyprob(self, key, error, prob)
+    }
+    fn cms_incrby(&self, key: &[u8], pairs: &[(&[u8], u64)]) -> Result<Vec<Result<u64>>> {
+        Store::cms_incrby(self, key, pairs)
+    }
+    fn cms_query(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<u64>> {
+        Store::cms_query(self, key, items)
+    }
+    fn cms_merge(&self, dest: &[u8], sources: &[&[u8]], weights: Option<&[i64]>) -> Result<()> {
+        Store::cms_merge(self, dest, sources, weights)
+    }
+    fn cms_info(&self, key: &[u8]) -> Result<CmsInfo> {
+        Store::cms_info(self, key)
+    }
     fn lpush(&self, key: &[u8], values: &[&[u8]]) -> Result<usize> {
         Store::lpush(self, key, values)
     }
@@ -1512,7 +1763,7 @@ impl Backend for Store {
         Store::publish(self, channel, message)
     }
     fn subscriber(&self) -> Result<Box<dyn PubSub>> {
-        Ok(Box::new(Store::subscriber(self)))
+        Ok(Box::new(Store::subscriber(self)?))
     }
     fn transaction(
         &self,

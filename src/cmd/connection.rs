@@ -30,6 +30,7 @@
 //! connection's protocol: under RESP2, [`Reply::into_resp2`]'s shapes.
 
 use super::{check, check_subcommand, full_name, lookup, Flags, Keys, Spec};
+use crate::clients::{self as clients, ClientState};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::pubsub::Subscription;
@@ -95,12 +96,28 @@ pub struct Connection {
     /// subscription command. Messages wait in the subscription's mailbox, behind these.
     pending: VecDeque<Reply>,
     closing: bool,
+    /// What CLIENT LIST and CLIENT KILL see of this connection.
+    client: Arc<ClientState>,
+    /// CLIENT REPLY: whether replies are sent.
+    reply_mode: ReplyMode,
+    /// Whether the reply of the last command is to be dropped (CLIENT REPLY OFF/SKIP).
+    suppressed: bool,
+}
+
+/// CLIENT REPLY's modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command, then back to `On`.
+    SkipNext,
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
         let stats = &self.store.inner.stats;
         stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
+        self.store.inner.clients.remove(self.id);
     }
 }
 
@@ -127,15 +144,21 @@ impl Store {
         let stats = &self.inner.stats;
         stats.connected_clients.fetch_add(1, Ordering::Relaxed);
         stats.connections_received.fetch_add(1, Ordering::Relaxed);
+        let id = NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed);
+        let client = Arc::new(ClientState::new(id, self.inner.clock.now_ms()));
+        self.inner.clients.add(Arc::clone(&client));
         Connection {
             store: self.clone(),
-            id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
+            id,
             name: None,
             protocol: Protocol::Resp2,
             tx: TxState::default(),
             sub: None,
             pending: VecDeque::new(),
             closing: false,
+            client,
+            reply_mode: ReplyMode::On,
+            suppressed: false,
         }
     }
 
@@ -169,6 +192,27 @@ impl Store {
                 })
             }
         }
+    }
+
+    /// WATCH `watch`, then MULTI, the `commands`, EXEC, atomically, as
+    /// [`Backend::transaction`](crate::Backend::transaction) does on every backend:
+    /// `Some(replies)`, `None` when a watched key changed, Redis's EXECABORT error when a
+    /// command was refused while queuing.
+    ///
+    /// ```
+    /// use sketchstore::{Reply, Store};
+    /// let store = Store::new();
+    /// let cmds = vec![vec![b"INCR".to_vec(), b"n".to_vec()], vec![b"GET".to_vec(), b"n".to_vec()]];
+    /// let replies = store.transaction(&[], &cmds)?.expect("not aborted");
+    /// assert_eq!(replies, vec![Reply::Integer(1), Reply::bulk("1")]);
+    /// # Ok::<(), sketchstore::Error>(())
+    /// ```
+    pub fn transaction(
+        &self,
+        watch: &[&[u8]],
+        commands: &[Vec<Vec<u8>>],
+    ) -> Result<Option<Vec<Reply>>> {
+        crate::Backend::transaction(self, watch, commands)
     }
 
     /// MULTI, `commands`, EXEC, with no WATCH, as a fresh connection would run them (same
@@ -205,11 +249,12 @@ impl Store {
 }
 
 /// The checks Redis makes when it queues a command: name and arity, a container's
-/// subcommand, and under a memory limit whether it may grow memory (`denyoom`).
+/// subcommand, and the memory limit: over it, Redis refuses to queue any command (queuing
+/// itself takes memory), reads included.
 fn check_queued(store: &Store, argv: &[&[u8]]) -> Result<&'static Spec> {
     let spec = check(argv)?;
     check_subcommand(spec, argv)?;
-    store.check_memory(spec.flags.has(Flags::WRITE_DENYOOM))?;
+    store.check_memory(true)?;
     Ok(spec)
 }
 
@@ -272,6 +317,23 @@ impl<'q> Queued<'q> {
     }
 }
 
+/// Counts a run of `spec` for INFO commandstats: an OOM refusal is a rejected call, another
+/// error reply a failed one.
+fn count_call(spec: &'static Spec, reply: &Reply) {
+    let Some(stats) = super::call_stats(spec) else {
+        return;
+    };
+    stats.calls.fetch_add(1, Ordering::Relaxed);
+    if let Reply::Error(e) = reply {
+        let counter = if e.starts_with("OOM") {
+            &stats.rejected
+        } else {
+            &stats.failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// A reply as a push message: Redis sends subscription confirmations and messages as pushes
 /// under RESP3 (arrays under RESP2).
 fn as_push(r: Reply) -> Reply {
@@ -324,7 +386,27 @@ impl Connection {
     /// Whether the client asked to close the connection (QUIT): a server closes it after
     /// writing the reply.
     pub fn is_closing(&self) -> bool {
-        self.closing
+        self.closing || self.client.is_killed()
+    }
+
+    /// A future that completes when another client kills this one (CLIENT KILL): a server
+    /// then closes the socket. It never completes otherwise, and does not borrow the
+    /// connection.
+    pub fn killed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let client = Arc::clone(&self.client);
+        async move { client.killed().await }
+    }
+
+    /// Whether the reply of the last command must not be sent (CLIENT REPLY OFF or SKIP):
+    /// the caller (a server) drops it.
+    pub fn reply_suppressed(&self) -> bool {
+        self.suppressed
+    }
+
+    /// Records the peer and local addresses a server accepted this connection on, for
+    /// CLIENT LIST and CLIENT KILL ADDR.
+    pub fn set_addresses(&mut self, peer: impl Into<String>, local: impl Into<String>) {
+        *self.client.addr.lock() = Some((peer.into(), local.into()));
     }
 
     /// `MULTI`.
@@ -393,12 +475,20 @@ impl Connection {
             return Reply::Error(EXECABORT.into());
         }
         let mut queued = Queued::default();
+        let mut denyoom = false;
         for argv in &queue {
             let argv = argv.iter().map(Vec::as_slice);
             let Ok(spec) = check(queued.stage(argv)) else {
                 return Reply::Error(EXECABORT.into());
             };
+            denyoom |= spec.flags.has(Flags::WRITE_DENYOOM);
             queued.commit(spec);
+        }
+        // Redis checks memory again at EXEC for a transaction that may grow it.
+        if denyoom {
+            if let Err(e) = self.store.check_memory(true) {
+                return Reply::Error(format!("EXECABORT Transaction discarded because of: {e}"));
+            }
         }
         let reply = exec_queued(&self.store, &queued, &watched, Some(&flag));
         self.shape(reply.unwrap_or(Reply::NilArray))
@@ -455,12 +545,30 @@ impl Connection {
         stats.commands_processed.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A reply in this connection's protocol.
+    /// A reply in this connection's protocol, after the command: the client's listed state
+    /// brought up to date.
     #[inline]
     fn shape(&self, r: Reply) -> Reply {
+        let c = &self.client;
+        c.set_flag(clients::FLAG_MULTI, self.in_multi());
+        let (subs, psubs) = self
+            .sub
+            .as_ref()
+            .map_or((0, 0), |s| (s.channels_len(), s.patterns().len()));
+        c.set_flag(clients::FLAG_SUBSCRIBED, subs + psubs > 0);
+        c.subs.store(subs as i64, Ordering::Relaxed);
+        c.psubs.store(psubs as i64, Ordering::Relaxed);
+        c.resp.store(
+            if self.protocol == Protocol::Resp3 {
+                3
+            } else {
+                2
+            },
+            Ordering::Relaxed,
+        );
         match self.protocol {
             Protocol::Resp2 => r.into_resp2(),
-            Protocol::Resp3 => r,
+            Protocol::Resp3 => r.into_resp3(),
         }
     }
 
@@ -474,6 +582,7 @@ impl Connection {
             Route::Done(r) => self.shape(r),
             Route::Run(spec) => {
                 let r = self.store.run_spec(spec, &argv);
+                count_call(spec, &r);
                 self.shape(r)
             }
         }
@@ -491,24 +600,80 @@ impl Connection {
             };
             let Some(parse) = spec.block else {
                 let r = self.store.run_spec(spec, &args);
+                count_call(spec, &r);
                 return self.shape(r);
             };
+            if self.store.inner.memory.is_some() {
+                if let Err(e) = self
+                    .store
+                    .check_memory(spec.flags.has(Flags::WRITE_DENYOOM))
+                {
+                    return self.shape(Reply::Error(e.to_string()));
+                }
+            }
             match parse(&args, &self.store.inner.clock) {
                 Ok(call) => call,
-                Err(e) => return Reply::Error(e.to_string()),
+                Err(e) => return self.shape(Reply::Error(e.to_string())),
             }
         };
-        let r = call.run_async(&self.store).await;
+        let answer = call.answer;
+        let client = Arc::clone(&self.client);
+        client
+            .unblock
+            .store(clients::UNBLOCK_NONE, Ordering::SeqCst);
+        client.set_flag(clients::FLAG_BLOCKED, true);
+        let wait = call.run_async(&self.store);
+        // CLIENT UNBLOCK ends the wait early: as a timeout, or with Redis's error. Dropping
+        // the wait cancels it (an element handed to it goes back to its list).
+        let unblocked = async {
+            loop {
+                let notified = client.unblocked.notified();
+                let how = client.unblock.load(Ordering::SeqCst);
+                if how != clients::UNBLOCK_NONE {
+                    return how;
+                }
+                notified.await;
+            }
+        };
+        let r = tokio::select! {
+            r = wait => r,
+            how = unblocked => {
+                if how == clients::UNBLOCK_ERROR {
+                    Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into())
+                } else {
+                    answer(Ok(None))
+                }
+            }
+        };
+        client.set_flag(clients::FLAG_BLOCKED, false);
         self.shape(r)
     }
 
     /// Everything [`Connection::execute`] does before running a command on the store:
     /// either the answer, or the checked row to run.
     fn route(&mut self, argv: &[&[u8]]) -> Route {
+        self.suppressed = match self.reply_mode {
+            ReplyMode::On => false,
+            ReplyMode::Off => true,
+            ReplyMode::SkipNext => {
+                self.reply_mode = ReplyMode::On;
+                true
+            }
+        };
+        if self.client.is_killed() {
+            self.closing = true;
+            return Route::Done(Reply::Error(
+                "ERR this connection was killed (CLIENT KILL)".into(),
+            ));
+        }
         let spec = match check(argv) {
             Ok(s) => s,
             Err(e) => return Route::Done(self.rejected(e)),
         };
+        self.client
+            .last_ms
+            .store(self.store.inner.clock.now_ms(), Ordering::Relaxed);
+        *self.client.last_cmd.lock() = spec.name;
         if let Err(e) = check_subcommand(spec, argv) {
             return Route::Done(self.rejected(e));
         }
@@ -587,7 +752,7 @@ impl Connection {
     /// go to the push queue.
     fn subscription_command(&mut self, name: &str, args: &[&[u8]]) -> Reply {
         if self.sub.is_none() {
-            self.sub = Some(self.store.subscriber());
+            self.sub = Some(self.store.new_subscription());
         }
         let Some(sub) = self.sub.as_mut() else {
             return Reply::Error("ERR no subscription".into());
@@ -607,7 +772,6 @@ impl Connection {
     /// HELLO, SELECT, CLIENT, RESET, QUIT.
     fn connection_command(&mut self, spec: &Spec, argv: &[&[u8]]) -> Reply {
         let args = &argv[1..];
-        let is = |a: &[u8], w: &str| a.eq_ignore_ascii_case(w.as_bytes());
         match spec.name {
             "select" => match crate::num::parse_i64(args[0]) {
                 None => Reply::Error(Error::NotInteger.to_string()),
@@ -624,32 +788,294 @@ impl Connection {
                 self.pending.clear();
                 self.protocol = Protocol::Resp2;
                 self.name = None;
+                self.reply_mode = ReplyMode::On;
+                *self.client.name.lock() = None;
                 Reply::status("RESET")
             }
             "hello" => self.hello(args),
-            _ => {
-                // CLIENT subcommands.
-                let sub = args[0];
-                if is(sub, "id") && args.len() == 1 {
-                    Reply::Integer(i64::try_from(self.id).unwrap_or(i64::MAX))
-                } else if is(sub, "getname") && args.len() == 1 {
-                    Reply::opt_bulk(self.name.as_deref())
-                } else if is(sub, "setname") && args.len() == 2 {
-                    match set_name(args[1]) {
-                        Ok(name) => {
-                            self.name = name;
-                            Reply::ok()
+            _ => self.client_command(args),
+        }
+    }
+
+    /// `CLIENT ID | GETNAME | SETNAME | INFO | LIST | KILL | UNBLOCK | NO-EVICT | REPLY |
+    /// GETREDIR | TRACKING | HELP`.
+    fn client_command(&mut self, args: &[&[u8]]) -> Reply {
+        let is = |a: &[u8], w: &str| a.eq_ignore_ascii_case(w.as_bytes());
+        let sub = args[0];
+        let rest = &args[1..];
+        let err = |t: &str| Reply::Error(t.to_owned());
+        let arity =
+            |name: &str| Reply::Error(Error::WrongArity(format!("client|{name}")).to_string());
+        let store = self.store.clone();
+        let registry = &store.inner.clients;
+        if is(sub, "id") {
+            if !rest.is_empty() {
+                return arity("id");
+            }
+            *self.client.last_cmd.lock() = "client|id";
+            Reply::Integer(i64::try_from(self.id).unwrap_or(i64::MAX))
+        } else if is(sub, "getname") {
+            if !rest.is_empty() {
+                return arity("getname");
+            }
+            Reply::opt_bulk(self.name.as_deref())
+        } else if is(sub, "setname") {
+            if rest.len() != 1 {
+                return arity("setname");
+            }
+            match set_name(rest[0]) {
+                Ok(name) => {
+                    self.name = name;
+                    self.client.name.lock().clone_from(&self.name);
+                    Reply::ok()
+                }
+                Err(e) => Reply::Error(e.to_string()),
+            }
+        } else if is(sub, "info") {
+            if !rest.is_empty() {
+                return arity("info");
+            }
+            *self.client.last_cmd.lock() = "client|info";
+            let now = store.inner.clock.now_ms();
+            Reply::Verbatim(
+                "txt",
+                format!("{}\n", client_line(&self.client, now)).into_bytes(),
+            )
+        } else if is(sub, "list") {
+            *self.client.last_cmd.lock() = "client|list";
+            let mut ids: Option<Vec<u64>> = None;
+            let mut pubsub: Option<bool> = None;
+            let mut i = 0;
+            while i < rest.len() {
+                if is(rest[i], "type") && i + 1 < rest.len() {
+                    let t = rest[i + 1];
+                    pubsub = Some(if is(t, "pubsub") {
+                        true
+                    } else if is(t, "normal")
+                        || is(t, "master")
+                        || is(t, "replica")
+                        || is(t, "slave")
+                    {
+                        false
+                    } else {
+                        return Reply::Error(format!(
+                            "ERR Unknown client type '{}'",
+                            String::from_utf8_lossy(t)
+                        ));
+                    });
+                    i += 2;
+                } else if is(rest[i], "id") && i + 1 < rest.len() {
+                    let mut list = Vec::new();
+                    for a in &rest[i + 1..] {
+                        match crate::num::parse_i64(a).filter(|n| *n > 0) {
+                            Some(n) => list.push(n as u64),
+                            None => return err("ERR Invalid client ID"),
                         }
-                        Err(e) => Reply::Error(e.to_string()),
                     }
+                    ids = Some(list);
+                    i = rest.len();
                 } else {
-                    let shown = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
-                    Reply::Error(format!(
-                        "ERR unknown subcommand or wrong number of arguments for '{shown}'. Try CLIENT HELP."
-                    ))
+                    return err("ERR syntax error");
                 }
             }
+            let now = store.inner.clock.now_ms();
+            let mut out = String::new();
+            for c in registry.all() {
+                if ids.as_ref().is_some_and(|l| !l.contains(&c.id)) {
+                    continue;
+                }
+                // A normal client is one not subscribed; masters and replicas do not exist here.
+                let is_pubsub = c.has_flag(clients::FLAG_SUBSCRIBED);
+                if pubsub.is_some_and(|p| p != is_pubsub) {
+                    continue;
+                }
+                out.push_str(&client_line(&c, now));
+                out.push('\n');
+            }
+            Reply::Verbatim("txt", out.into_bytes())
+        } else if is(sub, "kill") {
+            self.client_kill(rest)
+        } else if is(sub, "unblock") {
+            if rest.is_empty() || rest.len() > 2 {
+                return arity("unblock");
+            }
+            let Some(id) = crate::num::parse_i64(rest[0]) else {
+                return Reply::Error(Error::NotInteger.to_string());
+            };
+            let how = match rest.get(1) {
+                None => clients::UNBLOCK_TIMEOUT,
+                Some(r) if is(r, "timeout") => clients::UNBLOCK_TIMEOUT,
+                Some(r) if is(r, "error") => clients::UNBLOCK_ERROR,
+                Some(_) => return err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+            };
+            let target = u64::try_from(id).ok().and_then(|id| registry.get(id));
+            match target {
+                Some(c) if c.has_flag(clients::FLAG_BLOCKED) => {
+                    c.unblock.store(how, Ordering::SeqCst);
+                    c.unblocked.notify_waiters();
+                    c.unblocked.notify_one();
+                    Reply::Integer(1)
+                }
+                _ => Reply::Integer(0),
+            }
+        } else if is(sub, "no-evict") {
+            match rest {
+                [v] if is(v, "on") || is(v, "off") => {
+                    self.client.set_flag(clients::FLAG_NO_EVICT, is(v, "on"));
+                    Reply::ok()
+                }
+                [_] => err("ERR syntax error"),
+                _ => arity("no-evict"),
+            }
+        } else if is(sub, "reply") {
+            match rest {
+                [v] if is(v, "on") => {
+                    self.reply_mode = ReplyMode::On;
+                    self.suppressed = false;
+                    Reply::ok()
+                }
+                [v] if is(v, "off") || is(v, "skip") => {
+                    // Neither form is answered; SKIP also drops the next command's reply.
+                    self.reply_mode = if is(v, "off") {
+                        ReplyMode::Off
+                    } else {
+                        ReplyMode::SkipNext
+                    };
+                    self.suppressed = true;
+                    Reply::ok()
+                }
+                [_] => err("ERR syntax error"),
+                _ => arity("reply"),
+            }
+        } else if is(sub, "getredir") {
+            Reply::Integer(-1)
+        } else if is(sub, "tracking") || is(sub, "caching") || is(sub, "trackinginfo") {
+            err("ERR client-side caching is not supported by sketchstore")
+        } else if is(sub, "help") {
+            Reply::Array(
+                [
+                    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                    "ID",
+                    "    Return the ID of the current connection.",
+                    "GETNAME",
+                    "    Return the name of the current connection.",
+                    "SETNAME <name>",
+                    "    Assign the name <name> to the current connection.",
+                    "INFO",
+                    "    Return information about the current client connection.",
+                    "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
+                    "    Return information about client connections.",
+                    "KILL <ip:port> | KILL <option> <value> [<option> <value> [...]]",
+                    "    Kill connections (ID, ADDR, LADDR, TYPE, USER, SKIPME).",
+                    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+                    "    Unblock the specified blocked client.",
+                    "NO-EVICT (ON|OFF)",
+                    "    Protect the current client connection from eviction.",
+                    "REPLY (ON|OFF|SKIP)",
+                    "    Control the replies sent to the current connection.",
+                    "HELP",
+                    "    Print this help.",
+                ]
+                .iter()
+                .map(|l| Reply::status(l))
+                .collect(),
+            )
+        } else {
+            let shown = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
+            Reply::Error(format!(
+                "ERR unknown subcommand '{shown}'. Try CLIENT HELP."
+            ))
         }
+    }
+
+    /// `CLIENT KILL ip:port` (the old form: OK or an error) and `CLIENT KILL <filter> <value>
+    /// ...` (the new form: how many were killed; SKIPME yes by default).
+    fn client_kill(&mut self, rest: &[&[u8]]) -> Reply {
+        let is = |a: &[u8], w: &str| a.eq_ignore_ascii_case(w.as_bytes());
+        let registry = &self.store.inner.clients;
+        let addr_of = |c: &ClientState, local: bool| {
+            c.addr
+                .lock()
+                .as_ref()
+                .map(|(p, l)| if local { l.clone() } else { p.clone() })
+        };
+        if rest.len() == 1 {
+            let wanted = String::from_utf8_lossy(rest[0]).into_owned();
+            let hit = registry
+                .all()
+                .into_iter()
+                .find(|c| addr_of(c, false).as_deref() == Some(wanted.as_str()));
+            return match hit {
+                Some(c) => {
+                    c.kill();
+                    Reply::ok()
+                }
+                None => Reply::Error("ERR No such client".into()),
+            };
+        }
+        if rest.is_empty() || rest.len() % 2 != 0 {
+            return Reply::Error("ERR No such client".into());
+        }
+        let (mut id, mut addr, mut laddr, mut pubsub, mut skipme) = (None, None, None, None, true);
+        for pair in rest.chunks_exact(2) {
+            let (k, v) = (pair[0], pair[1]);
+            if is(k, "id") {
+                match crate::num::parse_i64(v).filter(|n| *n > 0) {
+                    Some(n) => id = Some(n as u64),
+                    None => return Reply::Error("ERR client-id should be greater than 0".into()),
+                }
+            } else if is(k, "addr") {
+                addr = Some(String::from_utf8_lossy(v).into_owned());
+            } else if is(k, "laddr") {
+                laddr = Some(String::from_utf8_lossy(v).into_owned());
+            } else if is(k, "type") {
+                pubsub = Some(if is(v, "pubsub") {
+                    true
+                } else if is(v, "normal") || is(v, "master") || is(v, "replica") || is(v, "slave") {
+                    false
+                } else {
+                    return Reply::Error(format!(
+                        "ERR Unknown client type '{}'",
+                        String::from_utf8_lossy(v)
+                    ));
+                });
+            } else if is(k, "user") {
+                if !is(v, "default") {
+                    return Reply::Error(format!(
+                        "ERR No such user '{}'",
+                        String::from_utf8_lossy(v)
+                    ));
+                }
+            } else if is(k, "skipme") {
+                skipme = if is(v, "yes") {
+                    true
+                } else if is(v, "no") {
+                    false
+                } else {
+                    return Reply::Error("ERR syntax error".into());
+                };
+            } else {
+                return Reply::Error("ERR syntax error".into());
+            }
+        }
+        let mut killed = 0;
+        for c in registry.all() {
+            if (skipme && c.id == self.id)
+                || id.is_some_and(|i| i != c.id)
+                || addr
+                    .as_ref()
+                    .is_some_and(|a| addr_of(&c, false).as_ref() != Some(a))
+                || laddr
+                    .as_ref()
+                    .is_some_and(|a| addr_of(&c, true).as_ref() != Some(a))
+                || pubsub.is_some_and(|p| p != c.has_flag(clients::FLAG_SUBSCRIBED))
+            {
+                continue;
+            }
+            c.kill();
+            killed += 1;
+        }
+        Reply::Integer(killed)
     }
 
     /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`.
@@ -688,6 +1114,7 @@ impl Connection {
         self.protocol = protocol;
         if let Some(n) = name {
             self.name = n;
+            self.client.name.lock().clone_from(&self.name);
         }
         Reply::Map(vec![
             (Reply::bulk("server"), Reply::bulk("redis")),
@@ -724,4 +1151,39 @@ fn set_name(name: &[u8]) -> Result<Option<Vec<u8>>> {
 enum Route {
     Done(Reply),
     Run(&'static Spec),
+}
+
+/// One line of CLIENT LIST / CLIENT INFO, with Redis 7.0's fields (those with no meaning
+/// here carry Redis's values for an idle client).
+fn client_line(c: &ClientState, now_ms: i64) -> String {
+    let (addr, laddr) = c.addr.lock().clone().unwrap_or_default();
+    let name = c.name.lock().clone().unwrap_or_default();
+    let mut flags = String::new();
+    if c.has_flag(clients::FLAG_SUBSCRIBED) {
+        flags.push('P');
+    }
+    if c.has_flag(clients::FLAG_MULTI) {
+        flags.push('x');
+    }
+    if c.has_flag(clients::FLAG_BLOCKED) {
+        flags.push('b');
+    }
+    if c.has_flag(clients::FLAG_NO_EVICT) {
+        flags.push('e');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let age = (now_ms - c.created_ms).max(0) / 1000;
+    let idle = (now_ms - c.last_ms.load(Ordering::Relaxed)).max(0) / 1000;
+    format!(
+        "id={} addr={addr} laddr={laddr} fd=-1 name={} age={age} idle={idle} flags={flags} db=0 sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        c.id,
+        String::from_utf8_lossy(&name),
+        c.subs.load(Ordering::Relaxed),
+        c.psubs.load(Ordering::Relaxed),
+        if c.has_flag(clients::FLAG_MULTI) { 0 } else { -1 },
+        c.last_cmd.lock(),
+        c.resp.load(Ordering::Relaxed),
+    )
 }

@@ -21,9 +21,11 @@ macro_rules! cmd {
     };
 }
 
-mod bits;
+pub(crate) mod bits;
 mod bloom;
+mod cms;
 mod connection;
+mod cuckoo;
 mod generic;
 mod hashes;
 mod hll;
@@ -342,6 +344,25 @@ struct Table {
     names: Box<[([u64; 2], [u64; 2])]>,
     /// `TABLE_EMPTY` or an index into `specs`; probed linearly from the name's hash.
     index: Box<[u16; TABLE_SLOTS]>,
+    /// Per row: how often connections ran it and how often it was refused or failed (INFO
+    /// commandstats, process-wide).
+    calls: Box<[CallStats]>,
+}
+
+/// Counters of one command, for INFO commandstats.
+#[derive(Default)]
+pub(crate) struct CallStats {
+    pub calls: std::sync::atomic::AtomicU64,
+    pub rejected: std::sync::atomic::AtomicU64,
+    pub failed: std::sync::atomic::AtomicU64,
+}
+
+/// The counters of a row of the table.
+pub(crate) fn call_stats(spec: &'static Spec) -> Option<&'static CallStats> {
+    let t = table();
+    let base = t.specs.as_ptr() as usize;
+    let at = (spec as *const Spec as usize).checked_sub(base)? / std::mem::size_of::<Spec>();
+    t.calls.get(at)
 }
 
 /// Index slots: a power of two over four times the number of commands, so probes are short.
@@ -382,6 +403,8 @@ fn table() -> &'static Table {
         bits::register(&mut specs);
         hll::register(&mut specs);
         bloom::register(&mut specs);
+        cuckoo::register(&mut specs);
+        cms::register(&mut specs);
         lists::register(&mut specs);
         zsets::register(&mut specs);
         pubsub::register(&mut specs);
@@ -422,10 +445,12 @@ fn table() -> &'static Table {
             }
             index[slot] = i as u16;
         }
+        let calls = specs.iter().map(|_| CallStats::default()).collect();
         Table {
             specs: specs.into_boxed_slice(),
             names,
             index,
+            calls,
         }
     })
 }

@@ -364,19 +364,21 @@ impl<'a> Command<'a> for Time {
     }
 }
 
-/// The sections INFO prints without arguments (Redis's "default" set) and with `all`.
-const SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "modules",
-    "errorstats",
-    "cluster",
-    "keyspace",
+/// The sections INFO prints, in Redis's order; the default set leaves out those marked
+/// `false` (they come with `all`, `everything` or by name).
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("modules", true),
+    ("commandstats", false),
+    ("errorstats", true),
+    ("cluster", true),
+    ("keyspace", true),
 ];
 
 /// `INFO [section [section ...]]`
@@ -392,18 +394,18 @@ impl<'a> Command<'a> for Info<'a> {
     }
 
     fn apply(self, db: &mut Db<'_>) -> Reply {
-        let wanted = |name: &str| {
-            self.sections.is_empty()
+        let wanted = |name: &str, default: bool| {
+            (self.sections.is_empty() && default)
                 || self.sections.iter().any(|s| {
                     s.eq_ignore_ascii_case(name.as_bytes())
                         || Args::is(s, "all")
                         || Args::is(s, "everything")
-                        || (Args::is(s, "default") && name != "commandstats")
+                        || (Args::is(s, "default") && default)
                 })
         };
         let mut out = String::new();
-        for &section in SECTIONS {
-            if !wanted(section) {
+        for &(section, default) in SECTIONS {
+            if !wanted(section, default) {
                 continue;
             }
             if !out.is_empty() {
@@ -503,6 +505,35 @@ fn info_section(db: &mut Db<'_>, section: &str, out: &mut String) {
         "replication" => {
             line("role", &"master");
             line("connected_slaves", &0);
+            line("master_failover_state", &"no-failover");
+            line("master_repl_offset", &0);
+            line("repl_backlog_active", &0);
+        }
+        "cpu" => {
+            let (user, sys) = cpu_seconds();
+            line("used_cpu_sys", &format!("{sys:.6}"));
+            line("used_cpu_user", &format!("{user:.6}"));
+            line("used_cpu_sys_children", &"0.000000");
+            line("used_cpu_user_children", &"0.000000");
+        }
+        "commandstats" => {
+            for spec in table().specs.iter() {
+                let Some(stats) = super::call_stats(spec) else {
+                    continue;
+                };
+                let calls = stats.calls.load(Ordering::Relaxed);
+                if calls == 0 {
+                    continue;
+                }
+                line(
+                    &format!("cmdstat_{}", spec.name),
+                    &format!(
+                        "calls={calls},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}",
+                        stats.rejected.load(Ordering::Relaxed),
+                        stats.failed.load(Ordering::Relaxed)
+                    ),
+                );
+            }
         }
         "keyspace" => {
             let (keys, expires) = db.keyspace_counts();
@@ -512,6 +543,26 @@ fn info_section(db: &mut Db<'_>, section: &str, out: &mut String) {
         }
         _ => {}
     }
+}
+
+/// User and system CPU seconds of this process, from `/proc/self/stat` (Linux; zeros
+/// elsewhere). Clock ticks are taken as 100 a second, Linux's `USER_HZ`.
+fn cpu_seconds() -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 100.0
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11), ticks(12))
 }
 
 fn blocked_clients(db: &mut Db<'_>) -> usize {

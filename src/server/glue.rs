@@ -20,10 +20,17 @@ pub(super) struct Session {
 }
 
 impl Session {
-    pub(super) fn new(store: Store, requirepass: Option<Vec<u8>>) -> Session {
+    pub(super) fn new(
+        store: Store,
+        requirepass: Option<Vec<u8>>,
+        peer: String,
+        local: String,
+    ) -> Session {
         let authenticated = requirepass.is_none();
+        let mut conn = store.connection();
+        conn.set_addresses(peer, local);
         Session {
-            conn: store.connection(),
+            conn,
             requirepass,
             authenticated,
             close: false,
@@ -52,12 +59,17 @@ impl Session {
         self.conn.is_subscribed()
     }
 
-    /// Runs one command and appends its reply to `out`.
+    /// Runs one command and appends its reply to `out` (unless CLIENT REPLY says not to).
     pub(super) async fn execute(&mut self, argv: Vec<Vec<u8>>, out: &mut Vec<u8>) {
         let reply = self.run(argv).await;
-        if self.shutdown.is_none() {
+        if self.shutdown.is_none() && !self.conn.reply_suppressed() {
             self.write(&reply, out);
         }
+    }
+
+    /// A future that completes when another client kills this one (CLIENT KILL).
+    pub(super) fn killed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.conn.killed()
     }
 
     /// Appends the replies the last command pushed after its first (further subscription

@@ -258,13 +258,22 @@ pub async fn serve(
                 break;
             }
             conn = conn_rx.recv() => {
-                let Some((socket, _peer)) = conn else { break };
+                let Some((socket, peer)) = conn else { break };
                 if clients.load(Ordering::Acquire) >= config.maxclients {
                     tasks.spawn(refuse(socket));
                     continue;
                 }
                 clients.fetch_add(1, Ordering::AcqRel);
-                let session = Session::new(store.clone(), config.requirepass.clone());
+                let local = socket
+                    .local_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                let session = Session::new(
+                    store.clone(),
+                    config.requirepass.clone(),
+                    peer.to_string(),
+                    local,
+                );
                 let clients = Arc::clone(&clients);
                 let stop = stop_rx.clone();
                 let request = request_tx.clone();
@@ -309,6 +318,9 @@ async fn client(
     request: tokio::sync::mpsc::Sender<SaveOnExit>,
 ) -> io::Result<()> {
     let _ = socket.set_nodelay(true);
+    // CLIENT KILL from another client ends this task wherever it waits.
+    let killed = session.killed();
+    tokio::pin!(killed);
     let mut parser = RequestParser::new(Limits::default());
     let mut out = Vec::new();
     let mut chunk = vec![0u8; READ_CHUNK];
@@ -326,6 +338,7 @@ async fn client(
                             tokio::select! {
                                 biased;
                                 () = &mut exec => break,
+                                () = &mut killed => return Ok(()),
                                 read = socket.read(&mut chunk) => match read {
                                     Ok(0) | Err(_) => return Ok(()),
                                     Ok(n) => {
@@ -372,6 +385,7 @@ async fn client(
         let n = tokio::select! {
             read = socket.read(&mut chunk[..want]) => read?,
             _ = stop.changed() => return Ok(()),
+            () = &mut killed => return Ok(()),
             // A subscribed client is sent its messages while it is idle.
             push = session.next_push(), if session.is_subscribed() => {
                 match push {

@@ -6,7 +6,9 @@ use super::value::{StrValue, Value};
 use super::{Db, Lock, Store};
 use crate::error::{Error, Result};
 pub use crate::types::bitmap::BitfieldOp;
-use crate::types::bitmap::{self, BitOp, BitUnit, BitfieldType, BitposRange, Overflow};
+use crate::types::bitmap::{
+    self, BitOp, BitUnit, BitfieldOffset, BitfieldType, BitposRange, Overflow,
+};
 
 fn bit_offset_error() -> Error {
     Error::other(bitmap::BitmapError::BitOffset.text())
@@ -130,23 +132,32 @@ impl Db<'_> {
     }
 
     /// BITFIELD: one entry per GET/SET/INCRBY, `None` where OVERFLOW FAIL refused a write.
+    ///
+    /// Every offset is resolved and checked against the string limit before the key is looked
+    /// up, as Redis checks them while it parses the arguments.
     pub(crate) fn bitfield(&mut self, key: &[u8], ops: &[BitfieldOp]) -> Result<Vec<Option<i64>>> {
         let mut need: u64 = 0;
+        let mut has_writes = false;
         for op in ops {
-            if let Some((ty, offset)) = op.writes() {
+            if let Some(field) = op.field() {
+                let (ty, offset) = field.map_err(|_| bit_offset_error())?;
                 self.check_offset(offset)?;
-                need = need.max(ty.write_len(offset));
+                if op.is_write() {
+                    has_writes = true;
+                    need = need.max(ty.write_len(offset));
+                }
             }
         }
-        let has_writes = ops.iter().any(|o| o.writes().is_some());
+        // Offsets resolved a second time cannot fail: the loop above checked each one.
+        let field = |ty: BitfieldType, o: BitfieldOffset| o.resolve(ty).unwrap_or(0);
         let mut out = Vec::new();
         let mut overflow = Overflow::Wrap;
         if !has_writes {
             // Read in place: a GET-only program never copies the string.
             let bytes = self.read_string(key)?.unwrap_or_default();
             for op in ops {
-                if let BitfieldOp::Get(ty, offset) = *op {
-                    out.push(Some(bitmap::bitfield_get(&bytes, ty, offset)));
+                if let BitfieldOp::Get(ty, o) = *op {
+                    out.push(Some(bitmap::bitfield_get(&bytes, ty, field(ty, o))));
                 }
             }
             return Ok(out);
@@ -156,14 +167,14 @@ impl Db<'_> {
         for op in ops {
             match *op {
                 BitfieldOp::Overflow(o) => overflow = o,
-                BitfieldOp::Get(ty, offset) => {
-                    out.push(Some(bitmap::bitfield_get(raw, ty, offset)))
+                BitfieldOp::Get(ty, o) => {
+                    out.push(Some(bitmap::bitfield_get(raw, ty, field(ty, o))))
                 }
-                BitfieldOp::Set(ty, offset, v) => {
-                    out.push(bitmap::bitfield_set(raw, ty, offset, v, overflow))
+                BitfieldOp::Set(ty, o, v) => {
+                    out.push(bitmap::bitfield_set(raw, ty, field(ty, o), v, overflow))
                 }
-                BitfieldOp::IncrBy(ty, offset, by) => {
-                    out.push(bitmap::bitfield_incrby(raw, ty, offset, by, overflow))
+                BitfieldOp::IncrBy(ty, o, by) => {
+                    out.push(bitmap::bitfield_incrby(raw, ty, field(ty, o), by, overflow))
                 }
             }
         }
@@ -224,7 +235,9 @@ impl Store {
         self.with_db(Lock::Keys(&keys), |db| db.bitop(op, dest, &sources))
     }
 
-    /// BITFIELD.
+    /// BITFIELD: one entry per GET, SET and INCRBY of `ops` (OVERFLOW has none), `None` where
+    /// `OVERFLOW FAIL` refused a write. An offset is in bits or, as Redis's `#n`, in fields
+    /// of the operation's type: `BitfieldOp::Get(ty, BitfieldOffset::Fields(2))`.
     pub fn bitfield(&self, key: impl AsRef<[u8]>, ops: &[BitfieldOp]) -> Result<Vec<Option<i64>>> {
         self.check_memory(true)?;
         let key = key.as_ref();
@@ -235,7 +248,7 @@ impl Store {
     pub fn bitfield_ro(
         &self,
         key: impl AsRef<[u8]>,
-        fields: &[(BitfieldType, u64)],
+        fields: &[(BitfieldType, BitfieldOffset)],
     ) -> Result<Vec<i64>> {
         let key = key.as_ref();
         let ops: Vec<BitfieldOp> = fields.iter().map(|&(t, o)| BitfieldOp::Get(t, o)).collect();

@@ -435,6 +435,15 @@ pub(crate) fn estimate(key: &[u8], value: &Value) -> u32 {
                 + std::mem::size_of_val(&**b)
                 + 16
         }
+        Value::Cuckoo(cf) => {
+            let subs = cf.filters();
+            subs.iter().map(|f| block(f.data().len())).sum::<usize>()
+                + block(std::mem::size_of_val(subs))
+                + block(std::mem::size_of_val(&**cf))
+        }
+        Value::Cms(s) => {
+            block(std::mem::size_of_val(s.cells())) + block(std::mem::size_of_val(&**s))
+        }
     };
     let total = SLOT_OVERHEAD
         .saturating_add(block(key.len()))

@@ -51,6 +51,10 @@ pub enum KeyType {
     List,
     /// `MBbloom--`, a RedisBloom filter.
     Bloom,
+    /// `MBbloomCF`, a RedisBloom cuckoo filter.
+    Cuckoo,
+    /// `CMSk-TYPE`, a RedisBloom count-min sketch.
+    Cms,
     /// `zset`, a sorted set.
     ZSet,
 }
@@ -64,6 +68,8 @@ impl KeyType {
             KeyType::Hash => "hash",
             KeyType::List => "list",
             KeyType::Bloom => "MBbloom--",
+            KeyType::Cuckoo => "MBbloomCF",
+            KeyType::Cms => "CMSk-TYPE",
             KeyType::ZSet => "zset",
         }
     }
@@ -74,6 +80,8 @@ impl KeyType {
             Value::Hash(_) => KeyType::Hash,
             Value::List(_) => KeyType::List,
             Value::Bloom(_) => KeyType::Bloom,
+            Value::Cuckoo(_) => KeyType::Cuckoo,
+            Value::Cms(_) => KeyType::Cms,
             Value::ZSet(_) => KeyType::ZSet,
         }
     }

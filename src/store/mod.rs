@@ -20,6 +20,8 @@
 pub(crate) mod bits;
 pub(crate) mod blocking;
 pub(crate) mod bloom;
+pub(crate) mod cms;
+pub(crate) mod cuckoo;
 pub(crate) mod evict;
 pub(crate) mod generic;
 pub(crate) mod hashes;
@@ -43,6 +45,7 @@ use value::Value;
 
 pub use bits::BitfieldOp;
 pub use bloom::{BfInfoField, BfInsertOptions, BloomOptions};
+pub use cuckoo::{CfInsertOptions, CfReserveOptions};
 pub use generic::{ExpireCondition, KeyType, ScanPage};
 pub use strings::{SetCondition, SetExpiry, SetOptions};
 pub use zsets::{ZEntry, ZPopped, ZRange, ZRangeBy, ZSetOp, ZaddReply};
@@ -99,6 +102,8 @@ pub(crate) struct Inner {
     pub(crate) saver: std::sync::OnceLock<persist::Saver>,
     /// Counters INFO reports.
     pub(crate) stats: Stats,
+    /// The connections to this store (CLIENT LIST, CLIENT KILL).
+    pub(crate) clients: crate::clients::Registry,
 }
 
 /// Counters of what happened to a store since it was built, for INFO. Updated with relaxed
@@ -243,6 +248,7 @@ impl StoreBuilder {
                     started_ms: self.clock.now_ms(),
                     ..Stats::default()
                 },
+                clients: crate::clients::Registry::default(),
                 clock: self.clock,
             }),
         }

@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | A hand-written binary encoding of [`Value`], no serde format crate | the format is ours to version and document byte for byte; every length is checked against the bytes left in the file before anything is allocated; no new dependency | about 200 lines of encoder and decoder |
 //! | HyperLogLogs are stored as their Redis string bytes and Bloom filters as their `BF.SCANDUMP` header and chunks | loading runs the same validation as `SET` of an HLL string and `BF.LOADCHUNK` (including the store's `bloom_max_bytes`), which the types' serde impls run too | none: these are the types' own persisted forms |
+//! | Cuckoo filters are stored as their `CF.SCANDUMP` header and one byte string per sub-filter; count-min sketches as their dimensions, total and counters | the header gets `CF.LOADCHUNK`'s checks, and every array is read (so the file holds its bytes) before the filter or sketch is built from it: a 38-byte header cannot make the loader allocate hundreds of megabytes | a sub-filter over 16 MiB is one record field, not several chunks |
 //! | Write to a temporary file in the target's directory, `fsync`, rename over the target, `fsync` the directory | a crash at any moment leaves either the previous snapshot or the new one, complete (`tests/crash.rs` kills a saving process 30 times) | a killed save leaves its temporary file (`.<name>.tmp-<pid>-<n>`) behind |
 //! | The file is checksummed (xxh3-64) and the checksum is verified over the whole file before one record is decoded | a truncated or damaged file is refused with one clear error, and a loader never acts on corrupt data | loading reads the file twice (the second read is usually from the page cache) |
 //! | Saving locks one shard at a time, encodes its live keys into a buffer, unlocks, then writes | commands on other shards never wait for a save, and those on the shard being copied wait only for a memory copy, never for the disk | a save is consistent per shard, not across shards (below); the buffer peaks at the largest shard's encoding |
@@ -23,7 +24,7 @@
 //!
 //! ```text
 //! header   "SKSNAP\r\n" | version: u32 = 1 | flags: u32 = 0 | saved_at: i64 (Unix ms)
-//! record   kind: u8 (1..=7, 13) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
+//! record   kind: u8 (1..=9, 13) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
 //! end      0xFF | keys: varint
 //! trailer  xxh3_64 of every byte before it: u64
 //!
@@ -35,6 +36,9 @@
 //!          5 large hash    n: varint | n * (field: bytes, value: bytes)
 //!          6 list          n: varint | n * bytes                         (head first)
 //!          7 Bloom filter  header: bytes | n: varint | n * (iter: varint, chunk: bytes)
+//!          8 cuckoo filter header: bytes (CF.SCANDUMP's 38) | n: varint | n * bytes (slots)
+//!          9 count-min     width: varint | depth: varint | count: u64 | cells: bytes
+//!                          (width * depth little-endian u32 counters, row after row)
 //!         13 sorted set    encoding: u8 (0 listpack, 1 skiplist) | n: varint
 //!                          | n * (member: bytes, score: f64 bits)       (ascending)
 //! ```
@@ -48,6 +52,8 @@ use super::value::{StrValue, Value};
 use super::{Lock, Store, StoreBuilder};
 use crate::error::{Error, Result};
 use crate::types::bloom::{BloomLimits, ScalableBloomFilter};
+use crate::types::cms::CountMinSketch;
+use crate::types::cuckoo::CuckooFilter;
 use crate::types::hash::{HashValue, MAX_SMALL_ENTRIES};
 use crate::types::hll::HyperLogLog;
 use crate::types::zset::{ZSet, ZsetEncoding};
@@ -74,7 +80,8 @@ const KIND_HASH_SMALL: u8 = 4;
 const KIND_HASH_LARGE: u8 = 5;
 const KIND_LIST: u8 = 6;
 const KIND_BLOOM: u8 = 7;
-// Numbered apart from the kinds other families add, so that merges do not collide.
+const KIND_CUCKOO: u8 = 8;
+const KIND_CMS: u8 = 9;
 const KIND_ZSET: u8 = 13;
 const OP_END: u8 = 0xFF;
 const FLAG_EXPIRY: u8 = 1;
@@ -126,6 +133,8 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
         },
         Value::List(_) => KIND_LIST,
         Value::Bloom(_) => KIND_BLOOM,
+        Value::Cuckoo(_) => KIND_CUCKOO,
+        Value::Cms(_) => KIND_CMS,
         Value::ZSet(_) => KIND_ZSET,
     };
     out.push(kind);
@@ -190,6 +199,22 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
             for (next, data) in chunks {
                 put_varint(out, next as u64);
                 put_bytes(out, &data);
+            }
+        }
+        Value::Cuckoo(cf) => {
+            put_bytes(out, &cf.header_chunk());
+            put_varint(out, cf.filters().len() as u64);
+            for f in cf.filters() {
+                put_bytes(out, f.data());
+            }
+        }
+        Value::Cms(s) => {
+            put_varint(out, s.width() as u64);
+            put_varint(out, s.depth() as u64);
+            out.extend_from_slice(&s.info().count.to_le_bytes());
+            put_varint(out, s.cells().len() as u64 * 4);
+            for c in s.cells() {
+                out.extend_from_slice(&c.to_le_bytes());
             }
         }
     }
@@ -461,6 +486,26 @@ fn decode_value<R: Read>(
                 ));
             }
             Value::Bloom(Box::new(filter))
+        }
+        KIND_CUCKOO => {
+            let header = d.bytes()?;
+            let n = d.count()?;
+            let mut arrays = Vec::with_capacity(n.min(PREALLOC));
+            for _ in 0..n {
+                arrays.push(d.bytes()?);
+            }
+            let cf = CuckooFilter::from_dump(&header, arrays)
+                .map_err(|e| corrupt(format!("invalid cuckoo filter: {e}")))?;
+            Value::Cuckoo(Box::new(cf))
+        }
+        KIND_CMS => {
+            let width = d.varint()?;
+            let depth = d.varint()?;
+            let count = u64::from_le_bytes(d.i64()?.to_le_bytes());
+            let cells = d.bytes()?;
+            let s = CountMinSketch::from_parts(width, depth, count, &cells)
+                .map_err(|e| corrupt(format!("invalid count-min sketch: {e}")))?;
+            Value::Cms(Box::new(s))
         }
         KIND_ZSET => {
             let encoding = match d.u8()? {
@@ -770,6 +815,10 @@ mod tests {
         store.execute(&["RPUSH", "l", "x", "y"]);
         store.execute(&["PFADD", "p", "a", "b"]);
         store.execute(&["BF.ADD", "b", "x"]);
+        store.execute(&["CF.RESERVE", "c", "4"]);
+        store.execute(&["CF.ADD", "c", "x"]);
+        store.execute(&["CMS.INITBYDIM", "m", "2", "2"]);
+        store.execute(&["CMS.INCRBY", "m", "x", "7"]);
         store.execute(&["SET", "n", "12"]);
         store.execute(&["INCR", "n"]);
         let bytes = snapshot(&store);

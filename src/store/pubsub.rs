@@ -313,11 +313,12 @@ impl HubState {
 /// use sketchstore::{Message, Store};
 /// use std::time::Duration;
 /// let store = Store::new();
-/// let mut sub = store.subscriber();
+/// let mut sub = store.subscriber()?;
 /// assert_eq!(sub.subscribe(&["news"]).unwrap(), 1);
 /// assert_eq!(store.publish("news", "hi").unwrap(), 1);
 /// let msg = sub.receive(Duration::from_secs(1)).unwrap().unwrap();
 /// assert_eq!(msg, Message::Message { channel: b"news".to_vec(), payload: b"hi".to_vec() });
+/// # Ok::<(), sketchstore::Error>(())
 /// ```
 pub struct Subscription {
     store: Store,
@@ -345,8 +346,13 @@ fn confirmation(kind: &str, name: Option<&[u8]>, count: usize) -> Reply {
 }
 
 impl Store {
-    /// A new subscriber with no subscriptions.
-    pub fn subscriber(&self) -> Subscription {
+    /// A new subscriber with no subscriptions. Never fails on the embedded store; a
+    /// `Result` as [`Backend::subscriber`](crate::Backend::subscriber) answers one.
+    pub fn subscriber(&self) -> crate::Result<Subscription> {
+        Ok(self.new_subscription())
+    }
+
+    pub(crate) fn new_subscription(&self) -> Subscription {
         let hub = &self.inner.pubsub;
         let id = hub.next_id.fetch_add(1, Ordering::Relaxed);
         Subscription {
@@ -411,6 +417,11 @@ impl Subscription {
     /// Channels plus patterns subscribed to, the count Redis's confirmations carry.
     pub fn subscription_count(&self) -> usize {
         self.channels.len() + self.patterns.len()
+    }
+
+    /// How many channels are subscribed to.
+    pub(crate) fn channels_len(&self) -> usize {
+        self.channels.len()
     }
 
     /// The channels subscribed to, in no particular order.

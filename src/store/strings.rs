@@ -370,12 +370,13 @@ impl Store {
         self.set_with(key, value, opts).map(|o| o.written)
     }
 
-    /// SETEX / PSETEX: sets with a time to live (at least one millisecond).
+    /// SETEX / PSETEX: sets with a time to live (at least one millisecond). Arguments in
+    /// redis-rs's order (`set_ex(key, value, seconds)`).
     pub fn setex(
         &self,
         key: impl AsRef<[u8]>,
-        ttl: Duration,
         value: impl AsRef<[u8]>,
+        ttl: Duration,
     ) -> Result<()> {
         self.check_memory(true)?;
         let key = key.as_ref();

@@ -5,6 +5,8 @@
 //! materialized on demand and are always what Redis would hold.
 
 use crate::types::bloom::ScalableBloomFilter;
+use crate::types::cms::CountMinSketch;
+use crate::types::cuckoo::CuckooFilter;
 use crate::types::hash::HashValue;
 use crate::types::hll::HyperLogLog;
 use crate::types::zset::ZSet;
@@ -73,6 +75,10 @@ pub(crate) enum Value {
     #[allow(clippy::box_collection)]
     List(Box<VecDeque<Vec<u8>>>),
     Bloom(Box<ScalableBloomFilter>),
+    /// A RedisBloom cuckoo filter (`CF.*`).
+    Cuckoo(Box<CuckooFilter>),
+    /// A RedisBloom count-min sketch (`CMS.*`).
+    Cms(Box<CountMinSketch>),
     ZSet(Box<ZSet>),
 }
 

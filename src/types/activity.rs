@@ -116,9 +116,9 @@ impl ActivityLayout {
         let bucket = self.bucket_of(unix_ms);
         let (tag, count) = self.offsets(bucket);
         let ops = [
-            BitfieldOp::Set(TAG, tag, (bucket & 0xffff) as i64),
+            BitfieldOp::Set(TAG, tag.into(), (bucket & 0xffff) as i64),
             BitfieldOp::Overflow(Overflow::Sat),
-            BitfieldOp::IncrBy(COUNT, count, 1),
+            BitfieldOp::IncrBy(COUNT, count.into(), 1),
         ];
         let slot = bucket % self.slots;
         (ops, RecordedSlot { bucket, slot })
@@ -140,7 +140,7 @@ impl ActivityLayout {
         let (_, count) = self.offsets(at.bucket);
         [
             BitfieldOp::Overflow(Overflow::Sat),
-            BitfieldOp::IncrBy(COUNT, count, -stale),
+            BitfieldOp::IncrBy(COUNT, count.into(), -stale),
         ]
     }
 
@@ -168,20 +168,28 @@ impl ActivityLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::bitmap::{bitfield_incrby, bitfield_set};
+    use crate::types::bitmap::{bitfield_incrby, bitfield_set, BitfieldOffset};
 
     /// Applies a BITFIELD program to bytes, as the store would.
     fn run(bytes: &mut Vec<u8>, ops: &[BitfieldOp]) -> Vec<Option<i64>> {
         let mut of = Overflow::Wrap;
         let mut out = Vec::new();
+        let bits = |t, o: BitfieldOffset| match o.resolve(t) {
+            Ok(o) => o,
+            Err(e) => panic!("{o}: {e}"),
+        };
         for op in ops {
             match *op {
                 BitfieldOp::Overflow(o) => of = o,
-                BitfieldOp::Set(t, o, v) => out.push(bitfield_set(bytes, t, o, v, of)),
-                BitfieldOp::IncrBy(t, o, v) => out.push(bitfield_incrby(bytes, t, o, v, of)),
-                BitfieldOp::Get(t, o) => {
-                    out.push(Some(super::super::bitmap::bitfield_get(bytes, t, o)))
+                BitfieldOp::Set(t, o, v) => out.push(bitfield_set(bytes, t, bits(t, o), v, of)),
+                BitfieldOp::IncrBy(t, o, v) => {
+                    out.push(bitfield_incrby(bytes, t, bits(t, o), v, of))
                 }
+                BitfieldOp::Get(t, o) => out.push(Some(super::super::bitmap::bitfield_get(
+                    bytes,
+                    t,
+                    bits(t, o),
+                ))),
             }
         }
         out

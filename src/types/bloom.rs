@@ -1418,8 +1418,8 @@ pub fn fuzz_loadchunk(data: &[u8]) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use rand::rngs::SmallRng;
     use rand::{Rng, RngCore, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     fn reserve(error: f64, capacity: u64) -> ScalableBloomFilter {
         ScalableBloomFilter::new(capacity, error, DEFAULT_EXPANSION, false).expect("valid")
@@ -1531,7 +1531,7 @@ mod tests {
 
     #[test]
     fn shared_block_hash_pair_is_murmur_twice() {
-        let mut rng = SmallRng::seed_from_u64(5);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
         for len in 0..200 {
             let mut item = vec![0u8; len];
             rng.fill_bytes(&mut item);
@@ -1543,7 +1543,7 @@ mod tests {
 
     #[test]
     fn barrett_reduction_is_exact() {
-        let mut rng = SmallRng::seed_from_u64(11);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
         let mut moduli = vec![1, 2, 3, 63, 64, 1152, 1 << 33, (1 << 63) - 1, 1 << 63];
         moduli.extend([(1 << 63) + 1, u64::MAX - 1, u64::MAX]);
         moduli.extend((0..200).map(|_| rng.gen_range(1..1u64 << 40) * 64));
@@ -2028,7 +2028,7 @@ mod tests {
     /// Capacity 1000 grown to 10,000 items (4 links); FP rate over 1,000,000 absent items.
     /// Returns (measured, predicted from the links' fill).
     fn fp_rate(error: f64, seed: u64) -> (f64, f64) {
-        let mut rng = SmallRng::seed_from_u64(seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut bf = reserve(error, 1000);
         // Present items start with 0, absent ones with 1, so no absent item was inserted.
         let mut item = [0u8; 9];
@@ -2088,7 +2088,7 @@ mod tests {
 
     #[test]
     fn fuzz_loadchunk_corpus() {
-        let mut rng = SmallRng::seed_from_u64(7);
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
         let mut inputs: Vec<Vec<u8>> = Vec::new();
         for _ in 0..100 {
             let len = rng.gen_range(0..400);

@@ -270,6 +270,33 @@ impl CountMinSketch {
         Ok(())
     }
 
+    /// A sketch from its dimensions, total and counters (little-endian `u32`s, row after
+    /// row), as persisted. The dimensions must be at least 1, within [`MAX_BYTES`], and
+    /// filled exactly by `cells_le`; they are checked before anything is allocated.
+    pub fn from_parts(
+        width: u64,
+        depth: u64,
+        count: u64,
+        cells_le: &[u8],
+    ) -> Result<CountMinSketch, CmsError> {
+        if width == 0 {
+            return Err(CmsError::InvalidWidth);
+        }
+        if depth == 0 {
+            return Err(CmsError::InvalidDepth);
+        }
+        let bytes = width.checked_mul(depth).and_then(|n| n.checked_mul(4));
+        if bytes != Some(cells_le.len() as u64) {
+            return Err(CmsError::TooLarge);
+        }
+        let mut s = CountMinSketch::with_dims(width, depth)?;
+        for (dst, src) in s.cells.iter_mut().zip(cells_le.chunks_exact(4)) {
+            *dst = u32::from_le_bytes([src[0], src[1], src[2], src[3]]);
+        }
+        s.count = count;
+        Ok(s)
+    }
+
     /// `CMS.INFO`.
     pub fn info(&self) -> CmsInfo {
         CmsInfo {
@@ -361,6 +388,27 @@ mod tests {
         );
         assert_eq!(
             CountMinSketch::init_by_prob(1e-300, 0.5).unwrap_err(),
+            CmsError::TooLarge
+        );
+    }
+
+    #[test]
+    fn from_parts_round_trip_and_checks() {
+        let mut s = CountMinSketch::init_by_dim(5, 3).unwrap();
+        s.incrby(b"a", 7).unwrap();
+        let le: Vec<u8> = s.cells().iter().flat_map(|c| c.to_le_bytes()).collect();
+        let back = CountMinSketch::from_parts(5, 3, s.info().count, &le).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(
+            CountMinSketch::from_parts(0, 3, 0, &[]).unwrap_err(),
+            CmsError::InvalidWidth
+        );
+        assert_eq!(
+            CountMinSketch::from_parts(5, 3, 0, &le[1..]).unwrap_err(),
+            CmsError::TooLarge
+        );
+        assert_eq!(
+            CountMinSketch::from_parts(u64::MAX, 3, 0, &le).unwrap_err(),
             CmsError::TooLarge
         );
     }

@@ -755,6 +755,48 @@ impl CuckooFilter {
     /// 1..=65535 sub-filters (RedisBloom keeps the count's low 16 bits), max iterations
     /// nonzero, no zero-bucket sub-filter, and at most [`MAX_DATA_BYTES`] of slots.
     pub fn from_header(header: &[u8]) -> Result<CuckooFilter, CuckooError> {
+        let (mut cf, sizes) = Self::parse_header(header)?;
+        let bad = CuckooError::HeaderRejected;
+        cf.filters.try_reserve_exact(sizes.len()).map_err(|_| bad)?;
+        for buckets in sizes {
+            cf.filters
+                .push(SubFilter::zeroed(buckets, cf.bucket_size).ok_or(bad)?);
+        }
+        Ok(cf)
+    }
+
+    /// A filter from a `CF.SCANDUMP` header and every sub-filter's slots, oldest first,
+    /// taking ownership of the arrays (nothing is allocated for the slots). The header gets
+    /// [`from_header`](Self::from_header)'s checks; each array must be exactly as long as the
+    /// header makes its sub-filter ([`CuckooError::ChunkRejected`] otherwise).
+    pub fn from_dump(header: &[u8], arrays: Vec<Vec<u8>>) -> Result<CuckooFilter, CuckooError> {
+        let (mut cf, sizes) = Self::parse_header(header)?;
+        let bad = CuckooError::ChunkRejected;
+        if arrays.len() != sizes.len() {
+            return Err(bad);
+        }
+        let bs = u64::from(cf.bucket_size);
+        if sizes
+            .iter()
+            .zip(&arrays)
+            .any(|(&buckets, a)| buckets * bs != a.len() as u64)
+        {
+            return Err(bad);
+        }
+        cf.filters = sizes
+            .into_iter()
+            .zip(arrays)
+            .map(|(num_buckets, a)| SubFilter {
+                num_buckets,
+                data: a.into_boxed_slice(),
+            })
+            .collect();
+        Ok(cf)
+    }
+
+    /// The header's filter (with no sub-filters yet) and its sub-filters' bucket counts,
+    /// after every check of [`from_header`](Self::from_header).
+    fn parse_header(header: &[u8]) -> Result<(CuckooFilter, Vec<u64>), CuckooError> {
         let h: &[u8; HEADER_LEN] = header.try_into().map_err(|_| CuckooError::InvalidHeader)?;
         let u64_at = |i: usize| {
             let mut b = [0u8; 8];
@@ -795,20 +837,16 @@ impl CuckooFilter {
                 .ok_or(bad)?;
             sizes.push(buckets);
         }
-        let mut filters = Vec::new();
-        filters.try_reserve_exact(sizes.len()).map_err(|_| bad)?;
-        for buckets in sizes {
-            filters.push(SubFilter::zeroed(buckets, bucket_size).ok_or(bad)?);
-        }
-        Ok(CuckooFilter {
+        let cf = CuckooFilter {
             num_buckets,
             num_items,
             num_deletes,
             bucket_size,
             max_iterations,
             expansion,
-            filters,
-        })
+            filters: Vec::new(),
+        };
+        Ok((cf, sizes))
     }
 
     /// `CF.LOADCHUNK key cursor data` for a data chunk: `cursor` is the one `CF.SCANDUMP`
@@ -948,6 +986,34 @@ mod tests {
         let info = cf.info();
         assert_eq!(info.size, 72);
         assert_eq!(info.num_buckets, 8);
+    }
+
+    #[test]
+    fn from_dump_takes_exact_arrays() {
+        let mut cf = CuckooFilter::reserve(8, 2, 5, 2).unwrap();
+        for i in 0..40u32 {
+            let _ = cf.add(&i.to_le_bytes());
+        }
+        assert!(cf.filters().len() > 1);
+        let arrays: Vec<Vec<u8>> = cf.filters().iter().map(|f| f.data().to_vec()).collect();
+        let back = CuckooFilter::from_dump(&cf.header_chunk(), arrays.clone()).unwrap();
+        assert_eq!(back, cf);
+        let mut short = arrays.clone();
+        short.pop();
+        assert_eq!(
+            CuckooFilter::from_dump(&cf.header_chunk(), short),
+            Err(CuckooError::ChunkRejected)
+        );
+        let mut cut = arrays.clone();
+        cut[0].pop();
+        assert_eq!(
+            CuckooFilter::from_dump(&cf.header_chunk(), cut),
+            Err(CuckooError::ChunkRejected)
+        );
+        assert_eq!(
+            CuckooFilter::from_dump(&cf.header_chunk()[..37], arrays),
+            Err(CuckooError::InvalidHeader)
+        );
     }
 
     #[test]

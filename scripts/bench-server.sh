@@ -1,0 +1,69 @@
+#!/bin/sh
+# Throughput of sketchstore-server beside redis-server 7.0, measured by redis-benchmark in the
+# same run: for each round, each test runs against one server then the other, so both see the
+# same machine load. Prints requests per second per test, server and round, then the median
+# ratio (sketchstore / Redis) per test.
+#
+# Usage: scripts/bench-server.sh [ROUNDS] [REQUESTS]
+#   ROUNDS    repetitions of the whole table (default 3)
+#   REQUESTS  requests per redis-benchmark run (default 100000)
+# Environment: CLIENTS (default 50), TESTS (default "set,get,incr,lpush,lpop,pfadd"),
+#              PIPELINES (default "1 16").
+# Needs redis-server and redis-benchmark (Debian: redis-server, redis-tools) and a release
+# build: cargo build --release --bin sketchstore-server.
+set -eu
+
+ROUNDS=${1:-3}
+REQUESTS=${2:-100000}
+CLIENTS=${CLIENTS:-50}
+TESTS=${TESTS:-set,get,incr,lpush,lpop,pfadd}
+PIPELINES=${PIPELINES:-"1 16"}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${SKETCHSTORE_SERVER:-$ROOT/target/release/sketchstore-server}
+
+for tool in redis-server redis-benchmark; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "bench-server: $tool is not installed (apt-get install -y redis-server redis-tools)" >&2; exit 2; }
+done
+[ -x "$BIN" ] || { echo "bench-server: $BIN missing: cargo build --release --bin sketchstore-server" >&2; exit 2; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+P_OURS=$(free_port); P_REDIS=$(free_port)
+DIR=$(mktemp -d)
+"$BIN" --port "$P_OURS" --save "" --dir "$DIR" >/dev/null 2>&1 &
+PID_OURS=$!
+redis-server --port "$P_REDIS" --save "" --appendonly no --dir "$DIR" >/dev/null 2>&1 &
+PID_REDIS=$!
+trap 'kill $PID_OURS $PID_REDIS 2>/dev/null; rm -rf "$DIR"' EXIT
+sleep 1
+
+OUT="$DIR/results"
+: > "$OUT"
+round=1
+while [ "$round" -le "$ROUNDS" ]; do
+    for p in $PIPELINES; do
+        for server in sketchstore redis; do
+            port=$P_OURS; [ "$server" = redis ] && port=$P_REDIS
+            redis-benchmark -p "$port" -q -n "$REQUESTS" -c "$CLIENTS" -P "$p" -t "$TESTS" --csv 2>/dev/null \
+                | tail -n +2 | tr -d '"' | while IFS=, read -r test rps rest; do
+                    echo "$round $p $server $test $rps" >> "$OUT"
+                done
+        done
+    done
+    round=$((round + 1))
+done
+
+echo "round pipeline server test requests_per_second"
+cat "$OUT"
+echo
+echo "median over rounds: test pipeline sketchstore redis ratio"
+python3 - "$OUT" <<'PY'
+import sys, statistics, collections
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+d = collections.defaultdict(list)
+for r, p, s, t, v in rows:
+    d[(t, int(p), s)].append(float(v))
+for (t, p) in sorted({(t, p) for (t, p, s) in d}):
+    ours = statistics.median(d[(t, p, "sketchstore")])
+    theirs = statistics.median(d[(t, p, "redis")])
+    print(f"{t:8s} P={p:<3d} {ours:12.0f} {theirs:12.0f}  x{ours / theirs:.2f}")
+PY
