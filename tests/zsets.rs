@@ -589,3 +589,41 @@ fn backend_defaults_agree_with_the_store() {
     assert_eq!(direct, via);
     assert!(direct[0].contains("Ok(4)"), "{direct:?}");
 }
+
+#[test]
+fn an_async_pop_waits_and_a_dropped_one_gives_entries_back() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let store = Store::new();
+    let argv = |s: &str| {
+        s.split(' ')
+            .map(|w| w.as_bytes().to_vec())
+            .collect::<Vec<_>>()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut waiter = store.connection();
+        let mut adder = store.connection();
+        let (popped, added) = tokio::join!(waiter.execute_async(argv("BZMPOP 5 1 q MAX")), async {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            adder.execute_async(argv("ZADD q 1 a 2 b")).await
+        });
+        assert_eq!(added, Reply::Integer(2));
+        assert_eq!(popped, parse("[q, [[b, 2]]]"));
+    });
+    // Served while nobody polls, then dropped: the entry goes back.
+    let mut conn = store.connection();
+    let mut cx = Context::from_waker(Waker::noop());
+    {
+        let mut fut = Box::pin(conn.execute_async(argv("BZPOPMIN e 0")));
+        assert!(matches!(fut.as_mut().poll(&mut cx), Poll::Pending));
+        assert_eq!(store.blocked_clients(), 1);
+        assert_eq!(store.execute(&["ZADD", "e", "7", "x"]), Reply::Integer(1));
+        assert_eq!(store.execute(&["ZCARD", "e"]), Reply::Integer(0));
+    }
+    assert_eq!(store.blocked_clients(), 0);
+    assert_eq!(store.execute(&["ZSCORE", "e", "x"]), Reply::bulk("7"));
+}
