@@ -514,6 +514,16 @@ mod tests {
         let list: std::collections::VecDeque<Vec<u8>> = (0..1000).map(|_| vec![1u8; 100]).collect();
         let l = estimate(b"k", &Value::List(Box::new(list)));
         assert!(l > 100_000 && l < 200_000, "{l}");
+        let mut z = crate::types::zset::ZSet::new();
+        for i in 0..1000 {
+            let _ = z.zadd(
+                format!("member-{i}").as_bytes(),
+                f64::from(i),
+                crate::types::zset::ZaddFlags::default(),
+            );
+        }
+        let z = estimate(b"k", &Value::ZSet(Box::new(z)));
+        assert!(z > 50_000 && z < 200_000, "{z}");
     }
 
     #[test]
