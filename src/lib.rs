@@ -73,8 +73,8 @@ pub fn fuzz_is_blocking(name: &[u8]) -> bool {
 }
 pub use store::persist::SNAPSHOT_VERSION;
 pub use store::pubsub::{Message, Subscription, DEFAULT_PUBSUB_BUFFER_BYTES};
-pub use store::sort::SortOptions;
 pub use store::sets::{SScanPage, MAX_SRANDMEMBER_PICKS};
+pub use store::sort::SortOptions;
 pub use store::strings::SetOutcome;
 pub use store::{BfInfoField, BfInsertOptions, BloomOptions, CfInsertOptions, CfReserveOptions};
 pub use store::{
@@ -82,6 +82,7 @@ pub use store::{
     Store, StoreBuilder, DEFAULT_HLL_SPARSE_MAX_BYTES, DEFAULT_MAX_STRING_BYTES,
 };
 pub use store::{TDigestMergeOptions, TopKOptions};
+pub use store::{ZEntry, ZPopped, ZRange, ZRangeBy, ZSetOp, ZaddReply};
 pub use types::bitmap::{
     BitOp, BitUnit, BitfieldOffset, BitfieldType, BitmapError, BitposRange, Overflow,
 };

@@ -23,18 +23,20 @@ use crate::store::generic::Ttl;
 use crate::store::hashes::HScanPage;
 use crate::store::lists::{ListEnd, LposOptions, MPopped};
 use crate::store::pubsub::{Message, Subscription};
-use crate::store::sort::SortOptions;
 use crate::store::sets::SScanPage;
+use crate::store::sort::SortOptions;
 use crate::store::strings::{SetCondition, SetExpiry, SetOptions, SetOutcome};
 use crate::store::{BfInsertOptions, BloomOptions, CfInsertOptions, CfReserveOptions};
 use crate::store::{BitfieldOp, ExpireCondition, KeyType, ScanPage, Store};
 use crate::store::{TDigestMergeOptions, TopKOptions};
+use crate::store::{ZEntry, ZRange, ZRangeBy, ZSetOp};
 use crate::types::bitmap::{BitOp, BitUnit, BitposRange, Overflow};
 use crate::types::bloom::BloomInfo;
 use crate::types::cms::CmsInfo;
 use crate::types::cuckoo::{CuckooInfo, InsertOutcome};
 use crate::types::tdigest::TDigestInfo;
 use crate::types::topk::TopKInfo;
+use crate::types::zset::{Aggregate, LexBound, ScoreRange};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -479,6 +481,113 @@ fn as_pairs(r: Reply) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     Ok(out)
 }
 
+/// A score as an argument Redis reads back exactly (`%.17g`, `inf`, `-inf`).
+fn score_text(score: f64) -> String {
+    crate::reply::format_double(score)
+}
+
+fn score_range_args(r: &ScoreRange) -> (String, String) {
+    let end = |v: f64, ex: bool| format!("{}{}", if ex { "(" } else { "" }, score_text(v));
+    (end(r.min, r.min_exclusive), end(r.max, r.max_exclusive))
+}
+
+fn lex_arg(b: &LexBound) -> Vec<u8> {
+    match b {
+        LexBound::Min => b"-".to_vec(),
+        LexBound::Max => b"+".to_vec(),
+        LexBound::Inclusive(m) => [b"[".as_slice(), m].concat(),
+        LexBound::Exclusive(m) => [b"(".as_slice(), m].concat(),
+    }
+}
+
+/// ZRANGE's `min max [BYSCORE|BYLEX] [REV] [LIMIT ..] [WITHSCORES]` for a query (the ends
+/// of a reversed score or lex range go highest first, as Redis reads them).
+fn zrange_args(mut a: Argv, q: &ZRange, withscores: bool) -> Argv {
+    let swap = |(lo, hi): (Vec<u8>, Vec<u8>)| if q.rev { (hi, lo) } else { (lo, hi) };
+    match &q.by {
+        ZRangeBy::Rank(start, stop) => a = a.num(start).num(stop),
+        ZRangeBy::Score(r) => {
+            let (min, max) = score_range_args(r);
+            let (x, y) = swap((min.into_bytes(), max.into_bytes()));
+            a = a.arg(x).arg(y).arg("BYSCORE");
+        }
+        ZRangeBy::Lex(r) => {
+            let (x, y) = swap((lex_arg(&r.min), lex_arg(&r.max)));
+            a = a.arg(x).arg(y).arg("BYLEX");
+        }
+    }
+    if q.rev {
+        a = a.arg("REV");
+    }
+    if let (Some((offset, count)), false) = (q.limit, matches!(q.by, ZRangeBy::Rank(..))) {
+        a = a.arg("LIMIT").num(offset).num(count);
+    }
+    if withscores {
+        a = a.arg("WITHSCORES");
+    }
+    a
+}
+
+fn zsetop_args(mut a: Argv, op: ZSetOp, weights: &[f64], aggregate: Aggregate) -> Argv {
+    if op == ZSetOp::Diff {
+        return a;
+    }
+    if !weights.is_empty() {
+        a = a.arg("WEIGHTS");
+        for w in weights {
+            a = a.arg(score_text(*w));
+        }
+    }
+    a.arg("AGGREGATE").arg(match aggregate {
+        Aggregate::Sum => "SUM",
+        Aggregate::Min => "MIN",
+        Aggregate::Max => "MAX",
+    })
+}
+
+/// A score reply: a double (RESP3), its text (RESP2), or nil.
+fn as_score(r: Reply) -> Result<Option<f64>> {
+    match r {
+        Reply::Nil => Ok(None),
+        Reply::Double(d) => Ok(Some(d)),
+        Reply::Bulk(b) => crate::types::zset::parse_score(&b)
+            .map(Some)
+            .ok_or_else(|| unexpected(&Reply::Bulk(b))),
+        Reply::Error(e) => Err(Error::from_reply_text(&e)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+fn as_opt_usize(r: Reply) -> Result<Option<usize>> {
+    match r {
+        Reply::Nil => Ok(None),
+        other => as_usize(other).map(Some),
+    }
+}
+
+/// Member/score pairs: flat (RESP2) or nested (RESP3).
+fn as_entries(r: Reply) -> Result<Vec<ZEntry>> {
+    let items = match r {
+        Reply::Pairs(p) => p.into_iter().flat_map(|(m, s)| [m, s]).collect(),
+        other => as_array(other)?,
+    };
+    let mut flat = Vec::with_capacity(items.len());
+    for i in items {
+        match i {
+            Reply::Array(pair) => flat.extend(pair),
+            other => flat.push(other),
+        }
+    }
+    let mut out = Vec::with_capacity(flat.len() / 2);
+    let mut it = flat.into_iter();
+    while let (Some(m), Some(s)) = (it.next(), it.next()) {
+        let m = as_bulk(m)?;
+        let s = as_score(s)?.ok_or_else(|| unexpected(&Reply::Nil))?;
+        out.push((m, s));
+    }
+    Ok(out)
+}
+
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
@@ -888,6 +997,7 @@ pub trait Backend: Send + Sync {
             b"MBbloomCF" => KeyType::Cuckoo,
             b"CMSk-TYPE" => KeyType::Cms,
             b"set" => KeyType::Set,
+            b"zset" => KeyType::ZSet,
             other => {
                 return Err(Error::Io(format!(
                     "unsupported key type {}",
@@ -1685,6 +1795,150 @@ pub trait Backend: Send + Sync {
         Box::pin(std::future::ready(Err(unsupported("BRPOP (async)"))))
     }
 
+    // ---- sorted sets ----
+
+    /// ZADD: how many members were new.
+    fn zadd(&self, key: &[u8], pairs: &[(f64, &[u8])]) -> Result<usize> {
+        let mut a = Argv::new("ZADD").arg(key);
+        for (score, member) in pairs {
+            a = a.arg(score_text(*score)).arg(member);
+        }
+        as_usize(a.run(self)?)
+    }
+    /// ZINCRBY: the new score.
+    fn zincrby(&self, key: &[u8], increment: f64, member: &[u8]) -> Result<f64> {
+        let r = Argv::new("ZINCRBY")
+            .arg(key)
+            .arg(score_text(increment))
+            .arg(member)
+            .run(self)?;
+        as_score(r)?.ok_or_else(|| unexpected(&Reply::Nil))
+    }
+    /// ZREM: how many members were removed.
+    fn zrem(&self, key: &[u8], members: &[&[u8]]) -> Result<usize> {
+        as_usize(Argv::new("ZREM").arg(key).args(members).run(self)?)
+    }
+    /// ZCARD.
+    fn zcard(&self, key: &[u8]) -> Result<usize> {
+        as_usize(Argv::new("ZCARD").arg(key).run(self)?)
+    }
+    /// ZSCORE.
+    fn zscore(&self, key: &[u8], member: &[u8]) -> Result<Option<f64>> {
+        as_score(Argv::new("ZSCORE").arg(key).arg(member).run(self)?)
+    }
+    /// ZMSCORE.
+    fn zmscore(&self, key: &[u8], members: &[&[u8]]) -> Result<Vec<Option<f64>>> {
+        as_array(Argv::new("ZMSCORE").arg(key).args(members).run(self)?)?
+            .into_iter()
+            .map(as_score)
+            .collect()
+    }
+    /// ZRANK.
+    fn zrank(&self, key: &[u8], member: &[u8]) -> Result<Option<usize>> {
+        as_opt_usize(Argv::new("ZRANK").arg(key).arg(member).run(self)?)
+    }
+    /// ZREVRANK.
+    fn zrevrank(&self, key: &[u8], member: &[u8]) -> Result<Option<usize>> {
+        as_opt_usize(Argv::new("ZREVRANK").arg(key).arg(member).run(self)?)
+    }
+    /// ZCOUNT.
+    fn zcount(&self, key: &[u8], range: &ScoreRange) -> Result<usize> {
+        let (min, max) = score_range_args(range);
+        as_usize(Argv::new("ZCOUNT").arg(key).arg(min).arg(max).run(self)?)
+    }
+    /// ZRANGE in any form, with scores (a lex range answers its members' scores too).
+    fn zrange(&self, key: &[u8], q: &ZRange) -> Result<Vec<ZEntry>> {
+        let lex = matches!(q.by, ZRangeBy::Lex(_));
+        let r = zrange_args(Argv::new("ZRANGE").arg(key), q, !lex).run(self)?;
+        if !lex {
+            return as_entries(r);
+        }
+        let members = as_bulks(r)?;
+        let refs: Vec<&[u8]> = members.iter().map(Vec::as_slice).collect();
+        let scores = if refs.is_empty() {
+            Vec::new()
+        } else {
+            self.zmscore(key, &refs)?
+        };
+        Ok(members
+            .into_iter()
+            .zip(scores)
+            .map(|(m, s)| (m, s.unwrap_or(0.0)))
+            .collect())
+    }
+    /// ZRANGESTORE: how many entries were stored.
+    fn zrangestore(&self, dst: &[u8], src: &[u8], q: &ZRange) -> Result<usize> {
+        as_usize(zrange_args(Argv::new("ZRANGESTORE").arg(dst).arg(src), q, false).run(self)?)
+    }
+    /// ZREMRANGEBYRANK, ZREMRANGEBYSCORE or ZREMRANGEBYLEX.
+    fn zremrange(&self, key: &[u8], by: &ZRangeBy) -> Result<usize> {
+        let a = match by {
+            ZRangeBy::Rank(start, stop) => {
+                Argv::new("ZREMRANGEBYRANK").arg(key).num(start).num(stop)
+            }
+            ZRangeBy::Score(r) => {
+                let (min, max) = score_range_args(r);
+                Argv::new("ZREMRANGEBYSCORE").arg(key).arg(min).arg(max)
+            }
+            ZRangeBy::Lex(r) => Argv::new("ZREMRANGEBYLEX")
+                .arg(key)
+                .arg(lex_arg(&r.min))
+                .arg(lex_arg(&r.max)),
+        };
+        as_usize(a.run(self)?)
+    }
+    /// ZPOPMIN key count.
+    fn zpopmin(&self, key: &[u8], count: usize) -> Result<Vec<ZEntry>> {
+        as_entries(Argv::new("ZPOPMIN").arg(key).num(count).run(self)?)
+    }
+    /// ZPOPMAX key count.
+    fn zpopmax(&self, key: &[u8], count: usize) -> Result<Vec<ZEntry>> {
+        as_entries(Argv::new("ZPOPMAX").arg(key).num(count).run(self)?)
+    }
+    /// ZUNION, ZINTER or ZDIFF with scores (weights and aggregate are ignored by ZDIFF).
+    fn zsetop(
+        &self,
+        op: ZSetOp,
+        keys: &[&[u8]],
+        weights: &[f64],
+        aggregate: Aggregate,
+    ) -> Result<Vec<ZEntry>> {
+        let name = match op {
+            ZSetOp::Union => "ZUNION",
+            ZSetOp::Inter => "ZINTER",
+            ZSetOp::Diff => "ZDIFF",
+        };
+        let a = zsetop_args(
+            Argv::new(name).num(keys.len()).args(keys),
+            op,
+            weights,
+            aggregate,
+        );
+        as_entries(a.arg("WITHSCORES").run(self)?)
+    }
+    /// ZUNIONSTORE, ZINTERSTORE or ZDIFFSTORE: the size stored at `dst`.
+    fn zsetop_store(
+        &self,
+        dst: &[u8],
+        op: ZSetOp,
+        keys: &[&[u8]],
+        weights: &[f64],
+        aggregate: Aggregate,
+    ) -> Result<usize> {
+        let name = match op {
+            ZSetOp::Union => "ZUNIONSTORE",
+            ZSetOp::Inter => "ZINTERSTORE",
+            ZSetOp::Diff => "ZDIFFSTORE",
+        };
+        let a = Argv::new(name).arg(dst).num(keys.len()).args(keys);
+        as_usize(zsetop_args(a, op, weights, aggregate).run(self)?)
+    }
+    /// ZINTERCARD (`limit` 0: no limit).
+    fn zintercard(&self, keys: &[&[u8]], limit: usize) -> Result<usize> {
+        let a = Argv::new("ZINTERCARD").num(keys.len()).args(keys);
+        as_usize(a.arg("LIMIT").num(limit).run(self)?)
+    }
+
     // ---- pub/sub ----
 
     /// PUBLISH: how many subscriptions received the message.
@@ -2248,6 +2502,70 @@ impl Backend for Store {
         timeout: Duration,
     ) -> BoxFuture<'static, Result<Option<Popped>>> {
         Box::pin(Store::brpop_async(self, keys, timeout))
+    }
+    fn zadd(&self, key: &[u8], pairs: &[(f64, &[u8])]) -> Result<usize> {
+        Store::zadd(self, key, pairs)
+    }
+    fn zincrby(&self, key: &[u8], increment: f64, member: &[u8]) -> Result<f64> {
+        Store::zincrby(self, key, increment, member)
+    }
+    fn zrem(&self, key: &[u8], members: &[&[u8]]) -> Result<usize> {
+        Store::zrem(self, key, members)
+    }
+    fn zcard(&self, key: &[u8]) -> Result<usize> {
+        Store::zcard(self, key)
+    }
+    fn zscore(&self, key: &[u8], member: &[u8]) -> Result<Option<f64>> {
+        Store::zscore(self, key, member)
+    }
+    fn zmscore(&self, key: &[u8], members: &[&[u8]]) -> Result<Vec<Option<f64>>> {
+        Store::zmscore(self, key, members)
+    }
+    fn zrank(&self, key: &[u8], member: &[u8]) -> Result<Option<usize>> {
+        Store::zrank(self, key, member)
+    }
+    fn zrevrank(&self, key: &[u8], member: &[u8]) -> Result<Option<usize>> {
+        Store::zrevrank(self, key, member)
+    }
+    fn zcount(&self, key: &[u8], range: &ScoreRange) -> Result<usize> {
+        Store::zcount(self, key, range)
+    }
+    fn zrange(&self, key: &[u8], q: &ZRange) -> Result<Vec<ZEntry>> {
+        Store::zrange(self, key, q)
+    }
+    fn zrangestore(&self, dst: &[u8], src: &[u8], q: &ZRange) -> Result<usize> {
+        Store::zrangestore(self, dst, src, q)
+    }
+    fn zremrange(&self, key: &[u8], by: &ZRangeBy) -> Result<usize> {
+        Store::zremrange(self, key, by)
+    }
+    fn zpopmin(&self, key: &[u8], count: usize) -> Result<Vec<ZEntry>> {
+        Store::zpopmin(self, key, count)
+    }
+    fn zpopmax(&self, key: &[u8], count: usize) -> Result<Vec<ZEntry>> {
+        Store::zpopmax(self, key, count)
+    }
+    fn zsetop(
+        &self,
+        op: ZSetOp,
+        keys: &[&[u8]],
+        weights: &[f64],
+        aggregate: Aggregate,
+    ) -> Result<Vec<ZEntry>> {
+        Store::zsetop(self, op, keys, weights, aggregate)
+    }
+    fn zsetop_store(
+        &self,
+        dst: &[u8],
+        op: ZSetOp,
+        keys: &[&[u8]],
+        weights: &[f64],
+        aggregate: Aggregate,
+    ) -> Result<usize> {
+        Store::zsetop_store(self, dst, op, keys, weights, aggregate)
+    }
+    fn zintercard(&self, keys: &[&[u8]], limit: usize) -> Result<usize> {
+        Store::zintercard(self, keys, limit)
     }
     fn publish(&self, channel: &[u8], message: &[u8]) -> Result<usize> {
         Store::publish(self, channel, message)

@@ -8,8 +8,7 @@ use super::{reply, Args, BlockingCall, Command, Flags, Keys, Spec};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::store::blocking::unframe;
-use crate::store::blocking::{ceil_ms, WaitKind};
+use crate::store::blocking::{ceil_ms, elem, WaitKind};
 use crate::store::lists::{ListEnd, LposOptions, MPopped, LPOS_RANK_ZERO};
 use crate::store::Db;
 use std::time::Duration;
@@ -452,7 +451,7 @@ fn block_mpop(argv: &[&[u8]], clock: &Clock) -> Result<BlockingCall> {
         keys: keys.iter().map(|k| Box::from(*k)).collect(),
         kind: WaitKind::MPop { end, count },
         timeout: argv_timeout(clock, argv[1])?,
-        answer: |r| mpop_reply(r.map(|p| p.map(|(k, v)| (k.into_vec(), unframe(&v))))),
+        answer: |r| mpop_reply(r.map(|p| p.map(|(k, v)| (k.into_vec(), v.frames())))),
     })
 }
 
@@ -464,7 +463,7 @@ fn block_pop<const LEFT: bool>(argv: &[&[u8]], clock: &Clock) -> Result<Blocking
         keys: keys.iter().map(|k| Box::from(*k)).collect(),
         kind: WaitKind::Pop(end(LEFT)),
         timeout: argv_timeout(clock, timeout[0])?,
-        answer: |r| match r {
+        answer: |r| match elem(r) {
             Ok(Some((k, v))) => Reply::Array(vec![Reply::Bulk(k.into_vec()), Reply::Bulk(v)]),
             Ok(None) => Reply::NilArray,
             Err(e) => Reply::Error(e.to_string()),
@@ -487,7 +486,7 @@ fn block_move<const RPOPLPUSH: bool>(argv: &[&[u8]], clock: &Clock) -> Result<Bl
             to,
         },
         timeout: argv_timeout(clock, timeout)?,
-        answer: |r| match r {
+        answer: |r| match elem(r) {
             Ok(Some((_, v))) => Reply::Bulk(v),
             // A blocked list client that times out gets the null array, BLMOVE too.
             Ok(None) => Reply::NilArray,

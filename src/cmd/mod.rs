@@ -39,6 +39,7 @@ mod strings;
 mod tdigest;
 mod topk;
 mod txn;
+mod zsets;
 
 pub use connection::{Connection, Protocol};
 pub use ops::TxOp;
@@ -47,7 +48,7 @@ pub(crate) use pubsub::{check_subcommand, full_name};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::store::blocking::{Popped, WaitKind};
+use crate::store::blocking::{Got, WaitKind};
 use crate::store::{Db, Store};
 use smallvec::SmallVec;
 use std::sync::OnceLock;
@@ -125,6 +126,9 @@ pub(crate) enum Keys {
     /// BLMPOP). A count that is not a positive integer names no keys; the command's parser
     /// reports it.
     Counted { at: usize },
+    /// A destination key at 1, then [`Keys::Counted`] keys (ZUNIONSTORE, ZINTERSTORE,
+    /// ZDIFFSTORE).
+    DestCounted { at: usize },
 }
 
 impl Keys {
@@ -154,6 +158,10 @@ impl Keys {
     ) where
         [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
     {
+        if let Keys::DestCounted { at } = self {
+            out.extend(argv.get(1).copied());
+            return Keys::Counted { at }.extend_with(argv, out);
+        }
         if let Keys::Counted { at } = self {
             let n = argv
                 .get(at)
@@ -242,7 +250,7 @@ pub(crate) struct BlockingCall {
     pub keys: Vec<Box<[u8]>>,
     pub kind: WaitKind,
     pub timeout: Option<std::time::Duration>,
-    pub answer: fn(Result<Option<Popped>>) -> Reply,
+    pub answer: fn(Result<Option<Got>>) -> Reply,
 }
 
 impl BlockingCall {
@@ -410,6 +418,7 @@ fn table() -> &'static Table {
         topk::register(&mut specs);
         tdigest::register(&mut specs);
         lists::register(&mut specs);
+        zsets::register(&mut specs);
         pubsub::register(&mut specs);
         txn::register(&mut specs);
         server::register(&mut specs);

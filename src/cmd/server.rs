@@ -599,6 +599,7 @@ fn command_info(spec: &Spec) -> Reply {
     }
     let (first, last, step) = match spec.keys {
         Keys::Range { first, last, step } => (first as i64, last as i64, step as i64),
+        Keys::DestCounted { .. } => (1, 1, 1),
         Keys::None | Keys::All | Keys::Counted { .. } => (0, 0, 0),
     };
     Reply::Array(vec![

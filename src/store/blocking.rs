@@ -1,4 +1,5 @@
-//! Waiting without holding locks: blocked list pops, their handoff, and deadlines.
+//! Waiting without holding locks: blocked list and sorted-set pops, their handoff, and
+//! deadlines.
 //!
 //! # Design
 //!
@@ -17,6 +18,12 @@
 //! leaves it in the list. A waiter that times out marks itself under the same mutex, and if it
 //! was served in the meantime it takes the value instead: nothing is lost, nothing is
 //! delivered twice.
+//!
+//! Sorted-set pops (`BZPOPMIN`, `BZPOPMAX`, `BZMPOP`) wait the same way: `ZADD` and
+//! `ZINCRBY` creating a key mark it ready like a push does, and a waiter only takes from a
+//! key of its own kind (a list waiter never pops a sorted set, nor the reverse). A key's
+//! queue is served front first; a front waiter of the other kind stops the serving of that
+//! key until it is gone, where Redis would skip it.
 //!
 //! A `BLMOVE` waiter pushes to its destination during the handoff, which needs the
 //! destination's shard. When that shard is not among the locked ones, serving of that key
@@ -159,6 +166,9 @@ pub(crate) enum WaitKind {
     /// BLMPOP: pop up to `count` elements from `end` of the first non-empty list. The
     /// elements travel in [`Popped`]'s value as [`frame`]s.
     MPop { end: ListEnd, count: usize },
+    /// BZPOPMIN / BZPOPMAX (`count` `None`: one entry) and BZMPOP (up to `count` entries),
+    /// from the highest scores when `max`.
+    ZPop { max: bool, count: Option<usize> },
 }
 
 /// Several elements as one value: each as its length (4 bytes, little endian) and bytes.
@@ -183,12 +193,46 @@ pub(crate) fn unframe(mut b: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
+impl WaitKind {
+    fn is_zset(&self) -> bool {
+        matches!(self, WaitKind::ZPop { .. })
+    }
+}
+
+/// What a served waiter took: a list element, or sorted-set entries in popping order.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Taken {
+    Elem(Vec<u8>),
+    Entries(Vec<(Vec<u8>, f64)>),
+}
+
+impl Taken {
+    /// The list elements a BLMPOP waiter was served (packed by [`frame`]).
+    pub(crate) fn frames(&self) -> Vec<Vec<u8>> {
+        match self {
+            Taken::Elem(b) => unframe(b),
+            Taken::Entries(_) => Vec::new(),
+        }
+    }
+}
+
+/// A key and what was taken from it.
+pub(crate) type Got = (Box<[u8]>, Taken);
+
+/// The list form of a wait's outcome (a list wait is only ever served a list element).
+pub(crate) fn elem(r: Result<Option<Got>>) -> Result<Option<Popped>> {
+    r.map(|g| match g {
+        Some((k, Taken::Elem(v))) => Some((k, v)),
+        _ => None,
+    })
+}
+
 /// A key and the element popped from it (for BLMOVE, the element moved).
 pub(crate) type Popped = (Box<[u8]>, Vec<u8>);
 
 /// What a served waiter got, or the error the handoff met (BLMOVE to a non-list
 /// destination).
-pub(crate) type Served = Result<Popped>;
+pub(crate) type Served = Result<Got>;
 
 /// A source key and the destination its front BLMOVE waiter needs locked.
 type KeyPair = (Box<[u8]>, Box<[u8]>);
@@ -435,7 +479,12 @@ impl Db<'_> {
                     }
                 }
             };
-            if self.list_len_of(key) == 0 {
+            let available = if front.kind.is_zset() {
+                self.zset_len_of(key)
+            } else {
+                self.list_len_of(key)
+            };
+            if available == 0 {
                 return None;
             }
             match &front.kind {
@@ -443,14 +492,14 @@ impl Db<'_> {
                     let end = *end;
                     front.try_serve(|| {
                         self.list_pop_one(key, end)
-                            .map(|v| Ok((Box::<[u8]>::from(key), v)))
+                            .map(|v| Ok((Box::<[u8]>::from(key), Taken::Elem(v))))
                     });
                 }
                 WaitKind::MPop { end, count } => {
                     let (end, count) = (*end, *count);
                     front.try_serve(|| {
                         let items = self.list_pop_many(key, end, count)?;
-                        Some(Ok((Box::<[u8]>::from(key), frame(&items))))
+                        Some(Ok((Box::<[u8]>::from(key), Taken::Elem(frame(&items)))))
                     });
                 }
                 WaitKind::Move { dst, from, to } => {
@@ -463,8 +512,15 @@ impl Db<'_> {
                         Ok(()) => {
                             let v = self.list_pop_one(key, from)?;
                             self.list_push_one(dst, v.clone(), to);
-                            Some(Ok((Box::<[u8]>::from(key), v)))
+                            Some(Ok((Box::<[u8]>::from(key), Taken::Elem(v))))
                         }
+                    });
+                }
+                WaitKind::ZPop { max, count } => {
+                    let (max, n) = (*max, count.unwrap_or(1));
+                    front.try_serve(|| {
+                        let v = self.zset_pop_n(key, max, n);
+                        (!v.is_empty()).then(|| Ok((Box::<[u8]>::from(key), Taken::Entries(v))))
                     });
                 }
             }
@@ -489,6 +545,18 @@ pub(crate) enum Attempt {
 }
 
 impl Db<'_> {
+    /// Takes at once what `kind` waits for from the first of `keys` that has it.
+    pub(crate) fn try_take_now(&mut self, keys: &[&[u8]], kind: &WaitKind) -> Result<Option<Got>> {
+        match kind {
+            WaitKind::ZPop { max, count } => Ok(self
+                .zmpop(keys, *max, count.unwrap_or(1))?
+                .map(|(k, v)| (k.into_boxed_slice(), Taken::Entries(v)))),
+            _ => Ok(self
+                .try_pop_now(keys, kind)?
+                .map(|(k, v)| (k, Taken::Elem(v)))),
+        }
+    }
+
     /// Waiters still pending on the locked shards, each counted once.
     pub(crate) fn blocked_count(&self) -> usize {
         let mut seen: Vec<*const Waiter> = Vec::new();
@@ -507,7 +575,7 @@ impl Db<'_> {
 }
 
 impl Store {
-    /// How many clients are blocked in BLPOP, BRPOP, BLMOVE or BLMPOP right now (Redis's INFO
+    /// How many clients are blocked in BLPOP, BRPOP, BLMOVE, BLMPOP or a sorted-set pop right now (Redis's INFO
     /// `blocked_clients`).
     pub fn blocked_clients(&self) -> usize {
         self.with_db(Lock::All, |db| db.blocked_count())
@@ -539,12 +607,12 @@ impl Store {
     ) -> Attempt {
         let dst: Option<Box<[u8]>> = match &kind {
             WaitKind::Move { dst, .. } => Some(dst.clone()),
-            WaitKind::Pop(_) | WaitKind::MPop { .. } => None,
+            WaitKind::Pop(_) | WaitKind::MPop { .. } | WaitKind::ZPop { .. } => None,
         };
         let mut lock_keys: SmallVec<[&[u8]; 4]> = keys.iter().copied().collect();
         lock_keys.extend(dst.as_deref());
         self.with_db(Lock::Keys(&lock_keys), |db| {
-            match db.try_pop_now(keys, &kind) {
+            match db.try_take_now(keys, &kind) {
                 Err(e) => return Attempt::Done(Err(e)),
                 Ok(Some(served)) => return Attempt::Done(Ok(served)),
                 Ok(None) => {}
@@ -566,22 +634,28 @@ impl Store {
     /// Gives back an element a waiter received but never returned (its future was dropped):
     /// it goes back to the end it came from and waiters are served again.
     fn give_back(&self, waiter: &Waiter, served: Served) {
-        let Ok((key, value)) = served else {
+        let Ok((key, taken)) = served else {
             return;
         };
-        // Pushed back in reverse popping order, so the list reads as before.
-        let (items, end) = match &waiter.kind {
-            WaitKind::Pop(end) => (vec![value], *end),
-            WaitKind::MPop { end, .. } => (unframe(&value), *end),
-            WaitKind::Move { .. } => return,
-        };
-        self.with_key(&key, |db| {
-            if db.list_check(&key).is_ok() {
-                for v in items.into_iter().rev() {
-                    db.list_push_one(&key, v, end);
+        match (&waiter.kind, taken) {
+            (WaitKind::Pop(end), Taken::Elem(value)) => self.with_key(&key, |db| {
+                if db.list_check(&key).is_ok() {
+                    db.list_push_one(&key, value, *end);
                 }
-            }
-        });
+            }),
+            // Pushed back in reverse popping order, so the list reads as before.
+            (WaitKind::MPop { end, .. }, Taken::Elem(value)) => self.with_key(&key, |db| {
+                if db.list_check(&key).is_ok() {
+                    for v in unframe(&value).into_iter().rev() {
+                        db.list_push_one(&key, v, *end);
+                    }
+                }
+            }),
+            (WaitKind::ZPop { .. }, Taken::Entries(entries)) => self.with_key(&key, |db| {
+                db.zset_give_back(&key, entries);
+            }),
+            _ => {}
+        }
     }
 
     /// Blocks the calling thread: served, `None` on timeout (`timeout` `None` waits forever).
@@ -590,7 +664,7 @@ impl Store {
         keys: &[&[u8]],
         kind: WaitKind,
         timeout: Option<Duration>,
-    ) -> Result<Option<Popped>> {
+    ) -> Result<Option<Got>> {
         let deadline = Deadline::after(&self.inner.clock, timeout);
         match self.pop_or_register(keys, kind, true) {
             Attempt::Done(s) => s.map(Some),
@@ -635,7 +709,7 @@ pub(crate) struct BlockFuture {
 }
 
 impl Future for BlockFuture {
-    type Output = Result<Option<Popped>>;
+    type Output = Result<Option<Got>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
@@ -733,11 +807,11 @@ mod tests {
     fn a_waiter_is_served_once() {
         let w = Waiter::new(&[b"a", b"b", b"a"], WaitKind::Pop(ListEnd::Left));
         assert_eq!(w.keys.len(), 2);
-        assert!(w.try_serve(|| Some(Ok((b"a"[..].into(), b"x".to_vec())))));
+        assert!(w.try_serve(|| Some(Ok((b"a"[..].into(), Taken::Elem(b"x".to_vec()))))));
         assert!(!w.try_serve(|| panic!("a served waiter takes nothing more")));
         assert!(!w.is_pending());
         let got = w.abandon().unwrap().unwrap();
-        assert_eq!(got.1, b"x");
+        assert_eq!(got.1, Taken::Elem(b"x".to_vec()));
         assert!(w.abandon().is_none());
     }
 

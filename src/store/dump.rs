@@ -26,6 +26,7 @@ use crate::types::rdb::{
     ModuleField, RdbError, RdbValue,
 };
 use crate::types::set::SetValue;
+use crate::types::zset::{ZSet, ZsetEncoding};
 use std::collections::VecDeque;
 
 /// RESTORE's options after the payload.
@@ -149,6 +150,7 @@ fn to_rdb(v: &Value, cfg: &DumpConfig) -> Result<RdbValue> {
         Value::List(l) => RdbValue::List(l.iter().cloned().collect()),
         Value::Hash(h) => RdbValue::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
         Value::Set(s) => RdbValue::Set(s.members()),
+        Value::ZSet(z) => RdbValue::SortedSet(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
         Value::Bloom(f) => bloom_to_rdb(f, cfg),
         Value::Cuckoo(_) => return unsupported("MBbloomCF"),
         Value::Cms(_) => return unsupported("CMSk-TYPE"),
@@ -163,6 +165,7 @@ fn from_rdb(
     v: RdbValue,
     max_string: usize,
     max_intset: usize,
+    zset_limits: (usize, usize),
     limits: BloomLimits,
 ) -> Result<Value> {
     Ok(match v {
@@ -183,12 +186,19 @@ fn from_rdb(
         RdbValue::Set(members) => {
             Value::Set(Box::new(SetValue::from_members_with(members, max_intset)))
         }
-        // ZSET-MERGE: with `Value::ZSet` (branch zsets) this arm builds the sorted set from
-        // its (member, score) pairs; until then a sorted-set payload is refused.
-        RdbValue::SortedSet(_) => {
-            return Err(Error::err(
-                "DUMP payload holds a sorted set, which this build does not load",
-            ))
+        // Listpack while within the thresholds, as Redis's loader converts.
+        RdbValue::SortedSet(entries) => {
+            let (max_entries, max_value) = zset_limits;
+            let small =
+                entries.len() <= max_entries && entries.iter().all(|(m, _)| m.len() <= max_value);
+            let encoding = if small {
+                ZsetEncoding::Listpack
+            } else {
+                ZsetEncoding::Skiplist
+            };
+            let z =
+                ZSet::restore(encoding, entries).ok_or_else(|| Error::err("Bad data format"))?;
+            Value::ZSet(Box::new(z))
         }
         RdbValue::Module {
             name, encver, data, ..
@@ -263,6 +273,10 @@ impl Db<'_> {
             restore_payload(payload)?,
             self.settings().max_string_bytes(),
             self.settings().set_max_intset_entries(),
+            (
+                self.settings().zset_max_listpack_entries(),
+                self.settings().zset_max_listpack_value(),
+            ),
             limits,
         )?;
         if opts.replace {

@@ -502,6 +502,7 @@ pub(crate) fn estimate(key: &[u8], value: &Value) -> u32 {
             };
             block(l.capacity() * std::mem::size_of::<Vec<u8>>()) + elems
         }
+        Value::ZSet(z) => zset_bytes(z),
         Value::Bloom(b) => {
             usize::try_from(b.memory_usage()).unwrap_or(usize::MAX)
                 + std::mem::size_of_val(&**b)
@@ -548,6 +549,26 @@ fn set_bytes(s: &crate::types::set::SetValue) -> usize {
     sum * n / taken + block(n * std::mem::size_of::<Vec<u8>>()) + n * 6
 }
 
+/// A tree node and its index slot per member, plus the members' heap blocks (sampled by
+/// rank past [`EXACT_UP_TO`]).
+fn zset_bytes(z: &crate::types::zset::ZSet) -> usize {
+    const NODE: usize = 48 + 8;
+    let n = z.len();
+    let member = |rank: usize| {
+        let r = i64::try_from(rank).unwrap_or(i64::MAX);
+        z.range_by_rank(r, r, false)
+            .first()
+            .map_or(0, |(m, _)| block(m.len()))
+    };
+    let members = if n <= EXACT_UP_TO {
+        z.iter().map(|(m, _)| block(m.len())).sum()
+    } else {
+        let s: usize = (0..SAMPLES).map(|i| member(i * n / SAMPLES)).sum();
+        s * n / SAMPLES
+    };
+    n * NODE + members + 64
+}
+
 fn hash_bytes(h: &HashValue) -> usize {
     let pair = |f: &Vec<u8>, v: &Vec<u8>| block(f.capacity()) + block(v.capacity());
     match h {
@@ -591,6 +612,16 @@ mod tests {
         let list: std::collections::VecDeque<Vec<u8>> = (0..1000).map(|_| vec![1u8; 100]).collect();
         let l = estimate(b"k", &Value::List(Box::new(list)));
         assert!(l > 100_000 && l < 200_000, "{l}");
+        let mut z = crate::types::zset::ZSet::new();
+        for i in 0..1000 {
+            let _ = z.zadd(
+                format!("member-{i}").as_bytes(),
+                f64::from(i),
+                crate::types::zset::ZaddFlags::default(),
+            );
+        }
+        let z = estimate(b"k", &Value::ZSet(Box::new(z)));
+        assert!(z > 50_000 && z < 200_000, "{z}");
     }
 
     #[test]

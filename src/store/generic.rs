@@ -62,6 +62,8 @@ pub enum KeyType {
     TDigest,
     /// `set`.
     Set,
+    /// `zset`, a sorted set.
+    ZSet,
 }
 
 impl KeyType {
@@ -78,6 +80,7 @@ impl KeyType {
             KeyType::TopK => "TopK-TYPE",
             KeyType::TDigest => "TDIS-TYPE",
             KeyType::Set => "set",
+            KeyType::ZSet => "zset",
         }
     }
 
@@ -92,6 +95,7 @@ impl KeyType {
             Value::TopK(_) => KeyType::TopK,
             Value::TDigest(_) => KeyType::TDigest,
             Value::Set(_) => KeyType::Set,
+            Value::ZSet(_) => KeyType::ZSet,
         }
     }
 }
@@ -638,11 +642,10 @@ fn encoding_of(v: &Value, entries: usize, longest: usize) -> &'static str {
         }
         Value::List(_) => "quicklist",
         Value::Set(s) => s.encoding().as_str(),
-        Value::Bloom(_)
-        | Value::Cuckoo(_)
-        | Value::Cms(_)
-        | Value::TopK(_)
-        | Value::TDigest(_) => "raw",
+        Value::ZSet(z) => z.encoding().as_str(),
+        Value::Bloom(_) | Value::Cuckoo(_) | Value::Cms(_) | Value::TopK(_) | Value::TDigest(_) => {
+            "raw"
+        }
     }
 }
 

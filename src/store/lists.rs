@@ -6,7 +6,7 @@
 //! removes the last element removes the key, as in Redis. Every modification marks the key
 //! for WATCH; every push marks it ready for blocked clients.
 
-use super::blocking::{typed_timeout, Popped, WaitKind};
+use super::blocking::{elem, typed_timeout, Popped, WaitKind};
 use super::value::Value;
 use super::{Db, Lock, Store};
 use crate::error::{Error, Result};
@@ -492,6 +492,7 @@ impl Db<'_> {
                 }
                 Ok(None)
             }
+            WaitKind::ZPop { .. } => Ok(None),
             WaitKind::Move { dst, from, to } => {
                 let src = keys[0];
                 Ok(self
@@ -721,7 +722,7 @@ impl Store {
         }
         let keys = refs(keys);
         self.block_sync(&keys, WaitKind::MPop { end, count }, typed_timeout(timeout))
-            .map(|r| r.map(|(k, v)| (k.into_vec(), super::blocking::unframe(&v))))
+            .map(|r| r.map(|(k, v)| (k.into_vec(), v.frames())))
     }
 
     /// The async form of [`Store::blmpop`]: waits without blocking an executor thread.
@@ -748,7 +749,7 @@ impl Store {
                 return Err(e);
             }
             fut.await
-                .map(|r| r.map(|(k, v)| (k.into_vec(), super::blocking::unframe(&v))))
+                .map(|r| r.map(|(k, v)| (k.into_vec(), v.frames())))
         }
     }
 
@@ -783,8 +784,7 @@ impl Store {
             return Err(Error::WrongArity(name.to_owned()));
         }
         let keys = refs(keys);
-        self.block_sync(&keys, WaitKind::Pop(end), typed_timeout(timeout))
-            .map(pair)
+        elem(self.block_sync(&keys, WaitKind::Pop(end), typed_timeout(timeout))).map(pair)
     }
 
     /// The async form of [`Store::blpop`]: waits without blocking an executor thread.
@@ -821,7 +821,7 @@ impl Store {
             if let Some(e) = arity {
                 return Err(e);
             }
-            fut.await.map(pair)
+            elem(fut.await).map(pair)
         }
     }
 
@@ -840,7 +840,7 @@ impl Store {
             from,
             to,
         };
-        self.block_sync(&[src.as_ref()], kind, typed_timeout(timeout))
+        elem(self.block_sync(&[src.as_ref()], kind, typed_timeout(timeout)))
             .map(|r| r.map(|(_, v)| v))
     }
 
@@ -859,7 +859,7 @@ impl Store {
             to,
         };
         let fut = self.block_async(vec![src.as_ref().into()], kind, typed_timeout(timeout));
-        async move { fut.await.map(|r| r.map(|(_, v)| v)) }
+        async move { elem(fut.await).map(|r| r.map(|(_, v)| v)) }
     }
 }
 

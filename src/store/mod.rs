@@ -40,6 +40,7 @@ pub(crate) mod tdigest;
 pub(crate) mod topk;
 pub(crate) mod txn;
 pub(crate) mod value;
+pub(crate) mod zsets;
 
 use crate::clock::Clock;
 use keyspace::{key_hash, Shard, Slot};
@@ -55,6 +56,7 @@ pub use generic::{ExpireCondition, KeyType, ScanPage};
 pub use strings::{SetCondition, SetExpiry, SetOptions};
 pub use tdigest::TDigestMergeOptions;
 pub use topk::TopKOptions;
+pub use zsets::{ZEntry, ZPopped, ZRange, ZRangeBy, ZSetOp, ZaddReply};
 
 /// Redis's `proto-max-bulk-len`: the largest string value, 512 MB.
 pub const DEFAULT_MAX_STRING_BYTES: usize = 512 * 1024 * 1024;
@@ -505,12 +507,13 @@ impl<'a> Db<'a> {
     /// Stores `value` under `key` with the given expiry, replacing what was there.
     pub(crate) fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<i64>) {
         let hash = self.key_hash(key);
-        let list = matches!(value, Value::List(_));
+        // A new list or sorted set may be what blocked clients wait for.
+        let poppable = matches!(value, Value::List(_) | Value::ZSet(_));
         if self.inner.memory.is_some() {
             self.touched.push(hash);
         }
         self.shard(hash).insert(hash, key, value, expire_at);
-        if list {
+        if poppable {
             self.signal_ready(key);
         }
     }

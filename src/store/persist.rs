@@ -37,7 +37,7 @@
 //!
 //! ```text
 //! header   "SKSNAP\r\n" | version: u32 = 1 | flags: u32 = 0 | saved_at: i64 (Unix ms)
-//! record   kind: u8 (1..=11, 16, 17) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
+//! record   kind: u8 (1..=11, 13, 16, 17) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
 //! end      0xFF | keys: varint
 //! trailer  xxh3_64 of every byte before it: u64
 //!
@@ -58,6 +58,8 @@
 //!                          nodes, merged first)
 //!         16 intset        n: varint | n * bytes (the integers as text, ascending)
 //!         17 set           n: varint | n * bytes                         (table order)
+//!         13 sorted set    encoding: u8 (0 listpack, 1 skiplist) | n: varint
+//!                          | n * (member: bytes, score: f64 bits)       (ascending)
 //! ```
 //!
 //! # Worked example
@@ -73,9 +75,10 @@ use crate::types::cms::CountMinSketch;
 use crate::types::cuckoo::CuckooFilter;
 use crate::types::hash::{HashValue, MAX_SMALL_ENTRIES};
 use crate::types::hll::HyperLogLog;
+use crate::types::set::{SetEncoding, SetValue};
 use crate::types::tdigest::TDigest;
 use crate::types::topk::TopK;
-use crate::types::set::{SetEncoding, SetValue};
+use crate::types::zset::{ZSet, ZsetEncoding};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
@@ -107,6 +110,7 @@ const KIND_TDIGEST: u8 = 11;
 // Sets take 16 and 17.
 const KIND_SET_INTSET: u8 = 16;
 const KIND_SET_TABLE: u8 = 17;
+const KIND_ZSET: u8 = 13;
 const OP_END: u8 = 0xFF;
 const FLAG_EXPIRY: u8 = 1;
 
@@ -165,6 +169,7 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
             SetEncoding::Intset => KIND_SET_INTSET,
             SetEncoding::Hashtable => KIND_SET_TABLE,
         },
+        Value::ZSet(_) => KIND_ZSET,
     };
     out.push(kind);
     match expire_at {
@@ -195,6 +200,17 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
                 }
             }
         },
+        Value::ZSet(z) => {
+            out.push(match z.encoding() {
+                ZsetEncoding::Listpack => 0,
+                ZsetEncoding::Skiplist => 1,
+            });
+            put_varint(out, z.len() as u64);
+            for (m, score) in z.iter() {
+                put_bytes(out, m);
+                out.extend_from_slice(&score.to_bits().to_le_bytes());
+            }
+        }
         Value::List(items) => {
             put_varint(out, items.len() as u64);
             for item in items.iter() {
@@ -646,6 +662,27 @@ fn decode_value<R: Read>(d: &mut Dec<R>, kind: u8, limits: BloomLimits) -> Resul
             let s = SetValue::restore_hashtable(members)
                 .ok_or_else(|| corrupt("a set member appears twice"))?;
             Value::Set(Box::new(s))
+        }
+        KIND_ZSET => {
+            let encoding = match d.u8()? {
+                0 => ZsetEncoding::Listpack,
+                1 => ZsetEncoding::Skiplist,
+                e => return Err(corrupt(format!("unknown sorted set encoding {e}"))),
+            };
+            // Each entry takes at least 9 bytes (a length and a score).
+            let n = d.count()?;
+            if n == 0 || n as u64 > d.left / 9 {
+                return Err(corrupt(format!("a sorted set of {n} members")));
+            }
+            let mut entries = Vec::with_capacity(n.min(PREALLOC));
+            for _ in 0..n {
+                let m = d.bytes()?;
+                let score = f64::from_bits(d.i64()? as u64);
+                entries.push((m, score));
+            }
+            let z = ZSet::restore(encoding, entries)
+                .ok_or_else(|| corrupt("a sorted set with a NaN score or a repeated member"))?;
+            Value::ZSet(Box::new(z))
         }
         other => return Err(corrupt(format!("unknown record kind {other}"))),
     })

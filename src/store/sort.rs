@@ -127,6 +127,7 @@ impl Db<'_> {
             None => Ok(Vec::new()),
             Some(Value::List(l)) => Ok(l.iter().cloned().collect()),
             Some(Value::Set(s)) => Ok(s.members()),
+            Some(Value::ZSet(z)) => Ok(z.iter().map(|(m, _)| m.to_vec()).collect()),
             Some(_) => Err(Error::WrongType),
         }
     }

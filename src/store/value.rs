@@ -9,9 +9,10 @@ use crate::types::cms::CountMinSketch;
 use crate::types::cuckoo::CuckooFilter;
 use crate::types::hash::HashValue;
 use crate::types::hll::HyperLogLog;
+use crate::types::set::SetValue;
 use crate::types::tdigest::TDigest;
 use crate::types::topk::TopK;
-use crate::types::set::SetValue;
+use crate::types::zset::ZSet;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
@@ -86,6 +87,7 @@ pub(crate) enum Value {
     /// A RedisBloom t-digest (`TDIGEST.*`).
     TDigest(Box<TDigest>),
     Set(Box<SetValue>),
+    ZSet(Box<ZSet>),
 }
 
 impl Value {

@@ -71,6 +71,25 @@ pub const MAX_LISTPACK_ENTRIES: usize = 128;
 /// A member longer than this makes a listpack a skiplist (`zset-max-listpack-value`).
 pub const MAX_LISTPACK_VALUE: usize = 64;
 
+/// The listpack limits (`zset-max-listpack-entries`, `zset-max-listpack-value`) a set
+/// converts by; [`Default`] is Redis's defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListpackLimits {
+    /// Most entries a listpack holds.
+    pub entries: usize,
+    /// Longest member a listpack holds.
+    pub value: usize,
+}
+
+impl Default for ListpackLimits {
+    fn default() -> Self {
+        ListpackLimits {
+            entries: MAX_LISTPACK_ENTRIES,
+            value: MAX_LISTPACK_VALUE,
+        }
+    }
+}
+
 /// What `OBJECT ENCODING` reports for a sorted set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ZsetEncoding {
@@ -869,7 +888,12 @@ impl ZSet {
     /// argument is longer than [`MAX_LISTPACK_VALUE`], `listpack` otherwise (Redis 7.0 looks
     /// at that one member only; later ones convert as they are added).
     pub fn for_zadd(first_member: &[u8]) -> ZSet {
-        if first_member.len() > MAX_LISTPACK_VALUE {
+        ZSet::for_zadd_within(first_member, ListpackLimits::default())
+    }
+
+    /// [`ZSet::for_zadd`] under the given limits (an entry limit of 0 means `skiplist`).
+    pub fn for_zadd_within(first_member: &[u8], limits: ListpackLimits) -> ZSet {
+        if limits.entries == 0 || first_member.len() > limits.value {
             ZSet::with_encoding(ZsetEncoding::Skiplist)
         } else {
             ZSet::new()
@@ -879,7 +903,12 @@ impl ZSet {
     /// The empty destination `ZRANGESTORE` fills: `skiplist` when more than
     /// [`MAX_LISTPACK_ENTRIES`] entries are coming.
     pub fn for_length(len: usize) -> ZSet {
-        if len > MAX_LISTPACK_ENTRIES {
+        ZSet::for_length_within(len, ListpackLimits::default())
+    }
+
+    /// [`ZSet::for_length`] under the given limits.
+    pub fn for_length_within(len: usize, limits: ListpackLimits) -> ZSet {
+        if len > limits.entries {
             ZSet::with_encoding(ZsetEncoding::Skiplist)
         } else {
             ZSet::new()
@@ -910,9 +939,14 @@ impl ZSet {
     /// `zsetConvertToListpackIfNeeded`: a `skiplist` set small enough for a listpack becomes
     /// one. Redis does this only to a freshly built destination key.
     pub fn convert_to_listpack_if_fits(&mut self) {
+        self.convert_to_listpack_if_fits_within(ListpackLimits::default());
+    }
+
+    /// [`ZSet::convert_to_listpack_if_fits`] under the given limits.
+    pub fn convert_to_listpack_if_fits_within(&mut self, limits: ListpackLimits) {
         if self.encoding == ZsetEncoding::Skiplist
-            && self.len() <= MAX_LISTPACK_ENTRIES
-            && self.iter().all(|(m, _)| m.len() <= MAX_LISTPACK_VALUE)
+            && self.len() <= limits.entries
+            && self.iter().all(|(m, _)| m.len() <= limits.value)
         {
             self.encoding = ZsetEncoding::Listpack;
             for n in &mut self.tree.nodes {
@@ -1003,6 +1037,17 @@ impl ZSet {
         score: f64,
         flags: ZaddFlags,
     ) -> Result<ZaddOutcome, ZsetError> {
+        self.zadd_within(member, score, flags, ListpackLimits::default())
+    }
+
+    /// [`ZSet::zadd`] converting to `skiplist` by the given limits.
+    pub fn zadd_within(
+        &mut self,
+        member: &[u8],
+        score: f64,
+        flags: ZaddFlags,
+        limits: ListpackLimits,
+    ) -> Result<ZaddOutcome, ZsetError> {
         if score.is_nan() {
             return Err(ZsetError::ResultNan);
         }
@@ -1030,7 +1075,7 @@ impl ZSet {
             }
             None if flags.xx => Ok(ZaddOutcome::Nop),
             None => {
-                if self.len() + 1 > MAX_LISTPACK_ENTRIES || member.len() > MAX_LISTPACK_VALUE {
+                if self.len() + 1 > limits.entries || member.len() > limits.value {
                     self.encoding = ZsetEncoding::Skiplist;
                 }
                 self.insert_new(member, score);
