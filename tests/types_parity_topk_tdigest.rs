@@ -462,11 +462,24 @@ fn topk_with_decay_lists_equal_redisbloom_on_skewed_streams() {
         if batch.len() > 2 {
             redis.cmd(&batch);
         }
-        assert_eq!(
-            redis.cmd(&["TOPK.LIST", &key, "WITHCOUNT"]),
-            list_reply(&t),
-            "seed {seed}"
-        );
+        // Decay draws random numbers (RedisBloom: the process's `rand()`, whose position
+        // depends on everything the server ran before): the lists are equal, and each count
+        // is within a decay or two of RedisBloom's.
+        let (Reply::Array(theirs), Reply::Array(ours)) =
+            (redis.cmd(&["TOPK.LIST", &key, "WITHCOUNT"]), list_reply(&t))
+        else {
+            panic!("TOPK.LIST WITHCOUNT is an array");
+        };
+        assert_eq!(theirs.len(), ours.len(), "seed {seed}");
+        for (i, (a, b)) in theirs.iter().zip(&ours).enumerate() {
+            match (a, b) {
+                (Reply::Integer(x), Reply::Integer(y)) => assert!(
+                    (x - y).abs() <= 2.max(x / 100),
+                    "seed {seed}: count {i} {x} against {y}"
+                ),
+                _ => assert_eq!(a, b, "seed {seed}: item {i}"),
+            }
+        }
     }
 }
 
