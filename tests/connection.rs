@@ -333,6 +333,10 @@ fn client_list_kill_and_unblock() {
     a.execute(&["CLIENT", "REPLY", "OFF"]);
     a.execute(&["PING"]);
     assert!(a.reply_suppressed());
+    // Subscription confirmations are pushes, sent whatever CLIENT REPLY says.
+    a.execute(&["SUBSCRIBE", "news"]);
+    assert!(!a.reply_suppressed());
+    a.execute(&["UNSUBSCRIBE"]);
     assert_eq!(a.execute(&["CLIENT", "REPLY", "ON"]), Reply::ok());
     assert!(!a.reply_suppressed());
 }

@@ -699,6 +699,8 @@ impl Connection {
             return Route::Done(self.connection_command(spec, argv));
         }
         if flags.has(Flags::PUBSUB) && spec.name != "ping" {
+            // Subscription confirmations are pushes: CLIENT REPLY OFF does not hold them back.
+            self.suppressed = false;
             return Route::Done(self.subscription_command(spec.name, &argv[1..]));
         }
         if spec.name == "ping" && self.is_subscribed() && self.protocol == Protocol::Resp2 {
