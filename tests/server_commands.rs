@@ -56,6 +56,12 @@ fn config_matches_redis() {
         "COMMAND GETKEYS get",
         "COMMAND GETKEYS nosuch a",
         "COMMAND COUNT x",
+        "MEMORY USAGE nokey",
+        "MEMORY FOO",
+        "MEMORY USAGE",
+        "MEMORY USAGE k SAMPLES x",
+        "MEMORY USAGE k FOO",
+        "MEMORY PURGE",
     ] {
         same(&store, &mut redis, &words(line));
     }
@@ -129,6 +135,10 @@ fn info_time_and_command_answer_what_clients_read() {
     .parse()
     .unwrap();
     assert!(secs > 1_700_000_000, "{secs}");
+    let Reply::Integer(usage) = conn.execute(&["MEMORY", "USAGE", "a"]) else {
+        panic!("MEMORY USAGE of a key is an integer");
+    };
+    assert!(usage > 0, "{usage}");
     let Reply::Integer(n) = conn.execute(&["COMMAND", "COUNT"]) else {
         panic!("COUNT is an integer");
     };

@@ -756,6 +756,46 @@ impl<'a, const FUNCTION: bool> Command<'a> for Scripting<'a, FUNCTION> {
     }
 }
 
+/// `MEMORY USAGE key [SAMPLES count] | PURGE | HELP`: the store's estimate of the bytes a
+/// key and its value take (the same estimate eviction accounts with), nil for a missing key.
+pub(crate) struct Memory<'a> {
+    key: Option<&'a [u8]>,
+}
+
+impl<'a> Command<'a> for Memory<'a> {
+    fn parse(args: &mut Args<'a>) -> Result<Self> {
+        let sub = args.required()?;
+        let rest = args.rest();
+        if Args::is(sub, "usage") {
+            let Some((&key, opts)) = rest.split_first() else {
+                return Err(Error::WrongArity("memory|usage".into()));
+            };
+            match opts {
+                [] => {}
+                [w, n] if Args::is(w, "samples") => {
+                    crate::num::parse_i64(n).ok_or(Error::NotInteger)?;
+                }
+                _ => return Err(Error::Syntax),
+            }
+            Ok(Memory { key: Some(key) })
+        } else if (Args::is(sub, "purge") || Args::is(sub, "help")) && rest.is_empty() {
+            Ok(Memory { key: None })
+        } else {
+            Err(subcommand_error(sub, "MEMORY"))
+        }
+    }
+
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        match self.key {
+            Some(key) => match db.memory_usage(key) {
+                Some(n) => Reply::Integer(n as i64),
+                None => Reply::Nil,
+            },
+            None => Reply::ok(),
+        }
+    }
+}
+
 pub(super) fn register(t: &mut Vec<Spec>) {
     t.extend([
         Spec {
@@ -772,6 +812,18 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             flags: Flags::NONE,
             keys: Keys::All,
             run: cmd!(Info),
+            block: None,
+        },
+        Spec {
+            name: "memory",
+            arity: -2,
+            flags: Flags::NONE,
+            keys: Keys::Range {
+                first: 2,
+                last: 2,
+                step: 1,
+            },
+            run: cmd!(Memory),
             block: None,
         },
         Spec {

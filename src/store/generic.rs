@@ -193,6 +193,12 @@ impl Db<'_> {
     }
 
     /// DBSIZE: keys held, including expired keys not yet reclaimed, as in Redis.
+    /// MEMORY USAGE: the estimated bytes of a key and its value, `None` when missing.
+    pub(crate) fn memory_usage(&mut self, key: &[u8]) -> Option<usize> {
+        let value = self.value(key)?;
+        Some(super::evict::estimate(key, value) as usize)
+    }
+
     /// Keys and keys with a time to live, over the locked shards (INFO keyspace).
     pub(crate) fn keyspace_counts(&mut self) -> (usize, usize) {
         self.shards()
