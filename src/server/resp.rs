@@ -68,8 +68,6 @@ pub const UNAUTH_MAX_ARGS: i64 = 10;
 pub const UNAUTH_MAX_BULK_LEN: i64 = 16384;
 /// The most slots reserved for arguments before they arrive.
 const ARGV_PREALLOC: usize = 1024;
-/// Redis's `LONG_STR_SIZE`: a number of 21 or more characters is not a number.
-const LONG_STR_SIZE: usize = 21;
 
 /// A request the server cannot parse. [`fmt::Display`] gives Redis's error text (without
 /// the leading `-`, so `ERR Protocol error: ...`); [`ProtocolError::reply_bytes`] gives the
@@ -335,7 +333,7 @@ impl RequestParser {
         if cr + 2 > rest.len() {
             return Ok(false);
         }
-        let count = match string2ll(&rest[1..cr]) {
+        let count = match crate::num::parse_i64(&rest[1..cr]) {
             Some(n) if n <= i64::from(i32::MAX) => n,
             _ => return Err(ProtocolError::InvalidMultibulkLength),
         };
@@ -380,7 +378,7 @@ impl RequestParser {
                     if first != b'$' {
                         return Err(ProtocolError::ExpectedDollar(first));
                     }
-                    let len = match string2ll(&rest[1..cr]) {
+                    let len = match crate::num::parse_i64(&rest[1..cr]) {
                         Some(n) if n >= 0 => usize::try_from(n)
                             .ok()
                             .filter(|&n| n <= self.limits.max_bulk_len),
@@ -438,40 +436,6 @@ impl RequestParser {
 fn find_line_end(buf: &[u8], end: u8) -> Option<usize> {
     let i = buf.iter().position(|&b| b == end || b == 0)?;
     (buf.get(i) == Some(&end)).then_some(i)
-}
-
-/// Redis's strict integer syntax (`string2ll`): optional `-`, no leading zeros, no `+`, no
-/// blanks, fewer than 21 characters, within `i64`.
-pub fn string2ll(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() >= LONG_STR_SIZE {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if negative {
-        if v > i64::MAX as u64 + 1 {
-            return None;
-        }
-        Some((v as i128).wrapping_neg() as i64)
-    } else {
-        i64::try_from(v).ok()
-    }
 }
 
 /// C's `isspace` in the C locale.
@@ -810,10 +774,16 @@ mod tests {
 
     #[test]
     fn string2ll_is_strict() {
-        assert_eq!(string2ll(b"0"), Some(0));
-        assert_eq!(string2ll(b"-5"), Some(-5));
-        assert_eq!(string2ll(b"9223372036854775807"), Some(i64::MAX));
-        assert_eq!(string2ll(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(crate::num::parse_i64(b"0"), Some(0));
+        assert_eq!(crate::num::parse_i64(b"-5"), Some(-5));
+        assert_eq!(
+            crate::num::parse_i64(b"9223372036854775807"),
+            Some(i64::MAX)
+        );
+        assert_eq!(
+            crate::num::parse_i64(b"-9223372036854775808"),
+            Some(i64::MIN)
+        );
         for bad in [
             &b""[..],
             b"-",
@@ -825,7 +795,12 @@ mod tests {
             b"9223372036854775808",
             b"18446744073709551616",
         ] {
-            assert_eq!(string2ll(bad), None, "{}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                crate::num::parse_i64(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }
