@@ -551,3 +551,29 @@ impl CmsEmulation {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_share_the_sketch_key_slot() {
+        use super::super::redis::key_slot;
+        for key in [&b"cms"[..], b"hits:pages", b"{m}a", b""] {
+            assert_eq!(key_slot(&cells_key(key)), key_slot(key), "{key:?}");
+        }
+        assert_eq!(cells_key(b"{m}a"), b"{m}a:cms:cells");
+    }
+
+    #[test]
+    fn row_hashes_are_the_embedded_sketch_columns() {
+        // The embedded sketch counts "a" in column murmurhash2("a", row) % width of each row.
+        let mut s = CountMinSketch::init_by_dim(7, 3).unwrap();
+        s.incrby(b"a", 1).unwrap();
+        let packed = row_hashes(b"a", 3);
+        for (row, h) in packed.chunks_exact(4).enumerate() {
+            let h = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
+            assert_eq!(s.cells()[row * 7 + h % 7], 1);
+        }
+    }
+}

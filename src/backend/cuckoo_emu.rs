@@ -599,6 +599,26 @@ mod tests {
     }
 
     #[test]
+    fn worked_example_arguments() {
+        let mut args = Vec::new();
+        push_items(&mut args, &[b"a"]);
+        assert_eq!(args, [b"3547032337".to_vec(), b"196".to_vec()]);
+        assert_eq!(0xd36b_6b11u64, 3_547_032_337);
+        assert_eq!(Shape::new(10, 2, 20, 1).map(|s| s.buckets), Some(8));
+    }
+
+    #[test]
+    fn sub_filters_share_the_filter_key_slot() {
+        use super::super::redis::key_slot;
+        for key in [&b"cf"[..], b"carts", b"{t}cf", b"x{"] {
+            let mut sub = sibling_prefix(key, b":cf:");
+            sub.extend_from_slice(b"12");
+            assert_eq!(key_slot(&sub), key_slot(key), "{key:?}");
+        }
+        assert_eq!(sibling_prefix(b"{t}cf", b":cf:"), b"{t}cf:cf:");
+    }
+
+    #[test]
     fn low_hash_bits_give_the_buckets() {
         // (h % n) and (h ^ fp * 0x5bd1e995) % n from the low 32 bits, for power-of-two n.
         for item in [&b"a"[..], b"item:17", b""] {
