@@ -416,6 +416,34 @@ fn emulation_is_atomic_across_clients() {
     }
     assert_eq!(b.cms_query(b"hits", &[b"page"]).unwrap(), vec![400]);
     assert_eq!(b.cms_info(b"hits").unwrap().count, 400);
+    // Merges (read, merge in Rust, checked write) racing increments of their destination
+    // lose nothing: every merge adds the source's 5 once, every increment its 1.
+    a.cms_initbydim(b"{m}dest", 50, 3).unwrap();
+    a.cms_initbydim(b"{m}src", 50, 3).unwrap();
+    a.cms_incrby(b"{m}src", &[(b"x", 5)]).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..3 {
+            let backend = if t % 2 == 0 { a.clone() } else { b.clone() };
+            s.spawn(move || {
+                for i in 0..40 {
+                    if t == 0 {
+                        if i % 4 == 0 {
+                            backend
+                                .cms_merge(b"{m}dest", &[b"{m}dest", b"{m}src"], None)
+                                .unwrap();
+                        }
+                    } else {
+                        backend.cms_incrby(b"{m}dest", &[(b"y", 1)]).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(a.cms_info(b"{m}dest").unwrap().count, 80 + 10 * 5);
+    assert_eq!(
+        a.cms_query(b"{m}dest", &[b"x", b"y"]).unwrap(),
+        vec![50, 80]
+    );
     // A second client's cached depth goes stale when the sketch is created again.
     a.del(&[b"hits"]).unwrap();
     a.cms_initbydim(b"hits", 10, 7).unwrap();
