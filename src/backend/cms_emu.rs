@@ -269,7 +269,9 @@ impl CmsEmulation {
                     return Ok(reply);
                 }
                 Some(1) => {
+                    // Bounded as at creation before it sizes the hashes sent.
                     depth = u64_at(&reply, 2)
+                        .filter(|d| (1..=MAX_BYTES / 4).contains(d))
                         .ok_or_else(|| Error::Io("malformed count-min metadata".into()))?;
                 }
                 Some(c) => {
