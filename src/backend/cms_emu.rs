@@ -66,7 +66,7 @@ const MAX_ATTEMPTS: usize = 16;
 const MAX_CACHED: usize = 4096;
 
 /// KEYS: metadata hash and counters string, pairwise (several pairs for `read`, the
-/// destination's then the sources' metadata for `write`). ARGV[1] the op, then per op:
+/// destination's then the sources' metadata for `write`). `ARGV[1]` the op, then per op:
 /// `init` width depth; `incrby` depth, then per item its packed row hashes, the increment
 /// capped at 2^32, its high and low halves; `query` depth, then packed row hashes per item;
 /// `info`; `read`; `write` one expected `epoch:writes` per metadata key, the new total's

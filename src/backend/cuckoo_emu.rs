@@ -72,7 +72,7 @@ use crate::types::cuckoo::{
 const INFO_FILTER_OVERHEAD: u64 = 40;
 const INFO_SUBFILTER_OVERHEAD: u64 = 16;
 
-/// KEYS[1] the metadata hash, KEYS[2] sub-filter 0 (for routing). ARGV: op, sub-filter
+/// `KEYS[1]` the metadata hash, `KEYS[2]` sub-filter 0 (for routing). ARGV: op, sub-filter
 /// prefix, create code (`0` no, `1` yes, `2` creation fails), buckets, bucket size, max
 /// iterations, expansion (the shape to create), nx, then `hash mod 2^32`, fingerprint per
 /// item. Replies `{0, results...}`, `{2}` (WRONGTYPE), `{3}` (not found), `{4}` (item
