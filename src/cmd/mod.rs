@@ -26,6 +26,7 @@ mod bloom;
 mod cms;
 mod connection;
 mod cuckoo;
+pub(crate) mod databases;
 mod dump;
 mod generic;
 mod hashes;
@@ -113,8 +114,13 @@ pub(crate) trait Command<'a>: Sized {
 pub(crate) enum Keys {
     /// No keys.
     None,
-    /// Needs every shard.
+    /// Needs every shard of the connection's database.
     All,
+    /// Needs every shard of every database (FLUSHALL, SWAPDB, MOVE, INFO).
+    Global,
+    /// COPY's keys at 1 and 2, and every shard of every database when a `DB` option names
+    /// another database.
+    Copy,
     /// Keys at `first`, `first + step`, ... up to `last` (negative: counted from the end,
     /// `-1` being the last argument).
     Range {
@@ -150,6 +156,19 @@ impl Keys {
         out
     }
 
+    /// Whether `argv` needs every shard of every database.
+    pub(crate) fn is_global(self, argv: &[&[u8]]) -> bool {
+        match self {
+            Keys::Global => true,
+            Keys::Copy => argv
+                .get(3..)
+                .unwrap_or_default()
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(b"db")),
+            _ => false,
+        }
+    }
+
     /// Appends the keys of `argv` (which includes the name) to `out`.
     pub(crate) fn extend_with<'a, const N: usize>(
         self,
@@ -158,6 +177,10 @@ impl Keys {
     ) where
         [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
     {
+        if let Keys::Copy = self {
+            out.extend(argv.get(1..3).unwrap_or_default().iter().copied());
+            return;
+        }
         if let Keys::DestCounted { at } = self {
             out.extend(argv.get(1).copied());
             return Keys::Counted { at }.extend_with(argv, out);
@@ -410,6 +433,7 @@ fn table() -> &'static Table {
         strings::register(&mut specs);
         hashes::register(&mut specs);
         generic::register(&mut specs);
+        databases::register(&mut specs);
         bits::register(&mut specs);
         hll::register(&mut specs);
         bloom::register(&mut specs);

@@ -323,7 +323,7 @@ impl Store {
             if sampled_shards >= SAMPLE_SHARDS && !fresh.is_empty() {
                 break;
             }
-            let i = (start.wrapping_add(step)) & (n - 1);
+            let i = start.wrapping_add(step) % n;
             let shard = inner.lock_shard(i);
             let eligible = if policy.volatile_only() {
                 shard.volatile_len()
@@ -453,8 +453,9 @@ impl Db<'_> {
     pub(crate) fn account_touched(&mut self) {
         let lru = self.now() as u32;
         let touched = std::mem::take(&mut self.touched);
-        for hash in touched {
-            self.shard(hash).update_hash(hash, |slot| {
+        for (db, hash) in touched {
+            let idx = db * self.inner.shards_per_db + self.inner.shard_of(hash);
+            super::shard_in(&mut self.guards, idx).update_hash(hash, |slot| {
                 slot.lru = lru;
                 let new = estimate(&slot.key, &slot.value);
                 let delta = i64::from(new) - i64::from(slot.size);
