@@ -317,13 +317,19 @@ impl Store {
         let lru_now = inner.clock.now_ms() as u32;
         let n = inner.shards.len();
         let mut fresh: Vec<Candidate> = Vec::new();
-        let start = m.random() as usize;
+        // Shard positions first, databases within each: with the keys in one database the
+        // sampled shards follow a uniformly chosen position, as with a single database,
+        // instead of always following the run of empty shards before database 0.
+        let (per_db, dbs) = (inner.shards_per_db, inner.databases);
+        let start = m.random() as usize % per_db;
+        let first_db = m.random() as usize % dbs;
         let mut sampled_shards = 0;
         for step in 0..n {
             if sampled_shards >= SAMPLE_SHARDS && !fresh.is_empty() {
                 break;
             }
-            let i = start.wrapping_add(step) % n;
+            let position = (start + step / dbs) % per_db;
+            let i = ((first_db + step) % dbs) * per_db + position;
             let shard = inner.lock_shard(i);
             let eligible = if policy.volatile_only() {
                 shard.volatile_len()
