@@ -437,6 +437,13 @@ impl Connection {
         *self.client.addr.lock() = Some((peer.into(), local.into()));
     }
 
+    /// Refuses a command that a server runs itself (SHUTDOWN) while in MULTI: the error,
+    /// and EXEC will answer EXECABORT.
+    pub(crate) fn refuse_in_multi(&mut self, error: &str) -> Reply {
+        self.tx.flagged = true;
+        self.shape(Reply::Error(error.to_owned()))
+    }
+
     /// `MULTI`.
     pub fn multi(&mut self) -> Result<()> {
         if self.in_multi() {
