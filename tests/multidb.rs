@@ -516,3 +516,57 @@ fn a_database_zero_store_writes_the_single_database_format() {
     assert_eq!(ours[24..ours.len() - 8], bytes[24..bytes.len() - 8]);
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
+
+#[test]
+fn eviction_and_expiry_cover_every_database() {
+    let limit = 64 * 1024;
+    let store = Store::builder()
+        .max_memory(limit)
+        .eviction_policy(sketchstore::EvictionPolicy::AllKeysLru)
+        .build();
+    let value = "v".repeat(100);
+    let three = store.select(3).unwrap();
+    for i in 0..2000 {
+        assert_eq!(
+            three.execute(&["SET", &format!("k{i}"), &value]),
+            Reply::ok()
+        );
+        assert!(store.used_memory() <= limit);
+    }
+    let in_three = three.dbsize().unwrap();
+    assert!(
+        in_three < 2000 && in_three > 100,
+        "{in_three} keys left in db 3"
+    );
+    // After SWAPDB the keys live in db 7; writes to db 0 evict them.
+    store.swapdb(3, 7).unwrap();
+    let seven = store.select(7).unwrap();
+    assert_eq!(seven.dbsize().unwrap(), in_three);
+    for i in 0..2000 {
+        assert_eq!(
+            store.execute(&["SET", &format!("z{i}"), &value]),
+            Reply::ok()
+        );
+        assert!(store.used_memory() <= limit);
+    }
+    assert!(
+        seven.dbsize().unwrap() < in_three / 4,
+        "db 7 kept {}",
+        seven.dbsize().unwrap()
+    );
+
+    // The active expiry sweep reclaims keys of every database.
+    let clock = ManualClock::new(1_000_000_000);
+    let store = Store::builder().clock(clock.clock()).build();
+    for db in [0, 5, 15] {
+        let s = store.select(db).unwrap();
+        for i in 0..10 {
+            s.set(format!("t{i}"), "x").unwrap();
+            s.expire(format!("t{i}"), Duration::from_secs(1)).unwrap();
+        }
+    }
+    assert_eq!(store.stored_keys(), 30);
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(store.sweep_expired(100), 30);
+    assert_eq!(store.stored_keys(), 0);
+}

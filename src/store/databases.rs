@@ -37,6 +37,7 @@
 
 use super::{Db, Lock, Store};
 use crate::error::{Error, Result};
+use std::sync::atomic::Ordering::Relaxed;
 
 /// MOVE's and COPY's refusal to act on a key with itself.
 const SAME_OBJECT: &str = "source and destination objects are the same";
@@ -87,6 +88,18 @@ impl Db<'_> {
             return;
         }
         let (lo, hi) = (a.min(b), a.max(b));
+        let used = &self.inner.used_dbs;
+        if used
+            .iter()
+            .skip(lo)
+            .step_by(hi - lo)
+            .take(2)
+            .any(|u| u.load(Relaxed))
+        {
+            for u in used.iter().skip(lo).step_by(hi - lo).take(2) {
+                u.store(true, Relaxed);
+            }
+        }
         let n = self.inner.shards_per_db;
         let now = self.now();
         let (low, high) = self.guards.split_at_mut(hi * n);

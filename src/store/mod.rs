@@ -124,6 +124,9 @@ pub(crate) struct Inner {
     pub(crate) shards_per_db: usize,
     /// Number of databases (Redis's `databases`).
     pub(crate) databases: usize,
+    /// Under a memory limit, the databases that have held a key: eviction samples only
+    /// those (see [`evict`]).
+    pub(crate) used_dbs: Box<[std::sync::atomic::AtomicBool]>,
     shard_bits: u32,
     pub(crate) clock: Clock,
     pub(crate) settings: settings::Settings,
@@ -301,6 +304,9 @@ impl StoreBuilder {
                 shards,
                 shards_per_db: self.shards,
                 databases: self.databases,
+                used_dbs: (0..self.databases)
+                    .map(|_| std::sync::atomic::AtomicBool::new(false))
+                    .collect(),
                 shard_bits: self.shards.trailing_zeros(),
                 settings,
                 pubsub: pubsub::Hub::default(),
