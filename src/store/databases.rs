@@ -102,8 +102,14 @@ impl Db<'_> {
         }
         let n = self.inner.shards_per_db;
         let now = self.now();
-        let (low, high) = self.guards.split_at_mut(hi * n);
-        for (x, y) in low[lo * n..(lo + 1) * n].iter_mut().zip(&mut high[..n]) {
+        // A global view holds shard i at position i.
+        debug_assert_eq!(self.guards.len(), self.inner.shards.len());
+        let split = (hi * n).min(self.guards.len());
+        let (low, high) = self.guards.split_at_mut(split);
+        let (Some(low), Some(high)) = (low.get_mut(lo * n..(lo + 1) * n), high.get_mut(..n)) else {
+            return;
+        };
+        for (x, y) in low.iter_mut().zip(high) {
             debug_assert_eq!(x.0 + (hi - lo) * n, y.0);
             x.1.swap_contents(&mut y.1, now);
         }
