@@ -570,3 +570,37 @@ fn eviction_and_expiry_cover_every_database() {
     assert_eq!(store.sweep_expired(100), 30);
     assert_eq!(store.stored_keys(), 0);
 }
+
+#[test]
+fn concurrent_moves_swaps_and_writes_do_not_deadlock() {
+    let store = Store::builder().databases(4).shards(8).build();
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let mut rng = ChaCha8Rng::seed_from_u64(t);
+                let mut conn = store.connection();
+                for _ in 0..3000 {
+                    let k = format!("k{}", rng.gen_range(0..20));
+                    let db = rng.gen_range(0..4);
+                    let line = match rng.gen_range(0..8) {
+                        0 => format!("SELECT {db}"),
+                        1 => format!("MOVE {k} {db}"),
+                        2 => format!("SWAPDB {db} {}", rng.gen_range(0..4)),
+                        3 => format!("COPY {k} x{k} DB {db} REPLACE"),
+                        4 => format!("RPUSH {k} e"),
+                        5 => format!("MSET {k} 1 a{k} 2"),
+                        6 => format!("RENAME {k} r{k}"),
+                        _ => "DBSIZE".to_string(),
+                    };
+                    conn.execute(&words(&line));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let total: usize = store.keyspace_info().iter().map(|i| i.keys).sum();
+    assert_eq!(total, store.stored_keys());
+}

@@ -186,6 +186,21 @@ impl Store {
             Keys::All => self.with_db(crate::store::Lock::All, |db| {
                 super::run_locked(spec, argv, db)
             }),
+            Keys::Move => {
+                // The target's shard too, when the target is one MOVE will act on; otherwise
+                // MOVE answers an error before it looks at another database.
+                let key = argv.get(1).copied().unwrap_or_default();
+                let to = argv
+                    .get(2)
+                    .and_then(|a| super::databases::int_arg(a, None).ok())
+                    .and_then(|n| usize::try_from(n).ok())
+                    .filter(|&d| d < self.databases());
+                let lock = match to {
+                    Some(to) => crate::store::Lock::Moved { key, to },
+                    None => crate::store::Lock::Keys(argv.get(1..2).unwrap_or_default()),
+                };
+                self.with_db(lock, |db| super::run_locked(spec, argv, db))
+            }
             keys if keys.is_global(argv) => self.with_db(crate::store::Lock::Global, |db| {
                 super::run_locked(spec, argv, db)
             }),

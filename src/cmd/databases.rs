@@ -111,7 +111,7 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             name: "move",
             arity: 3,
             flags: Flags::WRITE,
-            keys: Keys::Global,
+            keys: Keys::Move,
             run: cmd!(Move),
             block: None,
         },

@@ -116,8 +116,11 @@ pub(crate) enum Keys {
     None,
     /// Needs every shard of the connection's database.
     All,
-    /// Needs every shard of every database (FLUSHALL, SWAPDB, MOVE, INFO).
+    /// Needs every shard of every database (FLUSHALL, SWAPDB, INFO).
     Global,
+    /// MOVE's key at 1, in the connection's database and in the one at 2 (every shard of
+    /// every database inside EXEC).
+    Move,
     /// COPY's keys at 1 and 2, and every shard of every database when a `DB` option names
     /// another database.
     Copy,
@@ -159,7 +162,7 @@ impl Keys {
     /// Whether `argv` needs every shard of every database.
     pub(crate) fn is_global(self, argv: &[&[u8]]) -> bool {
         match self {
-            Keys::Global => true,
+            Keys::Global | Keys::Move => true,
             Keys::Copy => argv
                 .get(3..)
                 .unwrap_or_default()
@@ -177,6 +180,10 @@ impl Keys {
     ) where
         [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
     {
+        if let Keys::Move = self {
+            out.extend(argv.get(1).copied());
+            return;
+        }
         if let Keys::Copy = self {
             out.extend(argv.get(1..3).unwrap_or_default().iter().copied());
             return;

@@ -605,6 +605,7 @@ fn command_info(spec: &Spec) -> Reply {
         Keys::Range { first, last, step } => (first as i64, last as i64, step as i64),
         Keys::DestCounted { .. } => (1, 1, 1),
         Keys::Copy => (1, 2, 1),
+        Keys::Move => (1, 1, 1),
         Keys::None | Keys::All | Keys::Global | Keys::Counted { .. } => (0, 0, 0),
     };
     Reply::Array(vec![

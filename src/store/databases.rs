@@ -150,7 +150,7 @@ impl Store {
         if db >= self.inner.databases {
             return Err(Error::err(OUT_OF_RANGE));
         }
-        self.with_db(Lock::Global, |v| v.move_key(key, db))
+        self.with_db(Lock::Moved { key, to: db }, |v| v.move_key(key, db))
     }
 
     /// `SWAPDB a b`: databases `a` and `b` exchange their keys, in time proportional to the

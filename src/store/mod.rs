@@ -330,8 +330,11 @@ pub(crate) enum Lock<'k> {
     Keys(&'k [&'k [u8]]),
     /// Every shard of the handle's database (KEYS, SCAN, DBSIZE, FLUSHDB).
     All,
-    /// Every shard of every database (FLUSHALL, SWAPDB, MOVE, INFO keyspace).
+    /// Every shard of every database (FLUSHALL, SWAPDB, INFO keyspace, and commands across
+    /// databases inside EXEC).
     Global,
+    /// The shard of a key in the handle's database and in database `to` (MOVE).
+    Moved { key: &'k [u8], to: usize },
 }
 
 impl Store {
@@ -425,6 +428,18 @@ impl Store {
             Lock::Global => {
                 for i in 0..inner.shards.len() {
                     guards.push((i, inner.lock_shard(i)));
+                }
+            }
+            Lock::Moved { key, to } => {
+                let hash = key_hash(key);
+                hashes.push((key, hash));
+                let local = inner.shard_of(hash);
+                let here = base + local;
+                let there = to.min(inner.databases - 1) * inner.shards_per_db + local;
+                for i in [here.min(there), here.max(there)] {
+                    if guards.last().is_none_or(|(j, _)| *j != i) {
+                        guards.push((i, inner.lock_shard(i)));
+                    }
                 }
             }
             Lock::Keys(keys) => {
