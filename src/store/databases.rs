@@ -4,11 +4,12 @@
 //! # Design
 //!
 //! Databases are ranges of one flat shard array (see the module documentation of
-//! `store`), so a command that crosses databases locks every shard of every database in
-//! ascending order ([`Lock::Global`]) and switches its view's database with [`Db::in_db`].
-//! That costs one lock per shard per database: cheap next to the commands that need it
-//! (FLUSHALL and SWAPDB touch whole databases; MOVE is rare), and it keeps one lock order
-//! for everything, so nothing deadlocks.
+//! `store`), so a command that crosses databases locks, in the one ascending order every
+//! command uses, the shards it needs in each database, and switches its view's database
+//! with [`Db::in_db`]. MOVE locks its key's shard in the two databases
+//! ([`Lock::Moved`]); FLUSHALL, SWAPDB and COPY ... DB lock every shard of every database
+//! ([`Lock::Global`]), one lock per shard per database, cheap next to FLUSHALL and SWAPDB,
+//! which touch whole databases.
 //!
 //! SWAPDB exchanges the contents of the shards at the same position in the two databases
 //! (key tables, expiry hints and volatile counts), O(shards) whatever the number of keys.

@@ -24,10 +24,10 @@
 //! being the shards per database, so a key's shard is `d * n` plus the shard its hash
 //! chooses, and "ascending shard order" is one global order across databases. A [`Store`]
 //! handle carries the index of the database it acts on ([`Store::select`]); finding a
-//! key's shard costs one multiplication more than with a single database. Commands that
-//! cross databases (MOVE, SWAPDB, FLUSHALL, COPY ... DB, and a transaction holding SELECT)
-//! lock every shard of every database ([`Lock::Global`]) and switch the view's database as
-//! they go. An empty shard allocates nothing, so unused databases cost their array slots
+//! key's shard costs one multiplication more than with a single database. MOVE locks its
+//! key's shard in both databases ([`Lock::Moved`]); the other commands that cross databases
+//! (SWAPDB, FLUSHALL, COPY ... DB, and a transaction holding SELECT or MOVE) lock every
+//! shard of every database ([`Lock::Global`]). Both switch the view's database as they go. An empty shard allocates nothing, so unused databases cost their array slots
 //! only. Expiry, eviction, memory accounting, snapshots and pub/sub span all databases.
 
 pub(crate) mod bits;
