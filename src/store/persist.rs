@@ -799,7 +799,7 @@ pub(crate) fn load_snapshot<R: Read + Seek>(store: &Store, mut r: R, len: u64) -
     })
 }
 
-fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match r.read(&mut buf[got..]) {
@@ -832,9 +832,10 @@ impl StoreBuilder {
         self
     }
 
-    /// Builds the store and loads the snapshot at `path` into it. A missing file gives an
-    /// empty store (as Redis starts without `dump.rdb`); a foreign, truncated or corrupt one
-    /// fails with [`Error::Snapshot`] and loads nothing. Keys whose expiry has passed are
+    /// Builds the store and loads the snapshot at `path` into it: the store's own format, or
+    /// a Redis RDB file (`dump.rdb` of Redis up to 7.0, recognized by its magic `REDIS`). A
+    /// missing file gives an empty store (as Redis starts without `dump.rdb`); a foreign,
+    /// truncated or corrupt one fails with [`Error::Snapshot`]. Keys whose expiry has passed are
     /// dropped.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
@@ -847,7 +848,7 @@ impl StoreBuilder {
                     .metadata()
                     .map_err(|e| io_err("reading", path, e))?
                     .len();
-                load_snapshot(&store, file, len)?;
+                super::rdb_file::load_file(&store, file, len)?;
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_err("opening", path, e)),
