@@ -92,7 +92,8 @@ where
 
 /// Opens the store the configuration describes, serves it until SIGTERM or SIGINT, then
 /// saves it if `save` rules are set.
-pub fn run(config: ServerConfig) -> io::Result<()> {
+pub fn run(mut config: ServerConfig) -> io::Result<()> {
+    adjust_open_files_limit(&mut config);
     let store = open_store(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -121,6 +122,79 @@ pub fn run(config: ServerConfig) -> io::Result<()> {
     );
     Ok(())
 }
+
+/// Descriptors kept beyond one per client (listeners, the snapshot file, logging), as
+/// Redis's `CONFIG_MIN_RESERVED_FDS`.
+const RESERVED_FDS: u64 = 32;
+
+/// Raises the soft `RLIMIT_NOFILE` toward `maxclients + 32`, as Redis's
+/// `adjustOpenFilesLimit`: the wanted value, or the highest the hard limit allows, stepping
+/// down by 16 while the kernel refuses. When the limit stays below what `maxclients` needs,
+/// `maxclients` is lowered to fit and a warning is logged.
+#[cfg(unix)]
+fn adjust_open_files_limit(config: &mut ServerConfig) {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let wanted = (config.maxclients as u64).saturating_add(RESERVED_FDS);
+    let old = getrlimit(Resource::Nofile);
+    // `None` is RLIM_INFINITY.
+    let current = old.current.unwrap_or(u64::MAX);
+    if current >= wanted {
+        return;
+    }
+    let mut best = old.maximum.map_or(wanted, |hard| wanted.min(hard));
+    let mut error = None;
+    while best > current {
+        match setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(best),
+                maximum: old.maximum,
+            },
+        ) {
+            Ok(()) => break,
+            Err(e) => {
+                error = Some(e);
+                best = best.saturating_sub(16).max(current);
+            }
+        }
+    }
+    let best = best.max(current);
+    if best >= wanted {
+        log(
+            config,
+            LogLevel::Notice,
+            &format!(
+                "Increased maximum number of open files to {best} (it was originally set to {current})."
+            ),
+        );
+        return;
+    }
+    let reason = error.map_or_else(
+        || format!("the hard limit is {best}"),
+        |e| format!("OS error: {e}"),
+    );
+    log(
+        config,
+        LogLevel::Warning,
+        &format!("Server can't set maximum open files to {wanted} because of {reason}."),
+    );
+    let fit = usize::try_from(best.saturating_sub(RESERVED_FDS))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if fit < config.maxclients {
+        log(
+            config,
+            LogLevel::Warning,
+            &format!(
+                "Current maximum open files is {best}. maxclients has been reduced to {fit} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'."
+            ),
+        );
+        config.maxclients = fit;
+    }
+}
+
+#[cfg(not(unix))]
+fn adjust_open_files_limit(_config: &mut ServerConfig) {}
 
 fn open_store(config: &ServerConfig) -> io::Result<Store> {
     // Memory is always counted, so that CONFIG SET maxmemory works on a running server.

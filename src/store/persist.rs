@@ -819,6 +819,8 @@ pub(crate) fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize
 pub(crate) struct Saver {
     _stop: mpsc::Sender<()>,
     last_error: Arc<Mutex<Option<Error>>>,
+    /// A BGSAVE thread is running.
+    in_progress: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl StoreBuilder {
@@ -918,6 +920,7 @@ fn start_saver(store: &Store, path: PathBuf, period: Duration) -> Result<()> {
     let _ = store.inner.saver.set(Saver {
         _stop: stop,
         last_error,
+        in_progress: Arc::default(),
     });
     Ok(())
 }
@@ -936,6 +939,38 @@ impl Store {
     /// (see [`StoreBuilder::open`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         StoreBuilder::default().open(path)
+    }
+
+    /// BGSAVE: saves to `path` from a new thread and returns at once. The outcome is what
+    /// [`background_save_error`](Store::background_save_error) (and INFO's
+    /// `rdb_last_bgsave_status`) reports afterwards, as for a periodic save. Fails with
+    /// Redis's error when a BGSAVE is still running.
+    pub fn background_save(&self, path: impl Into<PathBuf>) -> Result<()> {
+        let path = path.into();
+        // A store without a periodic saver gets an idle one: the slot for the outcome.
+        let saver = self.inner.saver.get_or_init(|| Saver {
+            _stop: mpsc::channel().0,
+            last_error: Arc::default(),
+            in_progress: Arc::default(),
+        });
+        if saver.in_progress.swap(true, Ordering::AcqRel) {
+            return Err(Error::err("Background save already in progress"));
+        }
+        let errors = Arc::clone(&saver.last_error);
+        let running = Arc::clone(&saver.in_progress);
+        let store = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sketchstore-bgsave".to_owned())
+            .spawn(move || {
+                let result = store.save(&path);
+                *errors.lock() = result.err();
+                running.store(false, Ordering::Release);
+            });
+        if let Err(e) = spawned {
+            saver.in_progress.store(false, Ordering::Release);
+            return Err(Error::Io(format!("starting the save thread: {e}")));
+        }
+        Ok(())
     }
 
     /// The error of the last periodic save ([`StoreBuilder::save_every`]), `None` if it
