@@ -165,5 +165,12 @@ mod tests {
             fuzz_rdb_file(&good[..i]);
         }
         fuzz_rdb_file(&good);
+        let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/rdb_file");
+        for seed in std::fs::read_dir(seeds).unwrap() {
+            let bytes = std::fs::read(seed.unwrap().path()).unwrap();
+            fuzz_rdb_file(&bytes);
+            let info = load_rdb(&Store::new(), &bytes).unwrap();
+            assert!(info.keys > 0);
+        }
     }
 }
