@@ -145,7 +145,7 @@ pub fn read_rdb_file(
         .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|s| s.parse::<u16>().ok())
         .ok_or_else(|| at(5, "Wrong signature trying to load DB from file"))?;
-    if version < 1 || version > RDB_VERSION {
+    if !(1..=RDB_VERSION).contains(&version) {
         return Err(at(5, format!("Can't handle RDB format version {version}")));
     }
     let body_end = if version >= FIRST_CHECKSUMMED_VERSION {
