@@ -51,7 +51,7 @@ use tokio::task::JoinSet;
 
 /// Replies are sent once this much output is pending, even mid-batch.
 const OUTPUT_FLUSH_BYTES: usize = 64 * 1024;
-/// The largest single read.
+/// The largest single read while a command runs (a client's pipelined input).
 const READ_CHUNK: usize = 4 * PROTO_IOBUF_LEN;
 /// How long shutdown waits for clients still running a command (a blocking pop).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -395,9 +395,16 @@ async fn client(
     // CLIENT KILL from another client ends this task wherever it waits.
     let killed = session.killed();
     tokio::pin!(killed);
+    // One wait for the server's stop for the connection's whole life: a fresh
+    // `changed()` per read would register with the shared watch channel every time.
+    let stopped = async move {
+        let _ = stop.changed().await;
+    };
+    tokio::pin!(stopped);
+    // Reads go straight into the parser's query buffer (no per-client read buffer, no copy):
+    // an idle client holds only its socket, its task and what it sent.
     let mut parser = RequestParser::new(Limits::default());
     let mut out = Vec::new();
-    let mut chunk = vec![0u8; READ_CHUNK];
     loop {
         loop {
             match parser.next_request(session.auth_required()) {
@@ -408,15 +415,17 @@ async fn client(
                     {
                         let exec = session.execute(argv, &mut out);
                         tokio::pin!(exec);
+                        let mut input = (&mut socket).take(READ_CHUNK as u64);
                         loop {
                             tokio::select! {
                                 biased;
                                 () = &mut exec => break,
                                 () = &mut killed => return Ok(()),
-                                read = socket.read(&mut chunk) => match read {
+                                read = input.read_buf(parser.input_buffer(READ_CHUNK)) => match read {
                                     Ok(0) | Err(_) => return Ok(()),
-                                    Ok(n) => {
-                                        if parser.feed(&chunk[..n]).is_err() {
+                                    Ok(_) => {
+                                        input.set_limit(READ_CHUNK as u64);
+                                        if parser.appended().is_err() {
                                             return Ok(());
                                         }
                                     }
@@ -452,13 +461,12 @@ async fn client(
             socket.write_all(&out).await?;
             out.clear();
         }
-        if *stop.borrow() {
-            return Ok(());
-        }
-        let want = parser.read_hint().min(chunk.len());
+        let want = parser.read_hint().min(READ_CHUNK);
+        let mut input = (&mut socket).take(want as u64);
         let n = tokio::select! {
-            read = socket.read(&mut chunk[..want]) => read?,
-            _ = stop.changed() => return Ok(()),
+            biased;
+            () = &mut stopped => return Ok(()),
+            read = input.read_buf(parser.input_buffer(want)) => read?,
             () = &mut killed => return Ok(()),
             // A subscribed client is sent its messages while it is idle.
             push = session.next_push(), if session.is_subscribed() => {
@@ -473,7 +481,7 @@ async fn client(
         if n == 0 {
             return Ok(());
         }
-        if parser.feed(&chunk[..n]).is_err() {
+        if parser.appended().is_err() {
             // The query buffer limit: Redis closes such a client without a reply.
             return Ok(());
         }
