@@ -415,21 +415,28 @@ async fn client(
                     {
                         let exec = session.execute(argv, &mut out);
                         tokio::pin!(exec);
-                        let mut input = (&mut socket).take(READ_CHUNK as u64);
                         loop {
                             tokio::select! {
                                 biased;
                                 () = &mut exec => break,
                                 () = &mut killed => return Ok(()),
-                                read = input.read_buf(parser.input_buffer(READ_CHUNK)) => match read {
-                                    Ok(0) | Err(_) => return Ok(()),
-                                    Ok(_) => {
-                                        input.set_limit(READ_CHUNK as u64);
-                                        if parser.appended().is_err() {
-                                            return Ok(());
-                                        }
+                                // Only a readiness wait here: this branch is built for every
+                                // command, and the query buffer is touched only when bytes came.
+                                ready = socket.readable() => {
+                                    if ready.is_err() {
+                                        return Ok(());
                                     }
-                                },
+                                    match socket.try_read_buf(parser.input_buffer(READ_CHUNK)) {
+                                        Ok(0) => return Ok(()),
+                                        Ok(_) => {
+                                            if parser.appended().is_err() {
+                                                return Ok(());
+                                            }
+                                        }
+                                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                                        Err(_) => return Ok(()),
+                                    }
+                                }
                             }
                         }
                     }
