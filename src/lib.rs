@@ -63,6 +63,9 @@ pub use store::lists::{ListEnd, LposOptions, MPopped};
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub use store::persist::fuzz_snapshot;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub use store::rdb_file::fuzz_rdb_file;
 
 /// Whether `name` is a command that may block its caller (its table row has a blocking
 /// parser), for fuzz bodies that must not block; not part of the API.

@@ -7,7 +7,16 @@
 //! The disk-full case runs in a child process (this binary re-invoked with
 //! `--exact disk_full_child`) started by `sh` with `ulimit -f` and SIGXFSZ ignored, so that
 //! writes past the limit fail with EFBIG as writes to a full disk fail with ENOSPC.
+//!
+//! The read-only directory case runs the built sketchstore-server as the unprivileged user
+//! `nobody` (`setpriv`; tests run as root, whom a mode of 0555 does not stop) on a
+//! root-owned directory of mode 0555 holding a previous snapshot: SAVE answers Redis's bare
+//! `ERR`, a BGSAVE shows `rdb_last_bgsave_status:err`, the snapshot stays byte-identical and
+//! the server keeps serving.
 
+mod common;
+
+use common::RespConn;
 use sketchstore::{Error, Reply, Store};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -158,5 +167,95 @@ fn open_removes_temporaries_of_saves_that_died() {
         other.exists(),
         "another snapshot's temporary file was removed"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn info_field(c: &mut RespConn, section: &str, field: &str) -> String {
+    match c.cmd(&["INFO", section]) {
+        Reply::Bulk(b) => String::from_utf8_lossy(&b)
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_owned))
+            .unwrap_or_else(|| panic!("INFO {section} has no {field}")),
+        other => panic!("INFO: {other:?}"),
+    }
+}
+
+#[test]
+#[allow(clippy::disallowed_methods)]
+fn save_into_a_read_only_directory_fails_and_keeps_serving() {
+    use std::os::unix::fs::PermissionsExt;
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("missing component: setpriv (util-linux) is needed to run the server as nobody");
+    let dir = temp_dir("readonly");
+    let path = dir.join("dump.rdb");
+    let previous = Store::new();
+    previous.set("gen", "1").unwrap();
+    previous.save(&path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+
+    let port = common::server::free_port();
+    let mut child = Command::new(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_sketchstore-server"))
+        .args(["--port", &port.to_string(), "--save", ""])
+        .arg("--dir")
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run sketchstore-server through setpriv");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut c = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("sketchstore-server as nobody exited at start: {status}");
+        }
+        if let Ok(c) = RespConn::connect(port) {
+            break c;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sketchstore-server as nobody did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(c.cmd(&["GET", "gen"]), Reply::bulk("1"));
+    assert_eq!(c.cmd(&["SET", "gen", "2"]), Reply::ok());
+
+    // Redis answers a failed SAVE with its shared bare error object.
+    assert_eq!(c.cmd(&["SAVE"]), Reply::Error("ERR".into()));
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_last_bgsave_status"),
+        "ok"
+    );
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::status("Background saving started")
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while info_field(&mut c, "persistence", "rdb_last_bgsave_status") != "err" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "BGSAVE's failure never showed in INFO persistence"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the snapshot changed"
+    );
+    assert_eq!(names(&dir), vec!["dump.rdb"]);
+    // Still serving, with the data it had.
+    assert_eq!(c.cmd(&["PING"]), Reply::status("PONG"));
+    assert_eq!(c.cmd(&["GET", "gen"]), Reply::bulk("2"));
+    assert_eq!(c.cmd(&["INCR", "n"]), Reply::Integer(1));
+
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

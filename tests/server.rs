@@ -349,3 +349,149 @@ fn shutdown_command_stops_the_server() {
     assert!(status.success(), "{status}");
     assert!(server.dir.join("snap.db").exists());
 }
+
+/// VmRSS of a process, in kB.
+fn vm_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/<pid>/status")
+}
+
+fn connected_clients(c: &mut RespConn) -> u64 {
+    match c.cmd(&["INFO", "clients"]) {
+        Reply::Bulk(b) => String::from_utf8_lossy(&b)
+            .lines()
+            .find_map(|l| l.strip_prefix("connected_clients:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("connected_clients"),
+        other => panic!("INFO clients: {other:?}"),
+    }
+}
+
+/// The 10,000 idle clients, on the default `maxclients` (10000). The server is
+/// started under a soft open-files limit of 1024 and must raise its own limit (as Redis's
+/// adjustOpenFilesLimit) to hold them; the test raises its own soft limit to its hard one.
+#[test]
+#[allow(clippy::disallowed_methods)]
+fn ten_thousand_idle_clients() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    const CLIENTS: usize = 10_000;
+    let lim = getrlimit(Resource::Nofile);
+    let hard = lim.maximum.unwrap_or(u64::MAX);
+    assert!(
+        hard >= CLIENTS as u64 + 100,
+        "the hard open-files limit ({hard}) is below the {CLIENTS} connections this test opens"
+    );
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: lim.maximum,
+            maximum: lim.maximum,
+        },
+    )
+    .expect("raise this test's soft open-files limit");
+
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("sketchstore-10k-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut child = Command::new("sh")
+        .args(["-c", "ulimit -Sn 1024 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_sketchstore-server"))
+        .args(["--port", &port.to_string(), "--save", ""])
+        .arg("--dir")
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sketchstore-server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut first = loop {
+        if let Ok(c) = RespConn::connect(port) {
+            break c;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sketchstore-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let pid = child.id();
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+    let soft: u64 = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .expect("Max open files");
+    assert!(soft >= 10_032, "the server's soft limit stayed at {soft}");
+
+    let start = Instant::now();
+    let rss_before = vm_rss_kb(pid);
+    assert_eq!(first.cmd(&["PING"]), Reply::status("PONG"));
+    // Four connecting threads: on a loaded machine one connect at a time is slow.
+    const THREADS: usize = 4;
+    let per_thread = (CLIENTS - 1).div_ceil(THREADS);
+    let mut streams: Vec<TcpStream> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let n = per_thread.min((CLIENTS - 1).saturating_sub(t * per_thread));
+                s.spawn(move || {
+                    (0..n)
+                        .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("connecting thread"))
+            .collect()
+    });
+    assert_eq!(streams.len(), CLIENTS - 1);
+    let opened = start.elapsed();
+    let mut last = RespConn::connect(port);
+    // The 10,001st is refused by maxclients, as in Redis.
+    if let Ok(c) = last.as_mut() {
+        assert_eq!(
+            c.read(),
+            Reply::Error("ERR max number of clients reached".into())
+        );
+    }
+    drop(last);
+    // The last of the 10,000 and the first answer.
+    let mut tail = streams.pop().expect("a stream");
+    tail.write_all(b"PING\r\n").expect("write");
+    let mut buf = [0u8; 7];
+    tail.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    tail.read_exact(&mut buf).expect("PONG");
+    assert_eq!(&buf, b"+PONG\r\n");
+    assert_eq!(first.cmd(&["PING"]), Reply::status("PONG"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while connected_clients(&mut first) < CLIENTS as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "the server never counted them all"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(connected_clients(&mut first), CLIENTS as u64);
+    let rss = vm_rss_kb(pid);
+    println!(
+        "{CLIENTS} idle clients: opened in {opened:?}; server VmRSS {rss_before} kB before, {rss} kB with them ({:.1} kB per client)",
+        (rss.saturating_sub(rss_before)) as f64 / CLIENTS as f64
+    );
+    drop(tail);
+    drop(streams);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while connected_clients(&mut first) != 1 {
+        assert!(Instant::now() < deadline, "closed clients still counted");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,7 +3,8 @@
 //!
 //! The connection owns every per-client rule (MULTI/WATCH, subscribed mode, HELLO and the
 //! protocol, CLIENT, RESET, QUIT); the session adds what only a server has: AUTH against
-//! `requirepass` (compared in constant time), SHUTDOWN, and writing each reply in the
+//! `requirepass` (compared in constant time), SHUTDOWN, SAVE and BGSAVE (which need the
+//! server's `dir` and `dbfilename`), and writing each reply in the
 //! client's protocol. Blocking commands wait as futures (`Connection::execute_async`), so a
 //! client parked in BLPOP holds no thread.
 
@@ -13,6 +14,7 @@ use crate::{Connection, Protocol, Reply, Store};
 /// Per-client state the server needs.
 pub(super) struct Session {
     conn: Connection,
+    store: Store,
     requirepass: Option<Vec<u8>>,
     authenticated: bool,
     close: bool,
@@ -31,6 +33,7 @@ impl Session {
         conn.set_addresses(peer, local);
         Session {
             conn,
+            store,
             requirepass,
             authenticated,
             close: false,
@@ -127,6 +130,9 @@ impl Session {
                     .refuse_in_multi("ERR Command not allowed inside a transaction")
             }
             b"shutdown" => return self.shutdown(&argv),
+            // Inside MULTI they are queued (and run by EXEC without the path): only the
+            // direct form is the server's.
+            b"save" | b"bgsave" if !self.conn.in_multi() => return self.save(&name, &argv),
             _ => {}
         }
         self.conn.execute_async(argv).await
@@ -182,6 +188,49 @@ impl Session {
         });
         self.close = true;
         Reply::ok()
+    }
+
+    /// SAVE and BGSAVE [SCHEDULE] to `dir/dbfilename` as CONFIG reports them now. A failed
+    /// SAVE answers Redis's bare `ERR` (its reply object for a failed save; the reason goes to
+    /// the log); a BGSAVE's failure shows in INFO's `rdb_last_bgsave_status`.
+    fn save(&mut self, name: &[u8], argv: &[Vec<u8>]) -> Reply {
+        match argv {
+            [_] => {}
+            [_, opt] if name == b"bgsave" && opt.eq_ignore_ascii_case(b"schedule") => {}
+            [_, _] if name == b"bgsave" => return Reply::Error("ERR syntax error".to_string()),
+            _ => {
+                return Reply::Error(format!(
+                    "ERR wrong number of arguments for '{}' command",
+                    String::from_utf8_lossy(name)
+                ))
+            }
+        }
+        let settings = &self.store.inner.settings;
+        let text = |n: &str| {
+            settings
+                .text(n)
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+                .unwrap_or_default()
+        };
+        let path = std::path::Path::new(&text("dir")).join(text("dbfilename"));
+        if name == b"save" {
+            return match self.store.save(&path) {
+                Ok(_) => Reply::ok(),
+                Err(e) => {
+                    eprintln!(
+                        "{}:M * Failed saving the DB {}: {e}",
+                        std::process::id(),
+                        path.display()
+                    );
+                    Reply::Error("ERR".to_string())
+                }
+            };
+        }
+        match self.store.background_save(path) {
+            // SCHEDULE only matters while an AOF rewrite runs, which never happens here.
+            Ok(()) => Reply::status("Background saving started"),
+            Err(e) => Reply::Error(e.to_string()),
+        }
     }
 
     fn auth(&mut self, argv: &[Vec<u8>]) -> Reply {

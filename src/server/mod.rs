@@ -51,7 +51,7 @@ use tokio::task::JoinSet;
 
 /// Replies are sent once this much output is pending, even mid-batch.
 const OUTPUT_FLUSH_BYTES: usize = 64 * 1024;
-/// The largest single read.
+/// The largest single read while a command runs (a client's pipelined input).
 const READ_CHUNK: usize = 4 * PROTO_IOBUF_LEN;
 /// How long shutdown waits for clients still running a command (a blocking pop).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -92,7 +92,8 @@ where
 
 /// Opens the store the configuration describes, serves it until SIGTERM or SIGINT, then
 /// saves it if `save` rules are set.
-pub fn run(config: ServerConfig) -> io::Result<()> {
+pub fn run(mut config: ServerConfig) -> io::Result<()> {
+    adjust_open_files_limit(&mut config);
     let store = open_store(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -121,6 +122,79 @@ pub fn run(config: ServerConfig) -> io::Result<()> {
     );
     Ok(())
 }
+
+/// Descriptors kept beyond one per client (listeners, the snapshot file, logging), as
+/// Redis's `CONFIG_MIN_RESERVED_FDS`.
+const RESERVED_FDS: u64 = 32;
+
+/// Raises the soft `RLIMIT_NOFILE` toward `maxclients + 32`, as Redis's
+/// `adjustOpenFilesLimit`: the wanted value, or the highest the hard limit allows, stepping
+/// down by 16 while the kernel refuses. When the limit stays below what `maxclients` needs,
+/// `maxclients` is lowered to fit and a warning is logged.
+#[cfg(unix)]
+fn adjust_open_files_limit(config: &mut ServerConfig) {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let wanted = (config.maxclients as u64).saturating_add(RESERVED_FDS);
+    let old = getrlimit(Resource::Nofile);
+    // `None` is RLIM_INFINITY.
+    let current = old.current.unwrap_or(u64::MAX);
+    if current >= wanted {
+        return;
+    }
+    let mut best = old.maximum.map_or(wanted, |hard| wanted.min(hard));
+    let mut error = None;
+    while best > current {
+        match setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(best),
+                maximum: old.maximum,
+            },
+        ) {
+            Ok(()) => break,
+            Err(e) => {
+                error = Some(e);
+                best = best.saturating_sub(16).max(current);
+            }
+        }
+    }
+    let best = best.max(current);
+    if best >= wanted {
+        log(
+            config,
+            LogLevel::Notice,
+            &format!(
+                "Increased maximum number of open files to {best} (it was originally set to {current})."
+            ),
+        );
+        return;
+    }
+    let reason = error.map_or_else(
+        || format!("the hard limit is {best}"),
+        |e| format!("OS error: {e}"),
+    );
+    log(
+        config,
+        LogLevel::Warning,
+        &format!("Server can't set maximum open files to {wanted} because of {reason}."),
+    );
+    let fit = usize::try_from(best.saturating_sub(RESERVED_FDS))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if fit < config.maxclients {
+        log(
+            config,
+            LogLevel::Warning,
+            &format!(
+                "Current maximum open files is {best}. maxclients has been reduced to {fit} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'."
+            ),
+        );
+        config.maxclients = fit;
+    }
+}
+
+#[cfg(not(unix))]
+fn adjust_open_files_limit(_config: &mut ServerConfig) {}
 
 fn open_store(config: &ServerConfig) -> io::Result<Store> {
     // Memory is always counted, so that CONFIG SET maxmemory works on a running server.
@@ -322,9 +396,16 @@ async fn client(
     // CLIENT KILL from another client ends this task wherever it waits.
     let killed = session.killed();
     tokio::pin!(killed);
+    // One wait for the server's stop for the connection's whole life: a fresh
+    // `changed()` per read would register with the shared watch channel every time.
+    let stopped = async move {
+        let _ = stop.changed().await;
+    };
+    tokio::pin!(stopped);
+    // Reads go straight into the parser's query buffer (no per-client read buffer, no copy):
+    // an idle client holds only its socket, its task and what it sent.
     let mut parser = RequestParser::new(Limits::default());
     let mut out = Vec::new();
-    let mut chunk = vec![0u8; READ_CHUNK];
     loop {
         loop {
             match parser.next_request(session.auth_required()) {
@@ -340,14 +421,23 @@ async fn client(
                                 biased;
                                 () = &mut exec => break,
                                 () = &mut killed => return Ok(()),
-                                read = socket.read(&mut chunk) => match read {
-                                    Ok(0) | Err(_) => return Ok(()),
-                                    Ok(n) => {
-                                        if parser.feed(&chunk[..n]).is_err() {
-                                            return Ok(());
-                                        }
+                                // Only a readiness wait here: this branch is built for every
+                                // command, and the query buffer is touched only when bytes came.
+                                ready = socket.readable() => {
+                                    if ready.is_err() {
+                                        return Ok(());
                                     }
-                                },
+                                    match socket.try_read_buf(parser.input_buffer(READ_CHUNK)) {
+                                        Ok(0) => return Ok(()),
+                                        Ok(_) => {
+                                            if parser.appended().is_err() {
+                                                return Ok(());
+                                            }
+                                        }
+                                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                                        Err(_) => return Ok(()),
+                                    }
+                                }
                             }
                         }
                     }
@@ -379,13 +469,12 @@ async fn client(
             socket.write_all(&out).await?;
             out.clear();
         }
-        if *stop.borrow() {
-            return Ok(());
-        }
-        let want = parser.read_hint().min(chunk.len());
+        let want = parser.read_hint().min(READ_CHUNK);
+        let mut input = (&mut socket).take(want as u64);
         let n = tokio::select! {
-            read = socket.read(&mut chunk[..want]) => read?,
-            _ = stop.changed() => return Ok(()),
+            biased;
+            () = &mut stopped => return Ok(()),
+            read = input.read_buf(parser.input_buffer(want)) => read?,
             () = &mut killed => return Ok(()),
             // A subscribed client is sent its messages while it is idle.
             push = session.next_push(), if session.is_subscribed() => {
@@ -400,7 +489,7 @@ async fn client(
         if n == 0 {
             return Ok(());
         }
-        if parser.feed(&chunk[..n]).is_err() {
+        if parser.appended().is_err() {
             // The query buffer limit: Redis closes such a client without a reply.
             return Ok(());
         }

@@ -265,6 +265,25 @@ impl RequestParser {
         Ok(())
     }
 
+    /// The query buffer, with room reserved for a read of `want` bytes, for a reader that
+    /// appends to it in place (tokio's `read_buf`), which saves copying every read through a
+    /// separate buffer. [`appended`](Self::appended) must follow.
+    pub fn input_buffer(&mut self, want: usize) -> &mut Vec<u8> {
+        self.compact();
+        self.buf.reserve(want);
+        &mut self.buf
+    }
+
+    /// Checks the query buffer limit after bytes were appended through
+    /// [`input_buffer`](Self::input_buffer), as [`feed`](Self::feed) does.
+    pub fn appended(&mut self) -> Result<(), ProtocolError> {
+        if self.buffered() > self.limits.max_querybuf_len {
+            self.failed = true;
+            return Err(ProtocolError::QueryBufferLimit);
+        }
+        Ok(())
+    }
+
     /// Drops consumed bytes from the front of the buffer once they are worth moving.
     fn compact(&mut self) {
         if self.pos == self.buf.len() {

@@ -161,7 +161,7 @@ fn to_rdb(v: &Value, cfg: &DumpConfig) -> Result<RdbValue> {
 
 /// The store value for a decoded payload, built as Redis's loader builds it (a set of
 /// integers within `set-max-intset-entries` is an intset), under the store's string limit.
-fn from_rdb(
+pub(super) fn from_rdb(
     v: RdbValue,
     max_string: usize,
     max_intset: usize,

@@ -46,6 +46,7 @@ pub(crate) mod lcs;
 pub(crate) mod lists;
 pub(crate) mod persist;
 pub(crate) mod pubsub;
+pub(crate) mod rdb_file;
 pub(crate) mod sets;
 pub(crate) mod settings;
 pub(crate) mod sort;

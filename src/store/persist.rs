@@ -843,7 +843,7 @@ pub(crate) fn load_snapshot<R: Read + Seek>(store: &Store, mut r: R, len: u64) -
     Ok(loaded)
 }
 
-fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match r.read(&mut buf[got..]) {
@@ -863,6 +863,8 @@ fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 pub(crate) struct Saver {
     _stop: mpsc::Sender<()>,
     last_error: Arc<Mutex<Option<Error>>>,
+    /// A BGSAVE thread is running.
+    in_progress: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl StoreBuilder {
@@ -876,9 +878,10 @@ impl StoreBuilder {
         self
     }
 
-    /// Builds the store and loads the snapshot at `path` into it. A missing file gives an
-    /// empty store (as Redis starts without `dump.rdb`); a foreign, truncated or corrupt one
-    /// fails with [`Error::Snapshot`] and loads nothing. Keys whose expiry has passed are
+    /// Builds the store and loads the snapshot at `path` into it: the store's own format, or
+    /// a Redis RDB file (`dump.rdb` of Redis up to 7.0, recognized by its magic `REDIS`). A
+    /// missing file gives an empty store (as Redis starts without `dump.rdb`); a foreign,
+    /// truncated or corrupt one fails with [`Error::Snapshot`]. Keys whose expiry has passed are
     /// dropped.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
@@ -891,7 +894,7 @@ impl StoreBuilder {
                     .metadata()
                     .map_err(|e| io_err("reading", path, e))?
                     .len();
-                load_snapshot(&store, file, len)?;
+                super::rdb_file::load_file(&store, file, len)?;
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_err("opening", path, e)),
@@ -961,6 +964,7 @@ fn start_saver(store: &Store, path: PathBuf, period: Duration) -> Result<()> {
     let _ = store.inner.saver.set(Saver {
         _stop: stop,
         last_error,
+        in_progress: Arc::default(),
     });
     Ok(())
 }
@@ -979,6 +983,38 @@ impl Store {
     /// (see [`StoreBuilder::open`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         StoreBuilder::default().open(path)
+    }
+
+    /// BGSAVE: saves to `path` from a new thread and returns at once. The outcome is what
+    /// [`background_save_error`](Store::background_save_error) (and INFO's
+    /// `rdb_last_bgsave_status`) reports afterwards, as for a periodic save. Fails with
+    /// Redis's error when a BGSAVE is still running.
+    pub fn background_save(&self, path: impl Into<PathBuf>) -> Result<()> {
+        let path = path.into();
+        // A store without a periodic saver gets an idle one: the slot for the outcome.
+        let saver = self.inner.saver.get_or_init(|| Saver {
+            _stop: mpsc::channel().0,
+            last_error: Arc::default(),
+            in_progress: Arc::default(),
+        });
+        if saver.in_progress.swap(true, Ordering::AcqRel) {
+            return Err(Error::err("Background save already in progress"));
+        }
+        let errors = Arc::clone(&saver.last_error);
+        let running = Arc::clone(&saver.in_progress);
+        let store = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sketchstore-bgsave".to_owned())
+            .spawn(move || {
+                let result = store.save(&path);
+                *errors.lock() = result.err();
+                running.store(false, Ordering::Release);
+            });
+        if let Err(e) = spawned {
+            saver.in_progress.store(false, Ordering::Release);
+            return Err(Error::Io(format!("starting the save thread: {e}")));
+        }
+        Ok(())
     }
 
     /// The error of the last periodic save ([`StoreBuilder::save_every`]), `None` if it

@@ -61,6 +61,7 @@
 //! `src/cluster.c` (`createDumpPayload`, `verifyDumpPayload`), `src/crc64.c`,
 //! `src/module.c` (`moduleTypeNameByID`), `src/quicklist.c` (node size limits).
 
+pub mod file;
 pub mod lzf;
 pub mod packed;
 
