@@ -277,12 +277,13 @@ fn loads_every_type_redis_saved() {
 
 /// Runs sketchstore-server on `dir` and expects it to exit non-zero within 20 s with one
 /// line on stderr, which is returned.
-fn refused_start(dir: &Path) -> String {
+fn refused_start(dir: &Path, extra: &[&str]) -> String {
     let port = common::server::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sketchstore-server"))
         .args(["--port", &port.to_string(), "--save", ""])
         .arg("--dir")
         .arg(dir)
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -322,25 +323,44 @@ fn corrupt_truncated_and_foreign_db_files_stop_the_server() {
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x55;
     let d = dir_with(&flipped, "flipped");
-    let err = refused_start(&d);
+    let err = refused_start(&d, &[]);
     assert!(err.contains("Wrong RDB checksum"), "{err}");
 
     let d2 = dir_with(&good[..good.len() - 20], "truncated");
-    let err = refused_start(&d2);
+    let err = refused_start(&d2, &[]);
     assert!(err.contains("dump.rdb"), "{err}");
 
     let mut newer = good.clone();
     newer[5..9].copy_from_slice(b"0011");
     let d3 = dir_with(&newer, "newer");
-    assert!(refused_start(&d3).contains("Can't handle RDB format version 11"));
+    assert!(refused_start(&d3, &[]).contains("Can't handle RDB format version 11"));
 
-    // A key in database 1 while the store loads database 0 only.
+    // A key in database 1: refused by a server with one database, loaded into database 1
+    // by one with the default 16.
     q(&mut real, &["SELECT", "1"]);
     q(&mut real, &["SET", "other", "db"]);
     q(&mut real, &["SAVE"]);
     let two_dbs = std::fs::read(Path::new(&dir).join("dump.rdb")).expect("dump.rdb");
     let d4 = dir_with(&two_dbs, "db1");
-    assert!(refused_start(&d4).contains("database 1"));
+    let err = refused_start(&d4, &["--databases", "1"]);
+    assert!(err.contains("database 1"), "{err}");
+    let server = Server::start_with(&["--dir", d4.to_str().expect("utf-8")]);
+    let mut ours = connect(server.port);
+    q(&mut ours, &["SELECT", "1"]);
+    assert_eq!(
+        q(&mut ours, &["GET", "other"]),
+        q(&mut real, &["GET", "other"])
+    );
+    q(&mut ours, &["SELECT", "0"]);
+    assert_eq!(
+        q(&mut ours, &["LRANGE", "l", "0", "-1"]),
+        Value::Array(vec![
+            Value::BulkString(b"a".to_vec()),
+            Value::BulkString(b"b".to_vec()),
+            Value::BulkString(b"c".to_vec())
+        ])
+    );
+    drop(server);
 
     // The unchanged file loads.
     q(&mut real, &["SELECT", "0"]);

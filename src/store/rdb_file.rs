@@ -14,8 +14,8 @@
 //!   expiry has passed are dropped, module values the store does not model are refused with
 //!   their type name.
 //! - Databases: [`target_db`] is the only place that maps an RDB database number to a
-//!   database of the store. The store has one database, so keys of any other refuse the
-//!   file with an error naming it.
+//!   database of the store: keys of `SELECTDB n` go to database `n`, and a file holding a
+//!   database the store does not have (`databases` too low) is refused, as Redis refuses it.
 //!
 //! # References
 //!
@@ -23,21 +23,24 @@
 //! master, SELECTDB beyond `databases`).
 
 use super::dump::from_rdb;
-use super::{Lock, Store};
+use super::Store;
 use crate::error::{Error, Result};
 use crate::types::bloom::BloomLimits;
 use crate::types::rdb::file::{is_rdb_file, read_rdb_file, RdbFileInfo};
 use std::io::{Read, Seek, SeekFrom};
 
-/// The store database an RDB database number loads into, or why it cannot.
-fn target_db(db: u64) -> std::result::Result<(), String> {
-    if db == 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "The RDB file holds keys of database {db}; this store loads only database 0"
-        ))
-    }
+/// The store database an RDB database number loads into (the same number), or why it
+/// cannot: Redis refuses a file made by a server with more databases than it has.
+fn target_db(store: &Store, db: u64) -> std::result::Result<Store, String> {
+    usize::try_from(db)
+        .ok()
+        .and_then(|n| store.select(n).ok())
+        .ok_or_else(|| {
+            format!(
+                "Data file was created with a Redis server configured to handle more than {} databases (it holds keys of database {db})",
+                store.inner.databases
+            )
+        })
 }
 
 /// Loads the file at a store's snapshot path (`len` bytes): a Redis RDB file when it starts
@@ -71,30 +74,30 @@ pub(crate) fn load_rdb(store: &Store, data: &[u8]) -> Result<RdbFileInfo> {
         settings.zset_max_listpack_value(),
     );
     let now = store.inner.clock.now_ms();
-    store.with_db(Lock::All, |db| {
-        let mut loaded = 0usize;
-        let mut info = read_rdb_file(data, |entry| {
-            target_db(entry.db)?;
-            let name = String::from_utf8_lossy(&entry.key).into_owned();
+    let mut loaded = 0usize;
+    let mut info = read_rdb_file(data, |entry| {
+        let target = target_db(store, entry.db)?;
+        let name = String::from_utf8_lossy(&entry.key).into_owned();
+        let value = from_rdb(entry.value, usize::MAX, max_intset, zset_limits, limits)
+            .map_err(|e| format!("key '{name}': {e}"))?;
+        let expired = entry.expire_at_ms.is_some_and(|at| at <= now);
+        target.with_key(&entry.key, |db| {
             if db.value(&entry.key).is_some() {
                 return Err(format!(
                     "RDB has duplicated key '{name}' in DB {}",
                     entry.db
                 ));
             }
-            let value = from_rdb(entry.value, usize::MAX, max_intset, zset_limits, limits)
-                .map_err(|e| format!("key '{name}': {e}"))?;
-            if entry.expire_at_ms.is_some_and(|at| at <= now) {
-                return Ok(());
+            if !expired {
+                db.insert(&entry.key, value, entry.expire_at_ms);
+                loaded += 1;
             }
-            db.insert(&entry.key, value, entry.expire_at_ms);
-            loaded += 1;
             Ok(())
         })
-        .map_err(|e| Error::Snapshot(e.to_string()))?;
-        info.keys = loaded;
-        Ok(info)
     })
+    .map_err(|e| Error::Snapshot(e.to_string()))?;
+    info.keys = loaded;
+    Ok(info)
 }
 
 /// The body of the `rdb_file` fuzz target: `data` as an RDB file, as given and with its
@@ -132,13 +135,17 @@ mod tests {
     }
 
     #[test]
-    fn loads_db0_refuses_other_dbs_and_duplicates() {
+    fn loads_each_database_refuses_missing_ones_and_duplicates() {
         let store = Store::new();
-        let info = load_rdb(&store, &file(&[0, 1, b'k', 1, b'v'])).unwrap();
-        assert_eq!(info.keys, 1);
+        let items = [0, 1, b'k', 1, b'v', 0xFE, 2, 0, 1, b'k', 1, b'w'];
+        let info = load_rdb(&store, &file(&items)).unwrap();
+        assert_eq!(info.keys, 2);
         assert_eq!(store.get("k").unwrap(), Some(b"v".to_vec()));
+        let db2 = store.select(2).unwrap();
+        assert_eq!(db2.get("k").unwrap(), Some(b"w".to_vec()));
 
-        let e = load_rdb(&Store::new(), &file(&[0xFE, 2, 0, 1, b'k', 1, b'v'])).unwrap_err();
+        let small = Store::builder().databases(2).build();
+        let e = load_rdb(&small, &file(&[0xFE, 2, 0, 1, b'k', 1, b'v'])).unwrap_err();
         assert!(e.to_string().contains("database 2"), "{e}");
         let e = load_rdb(
             &Store::new(),
