@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::glob::glob_match;
 use crate::reply::Reply;
 use crate::store::evict::EvictionPolicy;
+use crate::store::notify;
 use crate::store::settings::Size;
 use crate::store::Db;
 use std::fmt::Write as _;
@@ -24,6 +25,8 @@ enum Param {
     ListSize,
     MaxMemory,
     Policy,
+    /// `notify-keyspace-events`: class letters (`store::notify`).
+    Notify,
     /// Kept as text; `false` when Redis refuses to change it at run time.
     Text(bool),
 }
@@ -72,6 +75,8 @@ const PARAMS: &[(&str, Option<&str>, Param)] = &[
         Some("list-max-ziplist-size"),
         Param::ListSize,
     ),
+    ("notify-keyspace-events", None, Param::Notify),
+    ("list-compress-depth", None, Param::Text(true)),
     ("save", None, Param::Text(true)),
     ("appendonly", None, Param::Text(true)),
     ("dir", None, Param::Text(true)),
@@ -114,6 +119,7 @@ fn value_of(db: &Db<'_>, name: &str, p: Param) -> Vec<u8> {
             .name()
             .as_bytes()
             .to_vec(),
+        Param::Notify => notify::classes_text(inner.notify.flags()).into_bytes(),
         Param::Text(_) => inner.settings.text(name).unwrap_or_default(),
     }
 }
@@ -191,6 +197,9 @@ fn validate(db: &Db<'_>, name: &str, p: Param, value: &[u8]) -> Result<()> {
             }
             Ok(())
         }
+        Param::Notify => notify::parse_classes(value)
+            .map(|_| ())
+            .ok_or_else(|| set_failed(name, notify::INVALID_CLASSES)),
         Param::Text(false) => Err(set_failed(name, "can't set immutable config")),
         Param::Text(true) => Ok(()),
     }
@@ -219,6 +228,9 @@ fn apply_value(db: &Db<'_>, name: &str, p: Param, value: &[u8]) {
                 inner.set_eviction_policy(p);
             }
         }
+        Param::Notify => inner
+            .notify
+            .set_flags(notify::parse_classes(value).unwrap_or_default()),
         Param::Text(_) => inner.settings.set_text(name, value),
     }
 }

@@ -3,7 +3,7 @@
 //! string, enforces the store's string-size limit and decides when a key is created.
 
 use super::value::{StrValue, Value};
-use super::{Db, Lock, Store};
+use super::{notify, Db, Lock, Store};
 use crate::error::{Error, Result};
 pub use crate::types::bitmap::BitfieldOp;
 use crate::types::bitmap::{
@@ -74,7 +74,9 @@ impl Db<'_> {
             }
         }
         let raw = self.write_string(key, len)?;
-        Ok(bitmap::setbit(raw, offset, u8::from(bit)))
+        let old = bitmap::setbit(raw, offset, u8::from(bit));
+        self.notify(notify::STRING, "setbit", key);
+        Ok(old)
     }
 
     /// GETBIT.
@@ -122,9 +124,12 @@ impl Db<'_> {
         let out = bitmap::bitop(op, &refs);
         let n = out.len();
         if n == 0 {
-            self.remove(dest);
+            if self.remove(dest).is_some() {
+                self.notify(notify::GENERIC, "del", dest);
+            }
         } else {
             self.insert(dest, Value::Str(StrValue::Raw(out)), None);
+            self.notify(notify::STRING, "set", dest);
         }
         Ok(n)
     }
@@ -162,6 +167,7 @@ impl Db<'_> {
         }
         let len = self.check_len(need)?;
         let raw = self.write_string(key, len)?;
+        let mut changes = 0usize;
         for op in ops {
             match *op {
                 BitfieldOp::Overflow(o) => overflow = o,
@@ -169,12 +175,19 @@ impl Db<'_> {
                     out.push(Some(bitmap::bitfield_get(raw, ty, field(ty, o))))
                 }
                 BitfieldOp::Set(ty, o, v) => {
-                    out.push(bitmap::bitfield_set(raw, ty, field(ty, o), v, overflow))
+                    let r = bitmap::bitfield_set(raw, ty, field(ty, o), v, overflow);
+                    changes += usize::from(r.is_some());
+                    out.push(r)
                 }
                 BitfieldOp::IncrBy(ty, o, by) => {
-                    out.push(bitmap::bitfield_incrby(raw, ty, field(ty, o), by, overflow))
+                    let r = bitmap::bitfield_incrby(raw, ty, field(ty, o), by, overflow);
+                    changes += usize::from(r.is_some());
+                    out.push(r)
                 }
             }
+        }
+        if changes > 0 {
+            self.notify(notify::STRING, "setbit", key);
         }
         Ok(out)
     }

@@ -400,6 +400,9 @@ impl Store {
                 .map(|s| (s.hash, Box::<[u8]>::from(&*s.key)));
             if let Some((hash, key)) = victim {
                 shard.remove(hash, &key);
+                drop(shard);
+                self.inner
+                    .notify_now(super::notify::EVICTED, "evicted", &key, 0);
                 return true;
             }
         }
@@ -418,7 +421,12 @@ fn remove_candidate(inner: &super::Inner, c: &Candidate, policy: EvictionPolicy)
     let eligible = shard
         .first_slots_with_hash(c.hash)
         .any(|s| *s.key == *c.key && (!policy.volatile_only() || s.expire_at().is_some()));
-    eligible && shard.remove(c.hash, &c.key).is_some()
+    let removed = eligible && shard.remove(c.hash, &c.key).is_some();
+    drop(shard);
+    if removed {
+        inner.notify_now(super::notify::EVICTED, "evicted", &c.key, 0);
+    }
+    removed
 }
 
 /// Candidates kept between evictions (Redis's `EVPOOL_SIZE`).

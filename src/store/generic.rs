@@ -3,7 +3,7 @@
 //! EXPIRETIME, PEXPIRETIME, PERSIST).
 
 use super::value::{StrValue, Value};
-use super::{Db, Lock, Store};
+use super::{notify, Db, Lock, Store};
 use crate::error::{Error, Result};
 use crate::glob::{glob_match, is_match_all};
 use std::time::Duration;
@@ -164,7 +164,15 @@ pub(crate) struct ExpireForm {
 impl Db<'_> {
     /// DEL / UNLINK: keys removed, each counted once.
     pub(crate) fn del(&mut self, keys: &[&[u8]]) -> usize {
-        keys.iter().filter(|k| self.remove(k).is_some()).count()
+        keys.iter()
+            .filter(|k| {
+                let removed = self.remove(k).is_some();
+                if removed {
+                    self.notify(notify::GENERIC, "del", k);
+                }
+                removed
+            })
+            .count()
     }
 
     /// EXISTS: keys that exist, duplicates counted each time.
@@ -306,6 +314,8 @@ impl Db<'_> {
         self.remove(to);
         let at = slot.expire_at();
         self.insert(to, slot.value, at);
+        self.notify(notify::GENERIC, "rename_from", from);
+        self.notify(notify::GENERIC, "rename_to", to);
         Ok(true)
     }
 
@@ -344,8 +354,10 @@ impl Db<'_> {
         }
         if when <= now {
             self.remove(key);
+            self.notify(notify::GENERIC, "del", key);
         } else {
             self.set_expire(key, Some(when));
+            self.notify(notify::GENERIC, "expire", key);
         }
         true
     }
@@ -369,6 +381,7 @@ impl Db<'_> {
         match self.slot(key) {
             Some(s) if s.expire_at().is_some() => {
                 self.set_expire(key, None);
+                self.notify(notify::GENERIC, "persist", key);
                 true
             }
             _ => false,
@@ -580,6 +593,8 @@ impl Db<'_> {
             self.remove(dst);
         }
         self.insert(dst, value, at);
+        let db = self.db_index();
+        self.notify_in(db, notify::GENERIC, "copy_to", dst);
         Ok(true)
     }
 

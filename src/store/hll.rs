@@ -9,7 +9,7 @@
 //! turns it back into plain bytes. TTLs are never touched.
 
 use super::value::{StrValue, Value};
-use super::{Db, Lock, Store};
+use super::{notify, Db, Lock, Store};
 use crate::error::{Error, Result};
 use crate::types::hll::{HllEncoding, HllError, HllUnion, HyperLogLog};
 
@@ -93,6 +93,9 @@ impl Db<'_> {
         }
         if updated {
             self.touch(key);
+            if result.is_ok() {
+                self.notify(notify::STRING, "pfadd", key);
+            }
         }
         result.map(|()| updated)
     }
@@ -134,6 +137,7 @@ impl Db<'_> {
         };
         let merged = union.store_into(current, sparse_max)?;
         self.insert(dest, Value::Str(StrValue::Hll(Box::new(merged))), ttl);
+        self.notify(notify::STRING, "pfadd", dest);
         Ok(())
     }
 }

@@ -19,7 +19,7 @@
 //!   in the reply and the empty string in a STORE.
 
 use super::value::Value;
-use super::{Db, Lock, Store};
+use super::{notify, Db, Lock, Store};
 use crate::error::{Error, Result};
 use std::cmp::Ordering;
 
@@ -245,12 +245,15 @@ impl Db<'_> {
         let items = self.sort(key, opts)?;
         let n = items.len();
         if n == 0 {
-            self.remove(dst);
+            if self.remove(dst).is_some() {
+                self.notify(notify::GENERIC, "del", dst);
+            }
         } else {
             let list: super::lists::List =
                 items.into_iter().map(Option::unwrap_or_default).collect();
-            self.remove(dst);
+            // Replaced in place, as Redis's setKey overwrites: no `new` for an existing key.
             self.insert(dst, Value::List(Box::new(list)), None);
+            self.notify(notify::LIST, "sortstore", dst);
         }
         Ok(n)
     }
