@@ -166,7 +166,11 @@ impl Db<'_> {
             return Ok(out);
         }
         let len = self.check_len(need)?;
+        let before = self.read_string(key)?.map(|b| b.len());
         let raw = self.write_string(key, len)?;
+        // Redis counts a write as a change when it created or grew the string, or when it
+        // changed the field's value.
+        let grown = before.is_none_or(|n| n < raw.len());
         let mut changes = 0usize;
         for op in ops {
             match *op {
@@ -175,13 +179,16 @@ impl Db<'_> {
                     out.push(Some(bitmap::bitfield_get(raw, ty, field(ty, o))))
                 }
                 BitfieldOp::Set(ty, o, v) => {
+                    let old = bitmap::bitfield_get(raw, ty, field(ty, o));
                     let r = bitmap::bitfield_set(raw, ty, field(ty, o), v, overflow);
-                    changes += usize::from(r.is_some());
+                    let new = bitmap::bitfield_get(raw, ty, field(ty, o));
+                    changes += usize::from(r.is_some() && (grown || old != new));
                     out.push(r)
                 }
                 BitfieldOp::IncrBy(ty, o, by) => {
+                    let old = bitmap::bitfield_get(raw, ty, field(ty, o));
                     let r = bitmap::bitfield_incrby(raw, ty, field(ty, o), by, overflow);
-                    changes += usize::from(r.is_some());
+                    changes += usize::from(r.is_some() && (grown || old != r.unwrap_or(old)));
                     out.push(r)
                 }
             }
