@@ -497,6 +497,7 @@ fn info_section(db: &mut Db<'_>, section: &str, out: &mut String) {
         }
         "persistence" => {
             line("loading", &0);
+            line("rdb_changes_since_last_save", &db.changes_since_save());
             line("rdb_bgsave_in_progress", &0);
             // The periodic saver's last outcome: `err` until a save succeeds again.
             let failed = inner.background_save_failed();

@@ -194,7 +194,7 @@ impl Db<'_> {
             }
         }
         if changes > 0 {
-            self.notify(notify::STRING, "setbit", key);
+            self.notify_n(notify::STRING, "setbit", key, changes as u64);
         }
         Ok(out)
     }

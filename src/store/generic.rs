@@ -219,9 +219,20 @@ impl Db<'_> {
 
     /// FLUSHALL / FLUSHDB.
     pub(crate) fn flushall(&mut self) {
+        let mut removed = 0;
         for shard in self.shards() {
+            removed += shard.len() as u64;
             shard.clear();
         }
+        // Redis adds the keys it emptied to its change count.
+        self.changes += removed;
+    }
+
+    /// Changes of the dataset since the last snapshot (INFO's `rdb_changes_since_last_save`),
+    /// over the locked shards.
+    pub(crate) fn changes_since_save(&mut self) -> u64 {
+        let pending = self.changes;
+        self.shards().map(|s| s.dirty).sum::<u64>() + pending
     }
 
     /// SCAN over an all-shard lock. Keys are visited in ascending hash order, so every key
@@ -315,7 +326,7 @@ impl Db<'_> {
         let at = slot.expire_at();
         self.insert(to, slot.value, at);
         self.notify(notify::GENERIC, "rename_from", from);
-        self.notify(notify::GENERIC, "rename_to", to);
+        self.notify_n(notify::GENERIC, "rename_to", to, 0);
         Ok(true)
     }
 
@@ -640,7 +651,7 @@ impl Db<'_> {
 fn encoding_of(v: &Value, entries: usize, longest: usize) -> &'static str {
     match v {
         Value::Str(StrValue::Int(_)) => "int",
-        Value::Str(StrValue::Hll(_)) => "raw",
+        Value::Str(StrValue::Hll(_) | StrValue::Edited(_)) => "raw",
         Value::Str(StrValue::Raw(b)) => {
             if crate::num::parse_i64(b).is_some() {
                 "int"

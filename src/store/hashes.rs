@@ -33,7 +33,7 @@ impl Db<'_> {
     pub(crate) fn hset(&mut self, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<usize> {
         let h = self.hash_or_create(key)?;
         let added = pairs.iter().filter(|(f, v)| h.insert(f, v)).count();
-        self.notify(notify::HASH, "hset", key);
+        self.notify_n(notify::HASH, "hset", key, pairs.len() as u64);
         Ok(added)
     }
 
@@ -81,11 +81,11 @@ impl Db<'_> {
         let removed = fields.iter().filter(|f| h.remove(f)).count();
         let empty = h.is_empty();
         if removed > 0 {
-            self.notify(notify::HASH, "hdel", key);
+            self.notify_n(notify::HASH, "hdel", key, removed as u64);
         }
         if empty {
             self.remove(key);
-            self.notify(notify::GENERIC, "del", key);
+            self.notify_n(notify::GENERIC, "del", key, 0);
         } else if removed > 0 {
             self.touch(key);
         }

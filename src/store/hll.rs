@@ -58,7 +58,7 @@ impl Db<'_> {
         let decoded = match s {
             StrValue::Hll(_) => None,
             StrValue::Int(_) => return Err(HllError::NotHll.into()),
-            StrValue::Raw(b) => Some(HyperLogLog::from_redis_bytes(b)?),
+            StrValue::Raw(b) | StrValue::Edited(b) => Some(HyperLogLog::from_redis_bytes(b)?),
         };
         if let Some(h) = decoded {
             *s = StrValue::Hll(Box::new(h));
@@ -73,17 +73,18 @@ impl Db<'_> {
     /// value corrupt fails the command, keeping what earlier elements changed (as Redis).
     pub(crate) fn pfadd(&mut self, key: &[u8], items: &[&[u8]]) -> Result<bool> {
         let sparse_max = self.settings().hll_sparse_max_bytes();
-        let mut updated = false;
+        // Redis counts the creation and each element that changed a register.
+        let mut updated = 0u64;
         if self.hll(key)?.is_none() {
             let h = Value::Str(StrValue::Hll(Box::default()));
             self.insert(key, h, None);
-            updated = true;
+            updated = 1;
         }
         let mut result = Ok(());
         if let Some(h) = self.hll(key)? {
             for item in items {
                 match h.add(item, sparse_max) {
-                    Ok(changed) => updated |= changed,
+                    Ok(changed) => updated += u64::from(changed),
                     Err(e) => {
                         result = Err(e.into());
                         break;
@@ -91,13 +92,13 @@ impl Db<'_> {
                 }
             }
         }
-        if updated {
+        if updated > 0 {
             self.touch(key);
             if result.is_ok() {
-                self.notify(notify::STRING, "pfadd", key);
+                self.notify_n(notify::STRING, "pfadd", key, updated);
             }
         }
-        result.map(|()| updated)
+        result.map(|()| updated > 0)
     }
 
     /// PFCOUNT: one key answers from (and refreshes) its cached cardinality; several keys

@@ -171,6 +171,9 @@ pub(crate) struct Shard {
     /// Keys this shard expired while `expired` events are enabled, until a view collects
     /// them (see `super::notify`).
     pub(crate) expired: Vec<Box<[u8]>>,
+    /// Changes of the dataset counted on this shard since the last snapshot captured it
+    /// (INFO's `rdb_changes_since_last_save` is the sum over shards).
+    pub(crate) dirty: u64,
 }
 
 impl Shard {

@@ -250,11 +250,12 @@ impl Db<'_> {
 
     /// After a removal by the command that `event` names: announces it, then deletes the
     /// key if its list is now empty (announcing `del`), else marks it modified.
-    fn after_removal(&mut self, key: &[u8], event: &'static str) {
-        self.notify(notify::LIST, event, key);
+    /// `changes` is what Redis adds to its change count (the elements removed).
+    fn after_removal(&mut self, key: &[u8], event: &'static str, changes: usize) {
+        self.notify_n(notify::LIST, event, key, changes as u64);
         if self.list_len_of(key) == 0 {
             self.remove(key);
-            self.notify(notify::GENERIC, "del", key);
+            self.notify_n(notify::GENERIC, "del", key, 0);
         } else {
             self.touch(key);
         }
@@ -283,11 +284,12 @@ impl Db<'_> {
         } else {
             self.list_push_one(dst, v.clone(), to);
         }
+        // One change for the whole move, as Redis counts it.
         self.notify(notify::LIST, push_event(to), dst);
         if src == dst {
-            self.notify(notify::LIST, pop_event(from), src);
+            self.notify_n(notify::LIST, pop_event(from), src, 0);
         } else {
-            self.after_removal(src, pop_event(from));
+            self.after_removal(src, pop_event(from), 0);
         }
         Some(v)
     }
@@ -299,7 +301,7 @@ impl Db<'_> {
             ListEnd::Left => l.pop_front(),
             ListEnd::Right => l.pop_back(),
         };
-        self.after_removal(key, pop_event(end));
+        self.after_removal(key, pop_event(end), 1);
         v
     }
 
@@ -315,7 +317,7 @@ impl Db<'_> {
             return None;
         }
         let out = pop_n(l, end, count);
-        self.after_removal(key, pop_event(end));
+        self.after_removal(key, pop_event(end), out.len());
         Some(out)
     }
 
@@ -413,7 +415,7 @@ impl Db<'_> {
                 len
             }
         };
-        self.notify(notify::LIST, push_event(end), key);
+        self.notify_n(notify::LIST, push_event(end), key, values.len() as u64);
         self.signal_ready(key);
         Ok(len)
     }
@@ -440,7 +442,7 @@ impl Db<'_> {
             return Ok(Some(Vec::new()));
         }
         let out = pop_n(l, end, count);
-        self.after_removal(key, pop_event(end));
+        self.after_removal(key, pop_event(end), out.len());
         Ok(Some(out))
     }
 
@@ -485,7 +487,7 @@ impl Db<'_> {
         };
         let removed = remove_matching(l, count, value);
         if removed > 0 {
-            self.after_removal(key, "lrem");
+            self.after_removal(key, "lrem", removed);
         }
         Ok(removed)
     }
@@ -495,8 +497,10 @@ impl Db<'_> {
         let Some(l) = self.list(key)? else {
             return Ok(());
         };
+        let before = l.len();
         trim(l, start, stop);
-        self.after_removal(key, "ltrim");
+        let removed = before - l.len();
+        self.after_removal(key, "ltrim", removed);
         Ok(())
     }
 

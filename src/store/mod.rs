@@ -389,6 +389,7 @@ impl Store {
             hashes,
             touched: SmallVec::new(),
             events: Vec::new(),
+            changes: 0,
         }
     }
 
@@ -479,6 +480,9 @@ pub(crate) struct Db<'a> {
     touched: SmallVec<[u64; 2]>,
     /// Keyspace events recorded while notifications are on, published after unlocking.
     events: Vec<notify::Event>,
+    /// Changes of the dataset this view made (Redis's `server.dirty` increments), added to
+    /// a locked shard's [`Shard::dirty`] before unlocking.
+    changes: u64,
 }
 
 impl<'a> Db<'a> {
@@ -538,7 +542,7 @@ impl<'a> Db<'a> {
         }
         self.shard(hash).insert(hash, key, value, expire_at);
         if new {
-            self.notify(notify::NEW, "new", key);
+            self.notify_n(notify::NEW, "new", key, 0);
         }
         if poppable {
             self.signal_ready(key);

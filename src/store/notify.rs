@@ -200,18 +200,28 @@ impl Db<'_> {
     }
 
     /// Records `name` on `key` if notifications of `class` are enabled (Redis's
-    /// `notifyKeyspaceEvent`).
+    /// `notifyKeyspaceEvent`), counting one change of the dataset (Redis's `server.dirty`).
     #[inline]
     pub(crate) fn notify(&mut self, class: u32, name: &'static str, key: &[u8]) {
+        self.notify_n(class, name, key, 1);
+    }
+
+    /// [`Db::notify`] counting `changes` changes of the dataset instead of one (Redis counts
+    /// a push of three elements as three, a `del` that follows a pop as none).
+    #[inline]
+    pub(crate) fn notify_n(&mut self, class: u32, name: &'static str, key: &[u8], changes: u64) {
+        self.changes += changes;
         if enabled(self.inner.notify.flags(), class) {
             let db = self.db_index();
             self.record(name, key, db);
         }
     }
 
-    /// Records `name` on `key` of database `db` (MOVE's and COPY's destination).
+    /// Records `name` on `key` of database `db` (MOVE's and COPY's destination), counting
+    /// one change.
     #[inline]
     pub(crate) fn notify_in(&mut self, db: u32, class: u32, name: &'static str, key: &[u8]) {
+        self.changes += 1;
         if enabled(self.inner.notify.flags(), class) {
             self.record(name, key, db);
         }
@@ -248,9 +258,15 @@ impl Db<'_> {
     }
 
     /// The events to publish once the locks are released (none, with one load, when
-    /// notifications are off).
+    /// notifications are off). Also adds the view's changes to a locked shard's count.
     #[inline]
     pub(crate) fn take_events(&mut self) -> Vec<Event> {
+        if self.changes != 0 {
+            if let Some((_, g)) = self.guards.first_mut() {
+                g.dirty += self.changes;
+            }
+            self.changes = 0;
+        }
         if self.inner.notify.flags() == 0 {
             return Vec::new();
         }

@@ -152,7 +152,7 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 
 fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<i64>) {
     let kind = match value {
-        Value::Str(StrValue::Raw(_)) => KIND_RAW,
+        Value::Str(StrValue::Raw(_) | StrValue::Edited(_)) => KIND_RAW,
         Value::Str(StrValue::Int(_)) => KIND_INT,
         Value::Str(StrValue::Hll(_)) => KIND_HLL,
         Value::Hash(h) => match **h {
@@ -181,7 +181,7 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
     }
     put_bytes(out, key);
     match value {
-        Value::Str(StrValue::Raw(b)) => put_bytes(out, b),
+        Value::Str(StrValue::Raw(b) | StrValue::Edited(b)) => put_bytes(out, b),
         Value::Str(StrValue::Int(n)) => out.extend_from_slice(&n.to_le_bytes()),
         Value::Str(StrValue::Hll(h)) => put_bytes(out, h.as_bytes()),
         Value::Hash(h) => match &**h {
@@ -413,6 +413,7 @@ impl Store {
                 // before this one.
                 settle(shard);
                 shard.capture = Some(PendingCapture(Arc::clone(&job), i));
+                shard.dirty = 0;
             }
         }
         for i in 0..n {

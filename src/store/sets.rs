@@ -105,13 +105,13 @@ impl Db<'_> {
                 let mut s = SetValue::for_member(first);
                 let n = members.iter().filter(|m| s.sadd_with(m, max)).count();
                 self.insert(key, Value::Set(Box::new(s)), None);
-                self.notify(notify::SET, "sadd", key);
+                self.notify_n(notify::SET, "sadd", key, n as u64);
                 return Ok(n);
             }
         };
         if added > 0 {
             self.touch(key);
-            self.notify(notify::SET, "sadd", key);
+            self.notify_n(notify::SET, "sadd", key, added as u64);
         }
         Ok(added)
     }
@@ -124,11 +124,11 @@ impl Db<'_> {
         let removed = members.iter().filter(|m| s.srem(m)).count();
         let empty = s.is_empty();
         if removed > 0 {
-            self.notify(notify::SET, "srem", key);
+            self.notify_n(notify::SET, "srem", key, removed as u64);
         }
         if empty {
             self.remove(key);
-            self.notify(notify::GENERIC, "del", key);
+            self.notify_n(notify::GENERIC, "del", key, 0);
         } else if removed > 0 {
             self.touch(key);
         }
@@ -184,10 +184,10 @@ impl Db<'_> {
         }
         let popped = s.spop_with(count, &mut pick, max);
         let empty = s.is_empty();
-        self.notify(notify::SET, "spop", key);
+        self.notify_n(notify::SET, "spop", key, popped.len() as u64);
         if empty {
             self.remove(key);
-            self.notify(notify::GENERIC, "del", key);
+            self.notify_n(notify::GENERIC, "del", key, 0);
         } else {
             self.touch(key);
         }
@@ -228,10 +228,11 @@ impl Db<'_> {
             return Ok(false);
         }
         let empty = s.is_empty();
+        // One change for the whole move, as Redis counts it.
         self.notify(notify::SET, "srem", src);
         if empty {
             self.remove(src);
-            self.notify(notify::GENERIC, "del", src);
+            self.notify_n(notify::GENERIC, "del", src, 0);
         } else {
             self.touch(src);
         }

@@ -253,7 +253,7 @@ impl Db<'_> {
                 items.into_iter().map(Option::unwrap_or_default).collect();
             // Replaced in place, as Redis's setKey overwrites: no `new` for an existing key.
             self.insert(dst, Value::List(Box::new(list)), None);
-            self.notify(notify::LIST, "sortstore", dst);
+            self.notify_n(notify::LIST, "sortstore", dst, n as u64);
         }
         Ok(n)
     }

@@ -68,7 +68,7 @@ fn string_of(v: &Value) -> Result<&StrValue> {
 fn stored_int(s: &StrValue) -> Result<i64> {
     match s {
         StrValue::Int(n) => Ok(*n),
-        StrValue::Raw(b) => crate::num::parse_i64(b).ok_or(Error::NotInteger),
+        StrValue::Raw(b) | StrValue::Edited(b) => crate::num::parse_i64(b).ok_or(Error::NotInteger),
         StrValue::Hll(_) => Err(Error::NotInteger),
     }
 }
@@ -142,7 +142,7 @@ impl Db<'_> {
             self.insert(key, Value::Str(StrValue::Raw(value)), at);
             self.notify(notify::STRING, "set", key);
             if matches!(opts.expiry, Some(SetExpiry::In(_) | SetExpiry::AtMs(_))) {
-                self.notify(notify::GENERIC, "expire", key);
+                self.notify_n(notify::GENERIC, "expire", key, 0);
             }
         }
         Ok(SetOutcome {

@@ -20,6 +20,9 @@ use std::collections::VecDeque;
 #[derive(Clone, Debug)]
 pub(crate) enum StrValue {
     Raw(Vec<u8>),
+    /// Bytes edited in place (APPEND, SETRANGE, SETBIT, BITFIELD): Redis's `raw` encoding
+    /// whatever the content, until the value is written whole again.
+    Edited(Vec<u8>),
     Int(i64),
     /// A string whose bytes are a HyperLogLog, kept decoded (its bytes are Redis's).
     Hll(Box<HyperLogLog>),
@@ -28,7 +31,7 @@ pub(crate) enum StrValue {
 impl StrValue {
     pub fn bytes(&self) -> Cow<'_, [u8]> {
         match self {
-            StrValue::Raw(b) => Cow::Borrowed(b),
+            StrValue::Raw(b) | StrValue::Edited(b) => Cow::Borrowed(b),
             StrValue::Int(n) => Cow::Owned(n.to_string().into_bytes()),
             StrValue::Hll(h) => Cow::Borrowed(h.as_bytes()),
         }
@@ -36,22 +39,24 @@ impl StrValue {
 
     pub fn len(&self) -> usize {
         match self {
-            StrValue::Raw(b) => b.len(),
+            StrValue::Raw(b) | StrValue::Edited(b) => b.len(),
             StrValue::Int(n) => int_len(*n),
             StrValue::Hll(h) => h.len(),
         }
     }
 
-    /// The raw bytes, for in-place edits (APPEND, SETRANGE, SETBIT, BITFIELD).
+    /// The raw bytes, for in-place edits (APPEND, SETRANGE, SETBIT, BITFIELD); the value
+    /// becomes [`StrValue::Edited`].
     pub fn raw_mut(&mut self) -> &mut Vec<u8> {
         match self {
-            StrValue::Raw(_) => {}
-            StrValue::Int(n) => *self = StrValue::Raw(n.to_string().into_bytes()),
-            StrValue::Hll(h) => *self = StrValue::Raw(h.to_redis_bytes()),
+            StrValue::Edited(_) => {}
+            StrValue::Raw(b) => *self = StrValue::Edited(std::mem::take(b)),
+            StrValue::Int(n) => *self = StrValue::Edited(n.to_string().into_bytes()),
+            StrValue::Hll(h) => *self = StrValue::Edited(h.to_redis_bytes()),
         }
         match self {
-            StrValue::Raw(b) => b,
-            _ => unreachable!("converted to Raw above"),
+            StrValue::Edited(b) => b,
+            _ => unreachable!("converted to Edited above"),
         }
     }
 }
@@ -96,7 +101,9 @@ impl Value {
     #[inline]
     pub fn touch(&self) -> u64 {
         match self {
-            Value::Str(StrValue::Raw(b)) => b.first().map_or(0, |&b| u64::from(b)),
+            Value::Str(StrValue::Raw(b) | StrValue::Edited(b)) => {
+                b.first().map_or(0, |&b| u64::from(b))
+            }
             Value::Str(StrValue::Hll(h)) => h.as_bytes().first().map_or(0, |&b| u64::from(b)),
             // The link adds go to; a small filter's whole array is a few cache lines.
             Value::Bloom(b) => b.links().last().map_or(0, |l| {

@@ -141,11 +141,11 @@ impl Db<'_> {
     /// something left), then deletes the key when empty, else marks it modified.
     fn zset_after_removal(&mut self, key: &[u8], removed: usize, event: &'static str) {
         if removed > 0 {
-            self.notify(notify::ZSET, event, key);
+            self.notify_n(notify::ZSET, event, key, removed as u64);
         }
         if self.zset_len_of(key) == 0 {
             self.remove(key);
-            self.notify(notify::GENERIC, "del", key);
+            self.notify_n(notify::GENERIC, "del", key, 0);
         } else if removed > 0 {
             self.touch(key);
         }
@@ -210,7 +210,8 @@ impl Db<'_> {
             self.remove(key);
         } else if added + updated > 0 {
             self.touch(key);
-            self.notify(notify::ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
+            let event = if flags.incr { "zincr" } else { "zadd" };
+            self.notify_n(notify::ZSET, event, key, (added + updated) as u64);
             self.signal_ready(key);
         }
         if let Some(e) = failed {
