@@ -717,6 +717,18 @@ impl Connection {
         Route::Run(spec)
     }
 
+    /// Inside MULTI, the refusal of a command Redis never queues (`SAVE`, `SHUTDOWN`, which a
+    /// server runs itself), flagging the transaction so that EXEC aborts; `None` outside.
+    pub(crate) fn refuse_in_multi(&mut self) -> Option<Reply> {
+        if !self.in_multi() {
+            return None;
+        }
+        self.tx.flagged = true;
+        Some(Reply::Error(
+            "ERR Command not allowed inside a transaction".into(),
+        ))
+    }
+
     /// A command that failed its name or arity check; inside MULTI it also flags the
     /// transaction, and a rejected EXEC aborts it.
     fn rejected(&mut self, e: Error) -> Reply {

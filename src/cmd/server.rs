@@ -691,7 +691,10 @@ impl<'a> Command<'a> for CommandCmd<'a> {
                 }
                 Err(_) => return Reply::Error("ERR Invalid command specified".into()),
             };
-            let keys = spec.keys.of(argv);
+            let keys = match spec.name {
+                "sort" | "sort_ro" => sort_keys(spec.name, argv),
+                _ => spec.keys.of(argv).to_vec(),
+            };
             if keys.is_empty() {
                 return Reply::Error("ERR The command has no key arguments".into());
             }
@@ -890,4 +893,29 @@ mod tests {
         assert_eq!(parse_memory(b""), None);
         assert_eq!(parse_memory(b"kb"), None);
     }
+}
+
+/// The keys of a SORT or SORT_RO call as Redis's COMMAND GETKEYS extracts them: the sorted
+/// key, then (SORT only) the argument after the last `STORE`, options' arguments skipped
+/// (`LIMIT` two, `GET` and `BY` one). SORT locks every shard, so its spec names no keys.
+fn sort_keys<'a>(name: &str, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    let mut keys: Vec<&[u8]> = argv.get(1).copied().into_iter().collect();
+    if name != "sort" {
+        return keys;
+    }
+    let mut store = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let arg = argv[i];
+        if arg.eq_ignore_ascii_case(b"limit") {
+            i += 2;
+        } else if arg.eq_ignore_ascii_case(b"get") || arg.eq_ignore_ascii_case(b"by") {
+            i += 1;
+        } else if arg.eq_ignore_ascii_case(b"store") && i + 1 < argv.len() {
+            store = Some(argv[i + 1]);
+        }
+        i += 1;
+    }
+    keys.extend(store);
+    keys
 }

@@ -120,6 +120,11 @@ impl Session {
             _ if !self.authenticated => {
                 return Reply::Error("NOAUTH Authentication required.".to_string());
             }
+            b"shutdown" | b"save" if self.conn.in_multi() => {
+                if let Some(refused) = self.conn.refuse_in_multi() {
+                    return refused;
+                }
+            }
             b"shutdown" => return self.shutdown(&argv),
             _ => {}
         }

@@ -242,6 +242,20 @@ impl Db<'_> {
         opts: &SortOptions,
         dst: &[u8],
     ) -> Result<usize> {
+        // A set's order is arbitrary: with a constant BY and STORE, Redis sorts it by its
+        // members (ALPHA, no BY) so that what it stores is deterministic.
+        let constant_by = opts.by.as_ref().is_some_and(|p| !p.contains(&b'*'));
+        let forced;
+        let opts = if constant_by && matches!(self.value(key), Some(Value::Set(_))) {
+            forced = SortOptions {
+                by: None,
+                alpha: true,
+                ..opts.clone()
+            };
+            &forced
+        } else {
+            opts
+        };
         let items = self.sort(key, opts)?;
         let n = items.len();
         if n == 0 {
