@@ -877,24 +877,6 @@ pub(super) fn register(t: &mut Vec<Spec>) {
     ]);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_memory;
-
-    #[test]
-    fn memory_values_as_redis_reads_them() {
-        assert_eq!(parse_memory(b"100"), Some(100));
-        assert_eq!(parse_memory(b"1k"), Some(1000));
-        assert_eq!(parse_memory(b"1KB"), Some(1024));
-        assert_eq!(parse_memory(b"10mb"), Some(10 << 20));
-        assert_eq!(parse_memory(b"2g"), Some(2_000_000_000));
-        assert_eq!(parse_memory(b"abc"), None);
-        assert_eq!(parse_memory(b"-1"), None);
-        assert_eq!(parse_memory(b""), None);
-        assert_eq!(parse_memory(b"kb"), None);
-    }
-}
-
 /// The keys of a SORT or SORT_RO call as Redis's COMMAND GETKEYS extracts them: the sorted
 /// key, then (SORT only) the argument after the last `STORE`, options' arguments skipped
 /// (`LIMIT` two, `GET` and `BY` one). SORT locks every shard, so its spec names no keys.
@@ -918,4 +900,22 @@ fn sort_keys<'a>(name: &str, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
     }
     keys.extend(store);
     keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_memory;
+
+    #[test]
+    fn memory_values_as_redis_reads_them() {
+        assert_eq!(parse_memory(b"100"), Some(100));
+        assert_eq!(parse_memory(b"1k"), Some(1000));
+        assert_eq!(parse_memory(b"1KB"), Some(1024));
+        assert_eq!(parse_memory(b"10mb"), Some(10 << 20));
+        assert_eq!(parse_memory(b"2g"), Some(2_000_000_000));
+        assert_eq!(parse_memory(b"abc"), None);
+        assert_eq!(parse_memory(b"-1"), None);
+        assert_eq!(parse_memory(b""), None);
+        assert_eq!(parse_memory(b"kb"), None);
+    }
 }
