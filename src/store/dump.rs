@@ -173,7 +173,7 @@ fn from_rdb(
             if b.len() > max_string {
                 return Err(Error::StringTooLong);
             }
-            Value::Str(StrValue::Raw(b))
+            Value::Str(StrValue::written(b))
         }
         RdbValue::List(items) => Value::List(Box::new(VecDeque::from(items))),
         RdbValue::Hash(pairs) => {

@@ -494,7 +494,8 @@ const EXACT_UP_TO: usize = 16;
 /// The estimated bytes `key` and `value` take, saturated to `u32::MAX`.
 pub(crate) fn estimate(key: &[u8], value: &Value) -> u32 {
     let v = match value {
-        Value::Str(StrValue::Raw(b) | StrValue::Edited(b)) => block(b.capacity()),
+        Value::Str(StrValue::Raw(b)) => block(b.capacity()),
+        Value::Str(StrValue::Short(b)) => block(b.len()),
         Value::Str(StrValue::Int(_)) => 0,
         Value::Str(StrValue::Hll(h)) => block(h.len()) + 64,
         Value::Hash(h) => hash_bytes(h),

@@ -531,8 +531,7 @@ pub(crate) enum ObjectField {
 /// whose reference count OBJECT REFCOUNT reports as `i32::MAX`.
 const SHARED_INTEGERS: i64 = 10_000;
 
-/// Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`: longer strings are `raw`.
-const EMBSTR_LIMIT: usize = 44;
+use super::value::EMBSTR_LIMIT;
 
 /// OBJECT's answer for one key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -621,7 +620,7 @@ impl Db<'_> {
         let slot = self.slot(key)?;
         let shared = match &slot.value {
             Value::Str(StrValue::Int(n)) => (0..SHARED_INTEGERS).contains(n),
-            Value::Str(StrValue::Raw(b)) => {
+            Value::Str(StrValue::Short(b)) => {
                 crate::num::parse_i64(b).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n))
             }
             _ => false,
@@ -651,8 +650,8 @@ impl Db<'_> {
 fn encoding_of(v: &Value, entries: usize, longest: usize) -> &'static str {
     match v {
         Value::Str(StrValue::Int(_)) => "int",
-        Value::Str(StrValue::Hll(_) | StrValue::Edited(_)) => "raw",
-        Value::Str(StrValue::Raw(b)) => {
+        Value::Str(StrValue::Hll(_) | StrValue::Raw(_)) => "raw",
+        Value::Str(StrValue::Short(b)) => {
             if crate::num::parse_i64(b).is_some() {
                 "int"
             } else if b.len() <= EMBSTR_LIMIT {

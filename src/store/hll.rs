@@ -58,7 +58,8 @@ impl Db<'_> {
         let decoded = match s {
             StrValue::Hll(_) => None,
             StrValue::Int(_) => return Err(HllError::NotHll.into()),
-            StrValue::Raw(b) | StrValue::Edited(b) => Some(HyperLogLog::from_redis_bytes(b)?),
+            StrValue::Raw(b) => Some(HyperLogLog::from_redis_bytes(b)?),
+            StrValue::Short(b) => Some(HyperLogLog::from_redis_bytes(b)?),
         };
         if let Some(h) = decoded {
             *s = StrValue::Hll(Box::new(h));

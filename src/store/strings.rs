@@ -68,7 +68,8 @@ fn string_of(v: &Value) -> Result<&StrValue> {
 fn stored_int(s: &StrValue) -> Result<i64> {
     match s {
         StrValue::Int(n) => Ok(*n),
-        StrValue::Raw(b) | StrValue::Edited(b) => crate::num::parse_i64(b).ok_or(Error::NotInteger),
+        StrValue::Raw(b) => crate::num::parse_i64(b).ok_or(Error::NotInteger),
+        StrValue::Short(b) => crate::num::parse_i64(b).ok_or(Error::NotInteger),
         StrValue::Hll(_) => Err(Error::NotInteger),
     }
 }
@@ -139,7 +140,7 @@ impl Db<'_> {
         };
         if allowed {
             let at = expire_at.unwrap_or(old_ttl);
-            self.insert(key, Value::Str(StrValue::Raw(value)), at);
+            self.insert(key, Value::Str(StrValue::written(value)), at);
             self.notify(notify::STRING, "set", key);
             if matches!(opts.expiry, Some(SetExpiry::In(_) | SetExpiry::AtMs(_))) {
                 self.notify_n(notify::GENERIC, "expire", key, 0);
@@ -214,7 +215,7 @@ impl Db<'_> {
             self.check_string_len(v.len())?;
         }
         for (k, v) in pairs {
-            self.insert(k, Value::Str(StrValue::Raw(v.to_vec())), None);
+            self.insert(k, Value::Str(StrValue::written(v.to_vec())), None);
             self.notify(notify::STRING, "set", k);
         }
         Ok(())
@@ -241,7 +242,7 @@ impl Db<'_> {
         self.check_string_len(current.unwrap_or(0).saturating_add(tail.len()))?;
         let n = match self.value(key) {
             None => {
-                self.insert(key, Value::Str(StrValue::Raw(tail.to_vec())), None);
+                self.insert(key, Value::Str(StrValue::written(tail.to_vec())), None);
                 tail.len()
             }
             Some(Value::Str(s)) => {
@@ -343,7 +344,7 @@ impl Db<'_> {
         };
         let text = crate::num::incrbyfloat(current.as_deref(), by)?;
         self.check_string_len(text.len())?;
-        self.insert(key, Value::Str(StrValue::Raw(text.clone())), ttl);
+        self.insert(key, Value::Str(StrValue::written(text.clone())), ttl);
         self.notify(notify::STRING, "incrbyfloat", key);
         Ok(text)
     }
