@@ -401,8 +401,12 @@ impl Store {
             if let Some((hash, key)) = victim {
                 shard.remove(hash, &key);
                 drop(shard);
-                self.inner
-                    .notify_now(super::notify::EVICTED, "evicted", &key, 0);
+                self.inner.notify_now(
+                    super::notify::EVICTED,
+                    "evicted",
+                    &key,
+                    super::notify::THE_DB,
+                );
                 return true;
             }
         }
@@ -424,7 +428,12 @@ fn remove_candidate(inner: &super::Inner, c: &Candidate, policy: EvictionPolicy)
     let removed = eligible && shard.remove(c.hash, &c.key).is_some();
     drop(shard);
     if removed {
-        inner.notify_now(super::notify::EVICTED, "evicted", &c.key, 0);
+        inner.notify_now(
+            super::notify::EVICTED,
+            "evicted",
+            &c.key,
+            super::notify::THE_DB,
+        );
     }
     removed
 }

@@ -405,7 +405,8 @@ impl Store {
             let expired = std::mem::take(&mut shard.expired);
             drop(shard);
             for key in expired {
-                self.inner.notify_now(notify::EXPIRED, "expired", &key, 0);
+                self.inner
+                    .notify_now(notify::EXPIRED, "expired", &key, notify::THE_DB);
             }
         }
         removed

@@ -58,6 +58,10 @@ pub(crate) const NEW: u32 = 1 << 14;
 pub(crate) const ALL: u32 =
     GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
+/// The number of the store's one database, which events outside a view (active expiry,
+/// eviction) name too.
+pub(crate) const THE_DB: u32 = 0;
+
 /// The error `CONFIG SET notify-keyspace-events` gives for a letter that names no class.
 pub(crate) const INVALID_CLASSES: &str = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
 
@@ -196,7 +200,7 @@ impl Db<'_> {
     /// place to change when a view carries another.
     #[inline]
     pub(crate) fn db_index(&self) -> u32 {
-        0
+        THE_DB
     }
 
     /// Records `name` on `key` if notifications of `class` are enabled (Redis's
