@@ -3,7 +3,8 @@
 //! session-intelligence service knows about the visitor (recently viewed products, unique
 //! pages, total views, an activity chart, the TV + mount combo offer, unread notifications),
 //! asked for over the store's request bus, and says so when the service does not answer in
-//! time.
+//! time. Pages report how long they were shown when left (a `sendBeacon` to `POST
+//! /viewtime`), and the sidebar shows the shop's p50 and p90 view time (a t-digest).
 //!
 //! ```sh
 //! cargo run --release --example demo                # embedded store, http://127.0.0.1:3379

@@ -20,6 +20,8 @@
 #              and leave them changed (unit/type/list raises proto-max-bulk-len), which
 #              would leak into the units after them on a shared server.
 #   UNIT_TIMEOUT  seconds before a unit is stopped and reported aborted (default 900)
+#   SINGLEDB   1 (default) passes --singledb: the suite never SELECTs and runs in db 0;
+#              0 runs it as against a stock Redis, in db 9 with SELECT, MOVE and SWAPDB
 #
 # A unit that stops before its end (an error outside any test, a lost connection, a
 # timeout) is reported as "aborted"; its counts are the tests that ran up to that point.
@@ -55,6 +57,8 @@ LOG_DIR=${LOG_DIR:-$(mktemp -d /tmp/tcl-yardstick.XXXXXX)}
 mkdir -p "$LOG_DIR"
 
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-900}
+SINGLEDB_ARG=""
+[ "${SINGLEDB:-1}" = "0" ] || SINGLEDB_ARG="--singledb"
 SERVER_PID=""
 
 start_server() {
@@ -97,12 +101,12 @@ status=0
 for unit in $UNITS; do
     log="$LOG_DIR/$(echo "$unit" | tr '/' '_').log"
     # --durable: an exception inside a test counts as that test's failure instead of
-    # ending the run; --singledb: no SELECT, the server under test may have one database.
+    # ending the run; --singledb (unless SINGLEDB=0): no SELECT, everything in db 0.
     start_server
     (
         cd "$TESTS_DIR" || exit 2
         # shellcheck disable=SC2086
-        timeout "$UNIT_TIMEOUT" ./runtest --host "$HOST" --port "$PORT" --singledb --durable \
+        timeout "$UNIT_TIMEOUT" ./runtest --host "$HOST" --port "$PORT" $SINGLEDB_ARG --durable \
             --single "$unit" ${TAGS:+--tags "$TAGS"} ${TCL_ARGS:-}
     ) >"$log" 2>&1
     rc=$?

@@ -45,6 +45,8 @@ pub(crate) struct ClientState {
     /// Subscribed channels and patterns, for CLIENT LIST's `sub` and `psub`.
     pub subs: AtomicI64,
     pub psubs: AtomicI64,
+    /// The database the client selected, for CLIENT LIST's `db`.
+    pub db: AtomicI64,
     killed: AtomicBool,
     kill: tokio::sync::Notify,
     /// A CLIENT UNBLOCK request (`UNBLOCK_*`), and its wake-up.
@@ -65,6 +67,7 @@ impl ClientState {
             resp: AtomicU8::new(2),
             subs: AtomicI64::new(0),
             psubs: AtomicI64::new(0),
+            db: AtomicI64::new(0),
             killed: AtomicBool::new(false),
             kill: tokio::sync::Notify::new(),
             unblock: AtomicU8::new(UNBLOCK_NONE),

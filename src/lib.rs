@@ -81,7 +81,7 @@ pub use store::{
     BitfieldOp, Config, ExpireCondition, KeyType, ScanPage, SetCondition, SetExpiry, SetOptions,
     Store, StoreBuilder, DEFAULT_HLL_SPARSE_MAX_BYTES, DEFAULT_MAX_STRING_BYTES,
 };
-pub use store::{TDigestMergeOptions, TopKOptions};
+pub use store::{KeyspaceInfo, TDigestMergeOptions, TopKOptions};
 pub use store::{ZEntry, ZPopped, ZRange, ZRangeBy, ZSetOp, ZaddReply};
 pub use types::bitmap::{
     BitOp, BitUnit, BitfieldOffset, BitfieldType, BitmapError, BitposRange, Overflow,

@@ -2,8 +2,8 @@
 //! loads the pages of a shop served on a free port by this test, with a persistent profile so
 //! that the session cookie carries across visits: the catalogue with its pictures, product
 //! pages, the cart (filled through the product page's form), the sidebar's counts, activity
-//! chart, combo offer, recently viewed and trending products, and the notifications' read
-//! state. A second shop with no responder renders its pages in degraded mode, with the
+//! chart, combo offer, recently viewed and trending products, the view-time quantiles a
+//! page's leave beacon feeds, and the notifications' read state. A second shop with no responder renders its pages in degraded mode, with the
 //! banner, within the application timeout. Plain HTTP checks what is not a pageview (HEAD, the favicon,
 //! malformed or unknown items) and that those answer as they should.
 //!
@@ -294,6 +294,10 @@ fn a_visit_to_the_shop_in_a_browser() {
     assert_eq!(by_id(&dom, "unread"), "3");
     assert!(!dom.contains("id=\"degraded\""));
     assert_eq!(activity(&dom), (30, 1), "30 buckets, one view");
+    assert!(
+        dom.contains("id=\"viewtime-empty\""),
+        "no view time reported yet"
+    );
     let session = by_id(&dom, "session");
     assert_eq!(session.len(), 16);
 
@@ -383,6 +387,39 @@ fn a_visit_to_the_shop_in_a_browser() {
     assert_eq!(by_id(&dom, "session"), second);
     assert_eq!(attrs(&dom, "data-line"), ["headphones"]);
     assert_ne!(first, session);
+
+    // Leaving a page reports how long it was shown (navigator.sendBeacon on pagehide): a
+    // product page in a frame is replaced after 400 ms; the sidebar then shows p50 and p90.
+    let leave = profile.join("leave.html");
+    std::fs::write(
+        &leave,
+        format!(
+            "<!doctype html><iframe id=\"f\" src=\"{base}/product/tv\"></iframe><script>\
+             var f=document.getElementById('f'),n=0;f.onload=function(){{if(++n===1)\
+             setTimeout(function(){{f.src='{base}/favicon.ico';}},400);}};</script>"
+        ),
+    )
+    .unwrap();
+    let out = browser(&profile)
+        .arg("--virtual-time-budget=5000")
+        .arg("--dump-dom")
+        .arg(format!("file://{}", leave.display()))
+        .output()
+        .expect("run chromium");
+    assert!(out.status.success(), "chromium failed leaving a page");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let dom = loop {
+        let dom = dump_dom(&profile, &format!("{base}/cart"));
+        if dom.contains("id=\"viewtime\"") || Instant::now() > deadline {
+            break dom;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let views: u64 = attrs(&dom, "data-views")[0].parse().unwrap();
+    let p50: f64 = attrs(&dom, "data-p50")[0].parse().unwrap();
+    let p90: f64 = attrs(&dom, "data-p90")[0].parse().unwrap();
+    assert!(views >= 1 && p50 > 0.0 && p90 >= p50, "{views} {p50} {p90}");
+    assert!(by_id(&dom, "viewtime").starts_with("Half of the shop's page views"));
 
     // Pictures for the documentation, when asked for:
     // SHOP_SCREENSHOTS=docs/screenshots cargo test --test browser a_visit

@@ -726,8 +726,9 @@ fn keyspace_commands_of_redis_7() {
         ),
         (&["COPY", "a", "b"], int(0)),
         (&["COPY", "a", "b", "REPLACE", "DB", "0"], int(1)),
+        (&["COPY", "a", "c", "DB", "1"], int(1)),
         (
-            &["COPY", "a", "c", "DB", "1"],
+            &["COPY", "a", "c", "DB", "16"],
             err("ERR DB index is out of range"),
         ),
         (

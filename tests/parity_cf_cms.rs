@@ -5,11 +5,11 @@
 mod common;
 
 use common::cluster::redisbloom_module;
-use common::{same, words, RedisServer, RespConn};
+use common::{lines_match, same, words, RedisServer, RespConn};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sketchstore::{Connection, Reply, Store};
+use sketchstore::{Reply, Store};
 
 fn server() -> (RedisServer, RespConn) {
     let module = redisbloom_module();
@@ -304,30 +304,16 @@ const VECTORS: &[&str] = &[
     "CF.INSERT full ITEMS q1 q2",
 ];
 
-fn run_vectors(mut run: impl FnMut(&[Vec<u8>]) -> (Reply, Reply)) {
-    for line in VECTORS {
-        let argv = words(line);
-        let (ours, theirs) = run(&argv);
-        assert_eq!(ours, theirs, "command: {line}");
-    }
-}
-
 #[test]
 fn argument_vectors_match_redisbloom_resp2() {
     let (_server, mut redis) = server();
-    let store = Store::new();
-    run_vectors(|argv| (store.execute(argv), redis.cmd(argv)));
+    lines_match(&mut redis, VECTORS, false);
 }
 
 #[test]
 fn argument_vectors_match_redisbloom_resp3() {
     let (_server, mut redis) = server();
-    let store = Store::new();
-    let mut conn: Connection = store.connection();
-    let hello = words("HELLO 3");
-    conn.execute(&hello);
-    redis.cmd(&hello);
-    run_vectors(|argv| (conn.execute(argv), redis.cmd(argv)));
+    lines_match(&mut redis, VECTORS, true);
 }
 
 /// Arity errors of the module's commands are answered when the transaction runs, not when
@@ -335,20 +321,19 @@ fn argument_vectors_match_redisbloom_resp3() {
 #[test]
 fn arity_errors_inside_multi_match() {
     let (_server, mut redis) = server();
-    let store = Store::new();
-    let mut conn = store.connection();
-    for line in [
-        "MULTI",
-        "CF.ADD k",
-        "CMS.INCRBY k a",
-        "CF.RESERVE k 10 BUCKETSIZE",
-        "CF.ADD k a",
-        "CMS.INITBYDIM m 2 2",
-        "EXEC",
-    ] {
-        let argv = words(line);
-        assert_eq!(conn.execute(&argv), redis.cmd(&argv), "{line}");
-    }
+    lines_match(
+        &mut redis,
+        &[
+            "MULTI",
+            "CF.ADD k",
+            "CMS.INCRBY k a",
+            "CF.RESERVE k 10 BUCKETSIZE",
+            "CF.ADD k a",
+            "CMS.INITBYDIM m 2 2",
+            "EXEC",
+        ],
+        false,
+    );
 }
 
 /// Runs `argv` on both and returns the reply.

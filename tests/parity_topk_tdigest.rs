@@ -8,10 +8,10 @@ mod common;
 
 use common::cluster::redisbloom_module;
 use common::streams::{item_name, stream, Zipf};
-use common::{same, words, RedisServer, RespConn};
+use common::{lines_match, same, words, RedisServer, RespConn};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sketchstore::{Connection, Reply, Store};
+use sketchstore::Store;
 
 fn server() -> (RedisServer, RespConn) {
     let module = redisbloom_module();
@@ -235,30 +235,16 @@ const VECTORS: &[&str] = &[
     "PFADD d x",
 ];
 
-fn run_vectors(mut run: impl FnMut(&[Vec<u8>]) -> (Reply, Reply)) {
-    for line in VECTORS {
-        let argv = words(line);
-        let (ours, theirs) = run(&argv);
-        assert_eq!(ours, theirs, "command: {line}");
-    }
-}
-
 #[test]
 fn argument_vectors_match_redisbloom_resp2() {
     let (_server, mut redis) = server();
-    let store = Store::new();
-    run_vectors(|argv| (store.execute(argv), redis.cmd(argv)));
+    lines_match(&mut redis, VECTORS, false);
 }
 
 #[test]
 fn argument_vectors_match_redisbloom_resp3() {
     let (_server, mut redis) = server();
-    let store = Store::new();
-    let mut conn: Connection = store.connection();
-    let hello = words("HELLO 3");
-    conn.execute(&hello);
-    redis.cmd(&hello);
-    run_vectors(|argv| (conn.execute(argv), redis.cmd(argv)));
+    lines_match(&mut redis, VECTORS, true);
 }
 
 /// Arity errors are answered when the transaction runs (the rows have arity -1, as
@@ -266,22 +252,21 @@ fn argument_vectors_match_redisbloom_resp3() {
 #[test]
 fn arity_errors_inside_multi_match() {
     let (_server, mut redis) = server();
-    let store = Store::new();
-    let mut conn = store.connection();
-    for line in [
-        "MULTI",
-        "TOPK.ADD k",
-        "TDIGEST.CREATE",
-        "TOPK.RESERVE k 2",
-        "TOPK.ADD k a",
-        "TDIGEST.CREATE d",
-        "TDIGEST.ADD d 1 2",
-        "TDIGEST.TRIMMED_MEAN d 0.1",
-        "EXEC",
-    ] {
-        let argv = words(line);
-        assert_eq!(conn.execute(&argv), redis.cmd(&argv), "{line}");
-    }
+    lines_match(
+        &mut redis,
+        &[
+            "MULTI",
+            "TOPK.ADD k",
+            "TDIGEST.CREATE",
+            "TOPK.RESERVE k 2",
+            "TOPK.ADD k a",
+            "TDIGEST.CREATE d",
+            "TDIGEST.ADD d 1 2",
+            "TDIGEST.TRIMMED_MEAN d 0.1",
+            "EXEC",
+        ],
+        false,
+    );
 }
 
 /// Which commands abort a transaction WATCHing their key: writes signal once they open

@@ -43,58 +43,23 @@ impl Gen {
     }
 
     fn member(&mut self) -> String {
-        match self.rng.gen_range(0..100) {
-            0 => "x".repeat(self.rng.gen_range(60..70)),
-            1..=45 => format!("m{}", self.rng.gen_range(0..12)),
-            _ => format!("m{}", self.rng.gen_range(0..170)),
-        }
+        common::zargs::member(&mut self.rng, 45, 170)
     }
 
     fn lmember(&mut self) -> String {
-        let len = self.rng.gen_range(0..3);
-        (0..len)
-            .map(|_| (b'a' + self.rng.gen_range(0..4)) as char)
-            .collect()
+        common::zargs::lex_member(&mut self.rng)
     }
 
     fn score(&mut self) -> String {
-        match self.rng.gen_range(0..40) {
-            0 => "inf".into(),
-            1 => "-inf".into(),
-            2 => "+inf".into(),
-            3 => "-0".into(),
-            4 => "nan".into(),
-            5 => "abc".into(),
-            6 => "0x1p-3".into(),
-            7 => "1e3".into(),
-            8 => ".5".into(),
-            9 => "1e400".into(),
-            10..=25 => self.rng.gen_range(-5..6).to_string(),
-            _ => format!("{:.3}", self.rng.gen_range(-100.0..100.0)),
-        }
+        common::zargs::score(&mut self.rng)
     }
 
     fn score_end(&mut self) -> String {
-        let ex = if self.rng.gen_bool(0.3) { "(" } else { "" };
-        let v = match self.rng.gen_range(0..20) {
-            0 => "-inf".into(),
-            1 => "+inf".into(),
-            2 => "inf".into(),
-            3 => return "notafloat".into(),
-            4 => "1.5".into(),
-            _ => self.rng.gen_range(-6..7).to_string(),
-        };
-        format!("{ex}{v}")
+        common::zargs::score_end(&mut self.rng)
     }
 
     fn lex_end(&mut self) -> String {
-        match self.rng.gen_range(0..12) {
-            0 => "-".into(),
-            1 => "+".into(),
-            2 => "bad".into(),
-            3..=7 => format!("[{}", self.lmember()),
-            _ => format!("({}", self.lmember()),
-        }
+        common::zargs::lex_end(&mut self.rng)
     }
 
     fn index(&mut self) -> String {
@@ -107,11 +72,7 @@ impl Gen {
     }
 
     fn limit(&mut self, v: &mut Vec<String>) {
-        if self.rng.gen_bool(0.3) {
-            v.push("LIMIT".into());
-            v.push(self.rng.gen_range(-1..5).to_string());
-            v.push(self.rng.gen_range(-2..6).to_string());
-        }
+        common::zargs::limit(&mut self.rng, v)
     }
 
     fn keys(&mut self, v: &mut Vec<String>, max: usize) -> usize {

@@ -2,6 +2,7 @@
 //! pub/sub, RESP3), redis-cli and Python's redis-py, each started against the built binary;
 //! and clients that misbehave (disconnecting mid-MULTI, mid-BLPOP, mid-subscription, a
 //! subscriber that never reads) while others keep being served and nothing stored is lost.
+#![cfg(feature = "redis")]
 #![allow(clippy::disallowed_methods)]
 
 mod common;

@@ -1,60 +1,12 @@
 //! Sorted sets: argv -> reply tables with Redis 7.0's exact texts, the typed methods,
 //! blocking pops, WATCH, and snapshots.
 
+mod common;
+
+use common::table::{parse, run_text_table as run_table};
 use sketchstore::types::zset::{Aggregate, ScoreRange, ZaddFlags};
 use sketchstore::{KeyType, ManualClock, Reply, Store, ZRange, ZRangeBy, ZSetOp, ZaddReply};
 use std::time::Duration;
-
-fn parse(expect: &str) -> Reply {
-    let e = expect.trim();
-    if let Some(rest) = e.strip_prefix('-') {
-        return Reply::Error(rest.to_owned());
-    }
-    if let Some(rest) = e.strip_prefix('+') {
-        return Reply::Status(rest.to_owned());
-    }
-    if let Some(n) = e.strip_prefix(':') {
-        return Reply::Integer(n.parse().unwrap());
-    }
-    match e {
-        "$-1" => return Reply::Nil,
-        "*-1" => return Reply::NilArray,
-        "[]" => return Reply::Array(Vec::new()),
-        _ => {}
-    }
-    if let Some(inner) = e.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        return Reply::Array(split_top(inner).into_iter().map(parse).collect());
-    }
-    Reply::bulk(e.trim_matches('"'))
-}
-
-/// Splits `a, [b, c], d` at its top-level commas.
-fn split_top(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut depth, mut start) = (0, 0);
-    for (i, ch) in s.char_indices() {
-        match ch {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    if !s.trim().is_empty() {
-        out.push(&s[start..]);
-    }
-    out
-}
-
-fn run_table(store: &Store, table: &[(&str, &str)]) {
-    for (cmd, expect) in table {
-        let argv: Vec<&str> = cmd.split(' ').collect();
-        assert_eq!(store.execute(&argv), parse(expect), "{cmd}");
-    }
-}
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value";
 

@@ -5,7 +5,9 @@
 //!
 //! Routes: `/` (the catalogue), `/product/<id>`, `/added/<id>` (puts one in the cart and
 //! confirms), `/cart`, `POST /cart/add` and `POST /cart/remove` (form field `item`),
-//! `/notifications`, `/favicon.ico`.
+//! `/notifications`, `/favicon.ico`, and `POST /viewtime` (fields `page` and `ms`: the
+//! beacon every page sends when it is left, with how long it was shown; the sidebar shows
+//! p50 and p90 of these durations, the site's t-digest).
 //!
 //! Only a GET of a page is a pageview: HEAD answers the headers without asking the service
 //! or touching the cart, the favicon and unknown paths are never recorded, and an item that
@@ -32,7 +34,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use catalogue::{money, product, Product, CATALOGUE};
 use page::{escape, Nav, Sidebar};
-use sketchstore::intel::session::valid_session_id;
+use sketchstore::intel::session::{record_view_time, valid_session_id, view_time_quantiles};
 use sketchstore::intel::{PageviewStats, Requester};
 use sketchstore::Backend;
 use std::fmt::Write as _;
@@ -108,6 +110,7 @@ pub fn router(shop: Shop) -> Router {
         .route("/cart/add", post(cart_add))
         .route("/cart/remove", post(cart_remove))
         .route("/notifications", get(notifications))
+        .route("/viewtime", post(view_time))
         .route("/favicon.ico", get(favicon))
         .fallback(not_found)
         .with_state(Arc::new(shop))
@@ -401,6 +404,7 @@ fn render(
         answered,
         timeout,
         bucket: shop.activity_bucket,
+        view_time: view_time_quantiles(b, SITE).ok().flatten(),
     });
     let nav = Nav { cart_items, unread };
     let mut r = html(
@@ -670,6 +674,19 @@ async fn cart_remove(State(shop): S, headers: HeaderMap, body: String) -> Respon
     let (s, _) = session(&headers);
     let _ = shop.backend.hdel(&cart_key(&s), &[p.id.as_bytes()]);
     redirect("/cart")
+}
+
+/// `POST /viewtime` with `ms`, how long a page was shown: one duration more in the site's
+/// view-time digest. 204; 400 for a body without a whole number of milliseconds; 503 when
+/// the store cannot record it (a Redis without RedisBloom's t-digest).
+async fn view_time(State(shop): S, body: String) -> Response {
+    let Some(ms) = form_value(&body, "ms").and_then(|v| v.parse::<u64>().ok()) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    match record_view_time(&*shop.backend, SITE, Duration::from_millis(ms)) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 async fn notifications(State(shop): S, method: Method, headers: HeaderMap) -> Response {

@@ -3,7 +3,7 @@
 //! inline and the pictures and the chart are inline SVG, so a page is one request.
 
 use super::catalogue::{Product, CATALOGUE};
-use sketchstore::intel::PageviewStats;
+use sketchstore::intel::{PageviewStats, ViewTimeQuantiles};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -46,7 +46,18 @@ pub struct Sidebar<'a> {
     pub answered: bool,
     pub timeout: Duration,
     pub bucket: Duration,
+    /// How long the shop's pages are looked at (the site's view-time digest), None before
+    /// the first report or when the store cannot say.
+    pub view_time: Option<ViewTimeQuantiles>,
 }
+
+/// Reports how long the page was shown when the visitor leaves it (`pagehide`, or the tab
+/// going to the background), once, with `navigator.sendBeacon` to `POST /viewtime`.
+const VIEW_TIME_BEACON: &str = "<script>(function(){var t0=performance.now(),sent=false;\
+function send(){if(sent)return;sent=true;navigator.sendBeacon('/viewtime','page='+\
+encodeURIComponent(location.pathname)+'&ms='+Math.round(performance.now()-t0));}\
+addEventListener('pagehide',send);document.addEventListener('visibilitychange',function(){\
+if(document.visibilityState==='hidden')send();});})();</script>";
 
 const CSS: &str = "
 *{box-sizing:border-box}
@@ -172,7 +183,7 @@ pub fn shell(title: &str, nav: &Nav, degraded: bool, main: &str, aside: Option<&
     let (open, close) = match aside {
         Some(a) => (
             "<div class=\"wrap\"><main>".to_owned(),
-            format!("</main>{a}</div>"),
+            format!("</main>{a}</div>{VIEW_TIME_BEACON}"),
         ),
         None => (
             "<div class=\"wrap\" style=\"grid-template-columns:1fr\"><main>".to_owned(),
@@ -268,6 +279,28 @@ pub fn sidebar(s: &Sidebar<'_>) -> String {
     }
     h.push_str("</section>");
 
+    h.push_str("<section class=\"panel\"><h3>Time on page</h3>");
+    match s.view_time {
+        Some(q) => {
+            let _ = write!(
+                h,
+                "<p class=\"small\" style=\"margin:0\" data-views=\"{v}\" data-p50=\"{p50:.0}\" \
+                 data-p90=\"{p90:.0}\" id=\"viewtime\">Half of the shop's page views last under \
+                 <b>{a}</b>, nine in ten under <b>{b}</b> ({v} views, a t-digest).</p>",
+                v = q.views,
+                p50 = q.p50,
+                p90 = q.p90,
+                a = seconds_text(q.p50),
+                b = seconds_text(q.p90),
+            );
+        }
+        None => h.push_str(
+            "<p class=\"small\" style=\"margin:0\" id=\"viewtime-empty\">How long pages are \
+             looked at appears here.</p>",
+        ),
+    }
+    h.push_str("</section>");
+
     h.push_str("<section class=\"panel\"><h3>Your visit</h3><div class=\"stats\">");
     let (unique, total) = match s.stats {
         Some(st) => (st.unique_pages.to_string(), st.total_views.to_string()),
@@ -317,6 +350,18 @@ pub fn sidebar(s: &Sidebar<'_>) -> String {
         escape(s.session)
     );
     h
+}
+
+/// Milliseconds as "0.8 s", "12 s", "3 min".
+fn seconds_text(ms: f64) -> String {
+    let s = ms / 1000.0;
+    if s < 10.0 {
+        format!("{s:.1} s")
+    } else if s < 120.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{:.0} min", s / 60.0)
+    }
 }
 
 /// "10 s", "1 min", "2 h".

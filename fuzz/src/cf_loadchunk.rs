@@ -3,11 +3,7 @@
 //!
 //! # Input format
 //!
-//! ```text
-//! [flags: u8] [header_len: u16 LE] [header] { [cursor: i64 LE] [len: u16 LE] [chunk] }*
-//! ```
-//!
-//! A short tail is taken as is. Flags:
+//! The framing of [`crate::chunked`]. Flags:
 //!
 //! | bit | effect |
 //! |-----|--------|
@@ -20,14 +16,12 @@
 //! sent: the store accepts filters up to 512 MiB, which would make each run slow without
 //! reaching new code (`types::cuckoo`'s unit tests cover the budget check).
 
-use crate::check_reply;
+use crate::chunked::{int, run, Framed};
 use sketchstore::types::cuckoo::HEADER_LEN;
 use sketchstore::{Reply, Store};
 
 /// The largest filter (in slot bytes) an input may ask for.
 pub const MAX_CF_BYTES: u64 = 1 << 20;
-/// Chunks sent per input at most.
-pub const MAX_CHUNKS: usize = 64;
 
 /// Error texts CF.LOADCHUNK may answer with.
 const LOADCHUNK_ERRORS: &[&str] = &[
@@ -40,21 +34,8 @@ const LOADCHUNK_ERRORS: &[&str] = &[
     "WRONGTYPE Operation against a key holding the wrong kind of value",
 ];
 
-fn run(store: &Store, argv: &[&[u8]]) -> Reply {
-    let reply = store.execute(argv);
-    let owned: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
-    check_reply(&owned, &reply);
-    reply
-}
-
 fn loadchunk(store: &Store, key: &[u8], cursor: &[u8], data: &[u8]) -> Reply {
-    let reply = run(store, &[b"CF.LOADCHUNK", key, cursor, data]);
-    match &reply {
-        Reply::Status(s) => assert_eq!(s, "OK"),
-        Reply::Error(e) => assert!(LOADCHUNK_ERRORS.contains(&e.as_str()), "{e}"),
-        other => panic!("CF.LOADCHUNK replied {other:?}"),
-    }
-    reply
+    crate::chunked::load(store, b"CF.LOADCHUNK", LOADCHUNK_ERRORS, key, cursor, data)
 }
 
 /// The slot bytes a 38-byte header asks for (saturating), `None` for another length.
@@ -105,18 +86,12 @@ pub fn dump(store: &Store, key: &[u8]) -> Option<Vec<(i64, Vec<u8>)>> {
     }
 }
 
-fn int(reply: &Reply) -> i64 {
-    match reply {
-        Reply::Integer(n) => *n,
-        other => panic!("expected an integer, got {other:?}"),
-    }
-}
-
 /// The `cf_loadchunk` target. Panics on a bug.
 pub fn run_cf_loadchunk(data: &[u8]) {
-    let Some((&flags, rest)) = data.split_first() else {
+    let Some(framed) = Framed::new(data) else {
         return;
     };
+    let (flags, header) = (framed.flags, framed.header);
     let store = Store::builder().shards(4).build();
     if flags & 1 != 0 {
         assert_eq!(run(&store, &[b"CF.ADD", b"k", b"pre"]), Reply::Integer(1));
@@ -130,9 +105,6 @@ pub fn run_cf_loadchunk(data: &[u8]) {
         run(&store, &[b"CF.ADD", b"v", &i.to_le_bytes()]);
     }
 
-    let (len_bytes, rest) = rest.split_first_chunk::<2>().unwrap_or((&[0, 0], rest));
-    let header_len = usize::from(u16::from_le_bytes(*len_bytes)).min(rest.len());
-    let (header, mut rest) = rest.split_at(header_len);
     let header_cursor: &[u8] = if flags & 8 != 0 { b"2" } else { b"1" };
     if header_bytes(header).is_none_or(|n| n <= MAX_CF_BYTES) {
         let reply = loadchunk(&store, b"k", header_cursor, header);
@@ -141,19 +113,7 @@ pub fn run_cf_loadchunk(data: &[u8]) {
         }
     }
 
-    let mut sent = 0;
-    while let Some((cursor_bytes, tail)) = rest.split_first_chunk::<8>() {
-        if sent == MAX_CHUNKS {
-            break;
-        }
-        sent += 1;
-        let cursor = i64::from_le_bytes(*cursor_bytes).to_string();
-        let (len, tail) = match tail.split_first_chunk::<2>() {
-            Some((len_bytes, tail)) => (usize::from(u16::from_le_bytes(*len_bytes)), tail),
-            None => (tail.len(), tail),
-        };
-        let (chunk, tail) = tail.split_at(len.min(tail.len()));
-        rest = tail;
+    for (cursor, chunk) in framed {
         if cursor == "1" && header_bytes(chunk).is_some_and(|n| n > MAX_CF_BYTES) {
             continue;
         }

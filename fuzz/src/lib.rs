@@ -25,6 +25,7 @@
 //! Seeds can therefore be written as plain text: `SET\xFEk\xFEv\xFFGET\xFEk`.
 
 pub mod cf_loadchunk;
+pub mod chunked;
 pub mod loadchunk;
 pub mod rdb_restore;
 pub mod resp_request;
@@ -187,9 +188,40 @@ pub const KEYS: &[&[u8]] = &[b"k", b"a", b"b", b"h", b"n", b"", b"{k}x", b"\x00\
 
 /// Option words and type names.
 pub const WORDS: &[&str] = &[
-    "EX", "PX", "EXAT", "PXAT", "KEEPTTL", "NX", "XX", "GT", "LT", "GET", "PERSIST", "MATCH",
-    "COUNT", "TYPE", "ASYNC", "SYNC", "string", "hash", "list", "none", "ex", "nx", "FOO", "LEFT",
-    "RIGHT", "OVERFLOW", "WRAP", "SAT", "FAIL", "INCRBY", "u8", "i64", "WITHCOUNT", "COMPRESSION",
+    "EX",
+    "PX",
+    "EXAT",
+    "PXAT",
+    "KEEPTTL",
+    "NX",
+    "XX",
+    "GT",
+    "LT",
+    "GET",
+    "PERSIST",
+    "MATCH",
+    "COUNT",
+    "TYPE",
+    "ASYNC",
+    "SYNC",
+    "string",
+    "hash",
+    "list",
+    "none",
+    "ex",
+    "nx",
+    "FOO",
+    "LEFT",
+    "RIGHT",
+    "OVERFLOW",
+    "WRAP",
+    "SAT",
+    "FAIL",
+    "INCRBY",
+    "u8",
+    "i64",
+    "WITHCOUNT",
+    "COMPRESSION",
     "OVERRIDE",
 ];
 

@@ -3,12 +3,8 @@
 //!
 //! # Input format
 //!
-//! ```text
-//! [flags: u8] [header_len: u16 LE] [header] { [iter: i64 LE] [len: u16 LE] [chunk] }*
-//! ```
-//!
-//! (the part after `flags` is the layout of `sketchstore::types::bloom::fuzz_loadchunk`,
-//! which runs on it too). A short tail is taken as is. Flags:
+//! The framing of [`crate::chunked`] (the part after `flags` is the layout of
+//! `sketchstore::types::bloom::fuzz_loadchunk`, which runs on it too). Flags:
 //!
 //! | bit | effect |
 //! |-----|--------|
@@ -19,13 +15,11 @@
 //!
 //! The store's Bloom budget is [`MAX_BLOOM_BYTES`]: no input may make it allocate more.
 
-use crate::check_reply;
+use crate::chunked::{int, run, Framed};
 use sketchstore::{Reply, Store};
 
 /// The fuzzed store's `bloom_max_bytes`.
 pub const MAX_BLOOM_BYTES: usize = 1 << 20;
-/// Chunks sent per input at most.
-pub const MAX_CHUNKS: usize = 64;
 
 /// Error texts BF.LOADCHUNK may answer with.
 const LOADCHUNK_ERRORS: &[&str] = &[
@@ -36,21 +30,8 @@ const LOADCHUNK_ERRORS: &[&str] = &[
     "WRONGTYPE Operation against a key holding the wrong kind of value",
 ];
 
-fn run(store: &Store, argv: &[&[u8]]) -> Reply {
-    let reply = store.execute(argv);
-    let owned: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
-    check_reply(&owned, &reply);
-    reply
-}
-
 fn loadchunk(store: &Store, key: &[u8], iter: &[u8], data: &[u8]) -> Reply {
-    let reply = run(store, &[b"BF.LOADCHUNK", key, iter, data]);
-    match &reply {
-        Reply::Status(s) => assert_eq!(s, "OK"),
-        Reply::Error(e) => assert!(LOADCHUNK_ERRORS.contains(&e.as_str()), "{e}"),
-        other => panic!("BF.LOADCHUNK replied {other:?}"),
-    }
-    reply
+    crate::chunked::load(store, b"BF.LOADCHUNK", LOADCHUNK_ERRORS, key, iter, data)
 }
 
 /// Every `(iterator, chunk)` of `key` through BF.SCANDUMP, header first; `None` when the key
@@ -77,13 +58,6 @@ pub fn dump(store: &Store, key: &[u8]) -> Option<Vec<(i64, Vec<u8>)>> {
     }
 }
 
-fn int(reply: &Reply) -> i64 {
-    match reply {
-        Reply::Integer(n) => *n,
-        other => panic!("expected an integer, got {other:?}"),
-    }
-}
-
 /// BF.INFO as (label, value) pairs; checks the shape and the budget.
 fn info(store: &Store, key: &[u8]) -> Vec<Reply> {
     let Reply::Array(items) = run(store, &[b"BF.INFO", key]) else {
@@ -100,9 +74,10 @@ fn info(store: &Store, key: &[u8]) -> Vec<Reply> {
 
 /// The `loadchunk` target. Panics on a bug.
 pub fn run_loadchunk(data: &[u8]) {
-    let Some((&flags, rest)) = data.split_first() else {
+    let Some(framed) = Framed::new(data) else {
         return;
     };
+    let (flags, header) = (framed.flags, framed.header);
     let store = Store::builder()
         .shards(4)
         .bloom_max_bytes(MAX_BLOOM_BYTES)
@@ -120,25 +95,10 @@ pub fn run_loadchunk(data: &[u8]) {
     }
     let valid = dump(&store, b"v").expect("v is a filter");
 
-    let (len_bytes, rest) = rest.split_first_chunk::<2>().unwrap_or((&[0, 0], rest));
-    let header_len = usize::from(u16::from_le_bytes(*len_bytes)).min(rest.len());
-    let (header, mut rest) = rest.split_at(header_len);
     let header_iter: &[u8] = if flags & 8 != 0 { b"2" } else { b"1" };
     loadchunk(&store, b"k", header_iter, header);
 
-    let mut sent = 0;
-    while let Some((iter_bytes, tail)) = rest.split_first_chunk::<8>() {
-        if sent == MAX_CHUNKS {
-            break;
-        }
-        sent += 1;
-        let iter = i64::from_le_bytes(*iter_bytes).to_string();
-        let (len, tail) = match tail.split_first_chunk::<2>() {
-            Some((len_bytes, tail)) => (usize::from(u16::from_le_bytes(*len_bytes)), tail),
-            None => (tail.len(), tail),
-        };
-        let (chunk, tail) = tail.split_at(len.min(tail.len()));
-        rest = tail;
+    for (iter, chunk) in framed {
         loadchunk(&store, b"k", iter.as_bytes(), chunk);
         if flags & 2 != 0 {
             let reply = loadchunk(&store, b"s", iter.as_bytes(), chunk);

@@ -349,7 +349,13 @@ fn slot_tags() -> &'static [u32] {
 
 /// The prefix of the link keys of the filter at `key` (see the module documentation).
 pub(crate) fn link_prefix(key: &[u8]) -> Vec<u8> {
-    let mut p = Vec::with_capacity(key.len() + 16);
+    sibling_prefix(key, b":bf:")
+}
+
+/// `<key><suffix>`, behind a hash tag of `key`'s own slot when `key` has none: keys under
+/// this prefix share `key`'s cluster slot (see the module documentation).
+pub(crate) fn sibling_prefix(key: &[u8], suffix: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(key.len() + suffix.len() + 8);
     if hash_tag(key).is_none() {
         let slot = super::redis::key_slot(key);
         p.push(b'{');
@@ -357,7 +363,7 @@ pub(crate) fn link_prefix(key: &[u8]) -> Vec<u8> {
         p.push(b'}');
     }
     p.extend_from_slice(key);
-    p.extend_from_slice(b":bf:");
+    p.extend_from_slice(suffix);
     p
 }
 

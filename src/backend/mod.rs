@@ -345,6 +345,12 @@ fn bloom_options(mut a: Argv, o: &BloomOptions) -> Argv {
 #[cfg(feature = "redis")]
 mod bloom_emu;
 #[cfg(feature = "redis")]
+mod cms_emu;
+#[cfg(feature = "redis")]
+mod cuckoo_emu;
+#[cfg(feature = "redis")]
+mod lua;
+#[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
 mod redis_pubsub;

@@ -41,6 +41,13 @@
 //! sub-filter under keys sharing its slot; `BF.*` sent through [`Backend::execute`] are not
 //! emulated.
 //!
+//! The cuckoo filter (`cf_*`) and the count-min sketch (`cms_*`) follow the same rule, with
+//! the same answer from the server (RedisBloom brings all its families at once) and the same
+//! [`RedisOptions::bloom`] setting: natively `CF.*`/`CMS.*`, else emulated with the same
+//! fingerprints, buckets, kick-out walk and compaction (`super::cuckoo_emu`), or the same
+//! columns, saturation and merge checks (`super::cms_emu`), over a hash of metadata and
+//! strings under keys sharing its slot.
+//!
 //! # Replies
 //!
 //! Replies are RESP2 and are converted to [`Reply`] one to one; a Redis error reply becomes
@@ -94,12 +101,16 @@
 //! subscribers only).
 
 use super::bloom_emu::BloomEmulation;
+use super::cms_emu::CmsEmulation;
+use super::cuckoo_emu::CuckooEmulation;
 use super::redis_pubsub::{RedisSubscription, Target};
 use super::{spawn_cancellable, Backend, BoxFuture, Popped, PubSub, TxnBuilder};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::store::{BfInsertOptions, BloomOptions, ScanPage};
+use crate::store::{BfInsertOptions, BloomOptions, CfInsertOptions, CfReserveOptions, ScanPage};
 use crate::types::bloom::BloomInfo;
+use crate::types::cms::CmsInfo;
+use crate::types::cuckoo::{CuckooInfo, InsertOutcome};
 use ::redis::cluster::{ClusterClient, ClusterConnection};
 use ::redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use ::redis::{Client, Cmd, ConnectionLike, ErrorKind, RedisError, RedisResult, Value};
@@ -133,12 +144,13 @@ pub struct RedisOptions {
     pub reconnect_backoff: Duration,
     /// How many idle connections are kept for reuse. Default 16.
     pub max_idle: usize,
-    /// Whether `BF.*` runs natively or is emulated over plain Redis data (see
-    /// [`BloomMode`]). Default [`BloomMode::Detect`].
+    /// Whether `BF.*`, `CF.*` and `CMS.*` run natively or are emulated over plain Redis
+    /// data (see [`BloomMode`]). Default [`BloomMode::Detect`].
     pub bloom: BloomMode,
 }
 
-/// How a [`RedisBackend`] runs the Bloom filter methods (`bf_*`).
+/// How a [`RedisBackend`] runs the Bloom filter, cuckoo filter and count-min sketch methods
+/// (`bf_*`, `cf_*`, `cms_*`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BloomMode {
@@ -146,7 +158,7 @@ pub enum BloomMode {
     /// commands if it does, the emulation otherwise.
     #[default]
     Detect,
-    /// Always sends `BF.*` commands (the server has RedisBloom).
+    /// Always sends `BF.*`, `CF.*` and `CMS.*` commands (the server has RedisBloom).
     Native,
     /// Always emulates RedisBloom's filters over a hash and strings with a Lua script, same
     /// answers as RedisBloom (see the module documentation, "Bloom filters").
@@ -189,6 +201,8 @@ struct Inner {
     /// 0: not asked yet, 1: RedisBloom present, 2: emulated.
     bloom_native: AtomicU8,
     bloom: BloomEmulation,
+    cuckoo: CuckooEmulation,
+    cms: CmsEmulation,
 }
 
 /// What only a cluster backend has: direct connections to single nodes (for transactions and
@@ -368,6 +382,8 @@ impl RedisBackend {
                 cluster: None,
                 bloom_native: AtomicU8::new(0),
                 bloom: BloomEmulation::default(),
+                cuckoo: CuckooEmulation::default(),
+                cms: CmsEmulation::default(),
             }),
         })
     }
@@ -408,6 +424,8 @@ impl RedisBackend {
                 }),
                 bloom_native: AtomicU8::new(0),
                 bloom: BloomEmulation::default(),
+                cuckoo: CuckooEmulation::default(),
+                cms: CmsEmulation::default(),
             }),
         };
         backend.refresh_slots()?;
@@ -765,6 +783,154 @@ impl Backend for RedisBackend {
             return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_card(key);
         }
         self.inner.bloom.card(&|argv| self.execute(argv), key)
+    }
+
+    fn cf_reserve(&self, key: &[u8], capacity: u64, opts: CfReserveOptions) -> Result<()> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_reserve(key, capacity, opts);
+        }
+        self.inner
+            .cuckoo
+            .reserve(&|argv| self.execute(argv), key, capacity, &opts)
+    }
+
+    fn cf_add(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_add(key, item);
+        }
+        self.inner
+            .cuckoo
+            .add(&|argv| self.execute(argv), key, item, false)
+    }
+
+    fn cf_addnx(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_addnx(key, item);
+        }
+        self.inner
+            .cuckoo
+            .add(&|argv| self.execute(argv), key, item, true)
+    }
+
+    fn cf_insert(
+        &self,
+        key: &[u8],
+        opts: CfInsertOptions,
+        items: &[&[u8]],
+    ) -> Result<Vec<InsertOutcome>> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_insert(key, opts, items);
+        }
+        self.inner
+            .cuckoo
+            .insert(&|argv| self.execute(argv), key, &opts, items, false)
+    }
+
+    fn cf_insertnx(
+        &self,
+        key: &[u8],
+        opts: CfInsertOptions,
+        items: &[&[u8]],
+    ) -> Result<Vec<InsertOutcome>> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_insertnx(key, opts, items);
+        }
+        self.inner
+            .cuckoo
+            .insert(&|argv| self.execute(argv), key, &opts, items, true)
+    }
+
+    fn cf_exists(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_exists(key, item);
+        }
+        let found = self
+            .inner
+            .cuckoo
+            .mexists(&|argv| self.execute(argv), key, &[item])?;
+        Ok(found.first().copied().unwrap_or(false))
+    }
+
+    fn cf_mexists(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<bool>> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_mexists(key, items);
+        }
+        self.inner
+            .cuckoo
+            .mexists(&|argv| self.execute(argv), key, items)
+    }
+
+    fn cf_del(&self, key: &[u8], item: &[u8]) -> Result<bool> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_del(key, item);
+        }
+        self.inner.cuckoo.del(&|argv| self.execute(argv), key, item)
+    }
+
+    fn cf_count(&self, key: &[u8], item: &[u8]) -> Result<u64> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_count(key, item);
+        }
+        self.inner
+            .cuckoo
+            .count(&|argv| self.execute(argv), key, item)
+    }
+
+    fn cf_info(&self, key: &[u8]) -> Result<CuckooInfo> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_info(key);
+        }
+        self.inner.cuckoo.info(&|argv| self.execute(argv), key)
+    }
+
+    fn cms_initbydim(&self, key: &[u8], width: u64, depth: u64) -> Result<()> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cms_initbydim(key, width, depth);
+        }
+        self.inner
+            .cms
+            .initbydim(&|argv| self.execute(argv), key, width, depth)
+    }
+
+    fn cms_initbyprob(&self, key: &[u8], error: f64, prob: f64) -> Result<()> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cms_initbyprob(key, error, prob);
+        }
+        self.inner
+            .cms
+            .initbyprob(&|argv| self.execute(argv), key, error, prob)
+    }
+
+    fn cms_incrby(&self, key: &[u8], pairs: &[(&[u8], u64)]) -> Result<Vec<Result<u64>>> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cms_incrby(key, pairs);
+        }
+        self.inner
+            .cms
+            .incrby(&|argv| self.execute(argv), key, pairs)
+    }
+
+    fn cms_query(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<u64>> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cms_query(key, items);
+        }
+        self.inner.cms.query(&|argv| self.execute(argv), key, items)
+    }
+
+    fn cms_merge(&self, dest: &[u8], sources: &[&[u8]], weights: Option<&[i64]>) -> Result<()> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cms_merge(dest, sources, weights);
+        }
+        self.inner
+            .cms
+            .merge(&|argv| self.execute(argv), dest, sources, weights)
+    }
+
+    fn cms_info(&self, key: &[u8]) -> Result<CmsInfo> {
+        if self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cms_info(key);
+        }
+        self.inner.cms.info(&|argv| self.execute(argv), key)
     }
 }
 

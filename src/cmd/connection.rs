@@ -62,7 +62,8 @@ static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
 struct TxState {
     /// Set by any modification of a watched key; replaced (unregistering) by UNWATCH.
     flag: Arc<AtomicBool>,
-    watched: Vec<Vec<u8>>,
+    /// The watched keys with the database each was watched in.
+    watched: Vec<(usize, Vec<u8>)>,
     /// The queued commands while in MULTI.
     queue: Option<Vec<Vec<Vec<u8>>>>,
     /// A command failed to queue: EXEC answers EXECABORT.
@@ -185,6 +186,24 @@ impl Store {
             Keys::All => self.with_db(crate::store::Lock::All, |db| {
                 super::run_locked(spec, argv, db)
             }),
+            Keys::Move => {
+                // The target's shard too, when the target is one MOVE will act on; otherwise
+                // MOVE answers an error before it looks at another database.
+                let key = argv.get(1).copied().unwrap_or_default();
+                let to = argv
+                    .get(2)
+                    .and_then(|a| super::databases::int_arg(a, None).ok())
+                    .and_then(|n| usize::try_from(n).ok())
+                    .filter(|&d| d < self.databases());
+                let lock = match to {
+                    Some(to) => crate::store::Lock::Moved { key, to },
+                    None => crate::store::Lock::Keys(argv.get(1..2).unwrap_or_default()),
+                };
+                self.with_db(lock, |db| super::run_locked(spec, argv, db))
+            }
+            keys if keys.is_global(argv) => self.with_db(crate::store::Lock::Global, |db| {
+                super::run_locked(spec, argv, db)
+            }),
             keys => {
                 let keys = keys.of(argv);
                 self.with_db(crate::store::Lock::Keys(&keys), |db| {
@@ -242,7 +261,7 @@ impl Store {
         }
         Some(
             exec_queued(self, &queued, &[], None)
-                .unwrap_or(Reply::NilArray)
+                .map_or(Reply::NilArray, |(r, _)| r)
                 .into_resp2(),
         )
     }
@@ -258,28 +277,37 @@ fn check_queued(store: &Store, argv: &[&[u8]]) -> Result<&'static Spec> {
     Ok(spec)
 }
 
-/// EXEC of checked commands: the replies, or `None` when a watched key changed.
+/// EXEC of checked commands: the replies and the database selected at the end (a queued
+/// SELECT changes it for the commands after it and for the connection), or `None` when a
+/// watched key changed.
 fn exec_queued(
     store: &Store,
     queued: &Queued<'_>,
-    watched: &[Vec<u8>],
+    watched: &[(usize, Vec<u8>)],
     flag: Option<&AtomicBool>,
-) -> Option<Reply> {
+) -> Option<(Reply, usize)> {
     let mut all = false;
+    let mut global = false;
     let mut keys: SmallVec<[&[u8]; 16]> = SmallVec::new();
     for (argv, spec) in queued.iter() {
         match spec.keys {
             Keys::All => all = true,
+            _ if spec.name == "select" || spec.keys.is_global(argv) => global = true,
             k => k.extend_with(argv, &mut keys),
         }
     }
-    store.run_atomic(&keys, all, watched, flag, |db| {
-        Reply::Array(
-            queued
-                .iter()
-                .map(|(argv, spec)| super::run_locked(spec, argv, db))
-                .collect(),
-        )
+    store.run_atomic(&keys, all, global, watched, flag, |db| {
+        let replies = queued
+            .iter()
+            .map(|(argv, spec)| {
+                if spec.name == "select" {
+                    super::databases::select_in_exec(argv, db)
+                } else {
+                    super::run_locked(spec, argv, db)
+                }
+            })
+            .collect();
+        (Reply::Array(replies), db.db)
     })
 }
 
@@ -366,9 +394,24 @@ impl Connection {
         self.protocol
     }
 
-    /// The store this connection talks to.
+    /// The store this connection talks to, as a handle on the database it selected.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The database this connection selected (SELECT; 0 at first and after RESET).
+    pub fn db_index(&self) -> usize {
+        self.store.db_index()
+    }
+
+    /// Switches to database `db`, which exists.
+    fn set_db(&mut self, db: usize) {
+        if db != self.store.db_index() {
+            if let Ok(store) = self.store.select(db) {
+                self.store = store;
+            }
+        }
+        self.client.db.store(db as i64, Ordering::Relaxed);
     }
 
     /// Whether MULTI has been called and neither EXEC nor DISCARD since.
@@ -409,6 +452,13 @@ impl Connection {
         *self.client.addr.lock() = Some((peer.into(), local.into()));
     }
 
+    /// Refuses a command that a server runs itself (SHUTDOWN) while in MULTI: the error,
+    /// and EXEC will answer EXECABORT.
+    pub(crate) fn refuse_in_multi(&mut self, error: &str) -> Reply {
+        self.tx.flagged = true;
+        self.shape(Reply::Error(error.to_owned()))
+    }
+
     /// `MULTI`.
     pub fn multi(&mut self) -> Result<()> {
         if self.in_multi() {
@@ -429,14 +479,15 @@ impl Connection {
         if self.tx.flag.load(Ordering::SeqCst) {
             return Ok(());
         }
+        let db = self.store.db_index();
         let mut new: SmallVec<[&[u8]; 4]> = SmallVec::new();
         for k in keys.iter().map(AsRef::as_ref) {
-            if !self.tx.watched.iter().any(|w| w == k) && !new.contains(&k) {
+            if !self.tx.watched.iter().any(|(d, w)| *d == db && w == k) && !new.contains(&k) {
                 new.push(k);
             }
         }
         self.store.watch_keys(&new, &self.tx.flag);
-        self.tx.watched.extend(new.iter().map(|k| k.to_vec()));
+        self.tx.watched.extend(new.iter().map(|k| (db, k.to_vec())));
         Ok(())
     }
 
@@ -490,8 +541,14 @@ impl Connection {
                 return Reply::Error(format!("EXECABORT Transaction discarded because of: {e}"));
             }
         }
-        let reply = exec_queued(&self.store, &queued, &watched, Some(&flag));
-        self.shape(reply.unwrap_or(Reply::NilArray))
+        let reply = match exec_queued(&self.store, &queued, &watched, Some(&flag)) {
+            Some((reply, db)) => {
+                self.set_db(db);
+                reply
+            }
+            None => Reply::NilArray,
+        };
+        self.shape(reply)
     }
 
     /// The next reply pushed to this connection, without waiting: a further confirmation of
@@ -717,18 +774,6 @@ impl Connection {
         Route::Run(spec)
     }
 
-    /// Inside MULTI, the refusal of a command Redis never queues (`SAVE`, `SHUTDOWN`, which a
-    /// server runs itself), flagging the transaction so that EXEC aborts; `None` outside.
-    pub(crate) fn refuse_in_multi(&mut self) -> Option<Reply> {
-        if !self.in_multi() {
-            return None;
-        }
-        self.tx.flagged = true;
-        Some(Reply::Error(
-            "ERR Command not allowed inside a transaction".into(),
-        ))
-    }
-
     /// A command that failed its name or arity check; inside MULTI it also flags the
     /// transaction, and a rejected EXEC aborts it.
     fn rejected(&mut self, e: Error) -> Reply {
@@ -787,11 +832,20 @@ impl Connection {
     fn connection_command(&mut self, spec: &Spec, argv: &[&[u8]]) -> Reply {
         let args = &argv[1..];
         match spec.name {
-            "select" => match crate::num::parse_i64(args[0]) {
-                None => Reply::Error(Error::NotInteger.to_string()),
-                Some(0) => Reply::ok(),
-                Some(_) => Reply::Error("ERR DB index is out of range".into()),
-            },
+            "select" => {
+                let picked = super::databases::int_arg(args[0], None).and_then(|n| {
+                    usize::try_from(n)
+                        .map_err(|_| Error::err(crate::store::databases::OUT_OF_RANGE))
+                        .and_then(|d| self.store.select(d))
+                });
+                match picked {
+                    Ok(store) => {
+                        self.set_db(store.db_index());
+                        Reply::ok()
+                    }
+                    Err(e) => Reply::Error(e.to_string()),
+                }
+            }
             "quit" => {
                 self.closing = true;
                 Reply::ok()
@@ -804,6 +858,7 @@ impl Connection {
                 self.name = None;
                 self.reply_mode = ReplyMode::On;
                 *self.client.name.lock() = None;
+                self.set_db(0);
                 Reply::status("RESET")
             }
             "hello" => self.hello(args),
@@ -1191,9 +1246,10 @@ fn client_line(c: &ClientState, now_ms: i64) -> String {
     let age = (now_ms - c.created_ms).max(0) / 1000;
     let idle = (now_ms - c.last_ms.load(Ordering::Relaxed)).max(0) / 1000;
     format!(
-        "id={} addr={addr} laddr={laddr} fd=-1 name={} age={age} idle={idle} flags={flags} db=0 sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={addr} laddr={laddr} fd=-1 name={} age={age} idle={idle} flags={flags} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
         c.id,
         String::from_utf8_lossy(&name),
+        c.db.load(Ordering::Relaxed),
         c.subs.load(Ordering::Relaxed),
         c.psubs.load(Ordering::Relaxed),
         if c.has_flag(clients::FLAG_MULTI) { 0 } else { -1 },

@@ -122,23 +122,6 @@ impl<'a> Command<'a> for DbSize {
     }
 }
 
-/// `FLUSHALL [ASYNC | SYNC]` and `FLUSHDB [ASYNC | SYNC]`
-pub(crate) struct FlushAll;
-
-impl<'a> Command<'a> for FlushAll {
-    fn parse(args: &mut Args<'a>) -> Result<Self> {
-        match args.rest() {
-            [] => Ok(FlushAll),
-            [w] if Args::is(w, "async") || Args::is(w, "sync") => Ok(FlushAll),
-            _ => Err(Error::Syntax),
-        }
-    }
-    fn apply(self, db: &mut Db<'_>) -> Reply {
-        db.flushall();
-        Reply::ok()
-    }
-}
-
 /// `RENAME key newkey` and `RENAMENX key newkey`
 pub(crate) struct Rename<'a, const NX: bool> {
     from: &'a [u8],
@@ -338,40 +321,44 @@ impl<'a, const MILLIS: bool> Command<'a> for ExpireTime<'a, MILLIS> {
     }
 }
 
-/// `COPY source destination [DB destination-db] [REPLACE]` (this store has database 0 only)
+/// `COPY source destination [DB destination-db] [REPLACE]`. The options are read when the
+/// command runs, where the number of databases is known: Redis refuses an out-of-range
+/// `DB` as soon as it reads it, before the options after it.
 pub(crate) struct Copy<'a> {
     src: &'a [u8],
     dst: &'a [u8],
-    replace: bool,
+    opts: &'a [&'a [u8]],
 }
 
 impl<'a> Command<'a> for Copy<'a> {
     fn parse(args: &mut Args<'a>) -> Result<Self> {
         let src = args.required()?;
         let dst = args.required()?;
-        let mut replace = false;
-        let mut db = 0;
-        while let Some(word) = args.next() {
-            if Args::is(word, "replace") {
-                replace = true;
-            } else if Args::is(word, "db") && args.remaining() > 0 {
-                db = args.i64()?;
-                if i32::try_from(db).is_err() {
-                    return Err(Error::err(
-                        "value is out of range, value must between -2147483648 and 2147483647",
-                    ));
-                }
-            } else {
-                return Err(Error::Syntax);
-            }
-        }
-        if db != 0 {
-            return Err(Error::err("DB index is out of range"));
-        }
-        Ok(Copy { src, dst, replace })
+        Ok(Copy {
+            src,
+            dst,
+            opts: args.rest(),
+        })
     }
     fn apply(self, db: &mut Db<'_>) -> Reply {
-        reply(db.copy(self.src, self.dst, self.replace))
+        let mut replace = false;
+        let mut to = db.db;
+        let mut i = 0;
+        while let Some(word) = self.opts.get(i) {
+            if Args::is(word, "replace") {
+                replace = true;
+            } else if let (true, Some(n)) = (Args::is(word, "db"), self.opts.get(i + 1)) {
+                match super::databases::int_arg(n, None).and_then(|n| db.db_index(n)) {
+                    Ok(d) => to = d,
+                    Err(e) => return Reply::Error(e.to_string()),
+                }
+                i += 1;
+            } else {
+                return Reply::Error(Error::Syntax.to_string());
+            }
+            i += 1;
+        }
+        reply(db.copy(self.src, self.dst, to, replace))
     }
 }
 
@@ -597,22 +584,6 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             block: None,
         },
         Spec {
-            name: "flushall",
-            arity: -1,
-            flags: Flags::WRITE,
-            keys: Keys::All,
-            run: cmd!(FlushAll),
-            block: None,
-        },
-        Spec {
-            name: "flushdb",
-            arity: -1,
-            flags: Flags::WRITE,
-            keys: Keys::All,
-            run: cmd!(FlushAll),
-            block: None,
-        },
-        Spec {
             name: "rename",
             arity: 3,
             flags: Flags::WRITE,
@@ -728,7 +699,7 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             name: "copy",
             arity: -3,
             flags: Flags::WRITE_DENYOOM,
-            keys: two,
+            keys: Keys::Copy,
             run: cmd!(Copy),
             block: None,
         },

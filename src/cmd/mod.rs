@@ -26,6 +26,7 @@ mod bloom;
 mod cms;
 mod connection;
 mod cuckoo;
+pub(crate) mod databases;
 mod dump;
 mod generic;
 mod hashes;
@@ -113,8 +114,16 @@ pub(crate) trait Command<'a>: Sized {
 pub(crate) enum Keys {
     /// No keys.
     None,
-    /// Needs every shard.
+    /// Needs every shard of the connection's database.
     All,
+    /// Needs every shard of every database (FLUSHALL, SWAPDB, INFO).
+    Global,
+    /// MOVE's key at 1, in the connection's database and in the one at 2 (every shard of
+    /// every database inside EXEC).
+    Move,
+    /// COPY's keys at 1 and 2, and every shard of every database when a `DB` option names
+    /// another database.
+    Copy,
     /// Keys at `first`, `first + step`, ... up to `last` (negative: counted from the end,
     /// `-1` being the last argument).
     Range {
@@ -150,6 +159,19 @@ impl Keys {
         out
     }
 
+    /// Whether `argv` needs every shard of every database.
+    pub(crate) fn is_global(self, argv: &[&[u8]]) -> bool {
+        match self {
+            Keys::Global | Keys::Move => true,
+            Keys::Copy => argv
+                .get(3..)
+                .unwrap_or_default()
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(b"db")),
+            _ => false,
+        }
+    }
+
     /// Appends the keys of `argv` (which includes the name) to `out`.
     pub(crate) fn extend_with<'a, const N: usize>(
         self,
@@ -158,6 +180,14 @@ impl Keys {
     ) where
         [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
     {
+        if let Keys::Move = self {
+            out.extend(argv.get(1).copied());
+            return;
+        }
+        if let Keys::Copy = self {
+            out.extend(argv.get(1..3).unwrap_or_default().iter().copied());
+            return;
+        }
         if let Keys::DestCounted { at } = self {
             out.extend(argv.get(1).copied());
             return Keys::Counted { at }.extend_with(argv, out);
@@ -410,6 +440,7 @@ fn table() -> &'static Table {
         strings::register(&mut specs);
         hashes::register(&mut specs);
         generic::register(&mut specs);
+        databases::register(&mut specs);
         bits::register(&mut specs);
         hll::register(&mut specs);
         bloom::register(&mut specs);

@@ -114,7 +114,7 @@ impl crate::store::Store {
         }
         let keys: SmallVec<[&[u8]; 16]> = ops.iter().map(TxOp::key).collect();
         Ok(self
-            .run_atomic(&keys, false, &[], None, |db| {
+            .run_atomic(&keys, false, false, &[], None, |db| {
                 ops.iter().map(|op| op.run(db).into_resp2()).collect()
             })
             .unwrap_or_default())

@@ -552,9 +552,13 @@ fn info_section(db: &mut Db<'_>, section: &str, out: &mut String) {
             }
         }
         "keyspace" => {
-            let (keys, expires) = db.keyspace_counts();
-            if keys > 0 {
-                line("db0", &format!("keys={keys},expires={expires},avg_ttl=0"));
+            for (i, info) in db.keyspace_info().into_iter().enumerate() {
+                if info.keys > 0 {
+                    line(
+                        &format!("db{i}"),
+                        &format!("keys={},expires={},avg_ttl=0", info.keys, info.expires),
+                    );
+                }
             }
         }
         _ => {}
@@ -613,7 +617,9 @@ fn command_info(spec: &Spec) -> Reply {
     let (first, last, step) = match spec.keys {
         Keys::Range { first, last, step } => (first as i64, last as i64, step as i64),
         Keys::DestCounted { .. } => (1, 1, 1),
-        Keys::None | Keys::All | Keys::Counted { .. } => (0, 0, 0),
+        Keys::Copy => (1, 2, 1),
+        Keys::Move => (1, 1, 1),
+        Keys::None | Keys::All | Keys::Global | Keys::Counted { .. } => (0, 0, 0),
     };
     Reply::Array(vec![
         Reply::bulk(spec.name),
@@ -826,7 +832,7 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             name: "info",
             arity: -1,
             flags: Flags::NONE,
-            keys: Keys::All,
+            keys: Keys::Global,
             run: cmd!(Info),
             block: None,
         },

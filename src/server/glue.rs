@@ -120,10 +120,11 @@ impl Session {
             _ if !self.authenticated => {
                 return Reply::Error("NOAUTH Authentication required.".to_string());
             }
+            // Redis's `no-multi` flag: refused while queuing, and the transaction aborts.
             b"shutdown" | b"save" if self.conn.in_multi() => {
-                if let Some(refused) = self.conn.refuse_in_multi() {
-                    return refused;
-                }
+                return self
+                    .conn
+                    .refuse_in_multi("ERR Command not allowed inside a transaction")
             }
             b"shutdown" => return self.shutdown(&argv),
             _ => {}

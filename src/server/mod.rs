@@ -141,7 +141,8 @@ fn open_store(config: &ServerConfig) -> io::Result<Store> {
     // Memory is always counted, so that CONFIG SET maxmemory works on a running server.
     let mut builder: StoreBuilder = Store::builder()
         .max_memory(config.maxmemory)
-        .eviction_policy(config.maxmemory_policy);
+        .eviction_policy(config.maxmemory_policy)
+        .databases(config.databases);
     if let Some(period) = config.save_period() {
         builder = builder.save_every(period);
     }

@@ -234,8 +234,9 @@ pub(crate) type Popped = (Box<[u8]>, Vec<u8>);
 /// destination).
 pub(crate) type Served = Result<Got>;
 
-/// A source key and the destination its front BLMOVE waiter needs locked.
-type KeyPair = (Box<[u8]>, Box<[u8]>);
+/// A database, a source key in it and the destination its front BLMOVE waiter needs
+/// locked.
+type KeyPair = (usize, Box<[u8]>, Box<[u8]>);
 
 enum State {
     Pending,
@@ -388,6 +389,17 @@ pub(crate) struct Blocked {
 #[must_use]
 pub(crate) struct Deferred(SmallVec<[KeyPair; 1]>);
 
+impl Blocked {
+    /// Marks ready the keys with blocked clients for which `holds` is true.
+    pub(crate) fn mark_ready_where(&mut self, holds: impl Fn(&[u8]) -> bool) {
+        for k in self.queues.keys() {
+            if holds(k) && !self.ready.iter().any(|r| r == k) {
+                self.ready.push(k.clone());
+            }
+        }
+    }
+}
+
 impl Deferred {
     /// Serves what could not be served under the command's locks. Call after releasing them.
     pub(crate) fn finish(self, store: &Store) {
@@ -400,7 +412,7 @@ impl Deferred {
 impl Db<'_> {
     /// Whether `key`'s shard is locked in this view.
     pub(crate) fn locks_key(&self, key: &[u8]) -> bool {
-        let idx = self.inner.shard_of(self.key_hash(key));
+        let idx = self.shard_index(self.key_hash(key));
         self.guards.iter().any(|(i, _)| *i == idx)
     }
 
@@ -445,16 +457,16 @@ impl Db<'_> {
     pub(crate) fn serve_blocked(&mut self) -> Deferred {
         let mut deferred = Deferred(SmallVec::new());
         loop {
-            let mut ready: SmallVec<[Box<[u8]>; 4]> = SmallVec::new();
-            for (_, g) in self.guards.iter_mut() {
-                ready.extend(g.blocked.ready.drain(..));
+            let mut ready: SmallVec<[(usize, Box<[u8]>); 4]> = SmallVec::new();
+            for (db, g) in self.shards_with_db() {
+                ready.extend(g.blocked.ready.drain(..).map(|k| (db, k)));
             }
             if ready.is_empty() {
                 return deferred;
             }
-            for key in ready {
-                if let Some(dst) = self.serve_key(&key) {
-                    deferred.0.push((key, dst));
+            for (db, key) in ready {
+                if let Some(dst) = self.in_db(db, |v| v.serve_key(&key)) {
+                    deferred.0.push((db, key, dst));
                 }
             }
         }
@@ -577,15 +589,18 @@ impl Store {
     /// How many clients are blocked in BLPOP, BRPOP, BLMOVE, BLMPOP or a sorted-set pop right now (Redis's INFO
     /// `blocked_clients`).
     pub fn blocked_clients(&self) -> usize {
-        self.with_db(Lock::All, |db| db.blocked_count())
+        self.with_db(Lock::Global, |db| db.blocked_count())
     }
 
     /// Serves keys left over by [`Db::serve_blocked`], locking each source with the
     /// destination its front waiter needs.
     pub(crate) fn serve_deferred(&self, mut work: SmallVec<[KeyPair; 1]>) {
-        while let Some((key, dst)) = work.pop() {
+        while let Some((index, key, dst)) = work.pop() {
             let keys: [&[u8]; 2] = [&key, &dst];
-            let mut db = self.lock(Lock::Keys(&keys));
+            let Ok(store) = self.select(index) else {
+                continue;
+            };
+            let mut db = store.lock(Lock::Keys(&keys));
             let next = db.serve_key(&key);
             let more = db.serve_blocked();
             let events = db.take_events();
@@ -594,7 +609,7 @@ impl Store {
                 self.inner.publish_events(events);
             }
             if let Some(d) = next {
-                work.push((key, d));
+                work.push((index, key, d));
             }
             work.extend(more.0);
         }

@@ -29,6 +29,7 @@ use super::value::{StrValue, Value};
 use super::{Db, Store, StoreBuilder};
 use crate::error::{Error, Result};
 use crate::types::hash::HashValue;
+use smallvec::SmallVec;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -317,13 +318,33 @@ impl Store {
         let lru_now = inner.clock.now_ms() as u32;
         let n = inner.shards.len();
         let mut fresh: Vec<Candidate> = Vec::new();
-        let start = m.random() as usize;
+        // Shard positions first, databases within each, skipping databases that never held
+        // a key under the limit: with the keys in one database the sampled shards follow a
+        // uniformly chosen position, as with a single database, instead of always following
+        // the run of empty shards before database 0.
+        let per_db = inner.shards_per_db;
+        let used: SmallVec<[usize; 16]> = (0..inner.databases)
+            .filter(|&d| {
+                inner
+                    .used_dbs
+                    .get(d)
+                    .is_some_and(|u| u.load(Ordering::Relaxed))
+            })
+            .collect();
+        if used.is_empty() {
+            return false;
+        }
+        let dbs = used.len();
+        let n = n.min(per_db * dbs);
+        let start = m.random() as usize % per_db;
+        let first_db = m.random() as usize % dbs;
         let mut sampled_shards = 0;
         for step in 0..n {
             if sampled_shards >= SAMPLE_SHARDS && !fresh.is_empty() {
                 break;
             }
-            let i = (start.wrapping_add(step)) & (n - 1);
+            let position = (start + step / dbs) % per_db;
+            let i = used[(first_db + step) % dbs] * per_db + position;
             let shard = inner.lock_shard(i);
             let eligible = if policy.volatile_only() {
                 shard.volatile_len()
@@ -405,7 +426,7 @@ impl Store {
                     super::notify::EVICTED,
                     "evicted",
                     &key,
-                    super::notify::THE_DB,
+                    self.inner.db_of_shard(i),
                 );
                 return true;
             }
@@ -432,7 +453,7 @@ fn remove_candidate(inner: &super::Inner, c: &Candidate, policy: EvictionPolicy)
             super::notify::EVICTED,
             "evicted",
             &c.key,
-            super::notify::THE_DB,
+            inner.db_of_shard(c.shard),
         );
     }
     removed
@@ -470,8 +491,14 @@ impl Db<'_> {
     pub(crate) fn account_touched(&mut self) {
         let lru = self.now() as u32;
         let touched = std::mem::take(&mut self.touched);
-        for hash in touched {
-            self.shard(hash).update_hash(hash, |slot| {
+        for (db, hash) in touched {
+            if let Some(used) = self.inner.used_dbs.get(db) {
+                if !used.load(Ordering::Relaxed) {
+                    used.store(true, Ordering::Relaxed);
+                }
+            }
+            let idx = db * self.inner.shards_per_db + self.inner.shard_of(hash);
+            super::shard_in(&mut self.guards, idx).update_hash(hash, |slot| {
                 slot.lru = lru;
                 let new = estimate(&slot.key, &slot.value);
                 let delta = i64::from(new) - i64::from(slot.size);

@@ -208,17 +208,12 @@ impl Db<'_> {
     }
 
     /// Keys and keys with a time to live, over the locked shards (INFO keyspace).
-    pub(crate) fn keyspace_counts(&mut self) -> (usize, usize) {
-        self.shards()
-            .fold((0, 0), |(k, e), s| (k + s.len(), e + s.volatile_len()))
-    }
-
     pub(crate) fn dbsize(&mut self) -> usize {
         self.shards().map(|s| s.len()).sum()
     }
 
-    /// FLUSHALL / FLUSHDB.
-    pub(crate) fn flushall(&mut self) {
+    /// FLUSHDB: the view's database emptied.
+    pub(crate) fn flushdb(&mut self) {
         let mut removed = 0;
         for shard in self.shards() {
             removed += shard.len() as u64;
@@ -229,10 +224,9 @@ impl Db<'_> {
     }
 
     /// Changes of the dataset since the last snapshot (INFO's `rdb_changes_since_last_save`),
-    /// over the locked shards.
+    /// over the locked shards (every database's under INFO's global lock).
     pub(crate) fn changes_since_save(&mut self) -> u64 {
-        let pending = self.changes;
-        self.shards().map(|s| s.dirty).sum::<u64>() + pending
+        self.guards.iter().map(|(_, g)| g.dirty).sum::<u64>() + self.changes
     }
 
     /// SCAN over an all-shard lock. Keys are visited in ascending hash order, so every key
@@ -449,9 +443,9 @@ impl Store {
         Ok(self.with_db(Lock::All, |db| db.dbsize()))
     }
 
-    /// FLUSHALL: removes every key.
+    /// FLUSHALL: removes every key of every database.
     pub fn flushall(&self) -> Result<()> {
-        self.with_db(Lock::All, |db| db.flushall());
+        self.with_db(Lock::Global, |db| db.flush_every_db());
         Ok(())
     }
 
@@ -573,10 +567,17 @@ impl Db<'_> {
         None
     }
 
-    /// COPY within this store's one database: whether it copied. The value and its expiry
-    /// are cloned; an existing destination is replaced only with `replace`.
-    pub(crate) fn copy(&mut self, src: &[u8], dst: &[u8], replace: bool) -> Result<bool> {
-        if src == dst {
+    /// COPY to database `to` (the view's own, or any on a global view): whether it copied.
+    /// The value and its expiry are cloned; an existing destination is replaced only with
+    /// `replace`.
+    pub(crate) fn copy(
+        &mut self,
+        src: &[u8],
+        dst: &[u8],
+        to: usize,
+        replace: bool,
+    ) -> Result<bool> {
+        if src == dst && to == self.db {
             return Err(Error::err("source and destination objects are the same"));
         }
         let Some(slot) = self.slot(src) else {
@@ -589,7 +590,7 @@ impl Db<'_> {
             slot.value,
             Value::Bloom(_) | Value::Cuckoo(_) | Value::Cms(_)
         );
-        let exists = self.slot(dst).is_some();
+        let exists = self.in_db(to, |v| v.slot(dst).is_some());
         if exists && !replace {
             return Ok(false);
         }
@@ -599,12 +600,14 @@ impl Db<'_> {
         let Some(value) = self.value(src).cloned() else {
             return Ok(false);
         };
-        if exists {
-            self.remove(dst);
-        }
-        self.insert(dst, value, at);
-        let db = self.db_index();
-        self.notify_in(db, notify::GENERIC, "copy_to", dst);
+        self.in_db(to, |v| {
+            if exists {
+                v.remove(dst);
+            }
+            v.insert(dst, value, at);
+            let db = v.event_db();
+            v.notify_in(db, notify::GENERIC, "copy_to", dst);
+        });
         Ok(true)
     }
 
@@ -736,7 +739,10 @@ impl Store {
     ) -> Result<bool> {
         self.check_memory(true)?;
         let (src, dst) = (src.as_ref(), dst.as_ref());
-        self.with_db(Lock::Keys(&[src, dst]), |db| db.copy(src, dst, replace))
+        self.with_db(Lock::Keys(&[src, dst]), |db| {
+            let here = db.db;
+            db.copy(src, dst, here, replace)
+        })
     }
 
     /// `OBJECT ENCODING key`: Redis 7.0's name of the value's encoding, `None` when missing.
@@ -769,8 +775,9 @@ impl Store {
         }))
     }
 
-    /// `FLUSHDB`: the same as FLUSHALL (this store has one database).
+    /// `FLUSHDB`: removes every key of this handle's database.
     pub fn flushdb(&self) -> Result<()> {
-        self.flushall()
+        self.with_db(Lock::All, |db| db.flushdb());
+        Ok(())
     }
 }

@@ -418,6 +418,34 @@ impl Shard {
             .filter(move |s| s.hash == hash)
     }
 
+    /// Whether `key` is in the table and live at `now`.
+    fn holds_live(&self, key: &[u8], now: i64) -> bool {
+        let hash = key_hash(key);
+        self.first_slots_with_hash(hash)
+            .any(|s| *s.key == *key && !s.is_expired(now))
+    }
+
+    /// SWAPDB of two shards at the same position in two databases: the keys, their expiries
+    /// and their hints change places; WATCH flags and blocked clients stay with their
+    /// database. A watched key that is in either shard is flagged (Redis's
+    /// `touchAllWatchedKeysInDb`, a key replaced by one already expired excepted); keys
+    /// that clients block on and that now hold a value are marked ready.
+    pub(crate) fn swap_contents(&mut self, other: &mut Shard, now: i64) {
+        flag_swapped(&mut self.watchers, self_view(&self.table), other, now);
+        flag_swapped(&mut other.watchers, self_view(&other.table), self, now);
+        std::mem::swap(&mut self.table, &mut other.table);
+        std::mem::swap(&mut self.expiries, &mut other.expiries);
+        std::mem::swap(&mut self.volatile, &mut other.volatile);
+        self.mark_ready_blocked();
+        other.mark_ready_blocked();
+    }
+
+    /// Marks ready every key with blocked clients that now holds a value.
+    pub(crate) fn mark_ready_blocked(&mut self) {
+        let table = &self.table;
+        self.blocked.mark_ready_where(self_view(table));
+    }
+
     /// Registers a WATCH flag for `key`: it is set when the key is modified.
     pub fn watch(&mut self, key: &[u8], flag: &Arc<AtomicBool>) {
         self.watchers.retain(|(_, w)| w.strong_count() > 0);
@@ -442,6 +470,39 @@ fn log_expired(notify: &Option<Arc<AtomicU32>>, log: &mut Vec<Box<[u8]>>, key: K
             });
         }
     }
+}
+
+/// The table a shard's own watchers are checked against before a swap.
+fn self_view(table: &HashTable<Slot>) -> impl Fn(&[u8]) -> bool + '_ {
+    move |key| {
+        let hash = key_hash(key);
+        table
+            .iter_hash(table_hash(hash))
+            .any(|s| s.hash == hash && *s.key == *key)
+    }
+}
+
+/// Flags the watchers of keys present in their own shard (`own`) or live in `other`.
+fn flag_swapped(
+    watchers: &mut Vec<(Box<[u8]>, Weak<AtomicBool>)>,
+    own: impl Fn(&[u8]) -> bool,
+    other: &Shard,
+    now: i64,
+) {
+    if watchers.is_empty() {
+        return;
+    }
+    watchers.retain(|(k, w)| match w.upgrade() {
+        None => false,
+        Some(flag) => {
+            if own(k) || other.holds_live(k, now) {
+                flag.store(true, Ordering::SeqCst);
+                false
+            } else {
+                true
+            }
+        }
+    });
 }
 
 /// Sets (and drops) the WATCH flags registered for `key`, pruning flags whose transaction

@@ -16,12 +16,26 @@
 //!
 //! Time is read once per command from the store's [`Clock`], as Redis reads its command
 //! time snapshot once per command.
+//!
+//! # Databases
+//!
+//! A store holds Redis's numbered databases (16 by default, [`StoreBuilder::databases`]).
+//! They are one flat array of shards: database `d` owns shards `d * n .. (d + 1) * n`, `n`
+//! being the shards per database, so a key's shard is `d * n` plus the shard its hash
+//! chooses, and "ascending shard order" is one global order across databases. A [`Store`]
+//! handle carries the index of the database it acts on ([`Store::select`]); finding a
+//! key's shard costs one multiplication more than with a single database. MOVE locks its
+//! key's shard in both databases ([`Lock::Moved`]); the other commands that cross databases
+//! (SWAPDB, FLUSHALL, COPY ... DB, and a transaction holding SELECT or MOVE) lock every
+//! shard of every database ([`Lock::Global`]). Both switch the view's database as they go. An empty shard allocates nothing, so unused databases cost their array slots
+//! only. Expiry, eviction, memory accounting, snapshots and pub/sub span all databases.
 
 pub(crate) mod bits;
 pub(crate) mod blocking;
 pub(crate) mod bloom;
 pub(crate) mod cms;
 pub(crate) mod cuckoo;
+pub(crate) mod databases;
 pub(crate) mod dump;
 pub(crate) mod evict;
 pub(crate) mod generic;
@@ -53,6 +67,7 @@ use value::Value;
 pub use bits::BitfieldOp;
 pub use bloom::{BfInfoField, BfInsertOptions, BloomOptions};
 pub use cuckoo::{CfInsertOptions, CfReserveOptions};
+pub use databases::KeyspaceInfo;
 pub use generic::{ExpireCondition, KeyType, ScanPage};
 pub use strings::{SetCondition, SetExpiry, SetOptions};
 pub use tdigest::TDigestMergeOptions;
@@ -63,6 +78,10 @@ pub use zsets::{ZEntry, ZPopped, ZRange, ZRangeBy, ZSetOp, ZaddReply};
 pub const DEFAULT_MAX_STRING_BYTES: usize = 512 * 1024 * 1024;
 /// Redis's `hll-sparse-max-bytes` default.
 pub const DEFAULT_HLL_SPARSE_MAX_BYTES: usize = 3000;
+/// Redis's default `databases`.
+pub const DEFAULT_DATABASES: usize = 16;
+/// The most databases a store may have.
+pub const MAX_DATABASES: usize = 1 << 16;
 /// Shards a view holds without allocating: the five keys of a session pageview's EXEC live
 /// in up to five.
 const GUARDS: usize = 8;
@@ -100,7 +119,15 @@ impl Default for Config {
 struct Padded<T>(T);
 
 pub(crate) struct Inner {
+    /// Every database's shards, database after database.
     shards: Box<[Padded<Mutex<Shard>>]>,
+    /// Shards per database (a power of two).
+    pub(crate) shards_per_db: usize,
+    /// Number of databases (Redis's `databases`).
+    pub(crate) databases: usize,
+    /// Under a memory limit, the databases that have held a key: eviction samples only
+    /// those (see [`evict`]).
+    pub(crate) used_dbs: Box<[std::sync::atomic::AtomicBool]>,
     shard_bits: u32,
     pub(crate) clock: Clock,
     pub(crate) settings: settings::Settings,
@@ -140,6 +167,7 @@ impl Inner {
         shard
     }
 
+    /// The shard, within its database, of a key with this hash.
     #[inline]
     fn shard_of(&self, hash: u64) -> usize {
         if self.shard_bits == 0 {
@@ -162,6 +190,8 @@ impl Inner {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) inner: Arc<Inner>,
+    /// The database this handle acts on.
+    pub(crate) db: usize,
 }
 
 impl Default for Store {
@@ -173,7 +203,9 @@ impl Default for Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("shards", &self.inner.shards.len())
+            .field("db", &self.db)
+            .field("databases", &self.inner.databases)
+            .field("shards", &self.inner.shards_per_db)
             .field("clock", &self.inner.clock)
             .finish_non_exhaustive()
     }
@@ -184,6 +216,7 @@ impl std::fmt::Debug for Store {
 pub struct StoreBuilder {
     clock: Clock,
     shards: usize,
+    databases: usize,
     config: Config,
     memory: Option<evict::MemoryConfig>,
     save_every: Option<std::time::Duration>,
@@ -194,6 +227,7 @@ impl Default for StoreBuilder {
         StoreBuilder {
             clock: Clock::system(),
             shards: 64,
+            databases: DEFAULT_DATABASES,
             config: Config::default(),
             memory: None,
             save_every: None,
@@ -213,6 +247,14 @@ impl StoreBuilder {
     /// shard, so a transaction over them takes one lock.
     pub fn shards(mut self, n: usize) -> Self {
         self.shards = n.clamp(1, 4096).next_power_of_two();
+        self
+    }
+
+    /// Number of databases, SELECT's 0 to `n - 1` (Redis's `databases`, 16 by default),
+    /// between 1 and [`MAX_DATABASES`]. An empty database allocates nothing beyond its
+    /// shards' slots.
+    pub fn databases(mut self, n: usize) -> Self {
+        self.databases = n.clamp(1, MAX_DATABASES);
         self
     }
 
@@ -252,7 +294,9 @@ impl StoreBuilder {
     pub fn build(self) -> Store {
         let memory = self.memory.map(|m| Box::new(evict::Memory::new(m)));
         let notifier = notify::Notifier::default();
-        let shards = (0..self.shards)
+        let settings = settings::Settings::new(&self.config);
+        settings.set_text("databases", self.databases.to_string().as_bytes());
+        let shards = (0..self.shards * self.databases)
             .map(|_| {
                 let mut shard = Shard::default();
                 shard.meter = memory.as_ref().map(|m| m.meter());
@@ -263,8 +307,13 @@ impl StoreBuilder {
         Store {
             inner: Arc::new(Inner {
                 shards,
+                shards_per_db: self.shards,
+                databases: self.databases,
+                used_dbs: (0..self.databases)
+                    .map(|_| std::sync::atomic::AtomicBool::new(false))
+                    .collect(),
                 shard_bits: self.shards.trailing_zeros(),
-                settings: settings::Settings::new(&self.config),
+                settings,
                 pubsub: pubsub::Hub::default(),
                 notify: notifier,
                 memory,
@@ -276,6 +325,7 @@ impl StoreBuilder {
                 clients: crate::clients::Registry::default(),
                 clock: self.clock,
             }),
+            db: 0,
         }
     }
 }
@@ -284,8 +334,13 @@ impl StoreBuilder {
 pub(crate) enum Lock<'k> {
     /// The shards of these keys.
     Keys(&'k [&'k [u8]]),
-    /// Every shard (KEYS, SCAN, DBSIZE, FLUSHALL).
+    /// Every shard of the handle's database (KEYS, SCAN, DBSIZE, FLUSHDB).
     All,
+    /// Every shard of every database (FLUSHALL, SWAPDB, INFO keyspace, and commands across
+    /// databases inside EXEC).
+    Global,
+    /// The shard of a key in the handle's database and in database `to` (MOVE).
+    Moved { key: &'k [u8], to: usize },
 }
 
 impl Store {
@@ -297,6 +352,37 @@ impl Store {
     /// A builder for a store with another clock, shard count or limits.
     pub fn builder() -> StoreBuilder {
         StoreBuilder::default()
+    }
+
+    /// A handle on database `db` of the same store (Redis's `SELECT`): every typed method
+    /// and [`Store::execute`] of the returned handle act on that database.
+    ///
+    /// ```
+    /// let store = sketchstore::Store::new();
+    /// let one = store.select(1).unwrap();
+    /// one.set("k", "v").unwrap();
+    /// assert_eq!(store.get("k").unwrap(), None);
+    /// assert_eq!(one.db_index(), 1);
+    /// assert!(store.select(16).is_err());
+    /// ```
+    pub fn select(&self, db: usize) -> Result<Store, crate::Error> {
+        if db >= self.inner.databases {
+            return Err(crate::Error::err("DB index is out of range"));
+        }
+        Ok(Store {
+            inner: Arc::clone(&self.inner),
+            db,
+        })
+    }
+
+    /// The index of the database this handle acts on.
+    pub fn db_index(&self) -> usize {
+        self.db
+    }
+
+    /// How many databases the store has.
+    pub fn databases(&self) -> usize {
+        self.inner.databases
     }
 
     /// The store's clock.
@@ -342,10 +428,28 @@ impl Store {
         let inner = &*self.inner;
         let mut guards: SmallVec<[(usize, MutexGuard<'_, Shard>); GUARDS]> = SmallVec::new();
         let mut hashes: SmallVec<[(&[u8], u64); REMEMBERED_KEYS]> = SmallVec::new();
+        let base = self.db * inner.shards_per_db;
         match lock {
             Lock::All => {
+                for i in base..base + inner.shards_per_db {
+                    guards.push((i, inner.lock_shard(i)));
+                }
+            }
+            Lock::Global => {
                 for i in 0..inner.shards.len() {
                     guards.push((i, inner.lock_shard(i)));
+                }
+            }
+            Lock::Moved { key, to } => {
+                let hash = key_hash(key);
+                hashes.push((key, hash));
+                let local = inner.shard_of(hash);
+                let here = base + local;
+                let there = to.min(inner.databases - 1) * inner.shards_per_db + local;
+                for i in [here.min(there), here.max(there)] {
+                    if guards.last().is_none_or(|(j, _)| *j != i) {
+                        guards.push((i, inner.lock_shard(i)));
+                    }
                 }
             }
             Lock::Keys(keys) => {
@@ -355,7 +459,7 @@ impl Store {
                     if hashes.len() < REMEMBERED_KEYS {
                         hashes.push((*k, hash));
                     }
-                    let i = inner.shard_of(hash);
+                    let i = base + inner.shard_of(hash);
                     if !idx.contains(&i) {
                         idx.push(i);
                     }
@@ -371,7 +475,7 @@ impl Store {
                 let several = hashes.iter().any(|&(_, h)| h != hashes[0].1);
                 for (i, &(_, hash)) in hashes.iter().enumerate().filter(|_| several) {
                     if !hashes[..i].iter().any(|&(_, h)| h == hash) {
-                        let idx = inner.shard_of(hash);
+                        let idx = base + inner.shard_of(hash);
                         if let Some((_, g)) = guards.iter().find(|(j, _)| *j == idx) {
                             values.extend(g.prefetch(hash));
                         }
@@ -384,6 +488,7 @@ impl Store {
         }
         Db {
             inner,
+            db: self.db,
             now: std::cell::Cell::new(NOT_READ),
             guards,
             hashes,
@@ -405,15 +510,15 @@ impl Store {
             let expired = std::mem::take(&mut shard.expired);
             drop(shard);
             for key in expired {
-                self.inner
-                    .notify_now(notify::EXPIRED, "expired", &key, notify::THE_DB);
+                let db = self.inner.db_of_shard(i);
+                self.inner.notify_now(notify::EXPIRED, "expired", &key, db);
             }
         }
         removed
     }
 
-    /// Keys held in memory, counting expired keys not yet reclaimed (DBSIZE counts them too
-    /// until they are removed, as in Redis).
+    /// Keys held in memory in every database, counting expired keys not yet reclaimed
+    /// (DBSIZE counts them too until they are removed, as in Redis).
     pub fn stored_keys(&self) -> usize {
         (0..self.inner.shards.len())
             .map(|i| self.inner.lock_shard(i).len())
@@ -436,18 +541,21 @@ fn now_of(inner: &Inner, cell: &std::cell::Cell<i64>) -> i64 {
     n
 }
 
-/// The shard holding `hash` among the locked `guards`.
+/// Locked guards with the global index of each shard, ascending.
+type Guards<'a> = SmallVec<[(usize, MutexGuard<'a, Shard>); GUARDS]>;
+
+/// The shard of global index `idx` among the locked `guards`.
 #[inline]
-fn shard_in<'g>(
-    guards: &'g mut SmallVec<[(usize, MutexGuard<'_, Shard>); GUARDS]>,
-    inner: &Inner,
-    hash: u64,
-) -> &'g mut Shard {
-    let idx = inner.shard_of(hash);
+fn shard_in<'g>(guards: &'g mut Guards<'_>, idx: usize) -> &'g mut Shard {
     let pos = if guards.len() == 1 {
         0
     } else {
-        match guards.iter().position(|(i, _)| *i == idx) {
+        // All-shard locks hold a contiguous ascending run: found by subtraction.
+        let dense = guards
+            .first()
+            .and_then(|(first, _)| idx.checked_sub(*first))
+            .filter(|&p| guards.get(p).is_some_and(|(i, _)| *i == idx));
+        match dense.or_else(|| guards.iter().position(|(i, _)| *i == idx)) {
             Some(p) => p,
             // Keys are locked from the same argument positions the command reads them
             // from; reaching this is a bug in a command's key specification.
@@ -466,19 +574,21 @@ const REMEMBERED_KEYS: usize = 16;
 /// A view of the locked shards that one command (or one `EXEC`) runs against.
 pub(crate) struct Db<'a> {
     pub(crate) inner: &'a Inner,
+    /// The database this view's commands act on (a global view may switch it).
+    pub(crate) db: usize,
     /// The command's time, read from the clock on first use ([`NOT_READ`] until then): a
     /// command that meets no expiry never reads the clock.
     now: std::cell::Cell<i64>,
-    guards: SmallVec<[(usize, MutexGuard<'a, Shard>); GUARDS]>,
+    guards: Guards<'a>,
     /// The first [`REMEMBERED_KEYS`] keys the view was locked for, with their hashes. They
     /// stay borrowed, unchanged, for as long as the view lives, so a key at the same
     /// address and of the same length is the same key: commands look their keys up by
     /// address instead of hashing them again (a pageview uses each of its keys two or three
     /// times).
     hashes: SmallVec<[(&'a [u8], u64); REMEMBERED_KEYS]>,
-    /// Hashes of the keys this view looked up or wrote, under a memory limit only: their
-    /// size estimates and LRU clocks are refreshed before the locks are released.
-    touched: SmallVec<[u64; 2]>,
+    /// Databases and hashes of the keys this view looked up or wrote, under a memory limit
+    /// only: their size estimates and LRU clocks are refreshed before the locks are released.
+    touched: SmallVec<[(usize, u64); 2]>,
     /// Keyspace events recorded while notifications are on, published after unlocking.
     events: Vec<notify::Event>,
     /// Changes of the dataset this view made (Redis's `server.dirty` increments), added to
@@ -498,9 +608,24 @@ impl<'a> Db<'a> {
         key_hash(key)
     }
 
+    /// The global index of the shard of a key with this hash in the view's database.
+    #[inline]
+    pub(crate) fn shard_index(&self, hash: u64) -> usize {
+        self.db * self.inner.shards_per_db + self.inner.shard_of(hash)
+    }
+
     #[inline]
     fn shard(&mut self, hash: u64) -> &mut Shard {
-        shard_in(&mut self.guards, self.inner, hash)
+        let idx = self.shard_index(hash);
+        shard_in(&mut self.guards, idx)
+    }
+
+    /// Runs `f` with the view switched to database `db` (the view must be global).
+    pub(crate) fn in_db<R>(&mut self, db: usize, f: impl FnOnce(&mut Self) -> R) -> R {
+        let saved = std::mem::replace(&mut self.db, db);
+        let r = f(self);
+        self.db = saved;
+        r
     }
 
     /// The command's time in Unix ms (read once per command, on first use).
@@ -518,10 +643,11 @@ impl<'a> Db<'a> {
     pub(crate) fn slot(&mut self, key: &[u8]) -> Option<&mut Slot> {
         let hash = self.key_hash(key);
         if self.inner.memory.is_some() {
-            self.touched.push(hash);
+            self.touched.push((self.db, hash));
         }
+        let idx = self.shard_index(hash);
         let (inner, now) = (self.inner, &self.now);
-        shard_in(&mut self.guards, inner, hash).get_mut(hash, key, || now_of(inner, now))
+        shard_in(&mut self.guards, idx).get_mut(hash, key, || now_of(inner, now))
     }
 
     /// The live value of `key`.
@@ -539,7 +665,7 @@ impl<'a> Db<'a> {
         // A new list or sorted set may be what blocked clients wait for.
         let poppable = matches!(value, Value::List(_) | Value::ZSet(_));
         if self.inner.memory.is_some() {
-            self.touched.push(hash);
+            self.touched.push((self.db, hash));
         }
         self.shard(hash).insert(hash, key, value, expire_at);
         if new {
@@ -553,8 +679,9 @@ impl<'a> Db<'a> {
     /// Removes `key` if it is live; returns its slot.
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Slot> {
         let hash = self.key_hash(key);
+        let idx = self.shard_index(hash);
         let (inner, now) = (self.inner, &self.now);
-        let shard = shard_in(&mut self.guards, inner, hash);
+        let shard = shard_in(&mut self.guards, idx);
         shard.get_mut(hash, key, || now_of(inner, now))?;
         shard.remove(hash, key)
     }
@@ -571,9 +698,22 @@ impl<'a> Db<'a> {
         self.shard(hash).touch(key);
     }
 
-    /// The locked shards (all of them for an all-shard lock).
+    /// The locked shards of the view's database (all of them for an all-shard lock).
     pub(crate) fn shards(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
-        self.guards.iter_mut().map(|(_, g)| &mut **g)
+        let n = self.inner.shards_per_db;
+        let range = self.db * n..(self.db + 1) * n;
+        self.guards
+            .iter_mut()
+            .filter(move |(i, _)| range.contains(i))
+            .map(|(_, g)| &mut **g)
+    }
+
+    /// Every locked shard with its database.
+    pub(crate) fn shards_with_db(
+        &mut self,
+    ) -> impl Iterator<Item = (usize, &mut Shard)> + use<'_, 'a> {
+        let n = self.inner.shards_per_db;
+        self.guards.iter_mut().map(move |(i, g)| (*i / n, &mut **g))
     }
 
     fn sweep_step(&mut self) {

@@ -58,10 +58,6 @@ pub(crate) const NEW: u32 = 1 << 14;
 pub(crate) const ALL: u32 =
     GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
-/// The number of the store's one database, which events outside a view (active expiry,
-/// eviction) name too.
-pub(crate) const THE_DB: u32 = 0;
-
 /// The error `CONFIG SET notify-keyspace-events` gives for a letter that names no class.
 pub(crate) const INVALID_CLASSES: &str = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
 
@@ -162,6 +158,11 @@ pub(crate) struct Event {
 }
 
 impl Inner {
+    /// The database shard `i` (an index into every database's shards) belongs to.
+    pub(crate) fn db_of_shard(&self, i: usize) -> u32 {
+        (i / self.shards_per_db.max(1)) as u32
+    }
+
     /// Publishes `events` in order on the channels the enabled flags ask for. Called with no
     /// shard locked.
     pub(crate) fn publish_events(&self, events: Vec<Event>) {
@@ -196,11 +197,10 @@ impl Inner {
 }
 
 impl Db<'_> {
-    /// The number of the database this view's events name. One database today; the one
-    /// place to change when a view carries another.
+    /// The number of the database this view's events name: the view's current one.
     #[inline]
-    pub(crate) fn db_index(&self) -> u32 {
-        THE_DB
+    pub(crate) fn event_db(&self) -> u32 {
+        self.db as u32
     }
 
     /// Records `name` on `key` if notifications of `class` are enabled (Redis's
@@ -216,7 +216,7 @@ impl Db<'_> {
     pub(crate) fn notify_n(&mut self, class: u32, name: &'static str, key: &[u8], changes: u64) {
         self.changes += changes;
         if enabled(self.inner.notify.flags(), class) {
-            let db = self.db_index();
+            let db = self.event_db();
             self.record(name, key, db);
         }
     }
@@ -247,10 +247,12 @@ impl Db<'_> {
         });
     }
 
-    /// Moves the keys the locked shards expired into the event buffer.
+    /// Moves the keys the locked shards expired into the event buffer, each named with its
+    /// shard's database.
     fn collect_expired(&mut self) {
-        let db = self.db_index();
-        for (_, g) in self.guards.iter_mut() {
+        let per_db = self.inner.shards_per_db.max(1);
+        for (i, g) in self.guards.iter_mut() {
+            let db = (*i / per_db) as u32;
             for key in g.expired.drain(..) {
                 self.events.push(Event {
                     name: "expired",

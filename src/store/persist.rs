@@ -38,7 +38,9 @@
 //! ```text
 //! header   "SKSNAP\r\n" | version: u32 = 1 | flags: u32 = 0 | saved_at: i64 (Unix ms)
 //! record   kind: u8 (1..=11, 13, 16, 17) | flags: u8 (bit 0: has expiry) | [expire_at: i64] | key: bytes | body
-//! end      0xFF | keys: varint
+//! select   0xFE | db: varint      (the records after it belong to database `db`; before
+//!                                  the first one, to database 0)
+//! end      0xFF | keys: varint    (records of every database)
 //! trailer  xxh3_64 of every byte before it: u64
 //!
 //! bytes    len: varint (LEB128) | len bytes
@@ -111,6 +113,8 @@ const KIND_TDIGEST: u8 = 11;
 const KIND_SET_INTSET: u8 = 16;
 const KIND_SET_TABLE: u8 = 17;
 const KIND_ZSET: u8 = 13;
+/// The keys after it belong to the database it names (Redis's RDB uses 0xFE for the same).
+const OP_SELECT_DB: u8 = 0xFE;
 const OP_END: u8 = 0xFF;
 const FLAG_EXPIRY: u8 = 1;
 
@@ -343,7 +347,19 @@ impl Store {
         header.extend_from_slice(&self.inner.clock.now_ms().to_le_bytes());
         w.put(&header)?;
         let (count, shards) = self.capture();
-        for buf in &shards {
+        // Keys of database 0 come first with no record before them, so that a store using
+        // only database 0 writes what a single-database build wrote; every other database
+        // with keys is announced by a select record.
+        let per_db = self.inner.shards_per_db.max(1);
+        let mut current = 0;
+        for (i, buf) in shards.iter().enumerate() {
+            let db = i / per_db;
+            if db != current && !buf.is_empty() {
+                let mut select = vec![OP_SELECT_DB];
+                put_varint(&mut select, db as u64);
+                w.put(&select)?;
+                current = db;
+            }
             w.put(buf)?;
         }
         drop(shards);
@@ -759,46 +775,74 @@ pub(crate) fn load_snapshot<R: Read + Seek>(store: &Store, mut r: R, len: u64) -
         max_bytes: store.inner.settings.bloom_max_bytes(),
     };
     let now = store.inner.clock.now_ms();
-    store.with_db(Lock::All, |db| -> Result<usize> {
-        let mut records = 0u64;
-        let mut loaded = 0usize;
-        loop {
-            let kind = d.u8()?;
-            if kind == OP_END {
-                break;
-            }
-            let flags = d.u8()?;
-            if flags & !FLAG_EXPIRY != 0 {
-                return Err(corrupt(format!("unknown record flags {flags:#x}")));
-            }
-            let expire_at = if flags & FLAG_EXPIRY != 0 {
-                Some(d.i64()?)
-            } else {
-                None
-            };
-            let key = d.bytes()?;
-            let value = decode_value(&mut d, kind, limits)?;
-            records += 1;
-            if db.value(&key).is_some() {
-                return Err(corrupt("a key appears twice"));
-            }
-            if matches!(expire_at, Some(at) if at <= now) {
-                continue;
-            }
-            db.insert(&key, value, expire_at);
-            loaded += 1;
+    let mut records = 0u64;
+    let mut loaded = 0usize;
+    let mut current = 0usize;
+    let mut seen: Vec<bool> = Vec::new();
+    loop {
+        // One database's run of records, under that database's locks.
+        let target = store.select(current).map_err(|_| {
+            corrupt(format!(
+                "the snapshot holds database {current}, the store has {} databases (raise `databases`)",
+                store.inner.databases
+            ))
+        })?;
+        if seen.get(current).copied().unwrap_or(false) {
+            return Err(corrupt(format!("database {current} appears twice")));
         }
-        let count = d.varint()?;
-        if count != records {
-            return Err(corrupt(format!(
-                "the end marker counts {count} keys, the file holds {records}"
-            )));
+        if seen.len() <= current {
+            seen.resize(current + 1, false);
         }
-        if d.left != 0 {
-            return Err(corrupt("data after the end marker"));
+        seen[current] = true;
+        let next = target.with_db(Lock::All, |db| -> Result<Option<usize>> {
+            loop {
+                let kind = d.u8()?;
+                if kind == OP_END {
+                    return Ok(None);
+                }
+                if kind == OP_SELECT_DB {
+                    let n = d.varint()?;
+                    return usize::try_from(n)
+                        .map(Some)
+                        .map_err(|_| corrupt(format!("database {n} out of range")));
+                }
+                let flags = d.u8()?;
+                if flags & !FLAG_EXPIRY != 0 {
+                    return Err(corrupt(format!("unknown record flags {flags:#x}")));
+                }
+                let expire_at = if flags & FLAG_EXPIRY != 0 {
+                    Some(d.i64()?)
+                } else {
+                    None
+                };
+                let key = d.bytes()?;
+                let value = decode_value(&mut d, kind, limits)?;
+                records += 1;
+                if db.value(&key).is_some() {
+                    return Err(corrupt("a key appears twice"));
+                }
+                if matches!(expire_at, Some(at) if at <= now) {
+                    continue;
+                }
+                db.insert(&key, value, expire_at);
+                loaded += 1;
+            }
+        })?;
+        match next {
+            Some(db) => current = db,
+            None => break,
         }
-        Ok(loaded)
-    })
+    }
+    let count = d.varint()?;
+    if count != records {
+        return Err(corrupt(format!(
+            "the end marker counts {count} keys, the file holds {records}"
+        )));
+    }
+    if d.left != 0 {
+        return Err(corrupt("data after the end marker"));
+    }
+    Ok(loaded)
 }
 
 fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
@@ -911,7 +955,7 @@ fn start_saver(store: &Store, path: PathBuf, period: Duration) -> Result<()> {
             let Some(inner) = weak.upgrade() else {
                 return;
             };
-            let store = Store { inner };
+            let store = Store { inner, db: 0 };
             let result = store.save(&path);
             *errors.lock() = result.err();
         })

@@ -33,27 +33,35 @@ impl Store {
         });
     }
 
-    /// Locks the shards of `keys` and `watched` (every shard when `all`), and runs `batch` on
-    /// that view unless a watched key changed (`flag` set, expiries of watched keys included),
-    /// in which case it answers `None` having run nothing.
+    /// Locks the shards of `keys` and `watched` (every shard of the handle's database when
+    /// `all`, of every database when `global` or when a key was watched in another
+    /// database), and runs `batch` on that view unless a watched key changed (`flag` set,
+    /// expiries of watched keys included), in which case it answers `None` having run
+    /// nothing.
     pub(crate) fn run_atomic<R>(
         &self,
         keys: &[&[u8]],
         all: bool,
-        watched: &[Vec<u8>],
+        global: bool,
+        watched: &[(usize, Vec<u8>)],
         flag: Option<&AtomicBool>,
         batch: impl FnOnce(&mut Db<'_>) -> R,
     ) -> Option<R> {
+        let global = global || watched.iter().any(|(d, _)| *d != self.db);
         let mut lock_keys: SmallVec<[&[u8]; 16]> = keys.iter().copied().collect();
-        lock_keys.extend(watched.iter().map(Vec::as_slice));
-        let lock = if all {
+        lock_keys.extend(watched.iter().map(|(_, k)| k.as_slice()));
+        let lock = if global {
+            Lock::Global
+        } else if all {
             Lock::All
         } else {
             Lock::Keys(&lock_keys)
         };
         self.with_db(lock, |db| {
-            for k in watched {
-                db.slot(k);
+            for (d, k) in watched {
+                db.in_db(*d, |v| {
+                    v.slot(k);
+                });
             }
             if flag.is_some_and(|f| f.load(Ordering::SeqCst)) {
                 return None;

@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod server;
 pub mod streams;
 pub mod table;
+pub mod zargs;
 
 /// A redis-server child process, killed on drop.
 pub struct RedisServer {
@@ -223,6 +224,23 @@ pub fn sorted(r: Reply) -> Reply {
             Reply::Array(items)
         }
         other => other,
+    }
+}
+
+/// Runs each command line on one `Connection` of a fresh store and on `redis`, after
+/// `HELLO 3` on both when `resp3`, and asserts every pair of replies is equal. Lines are
+/// split with [`words`]; a MULTI among them queues on both sides alike.
+pub fn lines_match(redis: &mut RespConn, lines: &[&str], resp3: bool) {
+    let store = sketchstore::Store::new();
+    let mut conn = store.connection();
+    if resp3 {
+        let hello = words("HELLO 3");
+        conn.execute(&hello);
+        redis.cmd(&hello);
+    }
+    for line in lines {
+        let argv = words(line);
+        assert_eq!(conn.execute(&argv), redis.cmd(&argv), "command: {line}");
     }
 }
 

@@ -58,3 +58,57 @@ pub fn run_table(rows: &[(&[&str], Reply)]) {
         assert_eq!(&got, want, "row {i}: {}", argv.join(" "));
     }
 }
+
+/// A reply written as text: `-ERR ..`, `+OK`, `:3`, `$-1`, `*-1`, `[]`, `[a, [b, c]]`, or
+/// a bulk string (optionally in double quotes).
+pub fn parse(expect: &str) -> Reply {
+    let e = expect.trim();
+    if let Some(rest) = e.strip_prefix('-') {
+        return Reply::Error(rest.to_owned());
+    }
+    if let Some(rest) = e.strip_prefix('+') {
+        return Reply::Status(rest.to_owned());
+    }
+    if let Some(n) = e.strip_prefix(':') {
+        return Reply::Integer(n.parse().unwrap());
+    }
+    match e {
+        "$-1" => return Reply::Nil,
+        "*-1" => return Reply::NilArray,
+        "[]" => return Reply::Array(Vec::new()),
+        _ => {}
+    }
+    if let Some(inner) = e.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return Reply::Array(split_top(inner).into_iter().map(parse).collect());
+    }
+    Reply::bulk(e.trim_matches('"'))
+}
+
+/// Splits `a, [b, c], d` at its top-level commas.
+fn split_top(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, ch) in s.char_indices() {
+        match ch {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !s.trim().is_empty() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+/// Runs each `(command line, reply text)` row on `store` in order, checking the replies.
+pub fn run_text_table(store: &Store, table: &[(&str, &str)]) {
+    for (cmd, expect) in table {
+        let argv: Vec<&str> = cmd.split(' ').collect();
+        assert_eq!(store.execute(&argv), parse(expect), "{cmd}");
+    }
+}
