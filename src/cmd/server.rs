@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::glob::glob_match;
 use crate::reply::Reply;
 use crate::store::evict::EvictionPolicy;
+use crate::store::notify;
 use crate::store::settings::Size;
 use crate::store::Db;
 use std::fmt::Write as _;
@@ -24,6 +25,8 @@ enum Param {
     ListSize,
     MaxMemory,
     Policy,
+    /// `notify-keyspace-events`: class letters (`store::notify`).
+    Notify,
     /// Kept as text; `false` when Redis refuses to change it at run time.
     Text(bool),
 }
@@ -72,6 +75,8 @@ const PARAMS: &[(&str, Option<&str>, Param)] = &[
         Some("list-max-ziplist-size"),
         Param::ListSize,
     ),
+    ("notify-keyspace-events", None, Param::Notify),
+    ("list-compress-depth", None, Param::Text(true)),
     ("save", None, Param::Text(true)),
     ("appendonly", None, Param::Text(true)),
     ("dir", None, Param::Text(true)),
@@ -114,6 +119,7 @@ fn value_of(db: &Db<'_>, name: &str, p: Param) -> Vec<u8> {
             .name()
             .as_bytes()
             .to_vec(),
+        Param::Notify => notify::classes_text(inner.notify.flags()).into_bytes(),
         Param::Text(_) => inner.settings.text(name).unwrap_or_default(),
     }
 }
@@ -191,6 +197,9 @@ fn validate(db: &Db<'_>, name: &str, p: Param, value: &[u8]) -> Result<()> {
             }
             Ok(())
         }
+        Param::Notify => notify::parse_classes(value)
+            .map(|_| ())
+            .ok_or_else(|| set_failed(name, notify::INVALID_CLASSES)),
         Param::Text(false) => Err(set_failed(name, "can't set immutable config")),
         Param::Text(true) => Ok(()),
     }
@@ -219,6 +228,9 @@ fn apply_value(db: &Db<'_>, name: &str, p: Param, value: &[u8]) {
                 inner.set_eviction_policy(p);
             }
         }
+        Param::Notify => inner
+            .notify
+            .set_flags(notify::parse_classes(value).unwrap_or_default()),
         Param::Text(_) => inner.settings.set_text(name, value),
     }
 }
@@ -485,6 +497,7 @@ fn info_section(db: &mut Db<'_>, section: &str, out: &mut String) {
         }
         "persistence" => {
             line("loading", &0);
+            line("rdb_changes_since_last_save", &db.changes_since_save());
             line("rdb_bgsave_in_progress", &0);
             // The periodic saver's last outcome: `err` until a save succeeds again.
             let failed = inner.background_save_failed();
@@ -684,7 +697,10 @@ impl<'a> Command<'a> for CommandCmd<'a> {
                 }
                 Err(_) => return Reply::Error("ERR Invalid command specified".into()),
             };
-            let keys = spec.keys.of(argv);
+            let keys = match spec.name {
+                "sort" | "sort_ro" => sort_keys(spec.name, argv),
+                _ => spec.keys.of(argv).to_vec(),
+            };
             if keys.is_empty() {
                 return Reply::Error("ERR The command has no key arguments".into());
             }
@@ -865,6 +881,31 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             block: None,
         },
     ]);
+}
+
+/// The keys of a SORT or SORT_RO call as Redis's COMMAND GETKEYS extracts them: the sorted
+/// key, then (SORT only) the argument after the last `STORE`, options' arguments skipped
+/// (`LIMIT` two, `GET` and `BY` one). SORT locks every shard, so its spec names no keys.
+fn sort_keys<'a>(name: &str, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    let mut keys: Vec<&[u8]> = argv.get(1).copied().into_iter().collect();
+    if name != "sort" {
+        return keys;
+    }
+    let mut store = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let arg = argv[i];
+        if arg.eq_ignore_ascii_case(b"limit") {
+            i += 2;
+        } else if arg.eq_ignore_ascii_case(b"get") || arg.eq_ignore_ascii_case(b"by") {
+            i += 1;
+        } else if arg.eq_ignore_ascii_case(b"store") && i + 1 < argv.len() {
+            store = Some(argv[i + 1]);
+        }
+        i += 1;
+    }
+    keys.extend(store);
+    keys
 }
 
 #[cfg(test)]

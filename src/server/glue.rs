@@ -124,7 +124,7 @@ impl Session {
                 return Reply::Error("NOAUTH Authentication required.".to_string());
             }
             // Redis's `no-multi` flag: refused while queuing, and the transaction aborts.
-            b"shutdown" if self.conn.in_multi() => {
+            b"shutdown" | b"save" if self.conn.in_multi() => {
                 return self
                     .conn
                     .refuse_in_multi("ERR Command not allowed inside a transaction")

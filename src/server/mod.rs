@@ -99,6 +99,7 @@ pub fn run(mut config: ServerConfig) -> io::Result<()> {
         .enable_all()
         .build()?;
     let save = runtime.block_on(async {
+        tokio::spawn(active_expiry(store.clone()));
         let listeners = bind(&config).await?;
         serve(listeners, store.clone(), &config, shutdown_signal()).await
     })?;
@@ -195,6 +196,20 @@ fn adjust_open_files_limit(config: &mut ServerConfig) {
 
 #[cfg(not(unix))]
 fn adjust_open_files_limit(_config: &mut ServerConfig) {}
+
+/// Redis's active expiry from its cron (`hz 10`): keys nobody reads again are removed, and
+/// their `expired` events published, within about a tenth of a second of their time.
+async fn active_expiry(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        store.sweep_expired(ACTIVE_EXPIRY_BUDGET);
+    }
+}
+
+/// Keys one active-expiry pass removes per shard at most (Redis's cycle looks at 20 keys
+/// per database per loop).
+const ACTIVE_EXPIRY_BUDGET: usize = 20;
 
 fn open_store(config: &ServerConfig) -> io::Result<Store> {
     // Memory is always counted, so that CONFIG SET maxmemory works on a running server.

@@ -3,7 +3,7 @@
 //! string, enforces the store's string-size limit and decides when a key is created.
 
 use super::value::{StrValue, Value};
-use super::{Db, Lock, Store};
+use super::{notify, Db, Lock, Store};
 use crate::error::{Error, Result};
 pub use crate::types::bitmap::BitfieldOp;
 use crate::types::bitmap::{
@@ -74,7 +74,9 @@ impl Db<'_> {
             }
         }
         let raw = self.write_string(key, len)?;
-        Ok(bitmap::setbit(raw, offset, u8::from(bit)))
+        let old = bitmap::setbit(raw, offset, u8::from(bit));
+        self.notify(notify::STRING, "setbit", key);
+        Ok(old)
     }
 
     /// GETBIT.
@@ -122,9 +124,12 @@ impl Db<'_> {
         let out = bitmap::bitop(op, &refs);
         let n = out.len();
         if n == 0 {
-            self.remove(dest);
+            if self.remove(dest).is_some() {
+                self.notify(notify::GENERIC, "del", dest);
+            }
         } else {
             self.insert(dest, Value::Str(StrValue::Raw(out)), None);
+            self.notify(notify::STRING, "set", dest);
         }
         Ok(n)
     }
@@ -161,7 +166,12 @@ impl Db<'_> {
             return Ok(out);
         }
         let len = self.check_len(need)?;
+        let before = self.read_string(key)?.map(|b| b.len());
         let raw = self.write_string(key, len)?;
+        // Redis counts a write as a change when it created or grew the string, or when it
+        // changed the field's value.
+        let grown = before.is_none_or(|n| n < raw.len());
+        let mut changes = 0usize;
         for op in ops {
             match *op {
                 BitfieldOp::Overflow(o) => overflow = o,
@@ -169,12 +179,22 @@ impl Db<'_> {
                     out.push(Some(bitmap::bitfield_get(raw, ty, field(ty, o))))
                 }
                 BitfieldOp::Set(ty, o, v) => {
-                    out.push(bitmap::bitfield_set(raw, ty, field(ty, o), v, overflow))
+                    let old = bitmap::bitfield_get(raw, ty, field(ty, o));
+                    let r = bitmap::bitfield_set(raw, ty, field(ty, o), v, overflow);
+                    let new = bitmap::bitfield_get(raw, ty, field(ty, o));
+                    changes += usize::from(r.is_some() && (grown || old != new));
+                    out.push(r)
                 }
                 BitfieldOp::IncrBy(ty, o, by) => {
-                    out.push(bitmap::bitfield_incrby(raw, ty, field(ty, o), by, overflow))
+                    let old = bitmap::bitfield_get(raw, ty, field(ty, o));
+                    let r = bitmap::bitfield_incrby(raw, ty, field(ty, o), by, overflow);
+                    changes += usize::from(r.is_some() && (grown || old != r.unwrap_or(old)));
+                    out.push(r)
                 }
             }
+        }
+        if changes > 0 {
+            self.notify_n(notify::STRING, "setbit", key, changes as u64);
         }
         Ok(out)
     }

@@ -522,8 +522,7 @@ impl Db<'_> {
                     front.try_serve(|| match self.list_check(dst) {
                         Err(e) => Some(Err(e)),
                         Ok(()) => {
-                            let v = self.list_pop_one(key, from)?;
-                            self.list_push_one(dst, v.clone(), to);
+                            let v = self.list_move_one(key, dst, from, to)?;
                             Some(Ok((Box::<[u8]>::from(key), Taken::Elem(v))))
                         }
                     });
@@ -604,7 +603,11 @@ impl Store {
             let mut db = store.lock(Lock::Keys(&keys));
             let next = db.serve_key(&key);
             let more = db.serve_blocked();
+            let events = db.take_events();
             drop(db);
+            if !events.is_empty() {
+                self.inner.publish_events(events);
+            }
             if let Some(d) = next {
                 work.push((index, key, d));
             }

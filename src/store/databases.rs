@@ -118,9 +118,13 @@ impl Db<'_> {
 
     /// FLUSHALL on a global view: every database emptied.
     pub(crate) fn flush_every_db(&mut self) {
+        let mut removed = 0;
         for (_, shard) in self.shards_with_db() {
+            removed += shard.len() as u64;
             shard.clear();
         }
+        // Redis adds the keys it emptied to its change count.
+        self.changes += removed;
     }
 
     /// Per-database counts on a global view, for INFO keyspace.

@@ -17,7 +17,7 @@
 //! ```
 
 use super::value::{StrValue, Value};
-use super::{Db, Store};
+use super::{notify, Db, Store};
 use crate::error::{Error, Result};
 use crate::types::bloom::{BloomLimits, ScalableBloomFilter};
 use crate::types::hash::HashValue;
@@ -173,7 +173,7 @@ pub(super) fn from_rdb(
             if b.len() > max_string {
                 return Err(Error::StringTooLong);
             }
-            Value::Str(StrValue::Raw(b))
+            Value::Str(StrValue::written(b))
         }
         RdbValue::List(items) => Value::List(Box::new(VecDeque::from(items))),
         RdbValue::Hash(pairs) => {
@@ -279,18 +279,20 @@ impl Db<'_> {
             ),
             limits,
         )?;
-        if opts.replace {
-            self.remove(key);
-        }
+        let deleted = opts.replace && self.remove(key).is_some();
         let expire_at = match ttl {
             0 => None,
             t if opts.absttl => Some(t),
             t => Some(self.now().saturating_add(t)),
         };
         if expire_at.is_some_and(|at| at <= self.now()) {
+            if deleted {
+                self.notify(notify::GENERIC, "del", key);
+            }
             return Ok(());
         }
         self.insert(key, value, expire_at);
+        self.notify(notify::GENERIC, "restore", key);
         Ok(())
     }
 }

@@ -421,6 +421,13 @@ impl Store {
                 .map(|s| (s.hash, Box::<[u8]>::from(&*s.key)));
             if let Some((hash, key)) = victim {
                 shard.remove(hash, &key);
+                drop(shard);
+                self.inner.notify_now(
+                    super::notify::EVICTED,
+                    "evicted",
+                    &key,
+                    self.inner.db_of_shard(i),
+                );
                 return true;
             }
         }
@@ -439,7 +446,17 @@ fn remove_candidate(inner: &super::Inner, c: &Candidate, policy: EvictionPolicy)
     let eligible = shard
         .first_slots_with_hash(c.hash)
         .any(|s| *s.key == *c.key && (!policy.volatile_only() || s.expire_at().is_some()));
-    eligible && shard.remove(c.hash, &c.key).is_some()
+    let removed = eligible && shard.remove(c.hash, &c.key).is_some();
+    drop(shard);
+    if removed {
+        inner.notify_now(
+            super::notify::EVICTED,
+            "evicted",
+            &c.key,
+            inner.db_of_shard(c.shard),
+        );
+    }
+    removed
 }
 
 /// Candidates kept between evictions (Redis's `EVPOOL_SIZE`).
@@ -514,6 +531,7 @@ const EXACT_UP_TO: usize = 16;
 pub(crate) fn estimate(key: &[u8], value: &Value) -> u32 {
     let v = match value {
         Value::Str(StrValue::Raw(b)) => block(b.capacity()),
+        Value::Str(StrValue::Short(b)) => block(b.len()),
         Value::Str(StrValue::Int(_)) => 0,
         Value::Str(StrValue::Hll(h)) => block(h.len()) + 64,
         Value::Hash(h) => hash_bytes(h),

@@ -3,7 +3,7 @@
 //! EXPIRETIME, PEXPIRETIME, PERSIST).
 
 use super::value::{StrValue, Value};
-use super::{Db, Lock, Store};
+use super::{notify, Db, Lock, Store};
 use crate::error::{Error, Result};
 use crate::glob::{glob_match, is_match_all};
 use std::time::Duration;
@@ -164,7 +164,15 @@ pub(crate) struct ExpireForm {
 impl Db<'_> {
     /// DEL / UNLINK: keys removed, each counted once.
     pub(crate) fn del(&mut self, keys: &[&[u8]]) -> usize {
-        keys.iter().filter(|k| self.remove(k).is_some()).count()
+        keys.iter()
+            .filter(|k| {
+                let removed = self.remove(k).is_some();
+                if removed {
+                    self.notify(notify::GENERIC, "del", k);
+                }
+                removed
+            })
+            .count()
     }
 
     /// EXISTS: keys that exist, duplicates counted each time.
@@ -206,9 +214,19 @@ impl Db<'_> {
 
     /// FLUSHDB: the view's database emptied.
     pub(crate) fn flushdb(&mut self) {
+        let mut removed = 0;
         for shard in self.shards() {
+            removed += shard.len() as u64;
             shard.clear();
         }
+        // Redis adds the keys it emptied to its change count.
+        self.changes += removed;
+    }
+
+    /// Changes of the dataset since the last snapshot (INFO's `rdb_changes_since_last_save`),
+    /// over the locked shards (every database's under INFO's global lock).
+    pub(crate) fn changes_since_save(&mut self) -> u64 {
+        self.guards.iter().map(|(_, g)| g.dirty).sum::<u64>() + self.changes
     }
 
     /// SCAN over an all-shard lock. Keys are visited in ascending hash order, so every key
@@ -301,6 +319,8 @@ impl Db<'_> {
         self.remove(to);
         let at = slot.expire_at();
         self.insert(to, slot.value, at);
+        self.notify(notify::GENERIC, "rename_from", from);
+        self.notify_n(notify::GENERIC, "rename_to", to, 0);
         Ok(true)
     }
 
@@ -339,8 +359,10 @@ impl Db<'_> {
         }
         if when <= now {
             self.remove(key);
+            self.notify(notify::GENERIC, "del", key);
         } else {
             self.set_expire(key, Some(when));
+            self.notify(notify::GENERIC, "expire", key);
         }
         true
     }
@@ -364,6 +386,7 @@ impl Db<'_> {
         match self.slot(key) {
             Some(s) if s.expire_at().is_some() => {
                 self.set_expire(key, None);
+                self.notify(notify::GENERIC, "persist", key);
                 true
             }
             _ => false,
@@ -502,8 +525,7 @@ pub(crate) enum ObjectField {
 /// whose reference count OBJECT REFCOUNT reports as `i32::MAX`.
 const SHARED_INTEGERS: i64 = 10_000;
 
-/// Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`: longer strings are `raw`.
-const EMBSTR_LIMIT: usize = 44;
+use super::value::EMBSTR_LIMIT;
 
 /// OBJECT's answer for one key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -583,6 +605,8 @@ impl Db<'_> {
                 v.remove(dst);
             }
             v.insert(dst, value, at);
+            let db = v.event_db();
+            v.notify_in(db, notify::GENERIC, "copy_to", dst);
         });
         Ok(true)
     }
@@ -599,7 +623,7 @@ impl Db<'_> {
         let slot = self.slot(key)?;
         let shared = match &slot.value {
             Value::Str(StrValue::Int(n)) => (0..SHARED_INTEGERS).contains(n),
-            Value::Str(StrValue::Raw(b)) => {
+            Value::Str(StrValue::Short(b)) => {
                 crate::num::parse_i64(b).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n))
             }
             _ => false,
@@ -629,8 +653,8 @@ impl Db<'_> {
 fn encoding_of(v: &Value, entries: usize, longest: usize) -> &'static str {
     match v {
         Value::Str(StrValue::Int(_)) => "int",
-        Value::Str(StrValue::Hll(_)) => "raw",
-        Value::Str(StrValue::Raw(b)) => {
+        Value::Str(StrValue::Hll(_) | StrValue::Raw(_)) => "raw",
+        Value::Str(StrValue::Short(b)) => {
             if crate::num::parse_i64(b).is_some() {
                 "int"
             } else if b.len() <= EMBSTR_LIMIT {

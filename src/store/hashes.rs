@@ -3,7 +3,7 @@
 
 use super::generic::random_u64;
 use super::value::Value;
-use super::{Db, Store};
+use super::{notify, Db, Store};
 use crate::error::{Error, Result};
 use crate::types::hash::HashValue;
 
@@ -32,7 +32,9 @@ impl Db<'_> {
     /// HSET: the number of new fields.
     pub(crate) fn hset(&mut self, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<usize> {
         let h = self.hash_or_create(key)?;
-        Ok(pairs.iter().filter(|(f, v)| h.insert(f, v)).count())
+        let added = pairs.iter().filter(|(f, v)| h.insert(f, v)).count();
+        self.notify_n(notify::HASH, "hset", key, pairs.len() as u64);
+        Ok(added)
     }
 
     /// HSETNX: whether the field was set.
@@ -43,6 +45,7 @@ impl Db<'_> {
             }
         }
         self.hash_or_create(key)?.insert(field, value);
+        self.notify(notify::HASH, "hset", key);
         Ok(true)
     }
 
@@ -77,8 +80,12 @@ impl Db<'_> {
         };
         let removed = fields.iter().filter(|f| h.remove(f)).count();
         let empty = h.is_empty();
+        if removed > 0 {
+            self.notify_n(notify::HASH, "hdel", key, removed as u64);
+        }
         if empty {
             self.remove(key);
+            self.notify_n(notify::GENERIC, "del", key, 0);
         } else if removed > 0 {
             self.touch(key);
         }
@@ -115,6 +122,7 @@ impl Db<'_> {
         let n = current.checked_add(by).ok_or(Error::Overflow)?;
         self.hash_or_create(key)?
             .insert(field, n.to_string().as_bytes());
+        self.notify(notify::HASH, "hincrby", key);
         Ok(n)
     }
 
@@ -126,6 +134,7 @@ impl Db<'_> {
             .and_then(|h| h.get(field).map(<[u8]>::to_vec));
         let text = crate::num::hincrbyfloat(current.as_deref(), incr)?;
         self.hash_or_create(key)?.insert(field, &text);
+        self.notify(notify::HASH, "hincrbyfloat", key);
         Ok(text)
     }
 }

@@ -9,7 +9,7 @@
 //! turns it back into plain bytes. TTLs are never touched.
 
 use super::value::{StrValue, Value};
-use super::{Db, Lock, Store};
+use super::{notify, Db, Lock, Store};
 use crate::error::{Error, Result};
 use crate::types::hll::{HllEncoding, HllError, HllUnion, HyperLogLog};
 
@@ -59,6 +59,7 @@ impl Db<'_> {
             StrValue::Hll(_) => None,
             StrValue::Int(_) => return Err(HllError::NotHll.into()),
             StrValue::Raw(b) => Some(HyperLogLog::from_redis_bytes(b)?),
+            StrValue::Short(b) => Some(HyperLogLog::from_redis_bytes(b)?),
         };
         if let Some(h) = decoded {
             *s = StrValue::Hll(Box::new(h));
@@ -73,17 +74,18 @@ impl Db<'_> {
     /// value corrupt fails the command, keeping what earlier elements changed (as Redis).
     pub(crate) fn pfadd(&mut self, key: &[u8], items: &[&[u8]]) -> Result<bool> {
         let sparse_max = self.settings().hll_sparse_max_bytes();
-        let mut updated = false;
+        // Redis counts the creation and each element that changed a register.
+        let mut updated = 0u64;
         if self.hll(key)?.is_none() {
             let h = Value::Str(StrValue::Hll(Box::default()));
             self.insert(key, h, None);
-            updated = true;
+            updated = 1;
         }
         let mut result = Ok(());
         if let Some(h) = self.hll(key)? {
             for item in items {
                 match h.add(item, sparse_max) {
-                    Ok(changed) => updated |= changed,
+                    Ok(changed) => updated += u64::from(changed),
                     Err(e) => {
                         result = Err(e.into());
                         break;
@@ -91,10 +93,13 @@ impl Db<'_> {
                 }
             }
         }
-        if updated {
+        if updated > 0 {
             self.touch(key);
+            if result.is_ok() {
+                self.notify_n(notify::STRING, "pfadd", key, updated);
+            }
         }
-        result.map(|()| updated)
+        result.map(|()| updated > 0)
     }
 
     /// PFCOUNT: one key answers from (and refreshes) its cached cardinality; several keys
@@ -134,6 +139,7 @@ impl Db<'_> {
         };
         let merged = union.store_into(current, sparse_max)?;
         self.insert(dest, Value::Str(StrValue::Hll(Box::new(merged))), ttl);
+        self.notify(notify::STRING, "pfadd", dest);
         Ok(())
     }
 }

@@ -37,7 +37,7 @@ use super::value::Value;
 use hashbrown::HashTable;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 
 const TABLE_MIX: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -166,6 +166,14 @@ pub(crate) struct Shard {
     /// the shard next copies it first (see `super::persist`), so the copy is the shard as it
     /// was at that instant.
     pub(crate) capture: Option<super::persist::PendingCapture>,
+    /// The store's keyspace-notification classes (see `super::notify`).
+    pub(crate) notify: Option<Arc<AtomicU32>>,
+    /// Keys this shard expired while `expired` events are enabled, until a view collects
+    /// them (see `super::notify`).
+    pub(crate) expired: Vec<Box<[u8]>>,
+    /// Changes of the dataset counted on this shard since the last snapshot captured it
+    /// (INFO's `rdb_changes_since_last_save` is the sum over shards).
+    pub(crate) dirty: u64,
 }
 
 impl Shard {
@@ -201,6 +209,7 @@ impl Shard {
                     }
                 }
                 touch_watchers(&mut self.watchers, &slot.key);
+                log_expired(&self.notify, &mut self.expired, slot.key);
                 None
             }
             _ => Some(entry.into_mut()),
@@ -333,6 +342,7 @@ impl Shard {
                 self.volatile -= 1;
                 self.account(-i64::from(slot.size));
                 self.touch(&slot.key);
+                log_expired(&self.notify, &mut self.expired, slot.key);
                 removed += 1;
             }
         }
@@ -446,6 +456,19 @@ impl Shard {
     #[inline]
     pub fn touch(&mut self, key: &[u8]) {
         touch_watchers(&mut self.watchers, key);
+    }
+}
+
+/// Keeps an expired key for its `expired` event when that class is enabled.
+#[inline]
+fn log_expired(notify: &Option<Arc<AtomicU32>>, log: &mut Vec<Box<[u8]>>, key: Key) {
+    if let Some(flags) = notify {
+        if super::notify::enabled(flags.load(Ordering::Relaxed), super::notify::EXPIRED) {
+            log.push(match key {
+                Key::Boxed(b) => b,
+                inline => Box::from(&*inline),
+            });
+        }
     }
 }
 

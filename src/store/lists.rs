@@ -8,7 +8,7 @@
 
 use super::blocking::{elem, typed_timeout, Popped, WaitKind};
 use super::value::Value;
-use super::{Db, Lock, Store};
+use super::{notify, Db, Lock, Store};
 use crate::error::{Error, Result};
 use smallvec::SmallVec;
 use std::collections::VecDeque;
@@ -202,6 +202,22 @@ fn lpos_in(l: &List, element: &[u8], opts: LposOptions) -> Vec<usize> {
     out
 }
 
+/// The event a pop from `end` announces.
+fn pop_event(end: ListEnd) -> &'static str {
+    match end {
+        ListEnd::Left => "lpop",
+        ListEnd::Right => "rpop",
+    }
+}
+
+/// The event a push to `end` announces.
+fn push_event(end: ListEnd) -> &'static str {
+    match end {
+        ListEnd::Left => "lpush",
+        ListEnd::Right => "rpush",
+    }
+}
+
 fn push_end(list: &mut List, value: Vec<u8>, end: ListEnd) {
     match end {
         ListEnd::Left => list.push_front(value),
@@ -232,13 +248,50 @@ impl Db<'_> {
         }
     }
 
-    /// After a removal: deletes the key if its list is now empty, else marks it modified.
-    fn after_removal(&mut self, key: &[u8]) {
+    /// After a removal by the command that `event` names: announces it, then deletes the
+    /// key if its list is now empty (announcing `del`), else marks it modified.
+    /// `changes` is what Redis adds to its change count (the elements removed).
+    fn after_removal(&mut self, key: &[u8], event: &'static str, changes: usize) {
+        self.notify_n(notify::LIST, event, key, changes as u64);
         if self.list_len_of(key) == 0 {
             self.remove(key);
+            self.notify_n(notify::GENERIC, "del", key, 0);
         } else {
             self.touch(key);
         }
+    }
+
+    /// Moves one element from the `from` end of the list at `src` to the `to` end of the
+    /// list at `dst` (a list or missing, checked by the caller), in Redis's order of events:
+    /// the push on `dst` (its creation first), the pop on `src`, then `src`'s deletion if
+    /// it is empty. `None` when `src` has no element.
+    pub(crate) fn list_move_one(
+        &mut self,
+        src: &[u8],
+        dst: &[u8],
+        from: ListEnd,
+        to: ListEnd,
+    ) -> Option<Vec<u8>> {
+        let l = self.list(src).ok()??;
+        let v = match from {
+            ListEnd::Left => l.pop_front(),
+            ListEnd::Right => l.pop_back(),
+        }?;
+        if src == dst {
+            push_end(l, v.clone(), to);
+            self.touch(src);
+            self.signal_ready(src);
+        } else {
+            self.list_push_one(dst, v.clone(), to);
+        }
+        // One change for the whole move, as Redis counts it.
+        self.notify(notify::LIST, push_event(to), dst);
+        if src == dst {
+            self.notify_n(notify::LIST, pop_event(from), src, 0);
+        } else {
+            self.after_removal(src, pop_event(from), 0);
+        }
+        Some(v)
     }
 
     /// Pops one element of a list known to be a list (blocked-client handoff).
@@ -248,7 +301,7 @@ impl Db<'_> {
             ListEnd::Left => l.pop_front(),
             ListEnd::Right => l.pop_back(),
         };
-        self.after_removal(key);
+        self.after_removal(key, pop_event(end), 1);
         v
     }
 
@@ -264,7 +317,7 @@ impl Db<'_> {
             return None;
         }
         let out = pop_n(l, end, count);
-        self.after_removal(key);
+        self.after_removal(key, pop_event(end), out.len());
         Some(out)
     }
 
@@ -285,6 +338,7 @@ impl Db<'_> {
         l.insert(if before { i } else { i + 1 }, element.to_vec());
         let len = l.len();
         self.touch(key);
+        self.notify(notify::LIST, "linsert", key);
         Ok(i64::try_from(len).unwrap_or(i64::MAX))
     }
 
@@ -361,6 +415,7 @@ impl Db<'_> {
                 len
             }
         };
+        self.notify_n(notify::LIST, push_event(end), key, values.len() as u64);
         self.signal_ready(key);
         Ok(len)
     }
@@ -387,7 +442,7 @@ impl Db<'_> {
             return Ok(Some(Vec::new()));
         }
         let out = pop_n(l, end, count);
-        self.after_removal(key);
+        self.after_removal(key, pop_event(end), out.len());
         Ok(Some(out))
     }
 
@@ -421,6 +476,7 @@ impl Db<'_> {
         let i = index_of(l.len(), index).ok_or_else(|| Error::err("index out of range"))?;
         l[i] = value.to_vec();
         self.touch(key);
+        self.notify(notify::LIST, "lset", key);
         Ok(())
     }
 
@@ -431,7 +487,7 @@ impl Db<'_> {
         };
         let removed = remove_matching(l, count, value);
         if removed > 0 {
-            self.after_removal(key);
+            self.after_removal(key, "lrem", removed);
         }
         Ok(removed)
     }
@@ -441,8 +497,10 @@ impl Db<'_> {
         let Some(l) = self.list(key)? else {
             return Ok(());
         };
+        let before = l.len();
         trim(l, start, stop);
-        self.after_removal(key);
+        let removed = before - l.len();
+        self.after_removal(key, "ltrim", removed);
         Ok(())
     }
 
@@ -458,11 +516,7 @@ impl Db<'_> {
             return Ok(None);
         }
         self.list_check(dst)?;
-        let Some(v) = self.list_pop_one(src, from) else {
-            return Ok(None);
-        };
-        self.list_push_one(dst, v.clone(), to);
-        Ok(Some(v))
+        Ok(self.list_move_one(src, dst, from, to))
     }
 
     /// The non-blocking part of BLPOP/BRPOP/BLMOVE: the first key (in order) holding a

@@ -44,6 +44,7 @@ pub(crate) mod hll;
 pub(crate) mod keyspace;
 pub(crate) mod lcs;
 pub(crate) mod lists;
+pub(crate) mod notify;
 pub(crate) mod persist;
 pub(crate) mod pubsub;
 pub(crate) mod rdb_file;
@@ -132,6 +133,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Clock,
     pub(crate) settings: settings::Settings,
     pub(crate) pubsub: pubsub::Hub,
+    /// The keyspace-notification classes enabled (see [`notify`]).
+    pub(crate) notify: notify::Notifier,
     /// The memory limit and its accounting, when one is set (see [`evict`]).
     pub(crate) memory: Option<Box<evict::Memory>>,
     /// The periodic saver, when one runs; dropping it stops the thread (see [`persist`]).
@@ -291,12 +294,14 @@ impl StoreBuilder {
     /// Builds the store.
     pub fn build(self) -> Store {
         let memory = self.memory.map(|m| Box::new(evict::Memory::new(m)));
+        let notifier = notify::Notifier::default();
         let settings = settings::Settings::new(&self.config);
         settings.set_text("databases", self.databases.to_string().as_bytes());
         let shards = (0..self.shards * self.databases)
             .map(|_| {
                 let mut shard = Shard::default();
                 shard.meter = memory.as_ref().map(|m| m.meter());
+                shard.notify = Some(notifier.shared());
                 Padded(Mutex::new(shard))
             })
             .collect();
@@ -311,6 +316,7 @@ impl StoreBuilder {
                 shard_bits: self.shards.trailing_zeros(),
                 settings,
                 pubsub: pubsub::Hub::default(),
+                notify: notifier,
                 memory,
                 saver: std::sync::OnceLock::new(),
                 stats: Stats {
@@ -401,7 +407,11 @@ impl Store {
         if self.inner.memory.is_some() {
             db.account_touched();
         }
+        let events = db.take_events();
         drop(db);
+        if !events.is_empty() {
+            self.inner.publish_events(events);
+        }
         blocked.finish(self);
         if self.inner.memory.is_some() {
             self.evict_if_needed();
@@ -484,6 +494,8 @@ impl Store {
             guards,
             hashes,
             touched: SmallVec::new(),
+            events: Vec::new(),
+            changes: 0,
         }
     }
 
@@ -492,9 +504,18 @@ impl Store {
     /// idle store call this periodically; busy stores also sweep a little on every command.
     pub fn sweep_expired(&self, budget: usize) -> usize {
         let now = self.inner.clock.now_ms();
-        (0..self.inner.shards.len())
-            .map(|i| self.inner.lock_shard(i).sweep(now, budget))
-            .sum()
+        let mut removed = 0;
+        for i in 0..self.inner.shards.len() {
+            let mut shard = self.inner.lock_shard(i);
+            removed += shard.sweep(now, budget);
+            let expired = std::mem::take(&mut shard.expired);
+            drop(shard);
+            for key in expired {
+                let db = self.inner.db_of_shard(i);
+                self.inner.notify_now(notify::EXPIRED, "expired", &key, db);
+            }
+        }
+        removed
     }
 
     /// Keys held in memory in every database, counting expired keys not yet reclaimed
@@ -569,6 +590,11 @@ pub(crate) struct Db<'a> {
     /// Databases and hashes of the keys this view looked up or wrote, under a memory limit
     /// only: their size estimates and LRU clocks are refreshed before the locks are released.
     touched: SmallVec<[(usize, u64); 2]>,
+    /// Keyspace events recorded while notifications are on, published after unlocking.
+    events: Vec<notify::Event>,
+    /// Changes of the dataset this view made (Redis's `server.dirty` increments), added to
+    /// a locked shard's [`Shard::dirty`] before unlocking.
+    changes: u64,
 }
 
 impl<'a> Db<'a> {
@@ -633,6 +659,9 @@ impl<'a> Db<'a> {
 
     /// Stores `value` under `key` with the given expiry, replacing what was there.
     pub(crate) fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<i64>) {
+        // Redis's dbAdd announces a key it creates; the lookup also expires a dead key first,
+        // so its `expired` event comes before `new`.
+        let new = self.notifying(notify::NEW) && self.slot(key).is_none();
         let hash = self.key_hash(key);
         // A new list or sorted set may be what blocked clients wait for.
         let poppable = matches!(value, Value::List(_) | Value::ZSet(_));
@@ -640,6 +669,9 @@ impl<'a> Db<'a> {
             self.touched.push((self.db, hash));
         }
         self.shard(hash).insert(hash, key, value, expire_at);
+        if new {
+            self.notify_n(notify::NEW, "new", key, 0);
+        }
         if poppable {
             self.signal_ready(key);
         }

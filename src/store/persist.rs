@@ -156,7 +156,7 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 
 fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<i64>) {
     let kind = match value {
-        Value::Str(StrValue::Raw(_)) => KIND_RAW,
+        Value::Str(StrValue::Raw(_) | StrValue::Short(_)) => KIND_RAW,
         Value::Str(StrValue::Int(_)) => KIND_INT,
         Value::Str(StrValue::Hll(_)) => KIND_HLL,
         Value::Hash(h) => match **h {
@@ -186,6 +186,7 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<
     put_bytes(out, key);
     match value {
         Value::Str(StrValue::Raw(b)) => put_bytes(out, b),
+        Value::Str(StrValue::Short(b)) => put_bytes(out, b),
         Value::Str(StrValue::Int(n)) => out.extend_from_slice(&n.to_le_bytes()),
         Value::Str(StrValue::Hll(h)) => put_bytes(out, h.as_bytes()),
         Value::Hash(h) => match &**h {
@@ -429,6 +430,7 @@ impl Store {
                 // before this one.
                 settle(shard);
                 shard.capture = Some(PendingCapture(Arc::clone(&job), i));
+                shard.dirty = 0;
             }
         }
         for i in 0..n {
@@ -533,7 +535,7 @@ fn decode_value<R: Read>(d: &mut Dec<R>, kind: u8, limits: BloomLimits) -> Resul
         // No string limit here: a string the store accepted under any `max_string_bytes`
         // (raised or lowered since by CONFIG SET) loads back, as Redis's RDB loader does;
         // `Dec::bytes` bounds it by the bytes the file holds.
-        KIND_RAW => Value::Str(StrValue::Raw(d.bytes()?)),
+        KIND_RAW => Value::Str(StrValue::written(d.bytes()?)),
         KIND_INT => Value::Str(StrValue::Int(d.i64()?)),
         KIND_HLL => {
             let b = d.bytes()?;

@@ -6,7 +6,7 @@
 //! checks, creating and deleting keys, `*STORE` destinations and the random source.
 
 use super::value::Value;
-use super::{Db, Lock, Store};
+use super::{notify, Db, Lock, Store};
 use crate::error::{Error, Result};
 use crate::types::set::{SetEncoding, SetValue};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -75,12 +75,15 @@ impl Db<'_> {
 
     /// Stores `result` at `dst` as a `*STORE` command does: replaces whatever was there
     /// (expiry included) when it has members, deletes `dst` when it is empty.
-    fn store_set(&mut self, dst: &[u8], result: SetValue) -> usize {
+    fn store_set(&mut self, dst: &[u8], result: SetValue, event: &'static str) -> usize {
         let n = result.len();
         if n == 0 {
-            self.remove(dst);
+            if self.remove(dst).is_some() {
+                self.notify(notify::GENERIC, "del", dst);
+            }
         } else {
             self.insert(dst, Value::Set(Box::new(result)), None);
+            self.notify(notify::SET, event, dst);
         }
         n
     }
@@ -102,11 +105,13 @@ impl Db<'_> {
                 let mut s = SetValue::for_member(first);
                 let n = members.iter().filter(|m| s.sadd_with(m, max)).count();
                 self.insert(key, Value::Set(Box::new(s)), None);
+                self.notify_n(notify::SET, "sadd", key, n as u64);
                 return Ok(n);
             }
         };
         if added > 0 {
             self.touch(key);
+            self.notify_n(notify::SET, "sadd", key, added as u64);
         }
         Ok(added)
     }
@@ -118,8 +123,12 @@ impl Db<'_> {
         };
         let removed = members.iter().filter(|m| s.srem(m)).count();
         let empty = s.is_empty();
+        if removed > 0 {
+            self.notify_n(notify::SET, "srem", key, removed as u64);
+        }
         if empty {
             self.remove(key);
+            self.notify_n(notify::GENERIC, "del", key, 0);
         } else if removed > 0 {
             self.touch(key);
         }
@@ -175,8 +184,10 @@ impl Db<'_> {
         }
         let popped = s.spop_with(count, &mut pick, max);
         let empty = s.is_empty();
+        self.notify_n(notify::SET, "spop", key, popped.len() as u64);
         if empty {
             self.remove(key);
+            self.notify_n(notify::GENERIC, "del", key, 0);
         } else {
             self.touch(key);
         }
@@ -217,8 +228,11 @@ impl Db<'_> {
             return Ok(false);
         }
         let empty = s.is_empty();
+        // One change for the whole move, as Redis counts it.
+        self.notify(notify::SET, "srem", src);
         if empty {
             self.remove(src);
+            self.notify_n(notify::GENERIC, "del", src, 0);
         } else {
             self.touch(src);
         }
@@ -227,12 +241,14 @@ impl Db<'_> {
             Some(d) => {
                 if d.sadd_with(member, max) {
                     self.touch(dst);
+                    self.notify(notify::SET, "sadd", dst);
                 }
             }
             None => {
                 let mut d = SetValue::for_member(member);
                 d.sadd_with(member, max);
                 self.insert(dst, Value::Set(Box::new(d)), None);
+                self.notify(notify::SET, "sadd", dst);
             }
         }
         Ok(true)
@@ -257,7 +273,7 @@ impl Db<'_> {
         let sets = self.sets_of(keys)?;
         let refs: Vec<Option<&SetValue>> = sets.iter().map(Option::as_ref).collect();
         let max = self.max_intset();
-        Ok(self.store_set(dst, SetValue::sinter_store_with(&refs, max)))
+        Ok(self.store_set(dst, SetValue::sinter_store_with(&refs, max), "sinterstore"))
     }
 
     /// SUNION / SDIFF as a set value.
@@ -280,7 +296,7 @@ impl Db<'_> {
     /// SUNIONSTORE: the size of the stored result.
     pub(crate) fn sunionstore(&mut self, dst: &[u8], keys: &[&[u8]]) -> Result<usize> {
         let s = self.union_or_diff(keys, false)?;
-        Ok(self.store_set(dst, s))
+        Ok(self.store_set(dst, s, "sunionstore"))
     }
 
     /// SDIFF: members of the first set in none of the others.
@@ -291,7 +307,7 @@ impl Db<'_> {
     /// SDIFFSTORE: the size of the stored result.
     pub(crate) fn sdiffstore(&mut self, dst: &[u8], keys: &[&[u8]]) -> Result<usize> {
         let s = self.union_or_diff(keys, true)?;
-        Ok(self.store_set(dst, s))
+        Ok(self.store_set(dst, s, "sdiffstore"))
     }
 
     /// SSCAN. An intset is returned whole with cursor 0, as Redis returns its small

@@ -84,6 +84,7 @@ impl Settings {
             ("lazyfree-lazy-user-flush", "no"),
             ("lua-time-limit", "5000"),
             ("maxmemory-samples", "5"),
+            ("list-compress-depth", "0"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.as_bytes().to_vec()))

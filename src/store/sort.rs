@@ -19,7 +19,7 @@
 //!   in the reply and the empty string in a STORE.
 
 use super::value::Value;
-use super::{Db, Lock, Store};
+use super::{notify, Db, Lock, Store};
 use crate::error::{Error, Result};
 use std::cmp::Ordering;
 
@@ -242,15 +242,32 @@ impl Db<'_> {
         opts: &SortOptions,
         dst: &[u8],
     ) -> Result<usize> {
+        // A set's order is arbitrary: with a constant BY and STORE, Redis sorts it by its
+        // members (ALPHA, no BY) so that what it stores is deterministic.
+        let constant_by = opts.by.as_ref().is_some_and(|p| !p.contains(&b'*'));
+        let forced;
+        let opts = if constant_by && matches!(self.value(key), Some(Value::Set(_))) {
+            forced = SortOptions {
+                by: None,
+                alpha: true,
+                ..opts.clone()
+            };
+            &forced
+        } else {
+            opts
+        };
         let items = self.sort(key, opts)?;
         let n = items.len();
         if n == 0 {
-            self.remove(dst);
+            if self.remove(dst).is_some() {
+                self.notify(notify::GENERIC, "del", dst);
+            }
         } else {
             let list: super::lists::List =
                 items.into_iter().map(Option::unwrap_or_default).collect();
-            self.remove(dst);
+            // Replaced in place, as Redis's setKey overwrites: no `new` for an existing key.
             self.insert(dst, Value::List(Box::new(list)), None);
+            self.notify_n(notify::LIST, "sortstore", dst, n as u64);
         }
         Ok(n)
     }

@@ -2,7 +2,7 @@
 //! GETRANGE, SETRANGE, the INCR family and INCRBYFLOAT.
 
 use super::value::{StrValue, Value};
-use super::{Db, Store};
+use super::{notify, Db, Store};
 use crate::error::{Error, Result};
 use std::time::Duration;
 
@@ -69,6 +69,7 @@ fn stored_int(s: &StrValue) -> Result<i64> {
     match s {
         StrValue::Int(n) => Ok(*n),
         StrValue::Raw(b) => crate::num::parse_i64(b).ok_or(Error::NotInteger),
+        StrValue::Short(b) => crate::num::parse_i64(b).ok_or(Error::NotInteger),
         StrValue::Hll(_) => Err(Error::NotInteger),
     }
 }
@@ -139,7 +140,11 @@ impl Db<'_> {
         };
         if allowed {
             let at = expire_at.unwrap_or(old_ttl);
-            self.insert(key, Value::Str(StrValue::Raw(value)), at);
+            self.insert(key, Value::Str(StrValue::written(value)), at);
+            self.notify(notify::STRING, "set", key);
+            if matches!(opts.expiry, Some(SetExpiry::In(_) | SetExpiry::AtMs(_))) {
+                self.notify_n(notify::GENERIC, "expire", key, 0);
+            }
         }
         Ok(SetOutcome {
             written: allowed,
@@ -161,6 +166,7 @@ impl Db<'_> {
         let v = self.get(key)?;
         if v.is_some() {
             self.remove(key);
+            self.notify(notify::GENERIC, "del", key);
         }
         Ok(v)
     }
@@ -179,11 +185,14 @@ impl Db<'_> {
             None => {}
             Some(Some(at)) if at <= self.now() => {
                 self.remove(key);
+                self.notify(notify::GENERIC, "del", key);
             }
             Some(at) => {
                 let has_ttl = self.slot(key).is_some_and(|s| s.expire_at().is_some());
                 if at.is_some() || has_ttl {
                     self.set_expire(key, at);
+                    let event = if at.is_some() { "expire" } else { "persist" };
+                    self.notify(notify::GENERIC, event, key);
                 }
             }
         }
@@ -206,7 +215,8 @@ impl Db<'_> {
             self.check_string_len(v.len())?;
         }
         for (k, v) in pairs {
-            self.insert(k, Value::Str(StrValue::Raw(v.to_vec())), None);
+            self.insert(k, Value::Str(StrValue::written(v.to_vec())), None);
+            self.notify(notify::STRING, "set", k);
         }
         Ok(())
     }
@@ -230,20 +240,22 @@ impl Db<'_> {
             Some(v) => Some(string_of(v)?.len()),
         };
         self.check_string_len(current.unwrap_or(0).saturating_add(tail.len()))?;
-        match self.value(key) {
+        let n = match self.value(key) {
             None => {
-                self.insert(key, Value::Str(StrValue::Raw(tail.to_vec())), None);
-                Ok(tail.len())
+                self.insert(key, Value::Str(StrValue::written(tail.to_vec())), None);
+                tail.len()
             }
             Some(Value::Str(s)) => {
                 let raw = s.raw_mut();
                 raw.extend_from_slice(tail);
                 let n = raw.len();
                 self.touch(key);
-                Ok(n)
+                n
             }
-            Some(_) => Err(Error::WrongType),
-        }
+            Some(_) => return Err(Error::WrongType),
+        };
+        self.notify(notify::STRING, "append", key);
+        Ok(n)
     }
 
     /// STRLEN.
@@ -290,24 +302,27 @@ impl Db<'_> {
         raw[offset..offset + data.len()].copy_from_slice(data);
         let n = raw.len();
         self.touch(key);
+        self.notify(notify::STRING, "setrange", key);
         Ok(n)
     }
 
     /// INCRBY (and INCR, DECR, DECRBY): the new value. The TTL is kept.
     pub(crate) fn incrby(&mut self, key: &[u8], by: i64) -> Result<i64> {
-        match self.value(key) {
+        let n = match self.value(key) {
             None => {
                 self.insert(key, Value::Str(StrValue::Int(by)), None);
-                Ok(by)
+                by
             }
             Some(Value::Str(s)) => {
                 let n = stored_int(s)?.checked_add(by).ok_or(Error::Overflow)?;
                 *s = StrValue::Int(n);
                 self.touch(key);
-                Ok(n)
+                n
             }
-            Some(_) => Err(Error::WrongType),
-        }
+            Some(_) => return Err(Error::WrongType),
+        };
+        self.notify(notify::STRING, "incrby", key);
+        Ok(n)
     }
 
     /// DECRBY: like INCRBY of the negation, with Redis's own error for `i64::MIN`.
@@ -329,7 +344,8 @@ impl Db<'_> {
         };
         let text = crate::num::incrbyfloat(current.as_deref(), by)?;
         self.check_string_len(text.len())?;
-        self.insert(key, Value::Str(StrValue::Raw(text.clone())), ttl);
+        self.insert(key, Value::Str(StrValue::written(text.clone())), ttl);
+        self.notify(notify::STRING, "incrbyfloat", key);
         Ok(text)
     }
 }

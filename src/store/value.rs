@@ -16,10 +16,19 @@ use crate::types::zset::ZSet;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
+/// Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`: longer strings are `raw`.
+pub(crate) const EMBSTR_LIMIT: usize = 44;
+
 /// A string value in its cheapest faithful form.
 #[derive(Clone, Debug)]
 pub(crate) enum StrValue {
+    /// Bytes in Redis's `raw` encoding: written whole and longer than
+    /// [`EMBSTR_LIMIT`] bytes, or edited in place (APPEND, SETRANGE, SETBIT, BITFIELD,
+    /// BITOP's result) whatever their content.
     Raw(Vec<u8>),
+    /// A value of at most [`EMBSTR_LIMIT`] bytes written whole: Redis's `embstr`, or `int`
+    /// when its text is an integer. Boxed so that the enum keeps its 24 bytes.
+    Short(Box<[u8]>),
     Int(i64),
     /// A string whose bytes are a HyperLogLog, kept decoded (its bytes are Redis's).
     Hll(Box<HyperLogLog>),
@@ -29,6 +38,7 @@ impl StrValue {
     pub fn bytes(&self) -> Cow<'_, [u8]> {
         match self {
             StrValue::Raw(b) => Cow::Borrowed(b),
+            StrValue::Short(b) => Cow::Borrowed(b),
             StrValue::Int(n) => Cow::Owned(n.to_string().into_bytes()),
             StrValue::Hll(h) => Cow::Borrowed(h.as_bytes()),
         }
@@ -37,15 +47,28 @@ impl StrValue {
     pub fn len(&self) -> usize {
         match self {
             StrValue::Raw(b) => b.len(),
+            StrValue::Short(b) => b.len(),
             StrValue::Int(n) => int_len(*n),
             StrValue::Hll(h) => h.len(),
         }
     }
 
-    /// The raw bytes, for in-place edits (APPEND, SETRANGE, SETBIT, BITFIELD).
+    /// A value written whole (SET and the like), in the form Redis's encoding of it
+    /// calls for.
+    pub fn written(bytes: Vec<u8>) -> StrValue {
+        if bytes.len() <= EMBSTR_LIMIT {
+            StrValue::Short(bytes.into_boxed_slice())
+        } else {
+            StrValue::Raw(bytes)
+        }
+    }
+
+    /// The raw bytes, for in-place edits (APPEND, SETRANGE, SETBIT, BITFIELD); the value
+    /// becomes [`StrValue::Raw`], as Redis's edits leave a `raw` string.
     pub fn raw_mut(&mut self) -> &mut Vec<u8> {
         match self {
             StrValue::Raw(_) => {}
+            StrValue::Short(b) => *self = StrValue::Raw(std::mem::take(b).into_vec()),
             StrValue::Int(n) => *self = StrValue::Raw(n.to_string().into_bytes()),
             StrValue::Hll(h) => *self = StrValue::Raw(h.to_redis_bytes()),
         }
@@ -97,6 +120,7 @@ impl Value {
     pub fn touch(&self) -> u64 {
         match self {
             Value::Str(StrValue::Raw(b)) => b.first().map_or(0, |&b| u64::from(b)),
+            Value::Str(StrValue::Short(b)) => b.first().map_or(0, |&b| u64::from(b)),
             Value::Str(StrValue::Hll(h)) => h.as_bytes().first().map_or(0, |&b| u64::from(b)),
             // The link adds go to; a small filter's whole array is a few cache lines.
             Value::Bloom(b) => b.links().last().map_or(0, |l| {

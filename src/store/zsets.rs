@@ -10,7 +10,7 @@
 
 use super::blocking::{typed_timeout, Taken, WaitKind};
 use super::value::Value;
-use super::{Db, Lock, Store};
+use super::{notify, Db, Lock, Store};
 use crate::error::{Error, Result};
 use crate::types::zset::{
     Aggregate, LexRange, ListpackLimits, ScoreRange, ZInput, ZSet, ZaddFlags, ZaddOutcome,
@@ -137,10 +137,15 @@ impl Db<'_> {
         }
     }
 
-    /// After `removed` members left `key`: deletes it when empty, else marks it modified.
-    fn zset_after_removal(&mut self, key: &[u8], removed: usize) {
+    /// After `removed` members left `key` by the command `event` names: announces it (when
+    /// something left), then deletes the key when empty, else marks it modified.
+    fn zset_after_removal(&mut self, key: &[u8], removed: usize, event: &'static str) {
+        if removed > 0 {
+            self.notify_n(notify::ZSET, event, key, removed as u64);
+        }
         if self.zset_len_of(key) == 0 {
             self.remove(key);
+            self.notify_n(notify::GENERIC, "del", key, 0);
         } else if removed > 0 {
             self.touch(key);
         }
@@ -205,6 +210,8 @@ impl Db<'_> {
             self.remove(key);
         } else if added + updated > 0 {
             self.touch(key);
+            let event = if flags.incr { "zincr" } else { "zadd" };
+            self.notify_n(notify::ZSET, event, key, (added + updated) as u64);
             self.signal_ready(key);
         }
         if let Some(e) = failed {
@@ -237,7 +244,7 @@ impl Db<'_> {
             return Ok(0);
         };
         let removed = members.iter().filter(|m| z.zrem(m)).count();
-        self.zset_after_removal(key, removed);
+        self.zset_after_removal(key, removed, "zrem");
         Ok(removed)
     }
 
@@ -305,7 +312,9 @@ impl Db<'_> {
             }
         };
         if entries.is_empty() {
-            self.remove(dst);
+            if self.remove(dst).is_some() {
+                self.notify(notify::GENERIC, "del", dst);
+            }
             return Ok(0);
         }
         let limits = self.zset_limits();
@@ -316,6 +325,7 @@ impl Db<'_> {
         }
         let n = out.len();
         self.insert(dst, Value::ZSet(Box::new(out)), None);
+        self.notify(notify::ZSET, "zrangestore", dst);
         Ok(n)
     }
 
@@ -324,12 +334,12 @@ impl Db<'_> {
         let Some(z) = self.zset(key)? else {
             return Ok(0);
         };
-        let removed = match by {
-            ZRangeBy::Rank(start, stop) => z.zremrangebyrank(*start, *stop),
-            ZRangeBy::Score(r) => z.zremrangebyscore(r),
-            ZRangeBy::Lex(r) => z.zremrangebylex(r),
+        let (removed, event) = match by {
+            ZRangeBy::Rank(start, stop) => (z.zremrangebyrank(*start, *stop), "zremrangebyrank"),
+            ZRangeBy::Score(r) => (z.zremrangebyscore(r), "zremrangebyscore"),
+            ZRangeBy::Lex(r) => (z.zremrangebylex(r), "zremrangebylex"),
         };
-        self.zset_after_removal(key, removed);
+        self.zset_after_removal(key, removed, event);
         Ok(removed)
     }
 
@@ -345,7 +355,7 @@ impl Db<'_> {
             z.zpopmin(count)
         };
         let n = v.len();
-        self.zset_after_removal(key, n);
+        self.zset_after_removal(key, n, if max { "zpopmax" } else { "zpopmin" });
         v
     }
 
@@ -472,12 +482,20 @@ impl Db<'_> {
     ) -> Result<usize> {
         let mut z = self.zsetop(op, keys, weights, aggregate)?;
         if z.is_empty() {
-            self.remove(dst);
+            if self.remove(dst).is_some() {
+                self.notify(notify::GENERIC, "del", dst);
+            }
             return Ok(0);
         }
         z.convert_to_listpack_if_fits_within(self.zset_limits());
         let n = z.len();
         self.insert(dst, Value::ZSet(Box::new(z)), None);
+        let event = match op {
+            ZSetOp::Union => "zunionstore",
+            ZSetOp::Inter => "zinterstore",
+            ZSetOp::Diff => "zdiffstore",
+        };
+        self.notify(notify::ZSET, event, dst);
         Ok(n)
     }
 
