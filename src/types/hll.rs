@@ -5,17 +5,30 @@
 //! - **The representation is the Redis string.** A sparse value is kept as the exact bytes
 //!   Redis stores (header and opcodes in one `Vec<u8>`), a dense value as the exact 12304-byte
 //!   string with 6-bit packed registers. `as_bytes` is therefore free (a `GET` of an HLL key
-//!   costs nothing extra), and bytes move between sketchstore and Redis in both directions.
+//!   costs nothing extra, except once after deferred updates: see below), and bytes move
+//!   between sketchstore and Redis in both directions.
 //!   Cost: a dense register read or write is a shift-and-mask over two bytes instead of a byte
 //!   load. Most of a dense `add` is the hash, so unpacked `u8` registers (16384 bytes, +33 %)
 //!   would buy nothing measurable and would cost a repack of 16384 registers on every `GET`
 //!   (README, "Performance", has the measured times).
-//! - **Dense values carry a register histogram** (`[u32; 64]`, registers per value), kept up
-//!   to date by every register change. Redis's estimator needs only that histogram, so
-//!   `PFCOUNT` right after a changing `PFADD` is the estimator alone (64 histogram entries)
-//!   instead of Redis's rescan of 16384 registers. A dense value read from
-//!   bytes builds its histogram on its first count, so loading a value only to add to it
-//!   costs nothing extra. Cost: 264 bytes per dense value, two increments per change.
+//! - **Dense values carry an estimator summary** (16 bytes beside the header: the number of
+//!   zero registers, the exact integer `Σ 2^(38−v)` over the other registers, and the
+//!   number of registers above 38), kept up to date by every register change. While no
+//!   register is above 38 (some 2^52 elements), Redis's estimator computes exactly
+//!   `sum·2^−38` before its σ correction (`horner_exact` proves it), so `PFCOUNT` right
+//!   after a changing `PFADD` is one division and a memoized σ instead of Redis's rescan of
+//!   16384 registers; above 38 the count rescans. A dense value read from bytes builds its
+//!   summary on its first count, so loading a value only to add to it costs nothing extra.
+//! - **Large sparse values defer their updates.** Redis's sparse update moves the tail of
+//!   the string on nearly every new register. From 256 bytes on, a value that covers
+//!   exactly 16384 registers logs `(register, value)` instead, with a bitmap of non-zero
+//!   registers, a bitmap of logged ones and the register histogram, so `PFADD` answers
+//!   whether a register changed and `PFCOUNT` counts without the bytes. The log is applied
+//!   in arrival order with Redis's update and promotion check when the bytes are read
+//!   (`GET`, `STRLEN`, `DUMP`, persistence, `PFDEBUG`, `PFMERGE`; a read through `&self` keeps
+//!   the result beside the log until the next change) or when 2048 updates accumulate:
+//!   the bytes are those of the update-by-update walk, because they are made by it.
+//!   Cost: about 4.4 KB beside such a value while it is being written.
 //! - **Small sparse values carry nothing beside their bytes**, so a 20-item HLL stays about
 //!   80 bytes (plus `Vec` slack), as in Redis; walking it costs a few hundred nanoseconds.
 //!   From 256 bytes on, a sparse value gets a boxed index: an opcode boundary about every
