@@ -533,7 +533,7 @@ pub(crate) fn estimate(key: &[u8], value: &Value) -> u32 {
         Value::Str(StrValue::Raw(b)) => block(b.capacity()),
         Value::Str(StrValue::Short(b)) => block(b.len()),
         Value::Str(StrValue::Int(_)) => 0,
-        Value::Str(StrValue::Hll(h)) => block(h.len()) + 64,
+        Value::Str(StrValue::Hll(h)) => block(h.memory_len()) + 64,
         Value::Hash(h) => hash_bytes(h),
         Value::List(l) => {
             let n = l.len();

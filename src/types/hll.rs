@@ -5,17 +5,30 @@
 //! - **The representation is the Redis string.** A sparse value is kept as the exact bytes
 //!   Redis stores (header and opcodes in one `Vec<u8>`), a dense value as the exact 12304-byte
 //!   string with 6-bit packed registers. `as_bytes` is therefore free (a `GET` of an HLL key
-//!   costs nothing extra), and bytes move between sketchstore and Redis in both directions.
+//!   costs nothing extra, except once after deferred updates: see below), and bytes move
+//!   between sketchstore and Redis in both directions.
 //!   Cost: a dense register read or write is a shift-and-mask over two bytes instead of a byte
 //!   load. Most of a dense `add` is the hash, so unpacked `u8` registers (16384 bytes, +33 %)
 //!   would buy nothing measurable and would cost a repack of 16384 registers on every `GET`
 //!   (README, "Performance", has the measured times).
-//! - **Dense values carry a register histogram** (`[u32; 64]`, registers per value), kept up
-//!   to date by every register change. Redis's estimator needs only that histogram, so
-//!   `PFCOUNT` right after a changing `PFADD` is the estimator alone (64 histogram entries)
-//!   instead of Redis's rescan of 16384 registers. A dense value read from
-//!   bytes builds its histogram on its first count, so loading a value only to add to it
-//!   costs nothing extra. Cost: 264 bytes per dense value, two increments per change.
+//! - **Dense values carry an estimator summary** (16 bytes beside the header: the number of
+//!   zero registers, the exact integer `Σ 2^(38−v)` over the other registers, and the
+//!   number of registers above 38), kept up to date by every register change. While no
+//!   register is above 38 (some 2^52 elements), Redis's estimator computes exactly
+//!   `sum·2^−38` before its σ correction (`horner_exact` proves it), so `PFCOUNT` right
+//!   after a changing `PFADD` is one division and a memoized σ instead of Redis's rescan of
+//!   16384 registers; above 38 the count rescans. A dense value read from bytes builds its
+//!   summary on its first count, so loading a value only to add to it costs nothing extra.
+//! - **Large sparse values defer their updates.** Redis's sparse update moves the tail of
+//!   the string on nearly every new register. From 256 bytes on, a value that covers
+//!   exactly 16384 registers logs `(register, value)` instead, with a bitmap of non-zero
+//!   registers, a bitmap of logged ones and the register histogram, so `PFADD` answers
+//!   whether a register changed and `PFCOUNT` counts without the bytes. The log is applied
+//!   in arrival order with Redis's update and promotion check when the bytes are read
+//!   (`GET`, `STRLEN`, `DUMP`, persistence, `PFDEBUG`, `PFMERGE`; a read through `&self` keeps
+//!   the result beside the log until the next change) or when 2048 updates accumulate:
+//!   the bytes are those of the update-by-update walk, because they are made by it.
+//!   Cost: about 4.4 KB beside such a value while it is being written.
 //! - **Small sparse values carry nothing beside their bytes**, so a 20-item HLL stays about
 //!   80 bytes (plus `Vec` slack), as in Redis; walking it costs a few hundred nanoseconds.
 //!   From 256 bytes on, a sparse value gets a boxed index: an opcode boundary about every
@@ -239,6 +252,224 @@ impl Sparse {
     }
 }
 
+/// Smallest sparse value whose updates are deferred (see [`Pending`]). Smaller values apply
+/// each update at once: their walks and moves are short, and their memory stays Redis's.
+const PENDING_MIN_LEN: usize = AUX_MIN_LEN;
+/// Most updates a value defers; the next one applies them all.
+const PENDING_MAX: usize = 2048;
+const BITMAP_WORDS: usize = REGISTERS / 64;
+
+/// The updates of a large sparse value that changed a register but are not yet in its
+/// bytes, and what `PFADD` and `PFCOUNT` need to answer without them.
+///
+/// A sparse update moves the tail of the string and maintains the index; deferred, it is a
+/// push. The updates are applied in arrival order, with Redis's algorithm and promotion
+/// check, when the bytes are read (`GET`, `DUMP`, persistence, `PFDEBUG`, `PFMERGE`...) or
+/// when `PENDING_MAX` accumulate, so the bytes are the ones Redis's update-by-update
+/// walk produces: the sparse encoding depends on the order of updates, so they are
+/// replayed rather than re-encoded. Cost: about 4.3 KB beside a value of at least 256
+/// bytes, plus 4 bytes per deferred update.
+#[derive(Clone)]
+struct Pending {
+    /// Registers that are not 0, deferred updates included.
+    nonzero: [u64; BITMAP_WORDS],
+    /// Registers some deferred update raised (their value is the last such update's).
+    touched: [u64; BITMAP_WORDS],
+    /// Deferred updates in arrival order: register << 8 | value (1..=32).
+    log: Vec<u32>,
+    /// The `hll-sparse-max-bytes` the deferred updates came with.
+    limit: usize,
+    /// Register histogram, deferred updates included.
+    hist: [u32; 64],
+    /// The value with the deferred updates applied, made by the first read through `&self`
+    /// and dropped by the next change.
+    view: std::sync::OnceLock<Box<Repr>>,
+}
+
+impl Pending {
+    /// Starts deferring updates of `s`, which must cover exactly 16384 registers with
+    /// complete opcodes (else `None`: its updates stay immediate, so errors stay where
+    /// Redis reports them).
+    fn start(s: &Sparse, limit: usize) -> Option<Box<Pending>> {
+        if s.past_end != 0 {
+            return None;
+        }
+        let mut p = Box::new(Pending {
+            nonzero: [0; BITMAP_WORDS],
+            touched: [0; BITMAP_WORDS],
+            log: Vec::new(),
+            limit,
+            hist: [0; 64],
+            view: std::sync::OnceLock::new(),
+        });
+        let b = &s.bytes;
+        let (mut at, mut first) = (HEADER_LEN, 0u64);
+        while let Some(&byte) = b.get(at) {
+            let (run, len, value) = op_span(b, 0, at, byte);
+            if at + len > b.len() || first + u64::from(run) > REGISTERS as u64 {
+                return None;
+            }
+            p.hist[usize::from(value)] += run;
+            if value != 0 {
+                for i in first..first + u64::from(run) {
+                    p.nonzero[(i >> 6) as usize] |= 1 << (i & 63);
+                }
+            }
+            first += u64::from(run);
+            at += len;
+        }
+        (first == REGISTERS as u64).then_some(p)
+    }
+
+    /// The latest deferred value of register `index` (one that `touched` marks).
+    fn logged(&self, index: usize) -> u8 {
+        self.log
+            .iter()
+            .rev()
+            .find(|&&e| (e >> 8) as usize == index)
+            .map_or(0, |&e| e as u8)
+    }
+}
+
+impl Sparse {
+    /// `PFADD`'s update deferred: `Some(changed)`, or `None` when it must be applied now
+    /// (a value above 32, a different `sparse_max_bytes` than the deferred updates', or a
+    /// value that does not qualify).
+    #[inline]
+    fn defer(&mut self, index: usize, count: u8, limit: usize) -> Option<bool> {
+        if count > VAL_MAX_VALUE {
+            return None;
+        }
+        if self.pending().is_none() {
+            if self.bytes.len() < PENDING_MIN_LEN {
+                return None;
+            }
+            self.refresh_aux();
+            let p = Pending::start(self, limit)?;
+            self.aux.as_deref_mut()?.pending = Some(p);
+        }
+        let aux = self.aux.as_deref_mut()?;
+        let p = aux.pending.as_deref_mut()?;
+        if p.limit != limit {
+            if !p.log.is_empty() {
+                return None;
+            }
+            p.limit = limit;
+        }
+        let (w, bit) = (index / 64, 1u64 << (index % 64));
+        let old = if p.nonzero[w] & bit == 0 {
+            0
+        } else if p.touched[w] & bit != 0 {
+            p.logged(index)
+        } else {
+            sparse_get(&self.bytes, &aux.pos, &aux.meta, index)
+        };
+        if count <= old {
+            return Some(false);
+        }
+        p.log.push((index as u32) << 8 | u32::from(count));
+        p.nonzero[w] |= bit;
+        p.touched[w] |= bit;
+        p.hist[usize::from(old)] -= 1;
+        p.hist[usize::from(count)] += 1;
+        if p.view.get().is_some() {
+            p.view = std::sync::OnceLock::new();
+        }
+        self.bytes[15] |= STALE_BIT;
+        Some(true)
+    }
+
+    /// Whether deferred updates wait to be applied.
+    #[inline]
+    fn has_pending(&self) -> bool {
+        self.pending().is_some_and(|p| !p.log.is_empty())
+    }
+
+    #[inline]
+    fn pending(&self) -> Option<&Pending> {
+        self.aux.as_deref()?.pending.as_deref()
+    }
+
+    fn pending_mut(&mut self) -> Option<&mut Pending> {
+        self.aux.as_deref_mut()?.pending.as_deref_mut()
+    }
+
+    /// The value with the deferred updates applied, leaving `self` as it is.
+    fn applied(&self) -> Option<&Repr> {
+        let aux = self.aux.as_deref()?;
+        let p = aux.pending.as_deref()?;
+        if p.log.is_empty() {
+            return None;
+        }
+        Some(p.view.get_or_init(|| {
+            let base = Sparse {
+                bytes: self.bytes.clone(),
+                past_end: 0,
+                aux: Some(aux.index_only()),
+            };
+            Box::new(replay(base, &p.log, p.limit))
+        }))
+    }
+}
+
+/// The value of register `index` in the sparse bytes `b` (complete opcodes covering 16384
+/// registers), walking from the nearest of the marks `pos`/`meta` (see [`SparseAux`]).
+fn sparse_get(b: &[u8], pos: &[u32], meta: &[u32], index: usize) -> u8 {
+    let k = meta.partition_point(|&m| (m >> 1) as usize <= index);
+    let (mut at, mut first) = match k.checked_sub(1) {
+        Some(k) => (
+            pos.get(k).map_or(HEADER_LEN, |&p| p as usize),
+            u64::from(meta[k] >> 1),
+        ),
+        None => (HEADER_LEN, 0),
+    };
+    while let Some(&byte) = b.get(at) {
+        let (run, len, value) = op_span(b, 0, at, byte);
+        first += u64::from(run);
+        if (index as u64) < first {
+            return value;
+        }
+        at += len;
+    }
+    0
+}
+
+/// Applies the deferred updates `log` to `base` (which has none of its own) one by one in
+/// arrival order, as they would have been applied when they came: Redis's sparse update,
+/// promotion at the update Redis promotes at, the updates after it on the dense registers.
+/// The header is `base`'s, which is the current one (the updates' invalidations are in it).
+fn replay(mut base: Sparse, log: &[u32], limit: usize) -> Repr {
+    let mut header = [0u8; HEADER_LEN];
+    header.copy_from_slice(&base.bytes[..HEADER_LEN]);
+    base.refresh_aux();
+    let mut done = 0;
+    for &e in log {
+        let (index, count) = ((e >> 8) as usize, e as u8);
+        match sparse_set(&mut base, index, count, limit, Cursor::START).0 {
+            SparseSet::Unchanged | SparseSet::Changed => done += 1,
+            // A deferred value covers exactly 16384 registers with complete opcodes, which
+            // updates preserve, so nothing is corrupt here.
+            SparseSet::Promote | SparseSet::Corrupt => break,
+        }
+    }
+    let rest = &log[done..];
+    if rest.is_empty() {
+        base.bytes[..HEADER_LEN].copy_from_slice(&header);
+        return Repr::Sparse(base);
+    }
+    match sparse_to_dense(&base) {
+        Ok(mut dense) => {
+            for &e in rest {
+                dense.raise((e >> 8) as usize, e as u8);
+            }
+            dense.bytes[..HEADER_LEN].copy_from_slice(&header);
+            dense.bytes[4] = ENC_DENSE;
+            Repr::Dense(dense)
+        }
+        Err(_) => Repr::Sparse(base),
+    }
+}
+
 /// Smallest sparse value that gets a [`SparseAux`]: below it a walk is a few hundred
 /// nanoseconds and the index would double the memory.
 const AUX_MIN_LEN: usize = 256;
@@ -268,6 +499,11 @@ struct SparseAux {
     /// (then every count fits: at most 16384).
     hist: [u16; 64],
     hist_ok: bool,
+    /// Deferred updates, kept only for values that cover exactly 16384 registers (in the
+    /// index, which every value of at least `PENDING_MIN_LEN` bytes has, so that the value
+    /// itself stays small). While it holds updates, the bytes are the value before them
+    /// except for the header, which is always the current one.
+    pending: Option<Box<Pending>>,
 }
 
 /// An update of one opcode, as the index needs to follow it (offsets in the new bytes).
@@ -317,6 +553,17 @@ impl SparseAux {
         }
     }
 
+    /// A copy without the deferred updates.
+    fn index_only(&self) -> Box<SparseAux> {
+        Box::new(SparseAux {
+            pos: self.pos.clone(),
+            meta: self.meta.clone(),
+            hist: self.hist,
+            hist_ok: self.hist_ok,
+            pending: None,
+        })
+    }
+
     fn build(s: &[u8]) -> Option<Box<SparseAux>> {
         if s.len() > u32::MAX as usize {
             return None;
@@ -346,6 +593,7 @@ impl SparseAux {
             meta,
             hist: hist.map(|c| c as u16),
             hist_ok,
+            pending: None,
         }))
     }
 
@@ -458,19 +706,74 @@ impl SparseAux {
 
 #[derive(Clone)]
 struct Dense {
+    /// What the estimator needs of the registers; exact whenever `stats_ok`. Placed before
+    /// the bytes so that it shares a cache line with the header.
+    stats: Stats,
+    stats_ok: bool,
     /// The whole Redis string; encoding byte 0.
     bytes: [u8; DENSE_LEN],
-    /// Number of registers holding each value; exact whenever `hist_ok`.
-    hist: [u32; 64],
-    hist_ok: bool,
+}
+
+/// The register summary the estimator reads, kept up to date by every register change so
+/// that a count right after a change reads a few words instead of 16384 registers.
+///
+/// `sum` is `Σ 2^(38−v)` over the registers with `1 <= v <= 38`: the estimator's
+/// `Σ C[v]·2^−v` scaled to an integer (at most 2^14·2^37, so exact, and exact again as a
+/// double). While `high` is 0, [`horner_exact`] applies and its result is `sum·2^−38`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Stats {
+    sum: u64,
+    /// Registers at 0.
+    zeros: u32,
+    /// Registers above 38 (then the estimator takes the full histogram).
+    high: u32,
+}
+
+/// Highest register value [`Stats::sum`] covers.
+const SUM_TOP: u8 = 38;
+
+/// Per register value: its term in [`Stats::sum`] (0 for 0 and for values above 38).
+const SUM_WEIGHT: [u64; 64] = {
+    let mut w = [0u64; 64];
+    let mut v = 1;
+    while v <= SUM_TOP as usize {
+        w[v] = 1 << (SUM_TOP as usize - v);
+        v += 1;
+    }
+    w
+};
+
+impl Stats {
+    fn of(hist: &[u32; 64]) -> Stats {
+        let mut st = Stats {
+            zeros: hist[0],
+            ..Stats::default()
+        };
+        for (v, &c) in hist.iter().enumerate() {
+            st.sum += SUM_WEIGHT[v] * u64::from(c);
+            if v > usize::from(SUM_TOP) {
+                st.high += c;
+            }
+        }
+        st
+    }
+
+    /// Follows one register going from `old` to `new` (both at most 63).
+    #[inline]
+    fn raised(&mut self, old: u8, new: u8) {
+        let (old, new) = (old & REGISTER_MAX, new & REGISTER_MAX);
+        self.sum = self.sum - SUM_WEIGHT[usize::from(old)] + SUM_WEIGHT[usize::from(new)];
+        self.zeros -= u32::from(old == 0);
+        self.high = self.high + u32::from(new > SUM_TOP) - u32::from(old > SUM_TOP);
+    }
 }
 
 impl Dense {
     fn zeroed() -> Box<Dense> {
         Box::new(Dense {
+            stats: Stats::default(),
+            stats_ok: false,
             bytes: [0; DENSE_LEN],
-            hist: [0; 64],
-            hist_ok: false,
         })
     }
 
@@ -487,19 +790,26 @@ impl Dense {
             return false;
         }
         dense_set(regs, index, count);
-        if self.hist_ok {
-            self.hist[usize::from(old)] -= 1;
-            self.hist[usize::from(count & REGISTER_MAX)] += 1;
+        if self.stats_ok {
+            self.stats.raised(old, count);
         }
         true
     }
 
-    fn histogram(&mut self) -> &[u32; 64] {
-        if !self.hist_ok {
-            self.hist = dense_histogram(self.registers());
-            self.hist_ok = true;
+    /// The estimate of the registers, from the summary when it applies.
+    fn estimate(&mut self) -> u64 {
+        if !self.stats_ok {
+            self.stats = Stats::of(&dense_histogram(self.registers()));
+            self.stats_ok = true;
         }
-        &self.hist
+        self.estimate_ref()
+    }
+
+    fn estimate_ref(&self) -> u64 {
+        match self.stats_ok && self.stats.high == 0 {
+            true => estimate_from_sum(self.stats.sum, self.stats.zeros),
+            false => estimate(&dense_histogram(self.registers())),
+        }
     }
 }
 
@@ -568,9 +878,81 @@ impl HyperLogLog {
         }
     }
 
+    /// The representation with any deferred updates applied (made once, on the first read).
+    fn current(&self) -> &Repr {
+        if let Repr::Sparse(s) = &self.repr {
+            if let Some(r) = s.applied() {
+                return r;
+            }
+        }
+        &self.repr
+    }
+
+    /// Applies deferred updates to the bytes (see [`Pending`]), keeping what lets later
+    /// updates be deferred.
+    fn settle(&mut self) {
+        let Repr::Sparse(s) = &mut self.repr else {
+            return;
+        };
+        if !s.has_pending() {
+            return;
+        }
+        let Some(mut p) = s.aux.as_deref_mut().and_then(|a| a.pending.take()) else {
+            return;
+        };
+        let out = match p.view.take() {
+            Some(v) => *v,
+            None => {
+                let base = Sparse {
+                    bytes: std::mem::take(&mut s.bytes),
+                    past_end: s.past_end,
+                    aux: s.aux.take(),
+                };
+                replay(base, &p.log, p.limit)
+            }
+        };
+        p.log.clear();
+        p.touched = [0; BITMAP_WORDS];
+        self.repr = out;
+        // Kept when the result has an index (it is large and sparse); else it goes.
+        if let Repr::Sparse(Sparse { aux: Some(a), .. }) = &mut self.repr {
+            a.pending = Some(p);
+        }
+    }
+
+    /// Applies deferred updates and stops deferring (before an operation that rewrites the
+    /// bytes itself).
+    fn settle_all(&mut self) {
+        self.settle();
+        if let Repr::Sparse(Sparse { aux: Some(a), .. }) = &mut self.repr {
+            a.pending = None;
+        }
+    }
+
+    /// The header, always current (deferred updates never hold back a header change).
+    fn header(&self) -> &[u8] {
+        match &self.repr {
+            Repr::Sparse(s) => &s.bytes[..HEADER_LEN],
+            Repr::Dense(d) => &d.bytes[..HEADER_LEN],
+        }
+    }
+
+    /// Bytes held for this value, for memory accounting: the string as last applied, and
+    /// the side data of deferred updates. Unlike [`len`](Self::len) it applies nothing.
+    pub fn memory_len(&self) -> usize {
+        match &self.repr {
+            Repr::Sparse(s) => {
+                s.bytes.capacity()
+                    + s.pending()
+                        .map_or(0, |p| std::mem::size_of::<Pending>() + p.log.capacity() * 4)
+            }
+            Repr::Dense(_) => DENSE_LEN,
+        }
+    }
+
     /// The Redis string holding this value.
     pub fn as_bytes(&self) -> &[u8] {
-        match &self.repr {
+        match self.current() {
             Repr::Sparse(s) => &s.bytes,
             Repr::Dense(d) => &d.bytes,
         }
@@ -588,7 +970,7 @@ impl HyperLogLog {
 
     /// `PFDEBUG ENCODING`.
     pub fn encoding(&self) -> HllEncoding {
-        match self.repr {
+        match self.current() {
             Repr::Sparse(_) => HllEncoding::Sparse,
             Repr::Dense(_) => HllEncoding::Dense,
         }
@@ -606,7 +988,7 @@ impl HyperLogLog {
 
     /// The cached cardinality if the header marks it valid.
     pub fn cached_count(&self) -> Option<u64> {
-        let card = header_card(self.as_bytes());
+        let card = header_card(self.header());
         (card >> 63 == 0).then_some(card)
     }
 
@@ -617,7 +999,7 @@ impl HyperLogLog {
         if index >= REGISTERS {
             return 0;
         }
-        match &self.repr {
+        match self.current() {
             Repr::Dense(d) => dense_get(d.registers(), index),
             Repr::Sparse(s) => {
                 let mut found = 0;
@@ -652,6 +1034,17 @@ impl HyperLogLog {
     ) -> Result<bool, HllError> {
         let index = index & (REGISTERS - 1);
         let count = count & REGISTER_MAX;
+        if let Repr::Sparse(s) = &mut self.repr {
+            if let Some(changed) = s.defer(index, count, sparse_max_bytes) {
+                if s.pending().is_some_and(|p| p.log.len() >= PENDING_MAX) {
+                    self.settle();
+                }
+                return Ok(changed);
+            }
+            if s.pending().is_some() {
+                self.settle_all();
+            }
+        }
         match &mut self.repr {
             Repr::Dense(d) => {
                 let changed = d.raise(index, count);
@@ -695,7 +1088,10 @@ impl HyperLogLog {
             });
         }
         let value = match &mut self.repr {
-            Repr::Dense(d) => estimate(d.histogram()),
+            Repr::Dense(d) => d.estimate(),
+            Repr::Sparse(s) if s.pending().is_some() => {
+                estimate(&s.pending().map_or([0; 64], |p| p.hist))
+            }
             Repr::Sparse(s) => {
                 s.refresh_aux();
                 match &s.aux {
@@ -709,6 +1105,20 @@ impl HyperLogLog {
             Repr::Sparse(s) => &mut s.bytes[..HEADER_LEN],
         };
         header[8..16].copy_from_slice(&value.to_le_bytes());
+        if let Some(p) = match &mut self.repr {
+            Repr::Sparse(s) => s.pending_mut(),
+            Repr::Dense(_) => None,
+        } {
+            // A view made before the count carries the header of that time.
+            let view_header = match p.view.get_mut().map(|v| &mut **v) {
+                Some(Repr::Sparse(v)) => Some(&mut v.bytes[..HEADER_LEN]),
+                Some(Repr::Dense(v)) => Some(&mut v.bytes[..HEADER_LEN]),
+                None => None,
+            };
+            if let Some(h) = view_header {
+                h[8..16].copy_from_slice(&value.to_le_bytes());
+            }
+        }
         Ok(Count {
             value,
             cache_written: true,
@@ -718,8 +1128,10 @@ impl HyperLogLog {
     /// The estimate from the registers, ignoring and not touching the cache.
     pub fn estimate(&self) -> Result<u64, HllError> {
         match &self.repr {
-            Repr::Dense(d) if d.hist_ok => Ok(estimate(&d.hist)),
-            Repr::Dense(d) => Ok(estimate(&dense_histogram(d.registers()))),
+            Repr::Dense(d) => Ok(d.estimate_ref()),
+            Repr::Sparse(s) if s.pending().is_some() => {
+                Ok(estimate(&s.pending().map_or([0; 64], |p| p.hist)))
+            }
             Repr::Sparse(s) => match &s.aux {
                 Some(aux) if aux.hist_ok => Ok(estimate(&aux.hist.map(u32::from))),
                 _ => Ok(estimate(&sparse_histogram(s)?)),
@@ -729,6 +1141,7 @@ impl HyperLogLog {
 
     /// `PFDEBUG TODENSE`: converts a sparse value; returns whether it was sparse.
     pub fn to_dense(&mut self) -> Result<bool, HllError> {
+        self.settle_all();
         match &self.repr {
             Repr::Dense(_) => Ok(false),
             Repr::Sparse(s) => {
@@ -741,7 +1154,7 @@ impl HyperLogLog {
     /// `PFDEBUG DECODE`: the sparse opcodes as text (`Z:n`, `z:n`, `v:value,run`), or `None`
     /// for a dense value (Redis: `ERR HLL encoding is not sparse`).
     pub fn sparse_decode(&self) -> Option<String> {
-        let Repr::Sparse(s) = &self.repr else {
+        let Repr::Sparse(s) = self.current() else {
             return None;
         };
         let mut out = String::new();
@@ -820,7 +1233,7 @@ impl HllUnion {
     /// Raises every register to `hll`'s (Redis's `hllMerge`). A sparse `hll` must cover
     /// exactly 16384 registers.
     pub fn merge(&mut self, hll: &HyperLogLog) -> Result<(), HllError> {
-        match &hll.repr {
+        match hll.current() {
             Repr::Dense(d) => {
                 self.any_dense = true;
                 for (group, max) in d
@@ -871,6 +1284,7 @@ impl HllUnion {
         sparse_max_bytes: usize,
     ) -> Result<HyperLogLog, HllError> {
         let mut out = dest.unwrap_or_default();
+        out.settle_all();
         if let Repr::Sparse(s) = &out.repr {
             // Redis validated the destination while merging it; repeat that check so a
             // destination that was not merged cannot reach the sparse updates corrupt.
@@ -922,8 +1336,8 @@ impl HllUnion {
                 }
                 pack4(group, r);
             }
-            d.hist = dense_histogram(d.registers());
-            d.hist_ok = true;
+            d.stats = Stats::of(&dense_histogram(d.registers()));
+            d.stats_ok = true;
         }
         match &mut out.repr {
             Repr::Dense(d) => d.bytes[15] |= STALE_BIT,
@@ -1243,8 +1657,8 @@ fn sparse_to_dense(s: &Sparse) -> Result<Box<Dense>, HllError> {
     hist[0] = REGISTERS as u32 - nonzero;
     dense.bytes[..HEADER_LEN].copy_from_slice(&s.bytes[..HEADER_LEN]);
     dense.bytes[4] = ENC_DENSE;
-    dense.hist = hist;
-    dense.hist_ok = true;
+    dense.stats = Stats::of(&hist);
+    dense.stats_ok = true;
     Ok(dense)
 }
 
@@ -1477,12 +1891,27 @@ fn merge_adjacent_vals(s: &mut Vec<u8>, mut p: usize) -> (bool, usize) {
 
 /// Ertl's improved estimator over a register histogram, in Redis's order of operations.
 fn estimate(hist: &[u32; 64]) -> u64 {
-    let m = REGISTERS as f64;
-    let mut z = match horner_exact(hist) {
+    let z = match horner_exact(hist) {
         Some(z) => z,
         None => horner(hist),
     };
-    z += m * sigma_of(hist[0]);
+    finish_estimate(z, hist[0])
+}
+
+/// [`estimate`] from a [`Stats`] summary without registers above 38: there the first half
+/// is exactly `sum·2^−38` (see [`horner_exact`]).
+#[inline]
+fn estimate_from_sum(sum: u64, zeros: u32) -> u64 {
+    // 2^-38, built from its bits (exact); `sum` < 2^52 converts exactly.
+    let scale = f64::from_bits((1023 - u64::from(SUM_TOP)) << 52);
+    finish_estimate(sum as f64 * scale, zeros)
+}
+
+/// The second half of the estimator, from the first half `z`.
+#[inline]
+fn finish_estimate(mut z: f64, zeros: u32) -> u64 {
+    let m = REGISTERS as f64;
+    z += m * sigma_of(zeros);
     let e = ALPHA_INF * m * m / z;
     // `llroundl` rounds half away from zero, like `f64::round`; out of range (infinite when
     // every register is >= 52) it yields i64::MIN.
@@ -1624,8 +2053,20 @@ pub fn fuzz_load_add_count(data: &[u8]) {
         assert_eq!(h.cached_count(), (c >> 63 == 0).then_some(c));
         assert_eq!(h.count(), Ok(c));
     }
+    if let Some(p) = match &h.repr {
+        Repr::Sparse(s) => s.pending(),
+        Repr::Dense(_) => None,
+    } {
+        let mut fresh = HyperLogLog::from_redis_bytes(h.as_bytes()).expect("own bytes");
+        let _ = fresh.to_dense();
+        if let Repr::Dense(d) = &fresh.repr {
+            assert_eq!(p.hist, dense_histogram(d.registers()));
+        }
+    }
     match &h.repr {
-        Repr::Dense(d) if d.hist_ok => assert_eq!(d.hist, dense_histogram(d.registers())),
+        Repr::Dense(d) if d.stats_ok => {
+            assert_eq!(d.stats, Stats::of(&dense_histogram(d.registers())))
+        }
         Repr::Sparse(s) => {
             if let Some(aux) = &s.aux {
                 aux.assert_consistent(&s.bytes, s.past_end);
@@ -2387,6 +2828,86 @@ mod tests {
         }
     }
 
+    /// Deferred updates give the bytes, counts and promotion point of immediate ones,
+    /// whatever reads come between them.
+    #[test]
+    fn deferred_updates_match_immediate_ones() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        for (limit, reads) in [(3000usize, 0u32), (3000, 5), (1500, 50), (20000, 300)] {
+            let mut lazy = HyperLogLog::new();
+            let mut eager = HyperLogLog::new();
+            let mut deferred = 0;
+            for i in 0..12_000u32 {
+                // Some items twice, and some registers raised again.
+                let item: [u8; 8] = if i % 7 == 3 {
+                    (u64::from(i / 2)).to_le_bytes()
+                } else {
+                    rng.gen()
+                };
+                let a = lazy.add(&item, limit);
+                let b = add_without_index(&mut eager, &item, limit);
+                assert_eq!(a, Ok(b), "limit {limit} item {i}");
+                if let Repr::Sparse(s) = &lazy.repr {
+                    deferred += usize::from(s.has_pending());
+                }
+                if reads > 0 && rng.gen_range(0..reads) == 0 {
+                    assert_eq!(lazy.as_bytes(), eager.as_bytes(), "limit {limit} item {i}");
+                    assert_eq!(lazy.encoding(), eager.encoding());
+                }
+                if rng.gen_range(0..40) == 0 {
+                    assert_eq!(lazy.count(), eager.count(), "limit {limit} item {i}");
+                    assert_eq!(lazy.cached_count(), eager.cached_count());
+                    // The reference walks without an index.
+                    if let Repr::Sparse(s) = &mut eager.repr {
+                        s.aux = None;
+                    }
+                }
+                if i % 1000 == 999 {
+                    assert_eq!(lazy.as_bytes(), eager.as_bytes(), "limit {limit} item {i}");
+                    let idx = rng.gen_range(0..REGISTERS);
+                    assert_eq!(lazy.register(idx), eager.register(idx));
+                    assert_eq!(lazy.sparse_decode(), eager.sparse_decode());
+                    assert_eq!(lazy.estimate(), eager.estimate());
+                }
+            }
+            assert!(deferred > 0, "limit {limit}: nothing was deferred");
+            assert_eq!(lazy.as_bytes(), eager.as_bytes());
+            assert_eq!(lazy.count(), eager.count());
+            assert_eq!(lazy.as_bytes(), eager.as_bytes());
+        }
+    }
+
+    /// A value with deferred updates merges, converts and clones as its bytes say.
+    #[test]
+    fn deferred_updates_before_merge_and_todense() {
+        let mut a = HyperLogLog::new();
+        let mut b = HyperLogLog::new();
+        for i in 0..400u32 {
+            a.add(format!("a{i}").as_bytes(), 3000).unwrap();
+            b.add(format!("b{i}").as_bytes(), 3000).unwrap();
+        }
+        let Repr::Sparse(s) = &a.repr else {
+            panic!("sparse expected")
+        };
+        assert!(s.has_pending());
+        let a_bytes = a.as_bytes().to_vec();
+        let a2 = HyperLogLog::from_redis_bytes(&a_bytes).unwrap();
+        let merged = HyperLogLog::merge(Some(a.clone()), &[&b], 3000).unwrap();
+        let merged2 = HyperLogLog::merge(Some(a2.clone()), &[&b], 3000).unwrap();
+        assert_eq!(merged.as_bytes(), merged2.as_bytes());
+        assert_eq!(
+            HyperLogLog::union_count(&[&a, &b]),
+            HyperLogLog::union_count(&[&a2, &b])
+        );
+        let mut c = a.clone();
+        let mut c2 = a2.clone();
+        assert_eq!(c.to_dense(), Ok(true));
+        assert_eq!(c2.to_dense(), Ok(true));
+        assert_eq!(c.as_bytes(), c2.as_bytes());
+        assert_eq!(a.clone().count(), a2.clone().count());
+        assert_eq!(a, a2);
+    }
+
     /// The index of large sparse values never changes the bytes and stays consistent.
     #[test]
     fn sparse_index_matches_plain_walk() {
@@ -2486,9 +3007,11 @@ mod tests {
         let Repr::Dense(d) = &mut h.repr else {
             panic!("dense expected")
         };
-        assert!(d.hist_ok);
-        assert_eq!(d.hist, dense_histogram(d.registers()));
-        assert_eq!(d.hist.iter().sum::<u32>(), REGISTERS as u32);
+        assert!(d.stats_ok);
+        let hist = dense_histogram(d.registers());
+        assert_eq!(hist.iter().sum::<u32>(), REGISTERS as u32);
+        assert_eq!(d.stats, Stats::of(&hist));
+        assert_eq!(d.estimate_ref(), estimate(&hist));
         let mut regs = [0u8; REGISTERS];
         let mut d2 = Dense::zeroed();
         let mut rng = ChaCha8Rng::seed_from_u64(7);
