@@ -6,9 +6,8 @@
 //! chooses the shard (its top 12 bits), the bucket its table probe starts at (the next 28)
 //! and its control byte (from the low 24). For a key with a Redis Cluster hash tag the
 //! shard bits come from the tag, so one session's keys share a shard (one lock per
-//! transaction, and snapshots save them together); for a tag's few field keys
-//! (`ss:{id}:pages`) the bucket bits too, so they sit side by side in the table. The hash
-//! is stored beside the key, so growth never rehashes key bytes.
+//! transaction, and snapshots save them together) while their buckets still spread. The
+//! hash is stored beside the key, so growth never rehashes key bytes.
 //!
 //! # Representation
 //!
@@ -55,48 +54,21 @@ const KEY_BITS: u32 = 24;
 /// that a key with a Redis Cluster hash tag takes its top 12 bits (those that choose the
 /// shard) from the hash of the tag. All keys of one tag therefore share a shard, as they
 /// share a slot on a cluster, so a transaction over one session's keys takes one lock. The
-/// other 52 bits still come from the whole key, which spreads a shard's keys over its table,
-/// except for a [`field_key`]: it takes the bucket bits ([`PLACE_BITS`]) from the tag as
-/// well, so the field keys of one tag (a session's `ss:{id}:pages`, `:views`, ...) start
-/// their probes at the same bucket and sit side by side: finding a session's five keys costs
-/// one control group and a few adjacent slots from memory instead of five of each (the
-/// pageview measured x1.22-x1.26 of its floor this way, x1.38-x1.75 without). Only field
-/// keys do: every key of a tag placed at one bucket would make a tag with many keys
-/// (`{tenant}:item:<n>`) one long probe run, each lookup walking all of them.
+/// other 52 bits still come from the whole key, which spreads a shard's keys over its table.
+///
+/// Taking the bucket bits ([`PLACE_BITS`]) from the tag too puts a session's keys side by
+/// side in the table (one control group and adjacent slots to fetch), but every key of a tag
+/// then starts its probe at the same bucket, and a tag with many keys (`{tenant}:item:<n>`)
+/// makes each lookup walk all of them. Limited to a tag's few "field" keys
+/// (`{tag}:<lowercase name>`) it was safe, but nine runs of the pageview against its floor
+/// on a shared machine showed no gain beyond their spread (run medians x1.22-x1.78 of the
+/// floor with it, x1.22-x1.57 without), so it is not done.
 #[inline]
 pub(crate) fn key_hash(key: &[u8]) -> u64 {
     let full = xxhash_rust::xxh3::xxh3_64(key);
     match hash_tag(key) {
-        Some(tag) => {
-            let from_tag = if field_key(key) {
-                SHARD_BITS | PLACE_BITS
-            } else {
-                SHARD_BITS
-            };
-            (xxhash_rust::xxh3::xxh3_64(tag) & from_tag) | (full & !from_tag)
-        }
+        Some(tag) => (xxhash_rust::xxh3::xxh3_64(tag) & SHARD_BITS) | (full & !SHARD_BITS),
         None => full,
-    }
-}
-
-/// The longest field name of a [`field_key`].
-const FIELD_NAME_MAX: usize = 12;
-
-/// Whether `key`, which has a hash tag, ends right after the tag's `}` with `:` and a field
-/// name of 1 to [`FIELD_NAME_MAX`] ASCII lowercase letters: the per-entity keys an
-/// application keeps a handful of under one tag. Names with digits or other bytes (ids,
-/// counters) are not field names, so a tag's keys numbered by an id spread over the table.
-#[inline]
-fn field_key(key: &[u8]) -> bool {
-    let Some(close) = key.iter().position(|&b| b == b'}') else {
-        return false;
-    };
-    match key.get(close + 1..) {
-        Some([b':', name @ ..]) => {
-            (1..=FIELD_NAME_MAX).contains(&name.len())
-                && name.iter().all(|b| b.is_ascii_lowercase())
-        }
-        _ => false,
     }
 }
 
@@ -530,30 +502,6 @@ mod tests {
     }
 
     #[test]
-    fn field_keys_are_a_tag_then_a_short_lowercase_name() {
-        for k in [
-            "ss:{u1}:pages",
-            "{u}:activity",
-            "x{u}:abcdefghijkl",
-            "{u}:a",
-        ] {
-            assert!(field_key(k.as_bytes()), "{k}");
-        }
-        for k in [
-            "ss:{u1}:item:1",
-            "{u}:item1",
-            "{u}:",
-            "{u}pages",
-            "{u}:abcdefghijklm",
-            "{u}:Pages",
-            "{u}:pages:",
-            "nobrace",
-        ] {
-            assert!(!field_key(k.as_bytes()), "{k}");
-        }
-    }
-
-    #[test]
     fn a_tags_keys_are_all_found() {
         use super::super::value::StrValue;
         let mut shard = Shard::default();
@@ -617,15 +565,8 @@ mod tests {
             a & SHARD_BITS,
             xxhash_rust::xxh3::xxh3_64(b"u1") & SHARD_BITS
         );
-        // Field keys of one tag start their probes at one bucket, with different control
-        // bytes; other keys of the tag spread.
-        let (ta, tb) = (table_hash(a), table_hash(b));
-        assert_eq!(ta & 0xff_ffff, tb & 0xff_ffff);
-        assert_ne!(ta >> 57, tb >> 57);
-        let c = key_hash(b"ss:{u1}:item:1");
-        let d = key_hash(b"ss:{u1}:item:2");
-        assert_eq!(c & SHARD_BITS, a & SHARD_BITS);
-        assert_ne!(table_hash(c) & 0xff_ffff, table_hash(d) & 0xff_ffff);
+        // Their probes start at different buckets.
+        assert_ne!(table_hash(a) & 0xff_ffff, table_hash(b) & 0xff_ffff);
         assert_eq!(key_hash(b"plain"), xxhash_rust::xxh3::xxh3_64(b"plain"));
         assert_eq!(key_hash(b"{}x"), xxhash_rust::xxh3::xxh3_64(b"{}x"));
         // Distinct tags spread over the shards.
