@@ -409,7 +409,10 @@ fn foreign_and_newer_files_fail_clearly() {
     )
     .unwrap();
     // A Redis RDB file is not foreign: it loads (this one holds no keys).
-    assert_eq!(Store::open(&bad).expect("an empty dump.rdb").stored_keys(), 0);
+    assert_eq!(
+        Store::open(&bad).expect("an empty dump.rdb").stored_keys(),
+        0
+    );
     std::fs::write(&bad, b"{\"json\": true}").unwrap();
     assert!(open_err(&bad).contains("Wrong signature"));
     let (_, mut bytes) = sample_snapshot(&dir);

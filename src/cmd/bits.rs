@@ -370,15 +370,21 @@ impl<'a, const RO: bool> Command<'a> for BitField<'a, RO> {
         Ok(BitField { key, ops })
     }
     fn apply(self, db: &mut Db<'_>) -> Reply {
-        match db.bitfield(self.key, &self.ops) {
-            Ok(items) => Reply::Array(
-                items
-                    .into_iter()
-                    .map(|v| v.map_or(Reply::Nil, Reply::Integer))
-                    .collect(),
-            ),
-            Err(e) => Reply::Error(e.to_string()),
-        }
+        bitfield_reply(db, self.key, &self.ops)
+    }
+}
+
+/// BITFIELD's reply to `ops` run on `key` (shared with the typed transaction op, which
+/// holds its ops borrowed).
+pub(crate) fn bitfield_reply(db: &mut Db<'_>, key: &[u8], ops: &[BitfieldOp]) -> Reply {
+    match db.bitfield(key, ops) {
+        Ok(items) => Reply::Array(
+            items
+                .into_iter()
+                .map(|v| v.map_or(Reply::Nil, Reply::Integer))
+                .collect(),
+        ),
+        Err(e) => Reply::Error(e.to_string()),
     }
 }
 

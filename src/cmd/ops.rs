@@ -11,7 +11,7 @@
 //! another backend `TxOp::to_argv` (in `crate::backend`, beside the other argv builders)
 //! gives the command as Redis takes it.
 
-use super::bits::BitField;
+use super::bits::bitfield_reply;
 use super::bloom::BfAdd;
 use super::generic::Expire;
 use super::hll::{PfAdd, PfCount};
@@ -70,16 +70,23 @@ impl<'a> TxOp<'a> {
         }
     }
 
+    /// Whether Redis refuses the command while over `maxmemory` (its `denyoom` flag):
+    /// fixed per command, so a typed transaction never looks its commands up in the table
+    /// (the `typed_ops_carry_their_commands_denyoom_flags` test pins it to the table).
+    pub(crate) fn denyoom(&self) -> bool {
+        match self {
+            TxOp::PfAdd(..) | TxOp::Incr(_) | TxOp::Bitfield(..) | TxOp::BfAdd(..) => true,
+            TxOp::PfCount(_) | TxOp::Get(_) | TxOp::PExpire(..) => false,
+        }
+    }
+
     /// Runs the command on a view that holds its key's shard: its command struct's `apply`.
     pub(crate) fn run(&self, db: &mut Db<'_>) -> Reply {
         match *self {
             TxOp::PfAdd(key, items) => PfAdd { key, items }.apply(db),
             TxOp::Incr(key) => IncrBy::<false, false> { key, by: 1 }.apply(db),
-            TxOp::Bitfield(key, ops) => BitField::<false> {
-                key,
-                ops: ops.to_vec(),
-            }
-            .apply(db),
+            // BITFIELD's own apply, without copying the ops into a `BitField`.
+            TxOp::Bitfield(key, ops) => bitfield_reply(db, key, ops),
             TxOp::PfCount(key) => PfCount {
                 keys: std::slice::from_ref(&key),
             }
@@ -104,9 +111,7 @@ impl crate::store::Store {
     /// parsing it.
     pub(crate) fn exec_ops(&self, ops: &[TxOp<'_>]) -> crate::Result<Vec<Reply>> {
         for op in ops {
-            let denyoom = super::lookup(op.name().as_bytes())
-                .is_some_and(|s| s.flags.has(super::Flags::WRITE_DENYOOM));
-            if self.check_memory(denyoom).is_err() {
+            if self.check_memory(op.denyoom()).is_err() {
                 return Err(crate::Error::from_reply_text(
                     "EXECABORT Transaction discarded because of previous errors.",
                 ));
@@ -185,6 +190,29 @@ mod tests {
             typed.execute(&["BF.CARD", "f"]),
             argv.execute(&["BF.CARD", "f"])
         );
+    }
+
+    #[test]
+    fn typed_ops_carry_their_commands_denyoom_flags() {
+        let bf: [BitfieldOp; 0] = [];
+        let items: [&[u8]; 1] = [b"a"];
+        let d = Duration::from_secs(1);
+        for op in [
+            TxOp::PfAdd(b"k", &items),
+            TxOp::Incr(b"k"),
+            TxOp::Bitfield(b"k", &bf),
+            TxOp::PfCount(b"k"),
+            TxOp::BfAdd(b"k", b"a"),
+            TxOp::Get(b"k"),
+            TxOp::PExpire(b"k", d),
+        ] {
+            let spec = crate::cmd::lookup(op.name().as_bytes()).expect("a known command");
+            assert_eq!(
+                op.denyoom(),
+                spec.flags.has(crate::cmd::Flags::WRITE_DENYOOM),
+                "{op:?}"
+            );
+        }
     }
 
     /// An owned op, for generating random transactions.

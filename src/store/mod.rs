@@ -456,10 +456,21 @@ impl Store {
             Lock::Keys(keys) => {
                 let mut idx: SmallVec<[usize; GUARDS]> = SmallVec::new();
                 for k in keys {
-                    let hash = key_hash(k);
-                    if hashes.len() < REMEMBERED_KEYS {
-                        hashes.push((*k, hash));
-                    }
+                    // A transaction names each key several times (a pageview: five keys in
+                    // eleven commands), from the same slice: it is hashed once.
+                    let seen = hashes
+                        .iter()
+                        .find(|(r, _)| r.as_ptr() == k.as_ptr() && r.len() == k.len());
+                    let hash = match seen {
+                        Some(&(_, h)) => h,
+                        None => {
+                            let h = key_hash(k);
+                            if hashes.len() < REMEMBERED_KEYS {
+                                hashes.push((*k, h));
+                            }
+                            h
+                        }
+                    };
                     let i = base + inner.shard_of(hash);
                     if !idx.contains(&i) {
                         idx.push(i);
