@@ -7,8 +7,11 @@
 # Usage: scripts/bench-server.sh [ROUNDS] [REQUESTS]
 #   ROUNDS    repetitions of the whole table (default 3)
 #   REQUESTS  requests per redis-benchmark run (default 100000)
-# Environment: CLIENTS (default 50), TESTS (default "set,get,incr,lpush,lpop,pfadd"),
-#              PIPELINES (default "1 16").
+# Environment: CLIENTS (default 50), TESTS (redis-benchmark's -t list, default
+#              "set,get,incr,lpush,lpop"), PFADD (1, the default, also runs PFADD on random
+#              elements as a custom command: redis-benchmark has no -t for it),
+#              PIPELINES (default "1 16"), SERVER_ENV (environment for sketchstore-server,
+#              e.g. "TOKIO_WORKER_THREADS=1").
 # Needs redis-server and redis-benchmark (Debian: redis-server, redis-tools) and a release
 # build: cargo build --release --bin sketchstore-server.
 set -eu
@@ -16,7 +19,9 @@ set -eu
 ROUNDS=${1:-3}
 REQUESTS=${2:-100000}
 CLIENTS=${CLIENTS:-50}
-TESTS=${TESTS:-set,get,incr,lpush,lpop,pfadd}
+TESTS=${TESTS:-set,get,incr,lpush,lpop}
+PFADD=${PFADD:-1}
+SERVER_ENV=${SERVER_ENV:-}
 PIPELINES=${PIPELINES:-"1 16"}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${SKETCHSTORE_SERVER:-$ROOT/target/release/sketchstore-server}
@@ -29,7 +34,7 @@ done
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 P_OURS=$(free_port); P_REDIS=$(free_port)
 DIR=$(mktemp -d)
-"$BIN" --port "$P_OURS" --save "" --dir "$DIR" >/dev/null 2>&1 &
+env $SERVER_ENV "$BIN" --port "$P_OURS" --save "" --dir "$DIR" >/dev/null 2>&1 &
 PID_OURS=$!
 redis-server --port "$P_REDIS" --save "" --appendonly no --dir "$DIR" >/dev/null 2>&1 &
 PID_REDIS=$!
@@ -47,6 +52,13 @@ while [ "$round" -le "$ROUNDS" ]; do
                 | tail -n +2 | tr -d '"' | while IFS=, read -r test rps rest; do
                     echo "$round $p $server $test $rps" >> "$OUT"
                 done
+            if [ "$PFADD" = 1 ]; then
+                redis-benchmark -p "$port" -q -n "$REQUESTS" -c "$CLIENTS" -P "$p" -r 1000000 --csv \
+                    PFADD "bench:hll" __rand_int__ 2>/dev/null \
+                    | tail -n +2 | tr -d '"' | while IFS=, read -r test rps rest; do
+                        echo "$round $p $server PFADD $rps" >> "$OUT"
+                    done
+            fi
         done
     done
     round=$((round + 1))
