@@ -46,6 +46,7 @@
 //!
 //! `crate::types::bloom` (RedisBloom's sizing, hashing and growth, and its sources).
 
+use super::lua::LuaScript;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::bloom::{check_insert, check_reserve, BfInsertOptions, BloomOptions};
@@ -386,50 +387,25 @@ enum Run {
     Meta(Vec<Reply>),
 }
 
-/// The emulation's state in a backend: the script's SHA-1 and the parameter cache.
-#[derive(Default)]
+/// The emulation's state in a backend: the script (with its SHA-1 once loaded) and the
+/// parameter cache.
 pub(crate) struct BloomEmulation {
-    sha: Mutex<Option<String>>,
+    script: LuaScript,
     cache: Mutex<HashMap<Vec<u8>, Meta>>,
+}
+
+impl Default for BloomEmulation {
+    fn default() -> Self {
+        BloomEmulation {
+            script: LuaScript::new(SCRIPT, "bloom"),
+            cache: Mutex::default(),
+        }
+    }
 }
 
 impl BloomEmulation {
     fn eval(&self, exec: Exec<'_>, keys: &[Vec<u8>], args: &[Vec<u8>]) -> Result<Vec<Reply>> {
-        let numkeys = keys.len().to_string();
-        let sha = self.sha.lock().clone();
-        let sha = match sha {
-            Some(s) => s,
-            None => {
-                let s = match exec(&[b"SCRIPT", b"LOAD", SCRIPT.as_bytes()])? {
-                    Reply::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
-                    Reply::Error(e) => return Err(Error::from_reply_text(&e)),
-                    other => {
-                        return Err(Error::Io(format!("unexpected SCRIPT LOAD reply {other:?}")))
-                    }
-                };
-                *self.sha.lock() = Some(s.clone());
-                s
-            }
-        };
-        let mut argv: Vec<&[u8]> = Vec::with_capacity(3 + keys.len() + args.len());
-        argv.push(b"EVALSHA");
-        argv.push(sha.as_bytes());
-        argv.push(numkeys.as_bytes());
-        argv.extend(keys.iter().map(Vec::as_slice));
-        argv.extend(args.iter().map(Vec::as_slice));
-        let mut reply = exec(&argv)?;
-        if matches!(&reply, Reply::Error(e) if e.starts_with("NOSCRIPT")) {
-            argv[0] = b"EVAL";
-            argv[1] = SCRIPT.as_bytes();
-            reply = exec(&argv)?;
-        }
-        match reply {
-            Reply::Array(items) => Ok(items),
-            Reply::Error(e) => Err(Error::from_reply_text(&e)),
-            other => Err(Error::Io(format!(
-                "unexpected bloom script reply {other:?}"
-            ))),
-        }
+        self.script.eval(exec, keys, args)
     }
 
     fn cached(&self, key: &[u8]) -> Option<Meta> {
