@@ -1,7 +1,7 @@
 #!/bin/sh
 # Throughput of sketchstore-server beside redis-server 7.0, measured by redis-benchmark in the
-# same run: for each round, each test runs against one server then the other, so both see the
-# same machine load. Prints requests per second per test, server and round, then the median
+# same run: for each round, each test runs against one server then the other (which goes first
+# alternates between rounds), so both see the same machine load. Prints requests per second per test, server and round, then the median
 # ratio (sketchstore / Redis) per test.
 #
 # Usage: scripts/bench-server.sh [ROUNDS] [REQUESTS]
@@ -10,8 +10,8 @@
 # Environment: CLIENTS (default 50), TESTS (redis-benchmark's -t list, default
 #              "set,get,incr,lpush,lpop"), PFADD (1, the default, also runs PFADD on random
 #              elements as a custom command: redis-benchmark has no -t for it),
-#              PIPELINES (default "1 16"), SERVER_ENV (environment for sketchstore-server,
-#              e.g. "TOKIO_WORKER_THREADS=1").
+#              PIPELINES (default "1 16"), SERVER_ARGS (more flags for sketchstore-server,
+#              e.g. "--io-threads 2"), SERVER_ENV (its environment).
 # Needs redis-server and redis-benchmark (Debian: redis-server, redis-tools) and a release
 # build: cargo build --release --bin sketchstore-server.
 set -eu
@@ -22,6 +22,7 @@ CLIENTS=${CLIENTS:-50}
 TESTS=${TESTS:-set,get,incr,lpush,lpop}
 PFADD=${PFADD:-1}
 SERVER_ENV=${SERVER_ENV:-}
+SERVER_ARGS=${SERVER_ARGS:-}
 PIPELINES=${PIPELINES:-"1 16"}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${SKETCHSTORE_SERVER:-$ROOT/target/release/sketchstore-server}
@@ -34,7 +35,7 @@ done
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 P_OURS=$(free_port); P_REDIS=$(free_port)
 DIR=$(mktemp -d)
-env $SERVER_ENV "$BIN" --port "$P_OURS" --save "" --dir "$DIR" >/dev/null 2>&1 &
+env $SERVER_ENV "$BIN" --port "$P_OURS" --save "" --dir "$DIR" $SERVER_ARGS >/dev/null 2>&1 &
 PID_OURS=$!
 redis-server --port "$P_REDIS" --save "" --appendonly no --dir "$DIR" >/dev/null 2>&1 &
 PID_REDIS=$!
@@ -46,7 +47,9 @@ OUT="$DIR/results"
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
     for p in $PIPELINES; do
-        for server in sketchstore redis; do
+        order="sketchstore redis"
+        [ $((round % 2)) -eq 0 ] && order="redis sketchstore"
+        for server in $order; do
             port=$P_OURS; [ "$server" = redis ] && port=$P_REDIS
             redis-benchmark -p "$port" -q -n "$REQUESTS" -c "$CLIENTS" -P "$p" -t "$TESTS" --csv 2>/dev/null \
                 | tail -n +2 | tr -d '"' | while IFS=, read -r test rps rest; do

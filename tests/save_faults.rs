@@ -259,3 +259,65 @@ fn save_into_a_read_only_directory_fails_and_keeps_serving() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// LASTSAVE and INFO's `rdb_last_save_time`: the store's creation counts as a save, as a
+/// freshly started Redis does; a successful SAVE or BGSAVE moves it to the clock's second at
+/// the end of the save; a failed one leaves it; `rdb_bgsave_in_progress` is 0 once a
+/// BGSAVE has finished.
+#[test]
+// The BGSAVE thread finishes in real time: the wait for it is a wall-clock deadline.
+#[allow(clippy::disallowed_methods)]
+fn lastsave_records_the_last_successful_save() {
+    let clock = sketchstore::ManualClock::new(1_700_000_000_500);
+    let store = Store::builder().clock(clock.clock()).build();
+    let field = |name: &str| {
+        let Reply::Bulk(info) = store.execute(&["INFO", "persistence"]) else {
+            panic!("INFO is a bulk string");
+        };
+        let info = String::from_utf8(info).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_owned))
+            .unwrap_or_else(|| panic!("{name} missing from {info}"))
+    };
+    assert_eq!(store.execute(&["LASTSAVE"]), Reply::Integer(1_700_000_000));
+    assert_eq!(field("rdb_last_save_time"), "1700000000");
+    assert_eq!(
+        store.execute(&["LASTSAVE", "x"]),
+        Reply::Error("ERR wrong number of arguments for 'lastsave' command".into())
+    );
+
+    let dir = temp_dir("lastsave");
+    clock.advance(Duration::from_secs(10));
+    store.save(dir.join("dump.rdb")).unwrap();
+    assert_eq!(store.lastsave(), 1_700_000_010);
+    assert_eq!(store.execute(&["LASTSAVE"]), Reply::Integer(1_700_000_010));
+
+    clock.advance(Duration::from_secs(10));
+    assert!(store
+        .save(dir.join("no-such-dir").join("dump.rdb"))
+        .is_err());
+    assert_eq!(
+        store.lastsave(),
+        1_700_000_010,
+        "a failed save moved LASTSAVE"
+    );
+
+    store.background_save(dir.join("dump.rdb")).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while store.lastsave() != 1_700_000_020 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "BGSAVE never moved LASTSAVE"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    while field("rdb_bgsave_in_progress") != "0" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rdb_bgsave_in_progress stayed 1"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(field("rdb_last_save_time"), "1700000020");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -729,7 +729,7 @@ impl Connection {
         };
         self.client
             .last_ms
-            .store(self.store.inner.clock.now_ms(), Ordering::Relaxed);
+            .store(self.store.inner.clock.coarse_ms(), Ordering::Relaxed);
         *self.client.last_cmd.lock() = spec.name;
         if let Err(e) = check_subcommand(spec, argv) {
             return Route::Done(self.rejected(e));

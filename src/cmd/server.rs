@@ -82,6 +82,7 @@ const PARAMS: &[(&str, Option<&str>, Param)] = &[
     ("dir", None, Param::Text(true)),
     ("dbfilename", None, Param::Text(true)),
     ("databases", None, Param::Text(false)),
+    ("io-threads", None, Param::Text(false)),
     ("maxclients", None, Param::Text(true)),
     ("timeout", None, Param::Text(true)),
     ("port", None, Param::Text(false)),
@@ -376,6 +377,18 @@ impl<'a> Command<'a> for Time {
     }
 }
 
+/// `LASTSAVE`
+pub(crate) struct LastSave;
+
+impl<'a> Command<'a> for LastSave {
+    fn parse(_: &mut Args<'a>) -> Result<Self> {
+        Ok(LastSave)
+    }
+    fn apply(self, db: &mut Db<'_>) -> Reply {
+        Reply::from(db.inner.stats.last_save_s.load(Ordering::Relaxed))
+    }
+}
+
 /// The sections INFO prints, in Redis's order; the default set leaves out those marked
 /// `false` (they come with `all`, `everything` or by name).
 const SECTIONS: &[(&str, bool)] = &[
@@ -498,7 +511,14 @@ fn info_section(db: &mut Db<'_>, section: &str, out: &mut String) {
         "persistence" => {
             line("loading", &0);
             line("rdb_changes_since_last_save", &db.changes_since_save());
-            line("rdb_bgsave_in_progress", &0);
+            line(
+                "rdb_bgsave_in_progress",
+                &u8::from(inner.background_save_running()),
+            );
+            line(
+                "rdb_last_save_time",
+                &inner.stats.last_save_s.load(Ordering::Relaxed),
+            );
             // The periodic saver's last outcome: `err` until a save succeeds again.
             let failed = inner.background_save_failed();
             line("rdb_last_bgsave_status", &if failed { "err" } else { "ok" });
@@ -846,6 +866,14 @@ pub(super) fn register(t: &mut Vec<Spec>) {
                 step: 1,
             },
             run: cmd!(Memory),
+            block: None,
+        },
+        Spec {
+            name: "lastsave",
+            arity: 1,
+            flags: Flags::NONE,
+            keys: Keys::None,
+            run: cmd!(LastSave),
             block: None,
         },
         Spec {

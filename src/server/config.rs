@@ -54,6 +54,10 @@ pub struct ServerConfig {
     pub maxclients: usize,
     /// Number of databases (`databases`, 16).
     pub databases: usize,
+    /// Threads serving clients (`io-threads`, 1). With one, as in Redis, every client is
+    /// served by one thread and commands from different clients run in the order their
+    /// bytes arrived; with more, clients are spread over that many threads.
+    pub io_threads: usize,
     /// Memory limit in bytes, 0 for none (`maxmemory`).
     pub maxmemory: usize,
     /// What to do at the memory limit (`maxmemory-policy`, noeviction).
@@ -76,6 +80,7 @@ impl Default for ServerConfig {
             requirepass: None,
             maxclients: 10000,
             databases: 16,
+            io_threads: 1,
             maxmemory: 0,
             maxmemory_policy: EvictionPolicy::NoEviction,
             dir: PathBuf::from("."),
@@ -219,6 +224,13 @@ impl ServerConfig {
             }
             "databases" => {
                 self.databases = positive(number(value)?)?;
+            }
+            "io-threads" => {
+                let n = number(value)?;
+                if !(1..=128).contains(&n) {
+                    return Err("argument must be between 1 and 128 inclusive".into());
+                }
+                self.io_threads = n as usize;
             }
             "maxmemory" => {
                 self.maxmemory = usize::try_from(memory(value)?)

@@ -111,8 +111,18 @@ impl Session {
         let Some(name) = argv.first() else {
             return Reply::ok();
         };
-        let name = name.to_ascii_lowercase();
-        match name.as_slice() {
+        // The server's own commands are all at most 8 bytes long: a longer name is none of
+        // them, and the lower-casing needs no allocation.
+        let mut lower = [0u8; 8];
+        let name: &[u8] = match lower.get_mut(..name.len()) {
+            Some(l) => {
+                l.copy_from_slice(name);
+                l.make_ascii_lowercase();
+                l
+            }
+            None => b"",
+        };
+        match name {
             b"auth" => return self.auth(&argv),
             b"hello" => {
                 if let Err(e) = self.hello_auth(&argv) {
@@ -132,7 +142,7 @@ impl Session {
             b"shutdown" => return self.shutdown(&argv),
             // Inside MULTI they are queued (and run by EXEC without the path): only the
             // direct form is the server's.
-            b"save" | b"bgsave" if !self.conn.in_multi() => return self.save(&name, &argv),
+            b"save" | b"bgsave" if !self.conn.in_multi() => return self.save(name, &argv),
             _ => {}
         }
         self.conn.execute_async(argv).await

@@ -95,9 +95,19 @@ where
 pub fn run(mut config: ServerConfig) -> io::Result<()> {
     adjust_open_files_limit(&mut config);
     let store = open_store(&config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    // One thread serves every client unless `io-threads` asks for more: commands from
+    // different clients then run in arrival order, as in Redis's event loop, and no
+    // request pays for handing work between threads.
+    let runtime = if config.io_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.io_threads)
+            .enable_all()
+            .build()?
+    };
     let save = runtime.block_on(async {
         tokio::spawn(active_expiry(store.clone()));
         let listeners = bind(&config).await?;
@@ -236,6 +246,7 @@ fn open_store(config: &ServerConfig) -> io::Result<Store> {
         ("bind", config.bind.join(" ")),
         ("maxclients", config.maxclients.to_string()),
         ("databases", config.databases.to_string()),
+        ("io-threads", config.io_threads.to_string()),
         ("dir", config.dir.display().to_string()),
         ("dbfilename", config.dbfilename.clone()),
         ("save", save.join(" ")),
@@ -296,8 +307,8 @@ fn log(config: &ServerConfig, level: LogLevel, msg: &str) {
 
 /// Serves `store` on `listeners` until `shutdown` resolves or a client sends `SHUTDOWN`,
 /// then lets every client finish the command it is running and closes it. Returns whether
-/// the caller should save. Needs a multi-thread runtime: a blocking pop holds its worker
-/// thread while it waits (`block_in_place`).
+/// the caller should save. Runs on either kind of tokio runtime: a blocking pop waits as a
+/// future, holding no thread.
 pub async fn serve(
     listeners: Vec<TcpListener>,
     store: Store,

@@ -154,6 +154,10 @@ pub(crate) struct Stats {
     pub(crate) commands_processed: std::sync::atomic::AtomicU64,
     /// When the store was built, in Unix milliseconds of its clock.
     pub(crate) started_ms: i64,
+    /// When the last successful save finished, in Unix seconds of the store's clock; the
+    /// store's creation (or the load of its snapshot) until then, as Redis counts a freshly
+    /// started server as saved (LASTSAVE, INFO's `rdb_last_save_time`).
+    pub(crate) last_save_s: std::sync::atomic::AtomicI64,
 }
 
 impl Inner {
@@ -321,6 +325,7 @@ impl StoreBuilder {
                 saver: std::sync::OnceLock::new(),
                 stats: Stats {
                     started_ms: self.clock.now_ms(),
+                    last_save_s: self.clock.now_ms().div_euclid(1000).into(),
                     ..Stats::default()
                 },
                 clients: crate::clients::Registry::default(),

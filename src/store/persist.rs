@@ -311,10 +311,22 @@ impl Store {
             sync_dir(&dir)?;
             Ok(n)
         });
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
+        match &result {
+            Ok(_) => self.inner.stats.last_save_s.store(
+                self.inner.clock.now_ms().div_euclid(1000),
+                Ordering::Relaxed,
+            ),
+            Err(_) => {
+                let _ = fs::remove_file(&tmp);
+            }
         }
         result
+    }
+
+    /// LASTSAVE: when the last successful save finished, in Unix seconds; the store's
+    /// creation time until one has.
+    pub fn lastsave(&self) -> i64 {
+        self.inner.stats.last_save_s.load(Ordering::Relaxed)
     }
 
     fn save_to_tmp(&self, tmp: &Path) -> Result<usize> {
@@ -977,6 +989,13 @@ impl super::Inner {
         self.saver
             .get()
             .is_some_and(|s| s.last_error.lock().is_some())
+    }
+
+    /// Whether a BGSAVE is writing now (INFO's `rdb_bgsave_in_progress`).
+    pub(crate) fn background_save_running(&self) -> bool {
+        self.saver
+            .get()
+            .is_some_and(|s| s.in_progress.load(Ordering::Acquire))
     }
 }
 

@@ -73,6 +73,7 @@ impl Settings {
             ("dir", "."),
             ("dbfilename", "dump.rdb"),
             ("databases", "16"),
+            ("io-threads", "1"),
             ("maxclients", "10000"),
             ("timeout", "0"),
             ("port", "6379"),
