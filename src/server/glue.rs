@@ -62,11 +62,32 @@ impl Session {
         self.conn.is_subscribed()
     }
 
-    /// Runs one command and appends its reply to `out` (unless CLIENT REPLY says not to).
-    pub(super) async fn execute(&mut self, argv: Vec<Vec<u8>>, out: &mut Vec<u8>) {
-        let reply = self.run(argv).await;
+    /// Runs one command that completes without waiting and appends its reply to `out`
+    /// (unless CLIENT REPLY says not to). A command that may wait (a blocking pop outside
+    /// MULTI) is not run: its `argv` comes back, for [`Session::execute_waiting`].
+    pub(super) fn execute_now(
+        &mut self,
+        argv: Vec<Vec<u8>>,
+        out: &mut Vec<u8>,
+    ) -> Option<Vec<Vec<u8>>> {
+        match self.run(argv) {
+            Ok(reply) => {
+                self.write_reply(&reply, out);
+                None
+            }
+            Err(argv) => Some(argv),
+        }
+    }
+
+    /// Runs a command [`Session::execute_now`] gave back, waiting as a future.
+    pub(super) async fn execute_waiting(&mut self, argv: Vec<Vec<u8>>, out: &mut Vec<u8>) {
+        let reply = self.conn.execute_async(argv).await;
+        self.write_reply(&reply, out);
+    }
+
+    fn write_reply(&self, reply: &Reply, out: &mut Vec<u8>) {
         if self.shutdown.is_none() && !self.conn.reply_suppressed() {
-            self.write(&reply, out);
+            self.write(reply, out);
         }
     }
 
@@ -107,7 +128,23 @@ impl Session {
         }
     }
 
-    async fn run(&mut self, argv: Vec<Vec<u8>>) -> Reply {
+    /// The reply, or `argv` back when the command may wait.
+    fn run(&mut self, argv: Vec<Vec<u8>>) -> Result<Reply, Vec<Vec<u8>>> {
+        let Some(name) = argv.first() else {
+            return Ok(Reply::ok());
+        };
+        // Only a blocking command outside MULTI waits (inside, it is queued).
+        if !self.conn.in_multi() && crate::cmd::lookup(name).is_some_and(|s| s.block.is_some()) {
+            return if self.authenticated {
+                Err(argv)
+            } else {
+                Ok(Reply::Error("NOAUTH Authentication required.".to_string()))
+            };
+        }
+        Ok(self.run_now(argv))
+    }
+
+    fn run_now(&mut self, argv: Vec<Vec<u8>>) -> Reply {
         let Some(name) = argv.first() else {
             return Reply::ok();
         };
@@ -145,7 +182,7 @@ impl Session {
             b"save" | b"bgsave" if !self.conn.in_multi() => return self.save(name, &argv),
             _ => {}
         }
-        self.conn.execute_async(argv).await
+        self.conn.execute(&argv)
     }
 
     /// HELLO's AUTH option, checked by the server before the connection answers HELLO.

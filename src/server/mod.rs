@@ -439,8 +439,9 @@ async fn client(
                     // While a command waits (a blocking pop), keep reading: a client that
                     // goes away cancels its wait, as Redis unblocks a client that
                     // disconnects; what it sends meanwhile is queued behind the command.
-                    {
-                        let exec = session.execute(argv, &mut out);
+                    // Every other command runs at once, without that machinery.
+                    if let Some(argv) = session.execute_now(argv, &mut out) {
+                        let exec = session.execute_waiting(argv, &mut out);
                         tokio::pin!(exec);
                         loop {
                             tokio::select! {
