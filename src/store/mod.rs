@@ -256,7 +256,7 @@ impl StoreBuilder {
     }
 
     /// Number of databases, SELECT's 0 to `n - 1` (Redis's `databases`, 16 by default),
-    /// between 1 and [`MAX_DATABASES`]. An empty database allocates nothing beyond its
+    /// between 1 and 65,536. An empty database allocates nothing beyond its
     /// shards' slots.
     pub fn databases(mut self, n: usize) -> Self {
         self.databases = n.clamp(1, MAX_DATABASES);
