@@ -769,7 +769,8 @@ impl Store {
         )
     }
 
-    /// ZRANDMEMBER key count: a positive count gives distinct members (at most the set), a negative one that many draws, repeats allowed, as in Redis.
+    /// ZRANDMEMBER key count: a positive count gives distinct members (at most the set), a
+    /// negative one that many draws, repeats allowed, as in Redis.
     pub fn zrandmember(&self, key: impl AsRef<[u8]>, count: i64) -> Result<Vec<ZEntry>> {
         let key = key.as_ref();
         self.with_key(key, |db| db.zrandmember(key, count))

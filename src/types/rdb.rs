@@ -739,8 +739,8 @@ pub fn write_module_fields(fields: &[ModuleField], cfg: &DumpConfig) -> Vec<u8> 
     out
 }
 
-/// The module id of a nine-character type name (from the 64-character alphabet of module names) and
-/// an encoding version below 1024; `None` for another name.
+/// The module id of a nine-character type name (from the 64-character alphabet of module
+/// names) and an encoding version below 1024; `None` for another name.
 pub fn module_id(name: &str, encver: u16) -> Option<u64> {
     if name.len() != 9 || encver >= 1024 {
         return None;
