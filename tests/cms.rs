@@ -2,6 +2,8 @@
 //! `Store::execute`, RESP3 shapes through a `Connection`, the typed methods, the key's life
 //! under generic commands, WATCH and snapshots.
 
+mod common;
+
 use sketchstore::{Backend, Connection, Error, KeyType, ManualClock, Reply, Store};
 use std::time::Duration;
 
@@ -419,16 +421,7 @@ fn watch_sees_what_redisbloom_signals() {
         ("m", "CMS.INITBYDIM m 10 2", true),
         ("q", "CMS.INITBYDIM q 0 2", true),
     ];
-    for (key, line, touched) in cases {
-        let mut a = store.connection();
-        a.execute(&["WATCH", key]);
-        let argv: Vec<&str> = line.split(' ').collect();
-        store.execute(&argv);
-        a.execute(&["MULTI"]);
-        a.execute(&["PING"]);
-        let aborted = a.execute(&["EXEC"]) == Reply::NilArray;
-        assert_eq!(aborted, touched, "{line}");
-    }
+    common::table::assert_watch_cases(&store, &cases);
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! `Store::execute`, RESP3 shapes through a `Connection`, the typed methods, the key's life
 //! under generic commands, WATCH, the memory limit and snapshots.
 
+mod common;
+
 use sketchstore::types::cuckoo::HEADER_LEN;
 use sketchstore::{
     Backend, CfInsertOptions, CfReserveOptions, Connection, Error, InsertOutcome, KeyType,
@@ -473,16 +475,7 @@ fn watch_sees_what_redisbloom_signals() {
         ("c", "CF.RESERVE c 10", true),
         ("c", "CF.INSERT c BAD ITEMS a", false),
     ];
-    for (key, line, touched) in cases {
-        let mut a = store.connection();
-        a.execute(&["WATCH", key]);
-        let argv: Vec<&str> = line.split(' ').collect();
-        store.execute(&argv);
-        a.execute(&["MULTI"]);
-        a.execute(&["PING"]);
-        let aborted = a.execute(&["EXEC"]) == Reply::NilArray;
-        assert_eq!(aborted, touched, "{line}");
-    }
+    common::table::assert_watch_cases(&store, &cases);
 }
 
 #[test]

@@ -112,3 +112,19 @@ pub fn run_text_table(store: &Store, table: &[(&str, &str)]) {
         assert_eq!(store.execute(&argv), parse(expect), "{cmd}");
     }
 }
+
+/// WATCH cases: for each `(key, command line, touched)`, a fresh connection WATCHes `key`,
+/// the line runs on `store` from outside, and the connection's `MULTI PING EXEC` must be
+/// aborted exactly when `touched` says the line modified the key.
+pub fn assert_watch_cases(store: &Store, cases: &[(&str, &str, bool)]) {
+    for &(key, line, touched) in cases {
+        let mut a = store.connection();
+        a.execute(&["WATCH", key]);
+        let argv: Vec<&str> = line.split(' ').collect();
+        store.execute(&argv);
+        a.execute(&["MULTI"]);
+        a.execute(&["PING"]);
+        let aborted = a.execute(&["EXEC"]) == Reply::NilArray;
+        assert_eq!(aborted, touched, "{line}");
+    }
+}
