@@ -63,7 +63,13 @@ fn redis_rs_sync_commands_pipelines_and_transactions() {
 
 #[test]
 fn redis_rs_async_blocking_pop_holds_no_thread() {
-    let server = Server::start();
+    // One serving thread (the default, as Redis) and several (`io-threads`).
+    for threads in ["1", "2"] {
+        blocking_pops_on(&Server::start_with(&["--io-threads", threads]));
+    }
+}
+
+fn blocking_pops_on(server: &Server) {
     let url = format!("redis://127.0.0.1:{}/", server.port);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -73,7 +79,7 @@ fn redis_rs_async_blocking_pop_holds_no_thread() {
     rt.block_on(async {
         use redis::AsyncCommands;
         let client = redis::Client::open(url).unwrap();
-        // More blocked clients than the server has worker threads: each waits as a future.
+        // More blocked clients than the server has threads: each waits as a future.
         let mut waiters = Vec::new();
         for i in 0..8 {
             let mut con = client.get_multiplexed_async_connection().await.unwrap();
@@ -354,4 +360,44 @@ fn a_client_that_never_reads_its_replies_blocks_only_itself() {
     }
     let v: String = con.get("big").unwrap();
     assert_eq!(v.len(), big.len());
+}
+
+/// With one serving thread (the default), commands of different clients run in the order
+/// their bytes reached the server, as in Redis's event loop: an UNSUBSCRIBE sent (its reply
+/// not yet read) before another client's PUBLISH is always handled first, so the PUBLISH
+/// reaches nobody. Redis's own pub/sub tests rely on this.
+#[test]
+fn commands_of_different_clients_run_in_arrival_order() {
+    let server = Server::start();
+    let mut publisher = server.conn();
+    assert_eq!(
+        server.conn().cmd(&["CONFIG", "GET", "io-threads"]),
+        sketchstore::Reply::Array(vec![
+            sketchstore::Reply::bulk("io-threads"),
+            sketchstore::Reply::bulk("1")
+        ])
+    );
+    let mut sub = send(server.port, &resp(&["SUBSCRIBE", "ch"]));
+    let confirm = resp(&["subscribe", "ch"]);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while got.len() < confirm.len() + 4 {
+        let n = sub.read(&mut buf).unwrap();
+        assert!(n > 0, "the subscriber was closed");
+        got.extend_from_slice(&buf[..n]);
+    }
+    for round in 0..200 {
+        sub.write_all(&resp(&["UNSUBSCRIBE", "ch"])).unwrap();
+        assert_eq!(
+            publisher.cmd(&["PUBLISH", "ch", "m"]),
+            sketchstore::Reply::Integer(0),
+            "round {round}: the PUBLISH ran before the UNSUBSCRIBE sent first"
+        );
+        sub.write_all(&resp(&["SUBSCRIBE", "ch"])).unwrap();
+        assert_eq!(
+            publisher.cmd(&["PUBLISH", "ch", "m"]),
+            sketchstore::Reply::Integer(1),
+            "round {round}: the PUBLISH ran before the SUBSCRIBE sent first"
+        );
+    }
 }
