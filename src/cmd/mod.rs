@@ -525,6 +525,13 @@ pub(crate) fn lookup(name: &[u8]) -> Option<&'static Spec> {
     }
 }
 
+/// Whether `name` is a command that may wait for data (BLPOP and the other blocking pops).
+/// Their names all start with `b` (a test keeps it so), which spares every other command a
+/// second table lookup on the server's path.
+pub(crate) fn may_block(name: &[u8]) -> bool {
+    matches!(name.first(), Some(b'b' | b'B')) && lookup(name).is_some_and(|s| s.block.is_some())
+}
+
 /// Redis's unknown-command text: the name as sent, cut to 128 bytes, then the arguments,
 /// each quoted and followed by a space, while the text built so far is under 128 bytes.
 pub(crate) fn unknown_command(argv: &[&[u8]]) -> Error {
@@ -619,6 +626,19 @@ mod tests {
             "b".repeat(25)
         );
         assert_eq!(e, want);
+    }
+
+    #[test]
+    fn blocking_commands_are_the_ones_may_block_sees() {
+        for spec in table().specs.iter() {
+            assert_eq!(
+                may_block(spec.name.as_bytes()),
+                spec.block.is_some(),
+                "{}",
+                spec.name
+            );
+        }
+        assert!(may_block(b"BLPOP") && !may_block(b"bitcount") && !may_block(b""));
     }
 
     #[test]

@@ -134,7 +134,7 @@ impl Session {
             return Ok(Reply::ok());
         };
         // Only a blocking command outside MULTI waits (inside, it is queued).
-        if !self.conn.in_multi() && crate::cmd::lookup(name).is_some_and(|s| s.block.is_some()) {
+        if crate::cmd::may_block(name) && !self.conn.in_multi() {
             return if self.authenticated {
                 Err(argv)
             } else {
