@@ -489,7 +489,7 @@ fn consider(out: &mut Vec<Candidate>, shard: usize, slot: &Slot, policy: Evictio
 impl Db<'_> {
     /// Refreshes the size estimate and LRU clock of every key this view touched.
     pub(crate) fn account_touched(&mut self) {
-        let lru = self.now() as u32;
+        let lru = self.lru_now() as u32;
         let touched = std::mem::take(&mut self.touched);
         for (db, hash) in touched {
             if let Some(used) = self.inner.used_dbs.get(db) {

@@ -548,6 +548,15 @@ const NOT_READ: i64 = i64::MIN;
 
 /// The time of a view: the cached reading, or the clock read now and cached.
 #[inline]
+/// The command's time when it has been read, else the coarse clock (for the LRU clock,
+/// whose resolution is a second, as Redis's).
+fn coarse_now_of(inner: &Inner, cell: &std::cell::Cell<i64>) -> i64 {
+    match cell.get() {
+        NOT_READ => inner.clock.coarse_ms(),
+        n => n,
+    }
+}
+
 fn now_of(inner: &Inner, cell: &std::cell::Cell<i64>) -> i64 {
     let n = cell.get();
     if n != NOT_READ {
@@ -649,6 +658,13 @@ impl<'a> Db<'a> {
     #[inline]
     pub(crate) fn now(&self) -> i64 {
         now_of(self.inner, &self.now)
+    }
+
+    /// The command's time if it was read, else the coarse clock's: for LRU bookkeeping,
+    /// which a command that never needed the time should not pay a clock read for.
+    #[inline]
+    pub(crate) fn lru_now(&self) -> i64 {
+        coarse_now_of(self.inner, &self.now)
     }
 
     pub(crate) fn settings(&self) -> &'a settings::Settings {
