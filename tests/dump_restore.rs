@@ -411,3 +411,144 @@ fn bloom_filters_move_both_ways_with_redisbloom() {
     let got = s.execute(&[&b"RESTORE"[..], b"z", b"0", &z]);
     assert!(matches!(got, Reply::Error(_) | Reply::Status(_)), "{got:?}");
 }
+
+/// One ziplist entry (`prev` is the previous entry's size): a string with a 6-bit length,
+/// or an integer in the narrowest encoding Redis's ziplist would choose.
+fn ziplist_entry(out: &mut Vec<u8>, prev: usize, item: &[u8]) -> usize {
+    let start = out.len();
+    out.push(prev as u8);
+    let int = std::str::from_utf8(item)
+        .ok()
+        .and_then(|t| t.parse::<i64>().ok())
+        .filter(|n| n.to_string().as_bytes() == item);
+    match int {
+        Some(n @ 0..=12) => out.push(0xF1 + n as u8),
+        Some(n) if i8::try_from(n).is_ok() => {
+            out.push(0xFE);
+            out.extend_from_slice(&(n as i8).to_le_bytes());
+        }
+        Some(n) if i16::try_from(n).is_ok() => {
+            out.push(0xC0);
+            out.extend_from_slice(&(n as i16).to_le_bytes());
+        }
+        Some(n) if (-(1 << 23)..(1 << 23)).contains(&n) => {
+            out.push(0xF0);
+            out.extend_from_slice(&(n as i32).to_le_bytes()[..3]);
+        }
+        Some(n) if i32::try_from(n).is_ok() => {
+            out.push(0xD0);
+            out.extend_from_slice(&(n as i32).to_le_bytes());
+        }
+        Some(n) => {
+            out.push(0xE0);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        None => {
+            assert!(
+                item.len() < 64,
+                "the test's ziplist writer has 6-bit lengths only"
+            );
+            out.push(item.len() as u8);
+            out.extend_from_slice(item);
+        }
+    }
+    out.len() - start
+}
+
+/// A DUMP payload of an old ziplist-encoded hash (RDB type 13, RDB version 9).
+fn ziplist_hash_payload(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let mut zl = vec![0u8; 10];
+    let (mut prev, mut tail) = (0, 10);
+    for item in pairs.iter().flat_map(|(f, v)| [f, v]) {
+        tail = zl.len();
+        prev = ziplist_entry(&mut zl, prev, item.as_bytes());
+    }
+    zl.push(0xFF);
+    let total = zl.len() as u32;
+    zl[..4].copy_from_slice(&total.to_le_bytes());
+    zl[4..8].copy_from_slice(&(tail as u32).to_le_bytes());
+    zl[8..10].copy_from_slice(&((pairs.len() * 2) as u16).to_le_bytes());
+    assert!(zl.len() < 1 << 14);
+    let mut payload = vec![13u8, 0x40 | (zl.len() >> 8) as u8, zl.len() as u8];
+    payload.extend_from_slice(&zl);
+    payload.extend_from_slice(&9u16.to_le_bytes());
+    let crc = sketchstore::types::rdb::crc64(0, &payload);
+    payload.extend_from_slice(&crc.to_le_bytes());
+    payload
+}
+
+/// A hash keeps Redis's field order where Redis keeps a listpack: RESTOREd from an old
+/// ziplist payload with integer-encoded entries (the payload's order), and built by HSET
+/// under raised listpack limits with values far past the default 64 bytes (insertion
+/// order), then DUMPed and RESTOREd under those limits. Under low limits the restored hash
+/// holds the same pairs.
+#[test]
+fn hash_field_order_follows_ziplists_and_the_configured_listpack_limits() {
+    let server = RedisServer::start();
+    let mut r = server.conn();
+    let s = Store::new();
+    macro_rules! same {
+        ($argv:expr) => {
+            common::same(&s, &mut r, $argv)
+        };
+    }
+    let pairs = [
+        ("ZIP_INT_8B", "127"),
+        ("ZIP_INT_16B", "32767"),
+        ("ZIP_INT_24B", "8388607"),
+        ("ZIP_INT_32B", "2147483647"),
+        ("ZIP_INT_64B", "9223372036854775807"),
+        ("ZIP_NOT_INT", "9223372036854775808"),
+        ("ZIP_INT_IMM_MIN", "0"),
+        ("ZIP_INT_IMM_MAX", "12"),
+        ("-5", "-129"),
+        ("ZIP_STR", "hello"),
+    ];
+    let payload = ziplist_hash_payload(&pairs);
+    same!(&argv(&[b"RESTORE", b"zl", b"0", &payload]));
+    let want: Vec<Reply> = pairs
+        .iter()
+        .flat_map(|(f, v)| {
+            [
+                Reply::Bulk(f.as_bytes().to_vec()),
+                Reply::Bulk(v.as_bytes().to_vec()),
+            ]
+        })
+        .collect();
+    assert_eq!(same!(&words("HGETALL zl")), Reply::Array(want));
+    same!(&words("OBJECT ENCODING zl"));
+
+    same!(&words("CONFIG SET hash-max-ziplist-entries 1000000000"));
+    same!(&words("CONFIG SET hash-max-ziplist-value 1000000000"));
+    let long = |n: usize| vec![b'x'; n];
+    let fields: [(&[u8], Vec<u8>); 6] = [
+        (b"ZIP_INT_32B", b"2147483647".to_vec()),
+        (b"long_100", long(100)),
+        (b"ZIP_INT_8B", b"127".to_vec()),
+        (b"long_300", long(300)),
+        (b"short_31", long(31)),
+        (b"ZIP_INT_IMM_MAX", b"12".to_vec()),
+    ];
+    for (f, v) in &fields {
+        same!(&argv(&[b"HSET", b"k", f, v]));
+    }
+    let order = same!(&words("HGETALL k"));
+    let Reply::Array(items) = &order else {
+        panic!("HGETALL: {order:?}");
+    };
+    assert_eq!(items.first(), Some(&Reply::Bulk(b"ZIP_INT_32B".to_vec())));
+    same!(&words("OBJECT ENCODING k"));
+    let dump = bulk(r.cmd(&words("DUMP k")));
+    same!(&argv(&[b"RESTORE", b"kk", b"0", &dump]));
+    assert_eq!(same!(&words("HGETALL kk")), order);
+
+    same!(&words("CONFIG SET hash-max-ziplist-entries 2"));
+    same!(&argv(&[b"RESTORE", b"small", b"0", &dump]));
+    assert_eq!(
+        common::sorted(s.execute(&words("HGETALL small"))),
+        common::sorted(order)
+    );
+    same!(&words("OBJECT ENCODING small"));
+    same!(&argv(&[b"RESTORE", b"zl2", b"0", &payload]));
+    same!(&words("OBJECT ENCODING zl2"));
+}

@@ -870,3 +870,76 @@ fn backend_defaults_agree_with_the_typed_methods() {
     }
     assert_eq!(answers[0], answers[1]);
 }
+
+/// The `avg_ttl` of INFO keyspace's line for `db`.
+fn avg_ttl(info: &Reply, db: usize) -> i64 {
+    let Reply::Bulk(text) = info else {
+        panic!("INFO is a bulk string: {info:?}");
+    };
+    let text = String::from_utf8_lossy(text);
+    let prefix = format!("db{db}:");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix} line in {text}"));
+    line.rsplit("avg_ttl=")
+        .next()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no avg_ttl in {line}"))
+}
+
+/// INFO keyspace's `avg_ttl` estimates the remaining TTL of a database's volatile keys
+/// once active expiry has sampled them (as Redis's does, which the test checks too), and
+/// is 0 before any pass and for a database without volatile keys.
+#[test]
+fn avg_ttl_estimates_the_remaining_ttl_after_active_expiry() {
+    let lines: Vec<String> = (0..50)
+        .map(|i| format!("SET v{i} x PX {}", 100_000 + i * 2_000))
+        .chain((0..50).map(|i| format!("SET p{i} x")))
+        .collect();
+
+    let redis = common::RedisServer::start();
+    let mut r = redis.conn();
+    for line in &lines {
+        r.cmd(&common::words(line));
+    }
+    // A few of Redis's active-expiry cycles (10 a second).
+    std::thread::sleep(Duration::from_millis(400));
+    let theirs = avg_ttl(&r.cmd(&common::words("INFO keyspace")), 0);
+    assert!(
+        (100_000..=200_000).contains(&theirs),
+        "Redis's avg_ttl {theirs}"
+    );
+
+    let clock = ManualClock::new(START_MS);
+    let s = Store::builder().clock(clock.clock()).shards(4).build();
+    let mut c = s.connection();
+    for line in &lines {
+        c.execute(&common::words(line));
+    }
+    c.execute(&["SELECT", "1"]);
+    c.execute(&["SET", "other", "x"]);
+    let info = || s.execute(&["INFO", "keyspace"]);
+    assert_eq!(avg_ttl(&info(), 0), 0, "before any pass");
+    for _ in 0..10 {
+        s.sweep_expired(20);
+    }
+    let ours = avg_ttl(&info(), 0);
+    assert!((100_000..=200_000).contains(&ours), "avg_ttl {ours}");
+    assert_eq!(avg_ttl(&info(), 1), 0, "no volatile keys in db 1");
+    // Time passes: the estimate follows the remaining TTLs down, within their range.
+    clock.advance(Duration::from_secs(50));
+    for _ in 0..200 {
+        s.sweep_expired(20);
+    }
+    let later = avg_ttl(&info(), 0);
+    assert!(
+        (50_000..ours).contains(&later),
+        "avg_ttl {later} after 50 s (was {ours})"
+    );
+    for i in 0..50 {
+        s.execute(&["PERSIST", &format!("v{i}")]);
+    }
+    s.sweep_expired(20);
+    assert_eq!(avg_ttl(&info(), 0), 0, "no volatile keys left");
+}

@@ -329,3 +329,43 @@ fn typed_blmpop_async() {
         "ERR numkeys should be greater than 0"
     );
 }
+
+/// A client blocked in BRPOPLPUSH on a missing source does not modify the destination: a
+/// transaction that WATCHes the destination meanwhile still executes (as in Redis), while
+/// the push that serves the waiter does modify it and aborts a later EXEC.
+#[test]
+fn a_blocked_brpoplpush_does_not_touch_watched_keys() {
+    let store = Store::new();
+    store.set("somekey", "somevalue").unwrap();
+    let s2 = store.clone();
+    let blocked =
+        std::thread::spawn(move || s2.connection().execute(&["BRPOPLPUSH", "src", "dst", "0"]));
+    while store.blocked_clients() == 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut w = store.connection();
+    for k in ["dst", "src"] {
+        assert_eq!(w.execute(&["WATCH", k]), Reply::ok());
+        assert_eq!(w.execute(&["MULTI"]), Reply::ok());
+        assert_eq!(w.execute(&["GET", "somekey"]), Reply::status("QUEUED"));
+        assert_eq!(w.execute(&["EXEC"]), parse("[somevalue]"), "watching {k}");
+    }
+    // A wait that times out modifies nothing either.
+    assert_eq!(w.execute(&["WATCH", "dst", "src"]), Reply::ok());
+    assert_eq!(
+        store
+            .connection()
+            .execute(&["BRPOPLPUSH", "src", "dst", "0.01"]),
+        Reply::NilArray
+    );
+    assert_eq!(w.execute(&["MULTI"]), Reply::ok());
+    assert_eq!(w.execute(&["GET", "somekey"]), Reply::status("QUEUED"));
+    assert_eq!(w.execute(&["EXEC"]), parse("[somevalue]"));
+    // The served move modifies both keys.
+    assert_eq!(w.execute(&["WATCH", "dst"]), Reply::ok());
+    assert_eq!(w.execute(&["MULTI"]), Reply::ok());
+    assert_eq!(w.execute(&["GET", "somekey"]), Reply::status("QUEUED"));
+    assert_eq!(store.lpush("src", &["element"]).unwrap(), 1);
+    assert_eq!(blocked.join().unwrap(), parse("element"));
+    assert_eq!(w.execute(&["EXEC"]), Reply::NilArray);
+}

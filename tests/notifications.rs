@@ -293,6 +293,76 @@ const SCENARIOS: &[&str] = &[
     "TDIGEST.CREATE td",
     "TDIGEST.ADD td 1",
     "DEL bl cf cms tk td",
+    // Read lookups of missing keys (`keymiss`), and lookups that announce none.
+    "SET rk v",
+    "GET nokey",
+    "MGET rk nokey nokey2",
+    "EXISTS nokey rk",
+    "TYPE nokey",
+    "TTL nokey",
+    "PTTL nokey",
+    "EXPIRETIME nokey",
+    "OBJECT ENCODING nokey",
+    "MEMORY USAGE nokey",
+    "DUMP nokey",
+    "TOUCH nokey rk",
+    "STRLEN nokey",
+    "GETRANGE nokey 0 1",
+    "GETBIT nokey 3",
+    "BITCOUNT nokey",
+    "BITPOS nokey 1",
+    "BITFIELD_RO nokey GET u8 0",
+    "BITFIELD nokey GET u8 0",
+    "LCS nokey rk",
+    "LRANGE nokey 0 -1",
+    "LLEN nokey",
+    "LINDEX nokey 0",
+    "LPOS nokey a",
+    "HGET nokey f",
+    "HMGET nokey f g",
+    "HGETALL nokey",
+    "HLEN nokey",
+    "HEXISTS nokey f",
+    "HSCAN nokey 0",
+    "HRANDFIELD nokey",
+    "SMEMBERS nokey",
+    "SISMEMBER nokey a",
+    "SCARD nokey",
+    "SINTER nokey rk2",
+    "SUNION nokey nokey2",
+    "SDIFF nokey nokey2",
+    "SINTERCARD 2 nokey nokey2",
+    "SRANDMEMBER nokey",
+    "ZSCORE nokey a",
+    "ZRANGE nokey 0 -1",
+    "ZCARD nokey",
+    "ZRANK nokey a",
+    "ZUNION 2 nokey nokey2",
+    "ZINTERCARD 1 nokey",
+    "ZRANDMEMBER nokey",
+    "PFCOUNT nokey",
+    "PFCOUNT nokey nokey2",
+    "SORT_RO nokey",
+    "SORT nokey",
+    "GET rk",
+    "SET rk w GET",
+    "SET nokey w GET",
+    "GETSET nokey2 x",
+    "GETEX nokey3",
+    "GETDEL nokey3",
+    "COPY nokey3 rk",
+    "SUNIONSTORE dst nokey3 nokey4",
+    "ZUNIONSTORE dst 2 nokey3 nokey4",
+    "ZRANGESTORE dst nokey3 0 -1",
+    "BITOP OR dst nokey3 nokey4",
+    "PFMERGE nokey5 nokey3",
+    "SORT nokey3 STORE dst",
+    "LPUSH nokey6 a",
+    "INCR nokey7",
+    "HSET nokey8 f v",
+    "LMOVE nokey9 dst LEFT LEFT",
+    "ZINTERSTORE dst 2 nokey3 nokey4 WEIGHTS 1",
+    "GET rk extra",
     "FLUSHALL",
 ];
 
@@ -300,7 +370,9 @@ const SCENARIOS: &[&str] = &[
 fn each_family_publishes_what_redis_publishes() {
     let (server, store) = start();
     let lines: Vec<String> = SCENARIOS.iter().map(|s| (*s).to_owned()).collect();
-    for classes in ["KEA", "KEAn", "Kl", "E$g", "Kx", "En", "A", "Kg"] {
+    for classes in [
+        "KEA", "KEAn", "Kl", "E$g", "Kx", "En", "A", "Kg", "KEAm", "Km", "Em",
+    ] {
         check(&server, &store, classes, &lines);
     }
 }
@@ -342,7 +414,7 @@ fn a_seeded_stream_publishes_the_same_messages() {
         let k = keys[rng.gen_range(0..keys.len())];
         let k2 = keys[rng.gen_range(0..keys.len())];
         let v = rng.gen_range(0..4);
-        let line = match rng.gen_range(0..40) {
+        let line = match rng.gen_range(0..45) {
             0 => format!("SET {k} {v}"),
             1 => format!("INCRBY {k} {v}"),
             2 => format!("APPEND {k} x{v}"),
@@ -382,7 +454,12 @@ fn a_seeded_stream_publishes_the_same_messages() {
             36 => format!("HINCRBYFLOAT {k} f{v} 0.5"),
             37 => format!("SETNX {k} {v}"),
             38 => format!("ZRANGESTORE {k2} {k} 0 {v}"),
-            _ => format!("BITOP OR {k} {k} {k2}"),
+            39 => format!("BITOP OR {k} {k} {k2}"),
+            40 => format!("GET {k}"),
+            41 => format!("MGET {k} {k2}"),
+            42 => format!("SMEMBERS {k}"),
+            43 => format!("TYPE {k}"),
+            _ => format!("LRANGE {k} 0 -1"),
         };
         lines.push(line);
         if rng.gen_range(0..60) == 0 {
@@ -394,6 +471,7 @@ fn a_seeded_stream_publishes_the_same_messages() {
         }
     }
     check(&server, &store, "KEAn", &lines);
+    check(&server, &store, "KEAnm", &lines);
 }
 
 #[test]

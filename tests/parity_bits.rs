@@ -294,3 +294,53 @@ fn seeded_bitmap_sequences_match_redis() {
     }
     assert_eq!(redis.cmd(&["PING"]), Reply::status("PONG"));
 }
+
+/// A bit write on an `int` or `embstr` string leaves it `raw`, as Redis's unsharing lookup
+/// does, also when the bit or field keeps its value; a GET-only BITFIELD converts nothing.
+/// A write that keeps the value does not invalidate a WATCH.
+#[test]
+fn bit_writes_leave_strings_raw() {
+    let server = RedisServer::start();
+    let mut r = server.conn();
+    let s = Store::new();
+    let mut lines = Vec::new();
+    for (value, write) in [
+        ("12", "SETBIT k 0 0"),
+        ("12", "SETBIT k 2 1"),
+        ("12", "SETBIT k 20 0"),
+        ("12", "SETBIT k 2 0"),
+        ("abc", "SETBIT k 1 1"),
+        ("abc", "SETBIT k 0 0"),
+        ("abc", "BITFIELD k SET u8 0 97"),
+        ("abc", "BITFIELD k INCRBY u8 0 0"),
+        ("12", "BITFIELD k SET u8 0 49"),
+        ("12", "BITFIELD k OVERFLOW FAIL INCRBY u8 0 255"),
+        ("12", "BITFIELD k GET u8 0"),
+        ("12", "BITFIELD_RO k GET u8 0"),
+        ("abc", "GETBIT k 1"),
+        ("abc", "BITCOUNT k"),
+    ] {
+        lines.push(format!("SET k {value}"));
+        lines.push("OBJECT ENCODING k".to_owned());
+        lines.push(write.to_owned());
+        lines.push("OBJECT ENCODING k".to_owned());
+        lines.push("GET k".to_owned());
+    }
+    for line in &lines {
+        check(&s, &mut r, &words(line));
+    }
+    let mut c = s.connection();
+    let mut watcher = server.conn();
+    for write in [
+        "SETBIT w 0 0",
+        "BITFIELD w SET u8 0 97",
+        "BITFIELD w INCRBY u8 8 0",
+        "SETBIT w 0 1",
+        "BITFIELD w SET u8 0 1",
+    ] {
+        for line in ["SET w abc", "WATCH w", write, "MULTI", "GET w", "EXEC"] {
+            let argv = words(line);
+            assert_eq!(c.execute(&argv), watcher.cmd(&argv), "{write}: {line}");
+        }
+    }
+}

@@ -31,6 +31,7 @@ mod dump;
 mod generic;
 mod hashes;
 mod hll;
+mod keymiss;
 mod lists;
 mod ops;
 pub(crate) mod pubsub;
@@ -578,6 +579,9 @@ pub(crate) fn check(argv: &[&[u8]]) -> Result<&'static Spec> {
 
 /// Runs one checked command against an already locked view.
 pub(crate) fn run_locked(spec: &Spec, argv: &[&[u8]], db: &mut Db<'_>) -> Reply {
+    if db.notifying(crate::store::notify::KEY_MISS) {
+        return keymiss::run_announcing_misses(spec, argv, db);
+    }
     let mut args = Args::new(&argv[1..]);
     (spec.run)(&mut args, db)
 }

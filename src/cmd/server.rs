@@ -576,7 +576,10 @@ fn info_section(db: &mut Db<'_>, section: &str, out: &mut String) {
                 if info.keys > 0 {
                     line(
                         &format!("db{i}"),
-                        &format!("keys={},expires={},avg_ttl=0", info.keys, info.expires),
+                        &format!(
+                            "keys={},expires={},avg_ttl={}",
+                            info.keys, info.expires, info.avg_ttl
+                        ),
                     );
                 }
             }

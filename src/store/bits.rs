@@ -25,11 +25,13 @@ impl Db<'_> {
     }
 
     /// The raw string at `key` for writing, created empty when missing and grown with zero
-    /// bytes to at least `min_len` (which the caller has checked against the limit).
+    /// bytes to at least `min_len` (which the caller has checked against the limit). An
+    /// existing string is not marked modified for WATCH: the caller does that when the
+    /// write changed something, as Redis does.
     fn write_string(&mut self, key: &[u8], min_len: usize) -> Result<&mut Vec<u8>> {
         match self.value(key) {
             None => self.insert(key, Value::Str(StrValue::Raw(Vec::new())), None),
-            Some(Value::Str(_)) => self.touch(key),
+            Some(Value::Str(_)) => {}
             Some(_) => return Err(Error::WrongType),
         }
         match self.value(key) {
@@ -66,15 +68,22 @@ impl Db<'_> {
         self.check_offset(offset)?;
         let len = self.check_len((offset >> 3) + 1)?;
         // As in Redis, writing the bit a string already has, without growing it, modifies
-        // nothing: no WATCH is invalidated.
+        // nothing: no WATCH is invalidated. The string still becomes `raw`, as Redis
+        // unshares it before looking at the bit.
         if let Some(bytes) = self.read_string(key)? {
             let old = bitmap::getbit(&bytes, offset);
             if bytes.len() >= len && old == u8::from(bit) {
+                if let Some(Value::Str(s @ (StrValue::Int(_) | StrValue::Short(_)))) =
+                    self.value(key)
+                {
+                    s.raw_mut();
+                }
                 return Ok(old);
             }
         }
         let raw = self.write_string(key, len)?;
         let old = bitmap::setbit(raw, offset, u8::from(bit));
+        self.touch(key);
         self.notify(notify::STRING, "setbit", key);
         Ok(old)
     }
@@ -194,6 +203,7 @@ impl Db<'_> {
             }
         }
         if changes > 0 {
+            self.touch(key);
             self.notify_n(notify::STRING, "setbit", key, changes as u64);
         }
         Ok(out)

@@ -52,6 +52,9 @@ pub struct KeyspaceInfo {
     pub keys: usize,
     /// Keys with a time to live.
     pub expires: usize,
+    /// The estimated mean remaining time to live of the keys with one, in milliseconds,
+    /// sampled by active expiry ([`crate::Store::sweep_expired`]); 0 before any sample.
+    pub avg_ttl: i64,
 }
 
 impl Db<'_> {
@@ -135,6 +138,9 @@ impl Db<'_> {
                 info.keys += shard.len();
                 info.expires += shard.volatile_len();
             }
+        }
+        for (d, info) in out.iter_mut().enumerate() {
+            info.avg_ttl = self.inner.ttl_estimates.get(d);
         }
         out
     }

@@ -20,7 +20,7 @@ use super::value::{StrValue, Value};
 use super::{notify, Db, Store};
 use crate::error::{Error, Result};
 use crate::types::bloom::{BloomLimits, ScalableBloomFilter};
-use crate::types::hash::HashValue;
+use crate::types::hash::{HashLimits, HashValue};
 use crate::types::rdb::{
     dump_payload, module_id, read_module_fields, restore_payload, write_module_fields, DumpConfig,
     ModuleField, RdbError, RdbValue,
@@ -166,6 +166,7 @@ pub(super) fn from_rdb(
     max_string: usize,
     max_intset: usize,
     zset_limits: (usize, usize),
+    hash_limits: HashLimits,
     limits: BloomLimits,
 ) -> Result<Value> {
     Ok(match v {
@@ -178,8 +179,10 @@ pub(super) fn from_rdb(
         RdbValue::List(items) => Value::List(Box::new(VecDeque::from(items))),
         RdbValue::Hash(pairs) => {
             let mut h = HashValue::new();
+            // Payload order, as Redis's loader keeps a listpack's (or a ziplist's, which it
+            // converts entry by entry); past the limits the fields go into a map.
             for (f, v) in &pairs {
-                h.insert(f, v);
+                h.insert_within(f, v, hash_limits);
             }
             Value::Hash(Box::new(h))
         }
@@ -277,6 +280,7 @@ impl Db<'_> {
                 self.settings().zset_max_listpack_entries(),
                 self.settings().zset_max_listpack_value(),
             ),
+            self.hash_limits(),
             limits,
         )?;
         let deleted = opts.replace && self.remove(key).is_some();

@@ -5,7 +5,7 @@ use super::generic::random_u64;
 use super::value::Value;
 use super::{notify, Db, Store};
 use crate::error::{Error, Result};
-use crate::types::hash::HashValue;
+use crate::types::hash::{HashLimits, HashValue};
 
 impl Db<'_> {
     /// The hash at `key`, None when missing, WRONGTYPE for another type.
@@ -14,6 +14,15 @@ impl Db<'_> {
             None => Ok(None),
             Some(Value::Hash(h)) => Ok(Some(h)),
             Some(_) => Err(Error::WrongType),
+        }
+    }
+
+    /// The listpack limits in force (CONFIG SET may change them between commands).
+    pub(crate) fn hash_limits(&self) -> HashLimits {
+        let settings = self.settings();
+        HashLimits {
+            entries: settings.hash_max_listpack_entries(),
+            value: settings.hash_max_listpack_value(),
         }
     }
 
@@ -31,8 +40,12 @@ impl Db<'_> {
 
     /// HSET: the number of new fields.
     pub(crate) fn hset(&mut self, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<usize> {
+        let limits = self.hash_limits();
         let h = self.hash_or_create(key)?;
-        let added = pairs.iter().filter(|(f, v)| h.insert(f, v)).count();
+        let added = pairs
+            .iter()
+            .filter(|(f, v)| h.insert_within(f, v, limits))
+            .count();
         self.notify_n(notify::HASH, "hset", key, pairs.len() as u64);
         Ok(added)
     }
@@ -44,7 +57,9 @@ impl Db<'_> {
                 return Ok(false);
             }
         }
-        self.hash_or_create(key)?.insert(field, value);
+        let limits = self.hash_limits();
+        self.hash_or_create(key)?
+            .insert_within(field, value, limits);
         self.notify(notify::HASH, "hset", key);
         Ok(true)
     }
@@ -120,8 +135,9 @@ impl Db<'_> {
             None => 0,
         };
         let n = current.checked_add(by).ok_or(Error::Overflow)?;
+        let limits = self.hash_limits();
         self.hash_or_create(key)?
-            .insert(field, n.to_string().as_bytes());
+            .insert_within(field, n.to_string().as_bytes(), limits);
         self.notify(notify::HASH, "hincrby", key);
         Ok(n)
     }
@@ -133,7 +149,9 @@ impl Db<'_> {
             .hash(key)?
             .and_then(|h| h.get(field).map(<[u8]>::to_vec));
         let text = crate::num::hincrbyfloat(current.as_deref(), incr)?;
-        self.hash_or_create(key)?.insert(field, &text);
+        let limits = self.hash_limits();
+        self.hash_or_create(key)?
+            .insert_within(field, &text, limits);
         self.notify(notify::HASH, "hincrbyfloat", key);
         Ok(text)
     }

@@ -357,6 +357,29 @@ impl Shard {
         removed
     }
 
+    /// The sum and count of the remaining TTLs (ms) of up to `n` keys not yet due, read
+    /// from the expiry hints from position `start` on (wrapping); a stale hint counts only
+    /// when its key still has an expiry.
+    pub fn sample_ttls(&self, now: i64, start: usize, n: usize) -> (i64, i64) {
+        let hints = self.expiries.as_slice();
+        let (mut sum, mut count) = (0i64, 0i64);
+        for j in 0..n.min(hints.len()) {
+            let Some(Reverse((_, hash))) = hints.get(start.wrapping_add(j) % hints.len()) else {
+                continue;
+            };
+            let ttl = self
+                .table
+                .iter_hash(table_hash(*hash))
+                .find_map(|s| s.expire_at().filter(|_| s.hash == *hash))
+                .map(|at| at.saturating_sub(now));
+            if let Some(ttl) = ttl.filter(|&t| t > 0) {
+                sum = sum.saturating_add(ttl);
+                count += 1;
+            }
+        }
+        (sum, count)
+    }
+
     /// Whether a sweep would find something due now.
     #[inline]
     pub fn has_due(&self, now: impl FnOnce() -> i64) -> bool {

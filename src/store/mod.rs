@@ -30,6 +30,7 @@
 //! shard of every database ([`Lock::Global`]). Both switch the view's database as they go. An empty shard allocates nothing, so unused databases cost their array slots
 //! only. Expiry, eviction, memory accounting, snapshots and pub/sub span all databases.
 
+pub(crate) mod avg_ttl;
 pub(crate) mod bits;
 pub(crate) mod blocking;
 pub(crate) mod bloom;
@@ -143,6 +144,8 @@ pub(crate) struct Inner {
     pub(crate) stats: Stats,
     /// The connections to this store (CLIENT LIST, CLIENT KILL).
     pub(crate) clients: crate::clients::Registry,
+    /// INFO keyspace's `avg_ttl` per database (see [`avg_ttl`]).
+    pub(crate) ttl_estimates: avg_ttl::TtlEstimates,
 }
 
 /// Counters of what happened to a store since it was built, for INFO. Updated with relaxed
@@ -329,6 +332,7 @@ impl StoreBuilder {
                     ..Stats::default()
                 },
                 clients: crate::clients::Registry::default(),
+                ttl_estimates: avg_ttl::TtlEstimates::new(self.databases),
                 clock: self.clock,
             }),
             db: 0,
@@ -518,12 +522,29 @@ impl Store {
     /// Runs one active-expiry pass over every shard, removing up to `budget` due keys per
     /// shard. Returns how many keys it removed. Owners that want expired keys reclaimed on an
     /// idle store call this periodically; busy stores also sweep a little on every command.
+    ///
+    /// Each pass also samples the remaining TTLs of a few volatile keys per database for
+    /// INFO keyspace's `avg_ttl` (see [`avg_ttl`]).
     pub fn sweep_expired(&self, budget: usize) -> usize {
         let now = self.inner.clock.now_ms();
+        let per_db = self.inner.shards_per_db.max(1);
+        let per_shard = avg_ttl::SAMPLES_PER_DB.div_ceil(per_db);
+        let start = self.inner.ttl_estimates.next_start(per_shard);
+        let (mut volatile, mut sum, mut samples) = (0usize, 0i64, 0i64);
         let mut removed = 0;
         for i in 0..self.inner.shards.len() {
             let mut shard = self.inner.lock_shard(i);
             removed += shard.sweep(now, budget);
+            volatile += shard.volatile_len();
+            let (s, n) = shard.sample_ttls(now, start, per_shard);
+            sum = sum.saturating_add(s);
+            samples += n;
+            if (i + 1) % per_db == 0 {
+                self.inner
+                    .ttl_estimates
+                    .update(i / per_db, volatile, sum, samples);
+                (volatile, sum, samples) = (0, 0, 0);
+            }
             let expired = std::mem::take(&mut shard.expired);
             drop(shard);
             for key in expired {

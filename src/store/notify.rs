@@ -237,6 +237,27 @@ impl Db<'_> {
         enabled(self.inner.notify.flags(), class)
     }
 
+    /// Where events recorded from now on start (the keys expired so far recorded first).
+    #[cold]
+    pub(crate) fn events_mark(&mut self) -> usize {
+        self.collect_expired();
+        self.events.len()
+    }
+
+    /// Records `keymiss` for each of `keys` at `mark` (a command's read lookups, announced
+    /// before the events the command recorded since), counting no change.
+    #[cold]
+    pub(crate) fn insert_misses(&mut self, mark: usize, keys: &[&[u8]]) {
+        let db = self.event_db();
+        let at = mark.min(self.events.len());
+        let misses = keys.iter().map(|k| Event {
+            name: "keymiss",
+            key: (*k).into(),
+            db,
+        });
+        self.events.splice(at..at, misses);
+    }
+
     #[cold]
     fn record(&mut self, name: &'static str, key: &[u8], db: u32) {
         self.collect_expired();

@@ -75,7 +75,7 @@ use crate::error::{Error, Result};
 use crate::types::bloom::{BloomLimits, ScalableBloomFilter};
 use crate::types::cms::CountMinSketch;
 use crate::types::cuckoo::CuckooFilter;
-use crate::types::hash::{HashValue, MAX_SMALL_ENTRIES};
+use crate::types::hash::HashValue;
 use crate::types::hll::HyperLogLog;
 use crate::types::set::{SetEncoding, SetValue};
 use crate::types::tdigest::TDigest;
@@ -557,17 +557,21 @@ fn decode_value<R: Read>(d: &mut Dec<R>, kind: u8, limits: BloomLimits) -> Resul
         }
         KIND_HASH_SMALL => {
             let n = d.count_of(2)?;
-            if n == 0 || n > MAX_SMALL_ENTRIES {
-                return Err(corrupt(format!("a small hash of {n} fields")));
+            if n == 0 {
+                return Err(corrupt("an empty hash"));
             }
-            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(n);
+            // Raised listpack limits let a small hash pass the default entry limit, so the
+            // duplicate check sorts rather than scanning pairwise.
+            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(n.min(PREALLOC));
             for _ in 0..n {
                 let f = d.bytes()?;
                 let v = d.bytes()?;
-                if pairs.iter().any(|(g, _)| *g == f) {
-                    return Err(corrupt("a hash field appears twice"));
-                }
                 pairs.push((f, v));
+            }
+            let mut fields: Vec<&[u8]> = pairs.iter().map(|(f, _)| f.as_slice()).collect();
+            fields.sort_unstable();
+            if fields.windows(2).any(|w| w[0] == w[1]) {
+                return Err(corrupt("a hash field appears twice"));
             }
             Value::Hash(Box::new(HashValue::Small(pairs)))
         }

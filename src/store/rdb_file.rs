@@ -26,6 +26,7 @@ use super::dump::from_rdb;
 use super::Store;
 use crate::error::{Error, Result};
 use crate::types::bloom::BloomLimits;
+use crate::types::hash::HashLimits;
 use crate::types::rdb::file::{is_rdb_file, read_rdb_file, RdbFileInfo};
 use std::io::{Read, Seek, SeekFrom};
 
@@ -73,13 +74,24 @@ pub(crate) fn load_rdb(store: &Store, data: &[u8]) -> Result<RdbFileInfo> {
         settings.zset_max_listpack_entries(),
         settings.zset_max_listpack_value(),
     );
+    let hash_limits = HashLimits {
+        entries: settings.hash_max_listpack_entries(),
+        value: settings.hash_max_listpack_value(),
+    };
     let now = store.inner.clock.now_ms();
     let mut loaded = 0usize;
     let mut info = read_rdb_file(data, |entry| {
         let target = target_db(store, entry.db)?;
         let name = String::from_utf8_lossy(&entry.key).into_owned();
-        let value = from_rdb(entry.value, usize::MAX, max_intset, zset_limits, limits)
-            .map_err(|e| format!("key '{name}': {e}"))?;
+        let value = from_rdb(
+            entry.value,
+            usize::MAX,
+            max_intset,
+            zset_limits,
+            hash_limits,
+            limits,
+        )
+        .map_err(|e| format!("key '{name}': {e}"))?;
         let expired = entry.expire_at_ms.is_some_and(|at| at <= now);
         target.with_key(&entry.key, |db| {
             if db.value(&entry.key).is_some() {

@@ -5,10 +5,12 @@
 //! Redis keeps a small hash as a listpack: fields in insertion order, a replaced value
 //! staying in place, a deleted field closing the gap. `HGETALL`, `HKEYS` and `HVALS` list
 //! that order, so a small `HashValue` is a plain vector of pairs searched linearly, which
-//! is also the fastest and most compact form at that size. Past Redis's listpack limits
-//! (512 fields or a field or value longer than 64 bytes, Redis 7.0's built-in defaults
-//! of `hash-max-listpack-entries` and `hash-max-listpack-value`) it becomes a hash map, where
-//! Redis's order is its own hash table's and clients must not rely on it.
+//! is also the fastest and most compact form at that size. Past the listpack limits in force
+//! when a field is written ([`HashLimits`]: `hash-max-listpack-entries` and
+//! `hash-max-listpack-value`, by default 512 fields and 64 bytes) it becomes a hash map, where
+//! Redis's order is its own hash table's and clients must not rely on it. Raising the limits
+//! keeps larger hashes ordered, as Redis keeps them listpacks; like Redis, a map never turns
+//! back into the small form.
 //!
 //! # Representation
 //!
@@ -23,6 +25,24 @@ use std::collections::HashMap;
 pub const MAX_SMALL_ENTRIES: usize = 512;
 /// A field or value longer than this turns a small hash into a map (`hash-max-listpack-value`).
 pub const MAX_SMALL_VALUE: usize = 64;
+
+/// The listpack limits a write checks: past either, a small hash becomes a map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashLimits {
+    /// Most fields of a small hash (`hash-max-listpack-entries`).
+    pub entries: usize,
+    /// Longest field or value of a small hash (`hash-max-listpack-value`).
+    pub value: usize,
+}
+
+impl Default for HashLimits {
+    fn default() -> Self {
+        HashLimits {
+            entries: MAX_SMALL_ENTRIES,
+            value: MAX_SMALL_VALUE,
+        }
+    }
+}
 
 /// A Redis hash.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -74,17 +94,23 @@ impl HashValue {
         }
     }
 
-    /// Sets `field`; returns true when the field is new.
+    /// Sets `field` under the default limits; returns true when the field is new.
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
+        self.insert_within(field, value, HashLimits::default())
+    }
+
+    /// Sets `field`, turning a small hash into a map past `limits`; returns true when the
+    /// field is new.
+    pub fn insert_within(&mut self, field: &[u8], value: &[u8], limits: HashLimits) -> bool {
         if let HashValue::Small(v) = self {
             if let Some(pair) = v.iter_mut().find(|(f, _)| f.as_slice() == field) {
                 pair.1.clear();
                 pair.1.extend_from_slice(value);
-                self.maybe_grow(field.len().max(value.len()));
+                self.maybe_grow(field.len().max(value.len()), limits);
                 return false;
             }
             v.push((field.to_vec(), value.to_vec()));
-            self.maybe_grow(field.len().max(value.len()));
+            self.maybe_grow(field.len().max(value.len()), limits);
             return true;
         }
         match self {
@@ -93,9 +119,9 @@ impl HashValue {
         }
     }
 
-    fn maybe_grow(&mut self, longest: usize) {
+    fn maybe_grow(&mut self, longest: usize, limits: HashLimits) {
         if let HashValue::Small(v) = self {
-            if v.len() > MAX_SMALL_ENTRIES || longest > MAX_SMALL_VALUE {
+            if v.len() > limits.entries || longest > limits.value {
                 let map = std::mem::take(v).into_iter().collect();
                 *self = HashValue::Large(map);
             }
@@ -155,5 +181,27 @@ mod tests {
         h.insert(b"f", &[b'x'; MAX_SMALL_VALUE + 1]);
         assert!(!h.is_small());
         assert_eq!(h.get(b"f").map(<[u8]>::len), Some(MAX_SMALL_VALUE + 1));
+    }
+
+    #[test]
+    fn raised_limits_keep_large_values_in_order_and_a_map_stays_a_map() {
+        let wide = HashLimits {
+            entries: 4,
+            value: 1 << 20,
+        };
+        let mut h = HashValue::new();
+        let long = vec![b'x'; 65535];
+        for f in [&b"z"[..], b"a", b"m"] {
+            assert!(h.insert_within(f, &long, wide));
+        }
+        assert!(h.is_small());
+        let fields: Vec<_> = h.iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, vec![&b"z"[..], b"a", b"m"]);
+        h.insert_within(b"b", b"1", wide);
+        h.insert_within(b"c", b"1", wide);
+        assert!(!h.is_small());
+        h.remove(b"c");
+        h.insert_within(b"c", b"1", wide);
+        assert!(!h.is_small());
     }
 }
