@@ -63,23 +63,19 @@ impl Session {
     }
 
     /// Runs one command that completes without waiting and appends its reply to `out`
-    /// (unless CLIENT REPLY says not to). A command that may wait (a blocking pop outside
-    /// MULTI) is not run: its `argv` comes back, for [`Session::execute_waiting`].
-    pub(super) fn execute_now(
-        &mut self,
-        argv: Vec<Vec<u8>>,
-        out: &mut Vec<u8>,
-    ) -> Option<Vec<Vec<u8>>> {
+    /// (unless CLIENT REPLY says not to); false, without running it, for a command that may
+    /// wait (a blocking pop outside MULTI), which goes to [`Session::execute_waiting`].
+    pub(super) fn execute_now(&mut self, argv: &[&[u8]], out: &mut Vec<u8>) -> bool {
         match self.run(argv) {
-            Ok(reply) => {
+            Some(reply) => {
                 self.write_reply(&reply, out);
-                None
+                true
             }
-            Err(argv) => Some(argv),
+            None => false,
         }
     }
 
-    /// Runs a command [`Session::execute_now`] gave back, waiting as a future.
+    /// Runs a command [`Session::execute_now`] left, waiting as a future.
     pub(super) async fn execute_waiting(&mut self, argv: Vec<Vec<u8>>, out: &mut Vec<u8>) {
         let reply = self.conn.execute_async(argv).await;
         self.write_reply(&reply, out);
@@ -128,26 +124,20 @@ impl Session {
         }
     }
 
-    /// The reply, or `argv` back when the command may wait.
-    fn run(&mut self, argv: Vec<Vec<u8>>) -> Result<Reply, Vec<Vec<u8>>> {
-        let Some(name) = argv.first() else {
-            return Ok(Reply::ok());
+    /// The reply; `None` when the command may wait.
+    fn run(&mut self, argv: &[&[u8]]) -> Option<Reply> {
+        let Some(&name) = argv.first() else {
+            return Some(Reply::ok());
         };
         // Only a blocking command outside MULTI waits (inside, it is queued).
         if crate::cmd::may_block(name) && !self.conn.in_multi() {
-            return if self.authenticated {
-                Err(argv)
-            } else {
-                Ok(Reply::Error("NOAUTH Authentication required.".to_string()))
-            };
+            return (!self.authenticated)
+                .then(|| Reply::Error("NOAUTH Authentication required.".to_string()));
         }
-        Ok(self.run_now(argv))
+        Some(self.run_now(name, argv))
     }
 
-    fn run_now(&mut self, argv: Vec<Vec<u8>>) -> Reply {
-        let Some(name) = argv.first() else {
-            return Reply::ok();
-        };
+    fn run_now(&mut self, name: &[u8], argv: &[&[u8]]) -> Reply {
         // The server's own commands are all at most 8 bytes long: a longer name is none of
         // them, and the lower-casing needs no allocation.
         let mut lower = [0u8; 8];
@@ -160,9 +150,9 @@ impl Session {
             None => b"",
         };
         match name {
-            b"auth" => return self.auth(&argv),
+            b"auth" => return self.auth(argv),
             b"hello" => {
-                if let Err(e) = self.hello_auth(&argv) {
+                if let Err(e) = self.hello_auth(argv) {
                     return e;
                 }
             }
@@ -176,24 +166,24 @@ impl Session {
                     .conn
                     .refuse_in_multi("ERR Command not allowed inside a transaction")
             }
-            b"shutdown" => return self.shutdown(&argv),
+            b"shutdown" => return self.shutdown(argv),
             // Inside MULTI they are queued (and run by EXEC without the path): only the
             // direct form is the server's.
-            b"save" | b"bgsave" if !self.conn.in_multi() => return self.save(name, &argv),
+            b"save" | b"bgsave" if !self.conn.in_multi() => return self.save(name, argv),
             _ => {}
         }
-        self.conn.execute(&argv)
+        self.conn.execute(argv)
     }
 
     /// HELLO's AUTH option, checked by the server before the connection answers HELLO.
-    fn hello_auth(&mut self, argv: &[Vec<u8>]) -> Result<(), Reply> {
+    fn hello_auth(&mut self, argv: &[&[u8]]) -> Result<(), Reply> {
         let auth = argv
             .iter()
             .position(|a| a.eq_ignore_ascii_case(b"auth"))
             .filter(|&i| i >= 2 && i + 2 < argv.len());
         match auth {
             Some(i) => {
-                let reply = self.check_password(&argv[i + 1], &argv[i + 2]);
+                let reply = self.check_password(argv[i + 1], argv[i + 2]);
                 if reply.is_error() {
                     return Err(reply);
                 }
@@ -208,7 +198,7 @@ impl Session {
 
     /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`. NOW and FORCE change nothing here:
     /// there are no replicas to wait for, and a failed save fails the exit either way.
-    fn shutdown(&mut self, argv: &[Vec<u8>]) -> Reply {
+    fn shutdown(&mut self, argv: &[&[u8]]) -> Reply {
         let syntax = || Reply::Error("ERR syntax error".to_string());
         let (mut save, mut nosave, mut abort, mut other) = (false, false, false, false);
         for arg in argv.iter().skip(1) {
@@ -240,7 +230,7 @@ impl Session {
     /// SAVE and BGSAVE [SCHEDULE] to `dir/dbfilename` as CONFIG reports them now. A failed
     /// SAVE answers Redis's bare `ERR` (its reply object for a failed save; the reason goes to
     /// the log); a BGSAVE's failure shows in INFO's `rdb_last_bgsave_status`.
-    fn save(&mut self, name: &[u8], argv: &[Vec<u8>]) -> Reply {
+    fn save(&mut self, name: &[u8], argv: &[&[u8]]) -> Reply {
         match argv {
             [_] => {}
             [_, opt] if name == b"bgsave" && opt.eq_ignore_ascii_case(b"schedule") => {}
@@ -280,10 +270,10 @@ impl Session {
         }
     }
 
-    fn auth(&mut self, argv: &[Vec<u8>]) -> Reply {
+    fn auth(&mut self, argv: &[&[u8]]) -> Reply {
         let (user, pass) = match argv {
-            [_, pass] => (&b"default"[..], pass),
-            [_, user, pass] => (user.as_slice(), pass),
+            [_, pass] => (&b"default"[..], *pass),
+            [_, user, pass] => (*user, *pass),
             _ => {
                 return Reply::Error("ERR wrong number of arguments for 'auth' command".to_string())
             }

@@ -37,6 +37,7 @@ pub use config::{ConfigError, LogLevel, ServerConfig};
 use crate::{Store, StoreBuilder};
 use glue::Session;
 use resp::{Limits, RequestParser, PROTO_IOBUF_LEN};
+use smallvec::SmallVec;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -434,13 +435,17 @@ async fn client(
     let mut out = Vec::new();
     loop {
         loop {
-            match parser.next_request(session.auth_required()) {
-                Ok(Some(argv)) => {
+            match parser.next_args(session.auth_required()) {
+                Ok(Some(args)) => {
                     // While a command waits (a blocking pop), keep reading: a client that
                     // goes away cancels its wait, as Redis unblocks a client that
                     // disconnects; what it sends meanwhile is queued behind the command.
                     // Every other command runs at once, without that machinery.
-                    if let Some(argv) = session.execute_now(argv, &mut out) {
+                    let waiting = {
+                        let argv: SmallVec<[&[u8]; 8]> = args.iter().collect();
+                        (!session.execute_now(&argv, &mut out)).then(|| args.to_vecs())
+                    };
+                    if let Some(argv) = waiting {
                         let exec = session.execute_waiting(argv, &mut out);
                         tokio::pin!(exec);
                         loop {

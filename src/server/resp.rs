@@ -186,14 +186,70 @@ impl Default for Limits {
     }
 }
 
-/// Progress through a multibulk request that has not fully arrived.
+/// Progress through a multibulk request that has not fully arrived (its arguments so far
+/// are in the parser's [`Args`]).
 #[derive(Debug)]
 struct Multibulk {
     /// Arguments still to read.
     remaining: usize,
-    args: Vec<Vec<u8>>,
     /// The length of the argument being read, once its `$` line was read.
     bulk_len: Option<usize>,
+}
+
+/// A request's arguments, their bytes back to back in one buffer: one allocation per
+/// request at most (none once the parser's buffers have grown), where a vector per
+/// argument would cost one each.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Args {
+    data: Vec<u8>,
+    /// Where each argument ends in `data`.
+    ends: Vec<usize>,
+}
+
+/// An argument buffer that grew past this is freed after its request, so one large request
+/// does not pin its size to the connection.
+const ARGS_KEEP_BYTES: usize = 64 * 1024;
+
+impl Args {
+    /// The number of arguments.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The arguments in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| self.data.get(start..end).unwrap_or_default())
+    }
+
+    /// Each argument as its own vector.
+    pub fn to_vecs(&self) -> Vec<Vec<u8>> {
+        self.iter().map(<[u8]>::to_vec).collect()
+    }
+
+    fn push(&mut self, arg: &[u8]) {
+        self.data.extend_from_slice(arg);
+        self.ends.push(self.data.len());
+    }
+
+    /// Empties the list for the next request, keeping its buffers unless they grew large.
+    fn clear(&mut self) {
+        if self.data.capacity() > ARGS_KEEP_BYTES {
+            self.data = Vec::new();
+        }
+        if self.ends.capacity() > ARGV_PREALLOC {
+            self.ends = Vec::new();
+        }
+        self.data.clear();
+        self.ends.clear();
+    }
 }
 
 /// The query buffer of one connection and the parser over it.
@@ -203,6 +259,8 @@ pub struct RequestParser {
     /// Bytes of `buf` already consumed.
     pos: usize,
     pending: Option<Multibulk>,
+    /// The arguments of the request being read, then of the one last returned.
+    args: Args,
     limits: Limits,
     failed: bool,
 }
@@ -220,6 +278,7 @@ impl RequestParser {
             buf: Vec::new(),
             pos: 0,
             pending: None,
+            args: Args::default(),
             limits,
             failed: false,
         }
@@ -302,37 +361,48 @@ impl RequestParser {
         &mut self,
         auth_required: bool,
     ) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
+        Ok(self.next_args(auth_required)?.map(Args::to_vecs))
+    }
+
+    /// [`next_request`](Self::next_request) without a vector per argument: the arguments
+    /// stay in the parser's buffer until the next call.
+    pub fn next_args(&mut self, auth_required: bool) -> Result<Option<&Args>, ProtocolError> {
         if self.failed {
             return Ok(None);
         }
-        let result = self.next_request_inner(auth_required);
-        if result.is_err() {
-            self.failed = true;
+        match self.next_args_inner(auth_required) {
+            Ok(true) => Ok(Some(&self.args)),
+            Ok(false) => Ok(None),
+            Err(e) => {
+                self.failed = true;
+                Err(e)
+            }
         }
-        result
     }
 
-    fn next_request_inner(
-        &mut self,
-        auth_required: bool,
-    ) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
+    /// Whether a whole request is now in `self.args`.
+    fn next_args_inner(&mut self, auth_required: bool) -> Result<bool, ProtocolError> {
         loop {
             if self.pending.is_none() {
                 match self.buf.get(self.pos) {
-                    None => return Ok(None),
+                    None => return Ok(false),
                     Some(b'*') => {
+                        self.args.clear();
                         if !self.start_multibulk(auth_required)? {
-                            return Ok(None);
+                            return Ok(false);
                         }
                         if self.pending.is_none() {
                             continue;
                         }
                     }
-                    Some(_) => match self.inline()? {
-                        None => return Ok(None),
-                        Some(argv) if argv.is_empty() => continue,
-                        Some(argv) => return Ok(Some(argv)),
-                    },
+                    Some(_) => {
+                        self.args.clear();
+                        match self.inline()? {
+                            false => return Ok(false),
+                            true if self.args.is_empty() => continue,
+                            true => return Ok(true),
+                        }
+                    }
                 }
             }
             return self.multibulk_args(auth_required);
@@ -362,9 +432,9 @@ impl RequestParser {
         self.pos += cr + 2;
         if count > 0 {
             let count = usize::try_from(count).unwrap_or(0);
+            self.args.ends.reserve(count.min(ARGV_PREALLOC));
             self.pending = Some(Multibulk {
                 remaining: count,
-                args: Vec::with_capacity(count.min(ARGV_PREALLOC)),
                 bulk_len: None,
             });
         }
@@ -372,12 +442,9 @@ impl RequestParser {
     }
 
     /// Reads the arguments of the pending multibulk request as far as they arrived.
-    fn multibulk_args(
-        &mut self,
-        auth_required: bool,
-    ) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
+    fn multibulk_args(&mut self, auth_required: bool) -> Result<bool, ProtocolError> {
         let Some(mb) = self.pending.as_mut() else {
-            return Ok(None);
+            return Ok(false);
         };
         while mb.remaining > 0 {
             let len = match mb.bulk_len {
@@ -388,10 +455,10 @@ impl RequestParser {
                         if rest.len() > PROTO_INLINE_MAX_SIZE {
                             return Err(ProtocolError::TooBigBulkCount);
                         }
-                        return Ok(None);
+                        return Ok(false);
                     };
                     if cr + 2 > rest.len() {
-                        return Ok(None);
+                        return Ok(false);
                     }
                     let first = rest.first().copied().unwrap_or(0);
                     if first != b'$' {
@@ -417,27 +484,29 @@ impl RequestParser {
             let rest = &self.buf[self.pos..];
             // The two bytes after the argument (CRLF) are skipped unchecked.
             let Some(arg) = rest.get(..len) else {
-                return Ok(None);
+                return Ok(false);
             };
             if rest.len() < len + 2 {
-                return Ok(None);
+                return Ok(false);
             }
-            mb.args.push(arg.to_vec());
+            self.args.push(arg);
             self.pos += len + 2;
             mb.bulk_len = None;
             mb.remaining -= 1;
         }
-        Ok(self.pending.take().map(|mb| mb.args))
+        self.pending = None;
+        Ok(true)
     }
 
-    /// Reads one inline request; `Ok(None)` when its line has not fully arrived.
-    fn inline(&mut self) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
+    /// Reads one inline request into `self.args`; `Ok(false)` when its line has not fully
+    /// arrived.
+    fn inline(&mut self) -> Result<bool, ProtocolError> {
         let rest = &self.buf[self.pos..];
         let Some(lf) = find_line_end(rest, b'\n') else {
             if rest.len() > PROTO_INLINE_MAX_SIZE {
                 return Err(ProtocolError::TooBigInline);
             }
-            return Ok(None);
+            return Ok(false);
         };
         let line_end = if lf > 0 && rest.get(lf - 1) == Some(&b'\r') {
             lf - 1
@@ -446,7 +515,10 @@ impl RequestParser {
         };
         let argv = split_args(&rest[..line_end]).ok_or(ProtocolError::UnbalancedQuotes)?;
         self.pos += lf + 1;
-        Ok(Some(argv))
+        for arg in &argv {
+            self.args.push(arg);
+        }
+        Ok(true)
     }
 }
 
@@ -686,13 +758,36 @@ mod tests {
     }
 
     #[test]
+    fn args_share_one_buffer_that_a_large_request_does_not_pin() {
+        let big = vec![b'v'; ARGS_KEEP_BYTES * 2];
+        let mut input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n".to_vec();
+        input.extend_from_slice(format!("${}\r\n", big.len()).as_bytes());
+        input.extend_from_slice(&big);
+        input.extend_from_slice(b"\r\nGET k\r\n*2\r\n$0\r\n\r\n$1\r\nx\r\n");
+        let mut p = RequestParser::default();
+        p.feed(&input).unwrap();
+        let first = p.next_args(false).unwrap().unwrap();
+        assert_eq!(first.len(), 3);
+        let got: Vec<&[u8]> = first.iter().collect();
+        assert_eq!(got, vec![&b"SET"[..], b"k", &big[..]]);
+        assert_eq!(
+            p.next_args(false).unwrap().unwrap().to_vecs(),
+            args(&["GET", "k"])
+        );
+        assert!(p.args.data.capacity() <= ARGS_KEEP_BYTES);
+        let last = p.next_args(false).unwrap().unwrap();
+        assert_eq!(last.to_vecs(), args(&["", "x"]));
+        assert_eq!(p.next_args(false), Ok(None));
+    }
+
+    #[test]
     fn huge_count_reserves_little() {
         let mut p = RequestParser::default();
         p.feed(b"*2147483647\r\n$1\r\na\r\n").unwrap();
         assert_eq!(p.next_request(false), Ok(None));
         let mb = p.pending.as_ref().unwrap();
         assert_eq!(mb.remaining, 2147483646);
-        assert!(mb.args.capacity() <= ARGV_PREALLOC);
+        assert!(p.args.ends.capacity() <= ARGV_PREALLOC);
     }
 
     #[test]
