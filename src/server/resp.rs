@@ -7,13 +7,14 @@
 //! client library sends) or inline commands (`GET k\r\n`, what a person types into telnet).
 //! The first byte of a request decides which, as in Redis. The parser owns the connection's
 //! query buffer; [`RequestParser::feed`] appends what the socket delivered and
-//! [`RequestParser::next_request`] takes complete commands off its front.
+//! [`RequestParser::next_args`] takes complete commands off its front, their arguments back
+//! to back in one buffer the parser reuses ([`Args`]; `next_request` gives them as vectors).
 //!
 //! A multibulk request that arrives in pieces keeps its progress (arguments already read,
 //! the length of the bulk being read), so a large request is never parsed twice.
 //!
 //! Every allocation is justified by bytes already received: an argument is copied out only
-//! once all its bytes (and the CRLF) are in the buffer, and the argument vector starts at no
+//! once all its bytes (and the CRLF) are in the buffer, and the argument list starts at no
 //! more than 1024 slots whatever count the header announces. A header claiming a 512 MB
 //! argument costs nothing until 512 MB arrive. The buffer itself grows only by what was
 //! read, and [`RequestParser::feed`] refuses to hold more than the query buffer limit (1 GB).
