@@ -622,6 +622,16 @@ impl RedisBackend {
     }
 }
 
+/// In a RedisBloom method: when the module is loaded, returns its own command's answer
+/// through the trait's argv default; otherwise the method goes on to its emulation.
+macro_rules! when_native {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        if $self.bloom_native()? {
+            return Raw(&|argv: &[&[u8]]| $self.execute(argv)).$method($($arg),*);
+        }
+    };
+}
+
 impl Backend for RedisBackend {
     fn execute(&self, argv: &[&[u8]]) -> Result<Reply> {
         let Some(name) = argv.first() else {
@@ -711,27 +721,21 @@ impl Backend for RedisBackend {
     }
 
     fn bf_reserve(&self, key: &[u8], opts: BloomOptions) -> Result<()> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_reserve(key, opts);
-        }
+        when_native!(self.bf_reserve(key, opts));
         self.inner
             .bloom
             .reserve(&|argv| self.execute(argv), key, &opts)
     }
 
     fn bf_add(&self, key: &[u8], item: &[u8]) -> Result<bool> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_add(key, item);
-        }
+        when_native!(self.bf_add(key, item));
         self.inner
             .bloom
             .add_one(&|argv| self.execute(argv), key, item)
     }
 
     fn bf_madd(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<Result<bool>>> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_madd(key, items);
-        }
+        when_native!(self.bf_madd(key, items));
         self.inner
             .bloom
             .madd(&|argv| self.execute(argv), key, items)
@@ -743,18 +747,14 @@ impl Backend for RedisBackend {
         opts: BfInsertOptions,
         items: &[&[u8]],
     ) -> Result<Vec<Result<bool>>> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_insert(key, opts, items);
-        }
+        when_native!(self.bf_insert(key, opts, items));
         self.inner
             .bloom
             .insert(&|argv| self.execute(argv), key, &opts, items)
     }
 
     fn bf_exists(&self, key: &[u8], item: &[u8]) -> Result<bool> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_exists(key, item);
-        }
+        when_native!(self.bf_exists(key, item));
         let found = self
             .inner
             .bloom
@@ -763,50 +763,38 @@ impl Backend for RedisBackend {
     }
 
     fn bf_mexists(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<bool>> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_mexists(key, items);
-        }
+        when_native!(self.bf_mexists(key, items));
         self.inner
             .bloom
             .mexists(&|argv| self.execute(argv), key, items)
     }
 
     fn bf_info(&self, key: &[u8]) -> Result<BloomInfo> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_info(key);
-        }
+        when_native!(self.bf_info(key));
         self.inner.bloom.info(&|argv| self.execute(argv), key)
     }
 
     fn bf_card(&self, key: &[u8]) -> Result<u64> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).bf_card(key);
-        }
+        when_native!(self.bf_card(key));
         self.inner.bloom.card(&|argv| self.execute(argv), key)
     }
 
     fn cf_reserve(&self, key: &[u8], capacity: u64, opts: CfReserveOptions) -> Result<()> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_reserve(key, capacity, opts);
-        }
+        when_native!(self.cf_reserve(key, capacity, opts));
         self.inner
             .cuckoo
             .reserve(&|argv| self.execute(argv), key, capacity, &opts)
     }
 
     fn cf_add(&self, key: &[u8], item: &[u8]) -> Result<bool> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_add(key, item);
-        }
+        when_native!(self.cf_add(key, item));
         self.inner
             .cuckoo
             .add(&|argv| self.execute(argv), key, item, false)
     }
 
     fn cf_addnx(&self, key: &[u8], item: &[u8]) -> Result<bool> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_addnx(key, item);
-        }
+        when_native!(self.cf_addnx(key, item));
         self.inner
             .cuckoo
             .add(&|argv| self.execute(argv), key, item, true)
@@ -818,9 +806,7 @@ impl Backend for RedisBackend {
         opts: CfInsertOptions,
         items: &[&[u8]],
     ) -> Result<Vec<InsertOutcome>> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_insert(key, opts, items);
-        }
+        when_native!(self.cf_insert(key, opts, items));
         self.inner
             .cuckoo
             .insert(&|argv| self.execute(argv), key, &opts, items, false)
@@ -832,18 +818,14 @@ impl Backend for RedisBackend {
         opts: CfInsertOptions,
         items: &[&[u8]],
     ) -> Result<Vec<InsertOutcome>> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_insertnx(key, opts, items);
-        }
+        when_native!(self.cf_insertnx(key, opts, items));
         self.inner
             .cuckoo
             .insert(&|argv| self.execute(argv), key, &opts, items, true)
     }
 
     fn cf_exists(&self, key: &[u8], item: &[u8]) -> Result<bool> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_exists(key, item);
-        }
+        when_native!(self.cf_exists(key, item));
         let found = self
             .inner
             .cuckoo
@@ -852,84 +834,64 @@ impl Backend for RedisBackend {
     }
 
     fn cf_mexists(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<bool>> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_mexists(key, items);
-        }
+        when_native!(self.cf_mexists(key, items));
         self.inner
             .cuckoo
             .mexists(&|argv| self.execute(argv), key, items)
     }
 
     fn cf_del(&self, key: &[u8], item: &[u8]) -> Result<bool> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_del(key, item);
-        }
+        when_native!(self.cf_del(key, item));
         self.inner.cuckoo.del(&|argv| self.execute(argv), key, item)
     }
 
     fn cf_count(&self, key: &[u8], item: &[u8]) -> Result<u64> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_count(key, item);
-        }
+        when_native!(self.cf_count(key, item));
         self.inner
             .cuckoo
             .count(&|argv| self.execute(argv), key, item)
     }
 
     fn cf_info(&self, key: &[u8]) -> Result<CuckooInfo> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cf_info(key);
-        }
+        when_native!(self.cf_info(key));
         self.inner.cuckoo.info(&|argv| self.execute(argv), key)
     }
 
     fn cms_initbydim(&self, key: &[u8], width: u64, depth: u64) -> Result<()> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cms_initbydim(key, width, depth);
-        }
+        when_native!(self.cms_initbydim(key, width, depth));
         self.inner
             .cms
             .initbydim(&|argv| self.execute(argv), key, width, depth)
     }
 
     fn cms_initbyprob(&self, key: &[u8], error: f64, prob: f64) -> Result<()> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cms_initbyprob(key, error, prob);
-        }
+        when_native!(self.cms_initbyprob(key, error, prob));
         self.inner
             .cms
             .initbyprob(&|argv| self.execute(argv), key, error, prob)
     }
 
     fn cms_incrby(&self, key: &[u8], pairs: &[(&[u8], u64)]) -> Result<Vec<Result<u64>>> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cms_incrby(key, pairs);
-        }
+        when_native!(self.cms_incrby(key, pairs));
         self.inner
             .cms
             .incrby(&|argv| self.execute(argv), key, pairs)
     }
 
     fn cms_query(&self, key: &[u8], items: &[&[u8]]) -> Result<Vec<u64>> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cms_query(key, items);
-        }
+        when_native!(self.cms_query(key, items));
         self.inner.cms.query(&|argv| self.execute(argv), key, items)
     }
 
     fn cms_merge(&self, dest: &[u8], sources: &[&[u8]], weights: Option<&[i64]>) -> Result<()> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cms_merge(dest, sources, weights);
-        }
+        when_native!(self.cms_merge(dest, sources, weights));
         self.inner
             .cms
             .merge(&|argv| self.execute(argv), dest, sources, weights)
     }
 
     fn cms_info(&self, key: &[u8]) -> Result<CmsInfo> {
-        if self.bloom_native()? {
-            return Raw(&|argv: &[&[u8]]| self.execute(argv)).cms_info(key);
-        }
+        when_native!(self.cms_info(key));
         self.inner.cms.info(&|argv| self.execute(argv), key)
     }
 }
