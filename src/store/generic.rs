@@ -254,8 +254,8 @@ impl Db<'_> {
             };
             let mut cands: Vec<(u64, &[u8])> = shard
                 .iter_live(now)
-                .filter(|slot| slot.hash >= at)
-                .map(|slot| (slot.hash, &*slot.key))
+                .map(|slot| (slot.hash(), &*slot.key))
+                .filter(|&(h, _)| h >= at)
                 .collect();
             let want = count - picked.len();
             if cands.len() > want {
@@ -620,6 +620,7 @@ impl Db<'_> {
         );
         let tracked = self.inner.memory.is_some();
         let now = self.now();
+        let lru = if tracked { self.lru(key) } else { 0 };
         let slot = self.slot(key)?;
         let shared = match &slot.value {
             Value::Str(StrValue::Int(n)) => (0..SHARED_INTEGERS).contains(n),
@@ -636,7 +637,7 @@ impl Db<'_> {
             ObjectField::IdleTime => {
                 // Access times are kept only under a memory limit (for eviction).
                 let idle = if tracked {
-                    i64::from((now as u32).wrapping_sub(slot.lru)) / 1000
+                    i64::from((now as u32).wrapping_sub(lru)) / 1000
                 } else {
                     0
                 };

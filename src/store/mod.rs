@@ -662,6 +662,12 @@ impl<'a> Db<'a> {
         shard_in(&mut self.guards, idx).get_mut(hash, key, || now_of(inner, now))
     }
 
+    /// The LRU clock of `key` (kept under a memory limit only; 0 otherwise).
+    pub(crate) fn lru(&mut self, key: &[u8]) -> u32 {
+        let hash = self.key_hash(key);
+        self.shard(hash).lru(hash, key)
+    }
+
     /// The live value of `key`.
     #[inline]
     pub(crate) fn value(&mut self, key: &[u8]) -> Option<&mut Value> {
