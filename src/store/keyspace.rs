@@ -13,7 +13,8 @@
 //! Memory per key is the lever of a session store (five small keys per session), so the
 //! slots do not live in the hash table, whose occupancy swings between 0.44 and 0.875 with
 //! the key count: they live in a slab of fixed-size chunks, full but for the last chunk and
-//! the positions deleted keys left (reused first), and the table holds 4-byte positions.
+//! the positions deleted keys left (reused first), and the table holds 2-byte positions
+//! (4-byte ones once a shard has handed out 65,535 of them).
 //! The hash is not stored: the index recomputes it from the key when it grows (rare, and
 //! `xxh3` of a short key costs nanoseconds), and a probe compares keys only where the
 //! table's 7-bit control byte already matched. The LRU clock and size estimate that
@@ -23,7 +24,8 @@
 //! # Representation
 //!
 //! ```text
-//! index:  hashbrown HashTable<u32>: 1 control byte + 4-byte position per bucket
+//! index:  hashbrown HashTable<u16>: 1 control byte + 2-byte position per bucket
+//!         (HashTable<u32> once the slab reaches 65,535 positions)
 //! slab:   chunks of 32 x Option<Slot>; free positions in a list
 //! Slot (56 bytes): key: 22 bytes inline + len, or a boxed slice when longer (24)
 //!                  | value (24 bytes: strings, HyperLogLogs and Bloom filters behind one
@@ -47,8 +49,8 @@
 //!
 //! # Worked example
 //!
-//! 781 session keys in a shard: an index of 1,024 buckets (5,120 bytes plus a control
-//! group), 25 chunks of 32 slots (44,800 bytes, 19 positions unused): 64 bytes per key,
+//! 781 session keys in a shard: an index of 1,024 buckets (3,072 bytes plus a control
+//! group), 25 chunks of 32 slots (44,800 bytes, 19 positions unused): 61.3 bytes per key,
 //! where slots of 72 bytes inside the table took 95, and the expiry heap 21 more.
 
 use super::value::Value;
@@ -190,10 +192,93 @@ pub(crate) struct Meta {
     pub size: u32,
 }
 
+/// The hash index of slab positions: 2-byte positions while the slab has fewer than
+/// 65,535 of them (3 bytes per bucket with the control byte), 4-byte ones beyond.
+enum Index {
+    Small(HashTable<u16>),
+    Large(HashTable<u32>),
+}
+
+impl Default for Index {
+    fn default() -> Index {
+        Index::Small(HashTable::new())
+    }
+}
+
+impl Index {
+    fn len(&self) -> usize {
+        match self {
+            Index::Small(t) => t.len(),
+            Index::Large(t) => t.len(),
+        }
+    }
+
+    /// The first position along `hash`'s probe sequence that satisfies `eq`.
+    #[inline]
+    fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        match self {
+            Index::Small(t) => t.find(hash, |&i| eq(u32::from(i))).map(|&i| u32::from(i)),
+            Index::Large(t) => t.find(hash, |&i| eq(i)).copied(),
+        }
+    }
+
+    /// Removes position `i`, indexed under `hash`.
+    fn remove(&mut self, hash: u64, i: u32) {
+        match self {
+            Index::Small(t) => {
+                if let Ok(e) = t.find_entry(hash, |&j| u32::from(j) == i) {
+                    e.remove();
+                }
+            }
+            Index::Large(t) => {
+                if let Ok(e) = t.find_entry(hash, |&j| j == i) {
+                    e.remove();
+                }
+            }
+        }
+    }
+
+    /// Indexes position `i` under `hash`; `rehash` gives the hash of an indexed position
+    /// when the table grows.
+    fn insert(&mut self, hash: u64, i: u32, rehash: impl Fn(u32) -> u64) {
+        if let Index::Small(t) = self {
+            match u16::try_from(i) {
+                Ok(small) if small != u16::MAX => {
+                    t.insert_unique(hash, small, |&j| rehash(u32::from(j)));
+                    return;
+                }
+                _ => {
+                    let mut large = HashTable::with_capacity(t.len() + 1);
+                    for &j in t.iter() {
+                        let j = u32::from(j);
+                        large.insert_unique(rehash(j), j, |&k| rehash(k));
+                    }
+                    *self = Index::Large(large);
+                }
+            }
+        }
+        if let Index::Large(t) = self {
+            t.insert_unique(hash, i, |&j| rehash(j));
+        }
+    }
+
+    /// The positions whose control byte matches `hash`'s along its probe sequence.
+    fn iter_hash(&self, hash: u64) -> impl Iterator<Item = u32> + '_ {
+        let (small, large) = match self {
+            Index::Small(t) => (Some(t.iter_hash(hash).map(|&i| u32::from(i))), None),
+            Index::Large(t) => (None, Some(t.iter_hash(hash).copied())),
+        };
+        small
+            .into_iter()
+            .flatten()
+            .chain(large.into_iter().flatten())
+    }
+}
+
 /// The keys of a shard: what SWAPDB exchanges.
 struct Keys {
     /// Slab positions of the slots, hashed by their keys' hashes.
-    index: HashTable<u32>,
+    index: Index,
     /// The slab: fixed-size chunks of slots; `None` is a free position.
     chunks: Vec<Box<[Option<Slot>]>>,
     /// Free positions below `used`.
@@ -215,7 +300,7 @@ struct Keys {
 impl Default for Keys {
     fn default() -> Keys {
         Keys {
-            index: HashTable::new(),
+            index: Index::default(),
             chunks: Vec::new(),
             free: Vec::new(),
             used: 0,
@@ -256,9 +341,7 @@ impl Keys {
     #[inline]
     fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
         let chunks = &self.chunks;
-        self.index
-            .find(table_hash(hash), |&i| holds(chunks, i, key))
-            .copied()
+        self.index.find(table_hash(hash), |i| holds(chunks, i, key))
     }
 
     fn meta(&self, i: u32) -> Meta {
@@ -276,9 +359,7 @@ impl Keys {
     /// Removes the slot at position `i`, which holds `key` of hash `hash`: from the index
     /// and the slab. Returns it with its size estimate.
     fn take(&mut self, hash: u64, i: u32) -> Option<(Slot, u32)> {
-        if let Ok(entry) = self.index.find_entry(table_hash(hash), |&j| j == i) {
-            entry.remove();
-        }
+        self.index.remove(table_hash(hash), i);
         let pos = i as usize;
         let slot = self
             .chunks
@@ -327,7 +408,7 @@ impl Keys {
         }
         let chunks = &self.chunks;
         self.index
-            .insert_unique(table_hash(hash), i, |&j| rehash(chunks, j));
+            .insert(table_hash(hash), i, |j| rehash(chunks, j));
     }
 
     /// Lowers the bounds the sweep keeps for an expiry time just set.
@@ -352,7 +433,7 @@ impl Keys {
         let chunks = &self.chunks;
         self.index
             .iter_hash(table_hash(hash))
-            .filter_map(move |&i| slot_at(chunks, i).map(|s| (i, s)))
+            .filter_map(move |i| slot_at(chunks, i).map(|s| (i, s)))
             .filter(move |(_, s)| s.hash() == hash)
     }
 }
@@ -426,7 +507,7 @@ impl Shard {
     /// first whose control byte matches (nearly always the key's own).
     #[inline]
     pub fn prefetch(&self, hash: u64) -> Option<&Value> {
-        let i = *self.keys.index.find(table_hash(hash), |_| true)?;
+        let i = self.keys.index.find(table_hash(hash), |_| true)?;
         slot_at(&self.keys.chunks, i).map(|s| &s.value)
     }
 
@@ -604,7 +685,7 @@ impl Shard {
         let keys = &self.keys;
         keys.index
             .iter_hash(seed)
-            .filter_map(move |&i| slot_at(&keys.chunks, i).map(|s| (s, keys.meta(i).lru)))
+            .filter_map(move |i| slot_at(&keys.chunks, i).map(|s| (s, keys.meta(i).lru)))
     }
 
     /// The first slots in slab order with their LRU clocks; the fallback when
@@ -787,6 +868,33 @@ mod tests {
         assert_eq!(shard.sweep(10_000, usize::MAX), volatile);
         assert_eq!(shard.len(), 1000 - volatile);
         assert!(!shard.has_due(|| i64::MAX));
+    }
+
+    #[test]
+    fn the_index_widens_its_positions_past_65535() {
+        let mut shard = Shard::default();
+        let keys: Vec<Vec<u8>> = (0..70_000).map(|i| format!("k{i}").into_bytes()).collect();
+        for (n, k) in keys.iter().enumerate() {
+            shard.insert(key_hash(k), k, int(n as i64), None);
+            if n == 65_534 {
+                assert!(matches!(shard.keys.index, Index::Small(_)));
+            }
+        }
+        assert!(matches!(shard.keys.index, Index::Large(_)));
+        assert_eq!(shard.len(), keys.len());
+        for (n, k) in keys.iter().enumerate() {
+            let v = shard.get_mut(key_hash(k), k, || 0).map(|s| s.value.clone());
+            assert!(
+                matches!(v, Some(Value::Str(super::super::value::StrValue::Int(x))) if x == n as i64),
+                "{n}"
+            );
+        }
+        for k in keys.iter().step_by(2) {
+            assert!(shard.remove(key_hash(k), k).is_some());
+        }
+        assert_eq!(shard.len(), keys.len() / 2);
+        assert_eq!(shard.first_slots_with_hash(key_hash(b"k1")).count(), 1);
+        assert_eq!(shard.first_slots_with_hash(key_hash(b"k0")).count(), 0);
     }
 
     #[test]
