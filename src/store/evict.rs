@@ -357,16 +357,16 @@ impl Store {
             sampled_shards += 1;
             let mut found = 0;
             for _ in 0..SAMPLE_PROBES {
-                for (slot, lru) in shard.sample(m.random()) {
-                    found += usize::from(consider(&mut fresh, i, slot, lru, policy));
+                for (slot, lru, at) in shard.sample(m.random()) {
+                    found += usize::from(consider(&mut fresh, i, slot, lru, at, policy));
                 }
                 if found >= SAMPLE_KEYS {
                     break;
                 }
             }
             if found == 0 {
-                for (slot, lru) in shard.first_slots() {
-                    found += usize::from(consider(&mut fresh, i, slot, lru, policy));
+                for (slot, lru, at) in shard.first_slots() {
+                    found += usize::from(consider(&mut fresh, i, slot, lru, at, policy));
                     if found >= SAMPLE_KEYS {
                         break;
                     }
@@ -417,9 +417,8 @@ impl Store {
             let mut shard = self.inner.lock_shard(i);
             let victim = shard
                 .first_slots()
-                .map(|(s, _)| s)
-                .find(|s| !policy.volatile_only() || s.expire_at().is_some())
-                .map(|s| (s.hash(), Box::<[u8]>::from(&*s.key)));
+                .find(|(_, _, at)| !policy.volatile_only() || at.is_some())
+                .map(|(s, _, _)| (s.hash(), Box::<[u8]>::from(&*s.key)));
             if let Some((hash, key)) = victim {
                 shard.remove(hash, &key);
                 drop(shard);
@@ -446,7 +445,7 @@ fn remove_candidate(inner: &super::Inner, c: &Candidate, policy: EvictionPolicy)
     let mut shard = inner.lock_shard(c.shard);
     let eligible = shard
         .first_slots_with_hash(c.hash)
-        .any(|s| *s.key == *c.key && (!policy.volatile_only() || s.expire_at().is_some()));
+        .any(|(s, at)| *s.key == *c.key && (!policy.volatile_only() || at.is_some()));
     let removed = eligible && shard.remove(c.hash, &c.key).is_some();
     drop(shard);
     if removed {
@@ -478,9 +477,10 @@ fn consider(
     shard: usize,
     slot: &Slot,
     lru: u32,
+    expire_at: Option<i64>,
     policy: EvictionPolicy,
 ) -> bool {
-    if policy.volatile_only() && slot.expire_at().is_none() {
+    if policy.volatile_only() && expire_at.is_none() {
         return false;
     }
     out.push(Candidate {
@@ -488,7 +488,7 @@ fn consider(
         hash: slot.hash(),
         key: (*slot.key).into(),
         lru,
-        expire_at: slot.expire_at(),
+        expire_at,
     });
     true
 }

@@ -17,19 +17,23 @@
 //! (4-byte ones once a shard has handed out 65,535 of them).
 //! The hash is not stored: the index recomputes it from the key when it grows (rare, and
 //! `xxh3` of a short key costs nanoseconds), and a probe compares keys only where the
-//! table's 7-bit control byte already matched. The LRU clock and size estimate that
-//! eviction needs are kept in a side array by position, which stays empty without a
-//! memory limit.
+//! table's 7-bit control byte already matched. An expiry time is a 4-byte code beside its
+//! slot (milliseconds after a per-shard epoch set about 24.9 days before the first
+//! expiry): an 8-byte time inside the slot would round the slot up to 56 bytes. Times
+//! more than 49.7 days from the epoch go to a side map, and when that map grows the epoch
+//! moves and every code is recomputed. The LRU clock and size estimate that eviction needs
+//! are kept in a side array by position, which stays empty without a memory limit.
 //!
 //! # Representation
 //!
 //! ```text
 //! index:  hashbrown HashTable<u16>: 1 control byte + 2-byte position per bucket
 //!         (HashTable<u32> once the slab reaches 65,535 positions)
-//! slab:   chunks of 32 x Option<Slot>; free positions in a list
-//! Slot (56 bytes): key: 22 bytes inline + len, or a boxed slice when longer (24)
+//! slab:   chunks of 32 x Option<Slot> and 32 x u32 expiry codes; free positions in a list
+//! Slot (48 bytes): key: 22 bytes inline + len, or a boxed slice when longer (24)
 //!                  | value (24 bytes: strings, HyperLogLogs and Bloom filters behind one
-//!                    pointer, hashes and lists boxed) | expiry i64 (i64::MIN: none)
+//!                    pointer, hashes and lists boxed)
+//! expiry code u32: 0 none | 1..2^32-2: epoch + code ms | 2^32-1: in the side map
 //! meta:   (lru u32, size u32) per position, under a memory limit only
 //! ```
 //!
@@ -50,12 +54,15 @@
 //! # Worked example
 //!
 //! 781 session keys in a shard: an index of 1,024 buckets (3,072 bytes plus a control
-//! group), 25 chunks of 32 slots (44,800 bytes, 19 positions unused): 61.3 bytes per key,
-//! where slots of 72 bytes inside the table took 95, and the expiry heap 21 more.
+//! group), 25 chunks of 32 slots and codes (41,600 bytes, 19 positions unused): 57.2 bytes
+//! per key, where slots of 72 bytes inside the table took 95, and the expiry heap 21 more.
+//! A session whose keys expire at 1,733,000,000,000 ms (with the epoch at
+//! 1,733,000,000,000 - 2^31) has the code 2^31 = 2,147,483,648 beside each of its slots.
 
 use super::value::Value;
 use hashbrown::HashTable;
 use smallvec::SmallVec;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -141,43 +148,41 @@ impl std::ops::Deref for Key {
     }
 }
 
-/// A key, its value and its absolute expiry time in Unix milliseconds.
+/// A key and its value (the expiry lives beside the slot, see [`Keys::expiry`]).
 pub(crate) struct Slot {
     pub key: Key,
     pub value: Value,
-    /// The expiry time, or [`NO_EXPIRY`] (8 bytes where an `Option<i64>` takes 16).
-    expiry: i64,
 }
 
-/// [`Slot::expiry`] of a key without one. Never a real expiry time: a key whose time is at
-/// or before the present is removed, never stored, and no present is `i64::MIN`.
-const NO_EXPIRY: i64 = i64::MIN;
-
 impl Slot {
-    /// The absolute expiry time in Unix ms, if the key has one.
-    #[inline]
-    pub fn expire_at(&self) -> Option<i64> {
-        (self.expiry != NO_EXPIRY).then_some(self.expiry)
-    }
-
-    #[inline]
-    fn set_expire_at(&mut self, at: Option<i64>) -> Option<i64> {
-        let old = self.expire_at();
-        self.expiry = at.unwrap_or(NO_EXPIRY);
-        old
-    }
-
-    #[inline]
-    fn is_expired(&self, now: i64) -> bool {
-        matches!(self.expire_at(), Some(t) if t <= now)
-    }
-
     /// The keyspace hash of the slot's key (recomputed: slots do not store it).
     #[inline]
     pub fn hash(&self) -> u64 {
         key_hash(&self.key)
     }
 }
+
+/// A slot taken out of the keyspace, with its expiry.
+pub(crate) struct Taken {
+    pub key: Key,
+    pub value: Value,
+    expire_at: Option<i64>,
+}
+
+impl Taken {
+    /// The absolute expiry time in Unix ms, if the key had one.
+    pub fn expire_at(&self) -> Option<i64> {
+        self.expire_at
+    }
+}
+
+/// An expiry code: no expiry.
+const NO_EXPIRY: u32 = 0;
+/// An expiry code: the time is in [`Keys::far`].
+const FAR: u32 = u32::MAX;
+/// Where a new epoch is put before the first expiry time it encodes (about 24.9 days), so
+/// that times on both sides of it fit.
+const HALF_RANGE: i64 = 1 << 31;
 
 /// Slots per slab chunk. Chunks never move or grow, so the slab has no doubling slack: at
 /// most one partly used chunk per shard.
@@ -275,12 +280,18 @@ impl Index {
     }
 }
 
+/// A chunk of the slab: its slots and their expiry codes (see [`Keys::epoch`]).
+struct Chunk {
+    slots: Box<[Option<Slot>]>,
+    expiries: Box<[u32]>,
+}
+
 /// The keys of a shard: what SWAPDB exchanges.
 struct Keys {
     /// Slab positions of the slots, hashed by their keys' hashes.
     index: Index,
     /// The slab: fixed-size chunks of slots; `None` is a free position.
-    chunks: Vec<Box<[Option<Slot>]>>,
+    chunks: Vec<Chunk>,
     /// Free positions below `used`.
     free: Vec<u32>,
     /// Positions ever handed out (the first free position at the end of the slab).
@@ -295,6 +306,13 @@ struct Keys {
     /// The least expiry seen or set since the sweep's pass over the slab began: the next
     /// `earliest` when the pass ends.
     pass_min: i64,
+    /// Expiry codes are milliseconds after this time: code `c` in `1..FAR` is `epoch + c`.
+    epoch: i64,
+    /// The expiry times that do not fit a code (more than 49.7 days from `epoch`), by
+    /// position.
+    far: HashMap<u32, i64>,
+    /// `far` entries beyond which the epoch is moved and every code recomputed.
+    far_limit: usize,
 }
 
 impl Default for Keys {
@@ -309,30 +327,37 @@ impl Default for Keys {
             cursor: 0,
             earliest: i64::MAX,
             pass_min: i64::MAX,
+            epoch: 0,
+            far: HashMap::new(),
+            far_limit: 64,
         }
     }
 }
 
 #[inline]
-fn slot_at(chunks: &[Box<[Option<Slot>]>], i: u32) -> Option<&Slot> {
+fn slot_at(chunks: &[Chunk], i: u32) -> Option<&Slot> {
     let i = i as usize;
-    chunks.get(i / CHUNK)?.get(i % CHUNK)?.as_ref()
+    chunks.get(i / CHUNK)?.slots.get(i % CHUNK)?.as_ref()
 }
 
 #[inline]
-fn slot_at_mut(chunks: &mut [Box<[Option<Slot>]>], i: u32) -> Option<&mut Slot> {
+fn slot_at_mut(chunks: &mut [Chunk], i: u32) -> Option<&mut Slot> {
     let i = i as usize;
-    chunks.get_mut(i / CHUNK)?.get_mut(i % CHUNK)?.as_mut()
+    chunks
+        .get_mut(i / CHUNK)?
+        .slots
+        .get_mut(i % CHUNK)?
+        .as_mut()
 }
 
 /// Whether position `i` holds `key`.
 #[inline]
-fn holds(chunks: &[Box<[Option<Slot>]>], i: u32, key: &[u8]) -> bool {
+fn holds(chunks: &[Chunk], i: u32, key: &[u8]) -> bool {
     slot_at(chunks, i).is_some_and(|s| *s.key == *key)
 }
 
 /// The table hash of the slot at position `i`, for the index's growth.
-fn rehash(chunks: &[Box<[Option<Slot>]>], i: u32) -> u64 {
+fn rehash(chunks: &[Chunk], i: u32) -> u64 {
     slot_at(chunks, i).map_or(0, |s| table_hash(s.hash()))
 }
 
@@ -356,39 +381,135 @@ impl Keys {
         self.meta.get_mut(i)
     }
 
-    /// Removes the slot at position `i`, which holds `key` of hash `hash`: from the index
-    /// and the slab. Returns it with its size estimate.
-    fn take(&mut self, hash: u64, i: u32) -> Option<(Slot, u32)> {
+    /// The expiry time of the slot at position `i`.
+    #[inline]
+    fn expiry(&self, i: u32) -> Option<i64> {
+        let p = i as usize;
+        match *self.chunks.get(p / CHUNK)?.expiries.get(p % CHUNK)? {
+            NO_EXPIRY => None,
+            FAR => self.far.get(&i).copied(),
+            code => Some(self.epoch.saturating_add(i64::from(code))),
+        }
+    }
+
+    /// The code of expiry time `at` relative to the current epoch.
+    fn code(&self, at: i64) -> u32 {
+        match at.checked_sub(self.epoch) {
+            Some(d) if d > 0 && d < i64::from(FAR) => d as u32,
+            _ => FAR,
+        }
+    }
+
+    /// Sets the expiry of the slot at position `i` (which holds a slot, or is being
+    /// filled); returns the previous one. Keeps the volatile count and the sweep's bound.
+    fn set_expiry(&mut self, i: u32, at: Option<i64>) -> Option<i64> {
+        let old = self.expiry(i);
+        match (old.is_some(), at) {
+            (false, Some(t)) => {
+                if self.volatile == 0 && self.far.is_empty() {
+                    // No other code to keep: center the epoch on this time.
+                    self.epoch = t.saturating_sub(HALF_RANGE);
+                }
+                self.volatile += 1;
+            }
+            (true, None) => self.volatile -= 1,
+            _ => {}
+        }
+        let code = match at {
+            None => NO_EXPIRY,
+            Some(t) => {
+                self.note_expiry(t);
+                self.code(t)
+            }
+        };
+        match at {
+            Some(t) if code == FAR => {
+                self.far.insert(i, t);
+            }
+            _ => {
+                if !self.far.is_empty() {
+                    self.far.remove(&i);
+                }
+            }
+        }
+        let p = i as usize;
+        if let Some(c) = self
+            .chunks
+            .get_mut(p / CHUNK)
+            .and_then(|c| c.expiries.get_mut(p % CHUNK))
+        {
+            *c = code;
+        }
+        if self.far.len() > self.far_limit {
+            self.rebase();
+        }
+        old
+    }
+
+    /// Moves the epoch just before the earliest expiry time and recomputes every code.
+    /// Run when `far` has grown past its limit, which then doubles (amortized O(1)).
+    fn rebase(&mut self) {
+        let positions = (self.chunks.len() * CHUNK) as u32;
+        let times: Vec<(u32, i64)> = (0..positions)
+            .filter_map(|i| self.expiry(i).map(|t| (i, t)))
+            .collect();
+        if let Some(min) = times.iter().map(|&(_, t)| t).min() {
+            self.epoch = min.saturating_sub(1);
+        }
+        self.far.clear();
+        for (i, t) in times {
+            let code = self.code(t);
+            if code == FAR {
+                self.far.insert(i, t);
+            }
+            let p = i as usize;
+            if let Some(c) = self
+                .chunks
+                .get_mut(p / CHUNK)
+                .and_then(|c| c.expiries.get_mut(p % CHUNK))
+            {
+                *c = code;
+            }
+        }
+        self.far_limit = 64 + 2 * self.far.len() + self.volatile / 4;
+    }
+
+    /// Removes the slot at position `i`, whose key has hash `hash`: from the index and the
+    /// slab. Returns it with its size estimate.
+    fn take(&mut self, hash: u64, i: u32) -> Option<(Taken, u32)> {
         self.index.remove(table_hash(hash), i);
         let pos = i as usize;
         let slot = self
             .chunks
             .get_mut(pos / CHUNK)?
+            .slots
             .get_mut(pos % CHUNK)?
             .take()?;
+        let expire_at = self.set_expiry(i, None);
         self.free.push(i);
-        if slot.expire_at().is_some() {
-            self.volatile -= 1;
-        }
         let size = match self.meta.get_mut(pos) {
             Some(m) => std::mem::take(m).size,
             None => 0,
         };
-        Some((slot, size))
+        let taken = Taken {
+            key: slot.key,
+            value: slot.value,
+            expire_at,
+        };
+        Some((taken, size))
     }
 
     /// Stores a new slot (its key is absent) and indexes it.
-    fn add(&mut self, hash: u64, slot: Slot) {
-        if let Some(at) = slot.expire_at() {
-            self.volatile += 1;
-            self.note_expiry(at);
-        }
+    fn add(&mut self, hash: u64, slot: Slot, expire_at: Option<i64>) {
         let i = match self.free.pop() {
             Some(i) => i,
             None => {
                 let i = self.used;
                 if i / CHUNK >= self.chunks.len() {
-                    self.chunks.push((0..CHUNK).map(|_| None).collect());
+                    self.chunks.push(Chunk {
+                        slots: (0..CHUNK).map(|_| None).collect(),
+                        expiries: vec![NO_EXPIRY; CHUNK].into_boxed_slice(),
+                    });
                 }
                 self.used += 1;
                 // Positions stay below u32::MAX: a shard never holds 4 billion keys.
@@ -399,10 +520,11 @@ impl Keys {
         if let Some(place) = self
             .chunks
             .get_mut(pos / CHUNK)
-            .and_then(|c| c.get_mut(pos % CHUNK))
+            .and_then(|c| c.slots.get_mut(pos % CHUNK))
         {
             *place = Some(slot);
         }
+        self.set_expiry(i, expire_at);
         if let Some(m) = self.meta.get_mut(pos) {
             *m = Meta::default();
         }
@@ -422,7 +544,7 @@ impl Keys {
     fn iter(&self) -> impl Iterator<Item = (u32, &Slot)> {
         self.chunks
             .iter()
-            .flat_map(|c| c.iter())
+            .flat_map(|c| c.slots.iter())
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|s| (i as u32, s)))
     }
@@ -481,9 +603,7 @@ impl Shard {
         now: impl FnOnce() -> i64,
     ) -> Option<&mut Slot> {
         let i = self.keys.find(hash, key)?;
-        let due = slot_at(&self.keys.chunks, i)
-            .and_then(Slot::expire_at)
-            .is_some_and(|at| at <= now());
+        let due = self.keys.expiry(i).is_some_and(|at| at <= now());
         if due {
             let (slot, size) = self.keys.take(hash, i)?;
             self.account(-i64::from(size));
@@ -492,6 +612,11 @@ impl Shard {
             return None;
         }
         slot_at_mut(&mut self.keys.chunks, i)
+    }
+
+    /// The expiry time of `key`, live or not.
+    pub fn expiry(&self, hash: u64, key: &[u8]) -> Option<i64> {
+        self.keys.find(hash, key).and_then(|i| self.keys.expiry(i))
     }
 
     /// The LRU clock of `key` (0 when it is missing or no memory limit is set).
@@ -521,29 +646,21 @@ impl Shard {
                     return;
                 };
                 slot.value = value;
-                let old = slot.set_expire_at(expire_at);
-                match (old.is_some(), expire_at) {
-                    (false, Some(_)) => keys.volatile += 1,
-                    (true, None) => keys.volatile -= 1,
-                    _ => {}
-                }
-                if let Some(at) = expire_at {
-                    keys.note_expiry(at);
-                }
+                keys.set_expiry(i, expire_at);
             }
             None => keys.add(
                 hash,
                 Slot {
                     key: key.into(),
                     value,
-                    expiry: expire_at.unwrap_or(NO_EXPIRY),
                 },
+                expire_at,
             ),
         }
     }
 
     /// Removes `key` whatever its expiry; returns its slot.
-    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Slot> {
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Taken> {
         let i = self.keys.find(hash, key)?;
         let (slot, size) = self.keys.take(hash, i)?;
         self.account(-i64::from(size));
@@ -553,22 +670,10 @@ impl Shard {
 
     /// Sets or clears the expiry of a present key. The caller has checked it is live.
     pub fn set_expire(&mut self, hash: u64, key: &[u8], expire_at: Option<i64>) {
-        let keys = &mut self.keys;
-        let Some(slot) = keys
-            .find(hash, key)
-            .and_then(|i| slot_at_mut(&mut keys.chunks, i))
-        else {
+        let Some(i) = self.keys.find(hash, key) else {
             return;
         };
-        let old = slot.set_expire_at(expire_at);
-        match (old.is_some(), expire_at) {
-            (false, Some(_)) => keys.volatile += 1,
-            (true, None) => keys.volatile -= 1,
-            _ => {}
-        }
-        if let Some(at) = expire_at {
-            keys.note_expiry(at);
-        }
+        self.keys.set_expiry(i, expire_at);
         self.touch(key);
     }
 
@@ -589,10 +694,12 @@ impl Shard {
             }
             let i = self.keys.cursor as u32;
             self.keys.cursor += 1;
-            match slot_at(&self.keys.chunks, i).and_then(|s| Some((s.expire_at()?, s))) {
-                Some((at, _)) if at > now => self.keys.pass_min = self.keys.pass_min.min(at),
-                Some((_, s)) => {
-                    let hash = s.hash();
+            match self.keys.expiry(i) {
+                Some(at) if at > now => self.keys.pass_min = self.keys.pass_min.min(at),
+                Some(_) => {
+                    let Some(hash) = slot_at(&self.keys.chunks, i).map(Slot::hash) else {
+                        continue;
+                    };
                     if let Some((slot, size)) = self.keys.take(hash, i) {
                         self.account(-i64::from(size));
                         self.touch(&slot.key);
@@ -625,10 +732,15 @@ impl Shard {
 
     /// Every live slot, in no particular order.
     pub fn iter_live(&self, now: i64) -> impl Iterator<Item = &Slot> {
-        self.keys
-            .iter()
-            .map(|(_, s)| s)
-            .filter(move |s| !s.is_expired(now))
+        self.iter_live_expiring(now).map(|(s, _)| s)
+    }
+
+    /// Every live slot with its expiry time, in no particular order.
+    pub fn iter_live_expiring(&self, now: i64) -> impl Iterator<Item = (&Slot, Option<i64>)> {
+        let keys = &self.keys;
+        keys.iter()
+            .map(|(i, s)| (s, keys.expiry(i)))
+            .filter(move |(_, at)| !matches!(at, Some(t) if *t <= now))
     }
 
     /// Removes every key; WATCH flags of existing keys fire.
@@ -681,23 +793,28 @@ impl Shard {
     /// A few slots with their LRU clocks, chosen by `seed`: those whose control byte
     /// matches the seed's along its probe sequence (often none). Eviction samples with it
     /// in O(1).
-    pub(crate) fn sample(&self, seed: u64) -> impl Iterator<Item = (&Slot, u32)> {
+    pub(crate) fn sample(&self, seed: u64) -> impl Iterator<Item = (&Slot, u32, Option<i64>)> {
         let keys = &self.keys;
-        keys.index
-            .iter_hash(seed)
-            .filter_map(move |i| slot_at(&keys.chunks, i).map(|s| (s, keys.meta(i).lru)))
+        keys.index.iter_hash(seed).filter_map(move |i| {
+            slot_at(&keys.chunks, i).map(|s| (s, keys.meta(i).lru, keys.expiry(i)))
+        })
     }
 
     /// The first slots in slab order with their LRU clocks; the fallback when
     /// [`Shard::sample`] finds nothing.
-    pub(crate) fn first_slots(&self) -> impl Iterator<Item = (&Slot, u32)> {
+    pub(crate) fn first_slots(&self) -> impl Iterator<Item = (&Slot, u32, Option<i64>)> {
         let keys = &self.keys;
-        keys.iter().map(move |(i, s)| (s, keys.meta(i).lru))
+        keys.iter()
+            .map(move |(i, s)| (s, keys.meta(i).lru, keys.expiry(i)))
     }
 
-    /// The slots whose hash is `hash`, expired or not.
-    pub(crate) fn first_slots_with_hash(&self, hash: u64) -> impl Iterator<Item = &Slot> {
-        self.keys.with_hash(hash).map(|(_, s)| s)
+    /// The slots whose hash is `hash`, expired or not, with their expiry times.
+    pub(crate) fn first_slots_with_hash(
+        &self,
+        hash: u64,
+    ) -> impl Iterator<Item = (&Slot, Option<i64>)> {
+        let keys = &self.keys;
+        keys.with_hash(hash).map(move |(i, s)| (s, keys.expiry(i)))
     }
 
     /// Whether `key` is in the table and live at `now`.
@@ -705,8 +822,7 @@ impl Shard {
         let hash = key_hash(key);
         self.keys
             .find(hash, key)
-            .and_then(|i| slot_at(&self.keys.chunks, i))
-            .is_some_and(|s| !s.is_expired(now))
+            .is_some_and(|i| !matches!(self.keys.expiry(i), Some(t) if t <= now))
     }
 
     /// SWAPDB of two shards at the same position in two databases: the keys, their expiries
@@ -898,6 +1014,63 @@ mod tests {
     }
 
     #[test]
+    fn expiry_times_survive_any_distance_from_the_epoch() {
+        let mut shard = Shard::default();
+        const DAY: i64 = 86_400_000;
+        let t0 = 1_733_000_000_000;
+        // Times around the first one, then ever farther ones: past the code range they go
+        // to the side map, which moves the epoch when it grows.
+        let times: Vec<i64> = (0..2_000i64)
+            .map(|n| match n % 4 {
+                0 => t0 + n,
+                1 => t0 + (n % 90) * DAY + 7,
+                2 => t0 + n * 37 * DAY,
+                _ => i64::MAX - n,
+            })
+            .collect();
+        let keys: Vec<Vec<u8>> = (0..times.len())
+            .map(|i| format!("e{i}").into_bytes())
+            .collect();
+        for (k, &t) in keys.iter().zip(&times) {
+            shard.insert(key_hash(k), k, int(0), Some(t));
+        }
+        for (k, &t) in keys.iter().zip(&times) {
+            assert_eq!(shard.expiry(key_hash(k), k), Some(t));
+        }
+        assert!(shard.keys.far.len() <= shard.keys.far_limit);
+        // Changing and clearing expiries keeps every other one.
+        for (n, k) in keys.iter().enumerate().step_by(3) {
+            let at = (n % 2 == 0).then_some(t0 - 5 * DAY + n as i64);
+            shard.set_expire(key_hash(k), k, at);
+        }
+        for (n, (k, &t)) in keys.iter().zip(&times).enumerate() {
+            let want = if n % 3 == 0 {
+                (n % 2 == 0).then_some(t0 - 5 * DAY + n as i64)
+            } else {
+                Some(t)
+            };
+            assert_eq!(shard.expiry(key_hash(k), k), want, "{n}");
+        }
+        let volatile = (0..keys.len()).filter(|n| n % 3 != 0 || n % 2 == 0).count();
+        assert_eq!(shard.volatile_len(), volatile);
+        // Removed keys take their expiries along; the sweep finds the due ones.
+        let removed = shard
+            .remove(key_hash(&keys[1]), &keys[1])
+            .map(|t| t.expire_at());
+        assert_eq!(removed, Some(Some(times[1])));
+        let due = (0..keys.len())
+            .filter(|&n| n != 1)
+            .filter(|&n| {
+                shard
+                    .expiry(key_hash(&keys[n]), &keys[n])
+                    .is_some_and(|t| t <= t0 + DAY)
+            })
+            .count();
+        assert_eq!(shard.sweep(t0 + DAY, usize::MAX), due);
+        assert_eq!(shard.volatile_len(), volatile - 1 - due);
+    }
+
+    #[test]
     fn keys_up_to_the_inline_length_live_in_the_slot() {
         assert_eq!(std::mem::size_of::<Key>(), 24);
         for len in [0, 1, INLINE_KEY - 1, INLINE_KEY, INLINE_KEY + 1, 100] {
@@ -917,8 +1090,8 @@ mod tests {
     fn slots_stay_compact() {
         // The table's memory per key is a slot over the load factor: keep it small.
         assert_eq!(std::mem::size_of::<Value>(), 24);
-        assert_eq!(std::mem::size_of::<Slot>(), 56);
-        assert_eq!(std::mem::size_of::<Option<Slot>>(), 56);
+        assert_eq!(std::mem::size_of::<Slot>(), 48);
+        assert_eq!(std::mem::size_of::<Option<Slot>>(), 48);
     }
 
     #[test]
