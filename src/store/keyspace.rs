@@ -29,7 +29,8 @@
 //! ```text
 //! index:  hashbrown HashTable<u16>: 1 control byte + 2-byte position per bucket
 //!         (HashTable<u32> once the slab reaches 65,535 positions)
-//! slab:   chunks of 32 x Option<Slot> and 32 x u32 expiry codes; free positions in a list
+//! slab:   chunks of 32 x Option<Slot> and 32 x u32 expiry codes; the free positions are
+//!         a list linked through their codes
 //! Slot (48 bytes): key: 22 bytes inline + len, or a boxed slice when longer (24)
 //!                  | value (24 bytes: strings, HyperLogLogs and Bloom filters behind one
 //!                    pointer, hashes and lists boxed)
@@ -292,8 +293,9 @@ struct Keys {
     index: Index,
     /// The slab: fixed-size chunks of slots; `None` is a free position.
     chunks: Vec<Chunk>,
-    /// Free positions below `used`.
-    free: Vec<u32>,
+    /// The first free position below `used`, plus one (0: none). A free position's expiry
+    /// code holds the next one the same way, so the free list takes no memory of its own.
+    free_head: u32,
     /// Positions ever handed out (the first free position at the end of the slab).
     used: usize,
     volatile: usize,
@@ -320,7 +322,7 @@ impl Default for Keys {
         Keys {
             index: Index::default(),
             chunks: Vec::new(),
-            free: Vec::new(),
+            free_head: 0,
             used: 0,
             volatile: 0,
             meta: Vec::new(),
@@ -449,9 +451,9 @@ impl Keys {
     /// Moves the epoch just before the earliest expiry time and recomputes every code.
     /// Run when `far` has grown past its limit, which then doubles (amortized O(1)).
     fn rebase(&mut self) {
-        let positions = (self.chunks.len() * CHUNK) as u32;
-        let times: Vec<(u32, i64)> = (0..positions)
-            .filter_map(|i| self.expiry(i).map(|t| (i, t)))
+        let times: Vec<(u32, i64)> = self
+            .iter()
+            .filter_map(|(i, _)| self.expiry(i).map(|t| (i, t)))
             .collect();
         if let Some(min) = times.iter().map(|&(_, t)| t).min() {
             self.epoch = min.saturating_sub(1);
@@ -486,7 +488,13 @@ impl Keys {
             .get_mut(pos % CHUNK)?
             .take()?;
         let expire_at = self.set_expiry(i, None);
-        self.free.push(i);
+        if let Some(c) = self
+            .chunks
+            .get_mut(pos / CHUNK)
+            .and_then(|c| c.expiries.get_mut(pos % CHUNK))
+        {
+            *c = std::mem::replace(&mut self.free_head, i + 1);
+        }
         let size = match self.meta.get_mut(pos) {
             Some(m) => std::mem::take(m).size,
             None => 0,
@@ -501,7 +509,17 @@ impl Keys {
 
     /// Stores a new slot (its key is absent) and indexes it.
     fn add(&mut self, hash: u64, slot: Slot, expire_at: Option<i64>) {
-        let i = match self.free.pop() {
+        let reused = self.free_head.checked_sub(1).and_then(|i| {
+            let p = i as usize;
+            let link = self
+                .chunks
+                .get_mut(p / CHUNK)?
+                .expiries
+                .get_mut(p % CHUNK)?;
+            self.free_head = std::mem::replace(link, NO_EXPIRY);
+            Some(i)
+        });
+        let i = match reused {
             Some(i) => i,
             None => {
                 let i = self.used;
@@ -694,7 +712,9 @@ impl Shard {
             }
             let i = self.keys.cursor as u32;
             self.keys.cursor += 1;
-            match self.keys.expiry(i) {
+            // A free position's code is a link of the free list, not a time.
+            let at = slot_at(&self.keys.chunks, i).and_then(|_| self.keys.expiry(i));
+            match at {
                 Some(at) if at > now => self.keys.pass_min = self.keys.pass_min.min(at),
                 Some(_) => {
                     let Some(hash) = slot_at(&self.keys.chunks, i).map(Slot::hash) else {
@@ -970,7 +990,7 @@ mod tests {
         }
         // Every freed position was reused.
         assert_eq!(shard.keys.used, used);
-        assert!(shard.keys.free.is_empty());
+        assert_eq!(shard.keys.free_head, 0);
         for (n, k) in keys.iter().enumerate() {
             let v = shard.get_mut(key_hash(k), k, || 0).map(|s| s.value.clone());
             let want = if n % 3 == 0 { -1 } else { n as i64 };
