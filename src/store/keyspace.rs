@@ -647,10 +647,14 @@ impl Shard {
     /// Loads the slot of `hash` and the first bytes of its value into the cache, without
     /// using them. Called for each key of a command before it runs, so that the cache
     /// misses of several keys overlap instead of following one another. The slot is the
-    /// first whose control byte matches (nearly always the key's own).
+    /// first whose control byte matches (nearly always the key's own); its expiry code is
+    /// loaded too.
     #[inline]
     pub fn prefetch(&self, hash: u64) -> Option<&Value> {
         let i = self.keys.index.find(table_hash(hash), |_| true)?;
+        // The expiry code is on another cache line than the slot: load both now, while the
+        // other keys' loads are in flight too.
+        std::hint::black_box(self.keys.expiry(i));
         slot_at(&self.keys.chunks, i).map(|s| &s.value)
     }
 
