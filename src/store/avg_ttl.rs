@@ -8,16 +8,16 @@
 //! database's estimate with a weight of 2% (the first sample sets it outright); a database
 //! with no volatile key left is reset to 0. The store does the same from
 //! [`Store::sweep_expired`]: after sweeping, it samples up to [`SAMPLES_PER_DB`] keys of each
-//! database, spread over its shards, from the shards' expiry hints (each hint checked
-//! against its key's current expiry, so a stale hint is skipped). A rotating cursor moves
-//! the sample through the hints from one pass to the next. A store whose owner never calls
+//! database, spread over its shards, from the keys with an expiry among a few slab positions
+//! of each shard. A rotating cursor moves the sample through the positions from one pass
+//! to the next. A store whose owner never calls
 //! `sweep_expired` reports 0, as Redis does before its first cycle.
 //!
 //! # Representation
 //!
 //! ```text
 //! per_db: [AtomicI64; databases]   milliseconds, 0 = no estimate
-//! cursor: AtomicUsize              where the next pass starts in each shard's hints
+//! cursor: AtomicUsize              where the next pass starts in each shard's slab
 //! ```
 //!
 //! # Worked example

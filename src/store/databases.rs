@@ -12,8 +12,8 @@
 //! which touch whole databases.
 //!
 //! SWAPDB exchanges the contents of the shards at the same position in the two databases
-//! (key tables, expiry hints and volatile counts), O(shards) whatever the number of keys.
-//! What belongs to the clients stays with the database number, as in Redis 7.0's
+//! (key slabs and indexes, volatile counts and sweep positions), O(shards) whatever the
+//! number of keys. What belongs to the clients stays with the database number, as in Redis 7.0's
 //! `swapdbCommand`: WATCH flags and blocked clients. Watched keys present in either
 //! database are flagged, and keys that clients block on and that now hold a value are
 //! served before the locks are released.

@@ -19,9 +19,9 @@
 //!
 //! # Accuracy
 //!
-//! Per key the estimate counts the slot (`size_of::<Slot>()`), table and expiry-heap
-//! overhead, the key's and value's heap blocks rounded up as an allocator does, and for
-//! collections their element blocks. `tests/eviction.rs` checks that the estimate of
+//! Per key the estimate counts the keyspace's overhead (see `SLOT_OVERHEAD`), the key's
+//! and value's heap blocks rounded up as an allocator does, and for collections their
+//! element blocks. `tests/eviction.rs` checks that the estimate of
 //! 100,000 session hashes is within a factor of 2 of the process's RSS growth.
 
 use super::keyspace::Slot;
@@ -357,16 +357,16 @@ impl Store {
             sampled_shards += 1;
             let mut found = 0;
             for _ in 0..SAMPLE_PROBES {
-                for slot in shard.sample(m.random()) {
-                    found += usize::from(consider(&mut fresh, i, slot, policy));
+                for (slot, lru, at) in shard.sample(m.random()) {
+                    found += usize::from(consider(&mut fresh, i, slot, lru, at, policy));
                 }
                 if found >= SAMPLE_KEYS {
                     break;
                 }
             }
             if found == 0 {
-                for slot in shard.first_slots() {
-                    found += usize::from(consider(&mut fresh, i, slot, policy));
+                for (slot, lru, at) in shard.first_slots() {
+                    found += usize::from(consider(&mut fresh, i, slot, lru, at, policy));
                     if found >= SAMPLE_KEYS {
                         break;
                     }
@@ -417,8 +417,8 @@ impl Store {
             let mut shard = self.inner.lock_shard(i);
             let victim = shard
                 .first_slots()
-                .find(|s| !policy.volatile_only() || s.expire_at().is_some())
-                .map(|s| (s.hash, Box::<[u8]>::from(&*s.key)));
+                .find(|(_, _, at)| !policy.volatile_only() || at.is_some())
+                .map(|(s, _, _)| (s.hash(), Box::<[u8]>::from(&*s.key)));
             if let Some((hash, key)) = victim {
                 shard.remove(hash, &key);
                 drop(shard);
@@ -445,7 +445,7 @@ fn remove_candidate(inner: &super::Inner, c: &Candidate, policy: EvictionPolicy)
     let mut shard = inner.lock_shard(c.shard);
     let eligible = shard
         .first_slots_with_hash(c.hash)
-        .any(|s| *s.key == *c.key && (!policy.volatile_only() || s.expire_at().is_some()));
+        .any(|(s, at)| *s.key == *c.key && (!policy.volatile_only() || at.is_some()));
     let removed = eligible && shard.remove(c.hash, &c.key).is_some();
     drop(shard);
     if removed {
@@ -472,16 +472,23 @@ pub(crate) struct Candidate {
 }
 
 /// Adds `slot` to `out` if `policy` may evict it; whether it did.
-fn consider(out: &mut Vec<Candidate>, shard: usize, slot: &Slot, policy: EvictionPolicy) -> bool {
-    if policy.volatile_only() && slot.expire_at().is_none() {
+fn consider(
+    out: &mut Vec<Candidate>,
+    shard: usize,
+    slot: &Slot,
+    lru: u32,
+    expire_at: Option<i64>,
+    policy: EvictionPolicy,
+) -> bool {
+    if policy.volatile_only() && expire_at.is_none() {
         return false;
     }
     out.push(Candidate {
         shard,
-        hash: slot.hash,
+        hash: slot.hash(),
         key: (*slot.key).into(),
-        lru: slot.lru,
-        expire_at: slot.expire_at(),
+        lru,
+        expire_at,
     });
     true
 }
@@ -498,13 +505,8 @@ impl Db<'_> {
                 }
             }
             let idx = db * self.inner.shards_per_db + self.inner.shard_of(hash);
-            super::shard_in(&mut self.guards, idx).update_hash(hash, |slot| {
-                slot.lru = lru;
-                let new = estimate(&slot.key, &slot.value);
-                let delta = i64::from(new) - i64::from(slot.size);
-                slot.size = new;
-                delta
-            });
+            super::shard_in(&mut self.guards, idx)
+                .refresh(hash, lru, |slot| estimate(&slot.key, &slot.value));
         }
     }
 }
@@ -518,10 +520,12 @@ fn block(n: usize) -> usize {
     }
 }
 
-/// Per-key overhead besides the key and value: the slot, about 1/7 of a slot of table
-/// slack plus its control byte, and the expiry-heap entry of a volatile key (counted for
-/// all keys: 16 bytes).
-const SLOT_OVERHEAD: usize = std::mem::size_of::<Slot>() * 8 / 7 + 1 + 16;
+/// Per-key overhead besides the key and value. Kept at what the earlier keyspace layout
+/// took (a 72-byte slot inside the table with 1/7 of slack, its control byte and a 16-byte
+/// expiry-heap entry), so that MEMORY USAGE, INFO's `used_memory` and where a configured
+/// limit starts evicting did not move when the layout shrank: the slab position and its
+/// index entry now take about `size_of::<Option<Slot>>() + 6` = 62 bytes.
+const SLOT_OVERHEAD: usize = 72 * 8 / 7 + 1 + 16;
 
 /// Elements a collection is sized from when it has more than `EXACT_UP_TO`.
 const SAMPLES: usize = 8;
@@ -719,12 +723,7 @@ mod tests {
             .inner
             .shards
             .iter()
-            .map(|s| {
-                s.0.lock()
-                    .first_slots()
-                    .map(|slot| i64::from(slot.size))
-                    .sum::<i64>()
-            })
+            .map(|s| s.0.lock().estimated_bytes())
             .sum();
         assert!(sum > 0);
         assert_eq!(store.used_memory() as i64, sum);

@@ -254,8 +254,8 @@ impl Db<'_> {
             };
             let mut cands: Vec<(u64, &[u8])> = shard
                 .iter_live(now)
-                .filter(|slot| slot.hash >= at)
-                .map(|slot| (slot.hash, &*slot.key))
+                .map(|slot| (slot.hash(), &*slot.key))
+                .filter(|&(h, _)| h >= at)
                 .collect();
             let want = count - picked.len();
             if cands.len() > want {
@@ -341,10 +341,10 @@ impl Db<'_> {
     /// deleted because the time has passed).
     pub(crate) fn expire_at(&mut self, key: &[u8], when: i64, cond: ExpireCondition) -> bool {
         let now = self.now();
-        let Some(slot) = self.slot(key) else {
+        if self.slot(key).is_none() {
             return false;
-        };
-        let current = slot.expire_at();
+        }
+        let current = self.expiry(key);
         if cond.nx && current.is_some() {
             return false;
         }
@@ -370,21 +370,19 @@ impl Db<'_> {
     /// TTL / PTTL.
     pub(crate) fn ttl(&mut self, key: &[u8]) -> Ttl {
         let now = self.now();
-        match self.slot(key) {
-            None => Ttl::Missing,
-            Some(s) => match s.expire_at() {
-                None => Ttl::Persistent,
-                Some(at) => {
-                    Ttl::Expires(Duration::from_millis(at.saturating_sub(now).max(0) as u64))
-                }
-            },
+        if self.slot(key).is_none() {
+            return Ttl::Missing;
+        }
+        match self.expiry(key) {
+            None => Ttl::Persistent,
+            Some(at) => Ttl::Expires(Duration::from_millis(at.saturating_sub(now).max(0) as u64)),
         }
     }
 
     /// PERSIST: whether an expiry was removed.
     pub(crate) fn persist(&mut self, key: &[u8]) -> bool {
-        match self.slot(key) {
-            Some(s) if s.expire_at().is_some() => {
+        match self.expiry(key) {
+            Some(_) => {
                 self.set_expire(key, None);
                 self.notify(notify::GENERIC, "persist", key);
                 true
@@ -542,10 +540,10 @@ impl Db<'_> {
 
     /// EXPIRETIME / PEXPIRETIME: the absolute expiry in Unix ms, or -1 / -2.
     pub(crate) fn expiretime_ms(&mut self, key: &[u8]) -> i64 {
-        match self.slot(key) {
-            None => -2,
-            Some(s) => s.expire_at().unwrap_or(-1),
+        if self.slot(key).is_none() {
+            return -2;
         }
+        self.expiry(key).unwrap_or(-1)
     }
 
     /// RANDOMKEY over an all-shard lock: a live key chosen uniformly by `pick`, which
@@ -580,10 +578,10 @@ impl Db<'_> {
         if src == dst && to == self.db {
             return Err(Error::err("source and destination objects are the same"));
         }
+        let at = self.expiry(src);
         let Some(slot) = self.slot(src) else {
             return Ok(false);
         };
-        let at = slot.expire_at();
         // RedisBloom's types have no copy callback: Redis refuses them, once it has found
         // that the copy would otherwise go ahead.
         let bloom = matches!(
@@ -620,6 +618,7 @@ impl Db<'_> {
         );
         let tracked = self.inner.memory.is_some();
         let now = self.now();
+        let lru = if tracked { self.lru(key) } else { 0 };
         let slot = self.slot(key)?;
         let shared = match &slot.value {
             Value::Str(StrValue::Int(n)) => (0..SHARED_INTEGERS).contains(n),
@@ -636,7 +635,7 @@ impl Db<'_> {
             ObjectField::IdleTime => {
                 // Access times are kept only under a memory limit (for eviction).
                 let idle = if tracked {
-                    i64::from((now as u32).wrapping_sub(slot.lru)) / 1000
+                    i64::from((now as u32).wrapping_sub(lru)) / 1000
                 } else {
                     0
                 };

@@ -134,7 +134,7 @@ impl Db<'_> {
             }
         }
         let (current, ttl) = match self.hll(dest)? {
-            Some(h) => (Some(h.clone()), self.slot(dest).and_then(|s| s.expire_at())),
+            Some(h) => (Some(h.clone()), self.expiry(dest)),
             None => (None, None),
         };
         let merged = union.store_into(current, sparse_max)?;

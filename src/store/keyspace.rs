@@ -1,42 +1,69 @@
-//! One shard of the keyspace: a hash table of keys to values with their expiry times.
+//! One shard of the keyspace: a slab of slots (key, value, expiry) and a hash index of
+//! their positions.
 //!
 //! # Design
 //!
 //! A key's 64-bit hash ([`key_hash`], one-shot `xxh3`) is computed once per command and
-//! chooses both the shard (its top bits) and the bucket (the table gets the hash times an
+//! chooses both the shard (its top bits) and the bucket (the index gets the hash times an
 //! odd constant, so that the bits the shard choice fixed are mixed back into the bits the
-//! table uses for buckets and control bytes). For a key with a Redis Cluster hash tag the
+//! index uses for buckets and control bytes). For a key with a Redis Cluster hash tag the
 //! shard bits come from the tag, so one session's keys share a shard (one lock per
-//! transaction, and snapshots save them together) while their buckets still spread. The
-//! hash is stored beside the key, so growth never rehashes key bytes.
+//! transaction, and snapshots save them together) while their buckets still spread.
+//!
+//! Memory per key is the lever of a session store (five small keys per session), so the
+//! slots do not live in the hash table, whose occupancy swings between 0.44 and 0.875 with
+//! the key count: they live in a slab of fixed-size chunks, full but for the last chunk and
+//! the positions deleted keys left (reused first), and the table holds 2-byte positions
+//! (4-byte ones once a shard has handed out 65,535 of them).
+//! The hash is not stored: the index recomputes it from the key when it grows (rare, and
+//! `xxh3` of a short key costs nanoseconds), and a probe compares keys only where the
+//! table's 7-bit control byte already matched. An expiry time is a 4-byte code beside its
+//! slot (milliseconds after a per-shard epoch set about 24.9 days before the first
+//! expiry): an 8-byte time inside the slot would round the slot up to 56 bytes. Times
+//! more than 49.7 days from the epoch go to a side map, and when that map grows the epoch
+//! moves and every code is recomputed. The LRU clock and size estimate that eviction needs
+//! are kept in a side array by position, which stays empty without a memory limit.
 //!
 //! # Representation
 //!
 //! ```text
-//! Slot (72 bytes): hash u64 | expiry i64 (i64::MIN: none) | key: 22 bytes inline + len,
-//!                  or a boxed slice when longer | value (24 bytes: strings, HyperLogLogs
-//!                  and Bloom filters behind one pointer, hashes and lists boxed) | lru u32 | size u32
+//! index:  hashbrown HashTable<u16>: 1 control byte + 2-byte position per bucket
+//!         (HashTable<u32> once the slab reaches 65,535 positions)
+//! slab:   chunks of 32 x Option<Slot> and 32 x u32 expiry codes; the free positions are
+//!         a list linked through their codes
+//! Slot (48 bytes): key: 22 bytes inline + len, or a boxed slice when longer (24)
+//!                  | value (24 bytes: strings, HyperLogLogs and Bloom filters behind one
+//!                    pointer, hashes and lists boxed)
+//! expiry code u32: 0 none | 1..2^32-2: epoch + code ms | 2^32-1: in the side map
+//! meta:   (lru u32, size u32) per position, under a memory limit only
 //! ```
 //!
 //! A command looks up each of its keys once right after locking (`Shard::prefetch`), slots
 //! first and values after, so the cache misses of a multi-key transaction overlap.
 //!
 //! Expiry is lazy and active. Every lookup treats a key whose time has come as absent and
-//! removes it. For keys nobody reads again, each shard keeps a min-heap of
-//! `(expire_at, hash)`; [`Shard::sweep`] pops due entries in bounded steps. A heap entry is
-//! only a hint: the slot's own `expire_at` is the truth. Every key with an expiry has a
-//! hint at or before its time, so moving an expiry later pushes nothing (sessions refresh
-//! their TTL on every request); a popped hint whose key now expires later is pushed again
-//! for the new time, one left by a deleted key is dropped, and the heap is rebuilt from the
-//! table when stale entries outnumber live ones.
+//! removes it. For keys nobody reads again, [`Shard::sweep`] walks the slab from a cursor,
+//! a bounded number of positions per call, removing the keys whose time has come (as
+//! Redis's active expiry samples its expires dict, at no memory per key). The shard keeps
+//! a lower bound of its expiry times, lowered whenever an expiry is set and recomputed
+//! when the cursor completes a pass over the slab, so that a shard whose keys all expire
+//! later (sessions that refresh their TTL) is not walked at all.
 //!
 //! SCAN walks keys in ascending hash order (shards are hash ranges), which returns every
 //! key that exists for the whole iteration exactly once, whatever the table does.
+//!
+//! # Worked example
+//!
+//! 781 session keys in a shard: an index of 1,024 buckets (3,072 bytes plus a control
+//! group), 25 chunks of 32 slots and codes (41,600 bytes, 19 positions unused): 57.2 bytes
+//! per key, where slots of 72 bytes inside the table took 95, and the expiry heap 21 more.
+//! A session whose keys expire at 1,733,000,000,000 ms (with the epoch at
+//! 1,733,000,000,000 - 2^31) has the code 2^31 = 2,147,483,648 beside each of its slots.
 
 use super::value::Value;
 use hashbrown::HashTable;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use smallvec::SmallVec;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -122,49 +149,439 @@ impl std::ops::Deref for Key {
     }
 }
 
-/// A key, its value and its absolute expiry time in Unix milliseconds.
+/// A key and its value (the expiry lives beside the slot, see [`Keys::expiry`]).
 pub(crate) struct Slot {
-    pub hash: u64,
-    /// The expiry time, or [`NO_EXPIRY`] (8 bytes where an `Option<i64>` takes 16).
-    expiry: i64,
     pub key: Key,
     pub value: Value,
-    /// Last access, low 32 bits of the store clock in ms; kept only under a memory limit.
+}
+
+impl Slot {
+    /// The keyspace hash of the slot's key (recomputed: slots do not store it).
+    #[inline]
+    pub fn hash(&self) -> u64 {
+        key_hash(&self.key)
+    }
+}
+
+/// A slot taken out of the keyspace, with its expiry.
+pub(crate) struct Taken {
+    pub key: Key,
+    pub value: Value,
+    expire_at: Option<i64>,
+}
+
+impl Taken {
+    /// The absolute expiry time in Unix ms, if the key had one.
+    pub fn expire_at(&self) -> Option<i64> {
+        self.expire_at
+    }
+}
+
+/// An expiry code: no expiry.
+const NO_EXPIRY: u32 = 0;
+/// An expiry code: the time is in [`Keys::far`].
+const FAR: u32 = u32::MAX;
+/// Where a new epoch is put before the first expiry time it encodes (about 24.9 days), so
+/// that times on both sides of it fit.
+const HALF_RANGE: i64 = 1 << 31;
+
+/// Slots per slab chunk. Chunks never move or grow, so the slab has no doubling slack: at
+/// most one partly used chunk per shard.
+const CHUNK: usize = 32;
+
+/// The LRU clock and size estimate of a slot, kept only under a memory limit.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Meta {
+    /// Last access, low 32 bits of the store clock in ms.
     pub lru: u32,
-    /// Estimated bytes of key and value; kept only under a memory limit (0 otherwise).
+    /// Estimated bytes of key and value.
     pub size: u32,
 }
 
-/// [`Slot::expiry`] of a key without one. Never a real expiry time: a key whose time is at
-/// or before the present is removed, never stored, and no present is `i64::MIN`.
-const NO_EXPIRY: i64 = i64::MIN;
+/// The hash index of slab positions: 2-byte positions while the slab has fewer than
+/// 65,535 of them (3 bytes per bucket with the control byte), 4-byte ones beyond.
+enum Index {
+    Small(HashTable<u16>),
+    Large(HashTable<u32>),
+}
 
-impl Slot {
-    /// The absolute expiry time in Unix ms, if the key has one.
-    #[inline]
-    pub fn expire_at(&self) -> Option<i64> {
-        (self.expiry != NO_EXPIRY).then_some(self.expiry)
-    }
-
-    #[inline]
-    fn set_expire_at(&mut self, at: Option<i64>) -> Option<i64> {
-        let old = self.expire_at();
-        self.expiry = at.unwrap_or(NO_EXPIRY);
-        old
-    }
-
-    #[inline]
-    fn is_expired(&self, now: i64) -> bool {
-        matches!(self.expire_at(), Some(t) if t <= now)
+impl Default for Index {
+    fn default() -> Index {
+        Index::Small(HashTable::new())
     }
 }
 
-/// One shard: a table, its expiry hints and the WATCH flags of its keys.
+impl Index {
+    fn len(&self) -> usize {
+        match self {
+            Index::Small(t) => t.len(),
+            Index::Large(t) => t.len(),
+        }
+    }
+
+    /// The first position along `hash`'s probe sequence that satisfies `eq`.
+    #[inline]
+    fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        match self {
+            Index::Small(t) => t.find(hash, |&i| eq(u32::from(i))).map(|&i| u32::from(i)),
+            Index::Large(t) => t.find(hash, |&i| eq(i)).copied(),
+        }
+    }
+
+    /// Removes position `i`, indexed under `hash`.
+    fn remove(&mut self, hash: u64, i: u32) {
+        match self {
+            Index::Small(t) => {
+                if let Ok(e) = t.find_entry(hash, |&j| u32::from(j) == i) {
+                    e.remove();
+                }
+            }
+            Index::Large(t) => {
+                if let Ok(e) = t.find_entry(hash, |&j| j == i) {
+                    e.remove();
+                }
+            }
+        }
+    }
+
+    /// Indexes position `i` under `hash`; `rehash` gives the hash of an indexed position
+    /// when the table grows.
+    fn insert(&mut self, hash: u64, i: u32, rehash: impl Fn(u32) -> u64) {
+        if let Index::Small(t) = self {
+            match u16::try_from(i) {
+                Ok(small) if small != u16::MAX => {
+                    t.insert_unique(hash, small, |&j| rehash(u32::from(j)));
+                    return;
+                }
+                _ => {
+                    let mut large = HashTable::with_capacity(t.len() + 1);
+                    for &j in t.iter() {
+                        let j = u32::from(j);
+                        large.insert_unique(rehash(j), j, |&k| rehash(k));
+                    }
+                    *self = Index::Large(large);
+                }
+            }
+        }
+        if let Index::Large(t) = self {
+            t.insert_unique(hash, i, |&j| rehash(j));
+        }
+    }
+
+    /// The positions whose control byte matches `hash`'s along its probe sequence.
+    fn iter_hash(&self, hash: u64) -> impl Iterator<Item = u32> + '_ {
+        let (small, large) = match self {
+            Index::Small(t) => (Some(t.iter_hash(hash).map(|&i| u32::from(i))), None),
+            Index::Large(t) => (None, Some(t.iter_hash(hash).copied())),
+        };
+        small
+            .into_iter()
+            .flatten()
+            .chain(large.into_iter().flatten())
+    }
+}
+
+/// A chunk of the slab: its slots and their expiry codes (see [`Keys::epoch`]).
+struct Chunk {
+    slots: Box<[Option<Slot>]>,
+    expiries: Box<[u32]>,
+}
+
+/// The keys of a shard: what SWAPDB exchanges.
+struct Keys {
+    /// Slab positions of the slots, hashed by their keys' hashes.
+    index: Index,
+    /// The slab: fixed-size chunks of slots; `None` is a free position.
+    chunks: Vec<Chunk>,
+    /// The first free position below `used`, plus one (0: none). A free position's expiry
+    /// code holds the next one the same way, so the free list takes no memory of its own.
+    free_head: u32,
+    /// Positions ever handed out (the first free position at the end of the slab).
+    used: usize,
+    volatile: usize,
+    /// Per position, under a memory limit only (empty otherwise).
+    meta: Vec<Meta>,
+    /// The next position the active-expiry sweep inspects.
+    cursor: usize,
+    /// At or before every expiry time in the shard (`i64::MAX` when there is none).
+    earliest: i64,
+    /// The least expiry seen or set since the sweep's pass over the slab began: the next
+    /// `earliest` when the pass ends.
+    pass_min: i64,
+    /// Expiry codes are milliseconds after this time: code `c` in `1..FAR` is `epoch + c`.
+    epoch: i64,
+    /// The expiry times that do not fit a code (more than 49.7 days from `epoch`), by
+    /// position.
+    far: HashMap<u32, i64>,
+    /// `far` entries beyond which the epoch is moved and every code recomputed.
+    far_limit: usize,
+}
+
+impl Default for Keys {
+    fn default() -> Keys {
+        Keys {
+            index: Index::default(),
+            chunks: Vec::new(),
+            free_head: 0,
+            used: 0,
+            volatile: 0,
+            meta: Vec::new(),
+            cursor: 0,
+            earliest: i64::MAX,
+            pass_min: i64::MAX,
+            epoch: 0,
+            far: HashMap::new(),
+            far_limit: 64,
+        }
+    }
+}
+
+#[inline]
+fn slot_at(chunks: &[Chunk], i: u32) -> Option<&Slot> {
+    let i = i as usize;
+    chunks.get(i / CHUNK)?.slots.get(i % CHUNK)?.as_ref()
+}
+
+#[inline]
+fn slot_at_mut(chunks: &mut [Chunk], i: u32) -> Option<&mut Slot> {
+    let i = i as usize;
+    chunks
+        .get_mut(i / CHUNK)?
+        .slots
+        .get_mut(i % CHUNK)?
+        .as_mut()
+}
+
+/// Whether position `i` holds `key`.
+#[inline]
+fn holds(chunks: &[Chunk], i: u32, key: &[u8]) -> bool {
+    slot_at(chunks, i).is_some_and(|s| *s.key == *key)
+}
+
+/// The table hash of the slot at position `i`, for the index's growth.
+fn rehash(chunks: &[Chunk], i: u32) -> u64 {
+    slot_at(chunks, i).map_or(0, |s| table_hash(s.hash()))
+}
+
+impl Keys {
+    /// The position of `key`.
+    #[inline]
+    fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        let chunks = &self.chunks;
+        self.index.find(table_hash(hash), |i| holds(chunks, i, key))
+    }
+
+    fn meta(&self, i: u32) -> Meta {
+        self.meta.get(i as usize).copied().unwrap_or_default()
+    }
+
+    fn meta_mut(&mut self, i: u32) -> Option<&mut Meta> {
+        let i = i as usize;
+        if i >= self.meta.len() {
+            self.meta.resize(i + 1, Meta::default());
+        }
+        self.meta.get_mut(i)
+    }
+
+    /// The expiry time of the slot at position `i`.
+    #[inline]
+    fn expiry(&self, i: u32) -> Option<i64> {
+        let p = i as usize;
+        match *self.chunks.get(p / CHUNK)?.expiries.get(p % CHUNK)? {
+            NO_EXPIRY => None,
+            FAR => self.far.get(&i).copied(),
+            code => Some(self.epoch.saturating_add(i64::from(code))),
+        }
+    }
+
+    /// The code of expiry time `at` relative to the current epoch.
+    fn code(&self, at: i64) -> u32 {
+        match at.checked_sub(self.epoch) {
+            Some(d) if d > 0 && d < i64::from(FAR) => d as u32,
+            _ => FAR,
+        }
+    }
+
+    /// Sets the expiry of the slot at position `i` (which holds a slot, or is being
+    /// filled); returns the previous one. Keeps the volatile count and the sweep's bound.
+    fn set_expiry(&mut self, i: u32, at: Option<i64>) -> Option<i64> {
+        let old = self.expiry(i);
+        match (old.is_some(), at) {
+            (false, Some(t)) => {
+                if self.volatile == 0 && self.far.is_empty() {
+                    // No other code to keep: center the epoch on this time.
+                    self.epoch = t.saturating_sub(HALF_RANGE);
+                }
+                self.volatile += 1;
+            }
+            (true, None) => self.volatile -= 1,
+            _ => {}
+        }
+        let code = match at {
+            None => NO_EXPIRY,
+            Some(t) => {
+                self.note_expiry(t);
+                self.code(t)
+            }
+        };
+        match at {
+            Some(t) if code == FAR => {
+                self.far.insert(i, t);
+            }
+            _ => {
+                if !self.far.is_empty() {
+                    self.far.remove(&i);
+                }
+            }
+        }
+        let p = i as usize;
+        if let Some(c) = self
+            .chunks
+            .get_mut(p / CHUNK)
+            .and_then(|c| c.expiries.get_mut(p % CHUNK))
+        {
+            *c = code;
+        }
+        if self.far.len() > self.far_limit {
+            self.rebase();
+        }
+        old
+    }
+
+    /// Moves the epoch just before the earliest expiry time and recomputes every code.
+    /// Run when `far` has grown past its limit, which then doubles (amortized O(1)).
+    fn rebase(&mut self) {
+        let times: Vec<(u32, i64)> = self
+            .iter()
+            .filter_map(|(i, _)| self.expiry(i).map(|t| (i, t)))
+            .collect();
+        if let Some(min) = times.iter().map(|&(_, t)| t).min() {
+            self.epoch = min.saturating_sub(1);
+        }
+        self.far.clear();
+        for (i, t) in times {
+            let code = self.code(t);
+            if code == FAR {
+                self.far.insert(i, t);
+            }
+            let p = i as usize;
+            if let Some(c) = self
+                .chunks
+                .get_mut(p / CHUNK)
+                .and_then(|c| c.expiries.get_mut(p % CHUNK))
+            {
+                *c = code;
+            }
+        }
+        self.far_limit = 64 + 2 * self.far.len() + self.volatile / 4;
+    }
+
+    /// Removes the slot at position `i`, whose key has hash `hash`: from the index and the
+    /// slab. Returns it with its size estimate.
+    fn take(&mut self, hash: u64, i: u32) -> Option<(Taken, u32)> {
+        self.index.remove(table_hash(hash), i);
+        let pos = i as usize;
+        let slot = self
+            .chunks
+            .get_mut(pos / CHUNK)?
+            .slots
+            .get_mut(pos % CHUNK)?
+            .take()?;
+        let expire_at = self.set_expiry(i, None);
+        if let Some(c) = self
+            .chunks
+            .get_mut(pos / CHUNK)
+            .and_then(|c| c.expiries.get_mut(pos % CHUNK))
+        {
+            *c = std::mem::replace(&mut self.free_head, i + 1);
+        }
+        let size = match self.meta.get_mut(pos) {
+            Some(m) => std::mem::take(m).size,
+            None => 0,
+        };
+        let taken = Taken {
+            key: slot.key,
+            value: slot.value,
+            expire_at,
+        };
+        Some((taken, size))
+    }
+
+    /// Stores a new slot (its key is absent) and indexes it.
+    fn add(&mut self, hash: u64, slot: Slot, expire_at: Option<i64>) {
+        let reused = self.free_head.checked_sub(1).and_then(|i| {
+            let p = i as usize;
+            let link = self
+                .chunks
+                .get_mut(p / CHUNK)?
+                .expiries
+                .get_mut(p % CHUNK)?;
+            self.free_head = std::mem::replace(link, NO_EXPIRY);
+            Some(i)
+        });
+        let i = match reused {
+            Some(i) => i,
+            None => {
+                let i = self.used;
+                if i / CHUNK >= self.chunks.len() {
+                    self.chunks.push(Chunk {
+                        slots: (0..CHUNK).map(|_| None).collect(),
+                        expiries: vec![NO_EXPIRY; CHUNK].into_boxed_slice(),
+                    });
+                }
+                self.used += 1;
+                // Positions stay below u32::MAX: a shard never holds 4 billion keys.
+                i as u32
+            }
+        };
+        let pos = i as usize;
+        if let Some(place) = self
+            .chunks
+            .get_mut(pos / CHUNK)
+            .and_then(|c| c.slots.get_mut(pos % CHUNK))
+        {
+            *place = Some(slot);
+        }
+        self.set_expiry(i, expire_at);
+        if let Some(m) = self.meta.get_mut(pos) {
+            *m = Meta::default();
+        }
+        let chunks = &self.chunks;
+        self.index
+            .insert(table_hash(hash), i, |j| rehash(chunks, j));
+    }
+
+    /// Lowers the bounds the sweep keeps for an expiry time just set.
+    #[inline]
+    fn note_expiry(&mut self, at: i64) {
+        self.earliest = self.earliest.min(at);
+        self.pass_min = self.pass_min.min(at);
+    }
+
+    /// Every slot with its position, in slab order.
+    fn iter(&self) -> impl Iterator<Item = (u32, &Slot)> {
+        self.chunks
+            .iter()
+            .flat_map(|c| c.slots.iter())
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i as u32, s)))
+    }
+
+    /// The positions of the slots whose key has hash `hash` (table hash collisions weeded
+    /// out by recomputing the key's hash).
+    fn with_hash(&self, hash: u64) -> impl Iterator<Item = (u32, &Slot)> {
+        let chunks = &self.chunks;
+        self.index
+            .iter_hash(table_hash(hash))
+            .filter_map(move |i| slot_at(chunks, i).map(|s| (i, s)))
+            .filter(move |(_, s)| s.hash() == hash)
+    }
+}
+
+/// One shard: a table, its expiry bounds and the WATCH flags of its keys.
 #[derive(Default)]
 pub(crate) struct Shard {
-    table: HashTable<Slot>,
-    expiries: BinaryHeap<Reverse<(i64, u64)>>,
-    volatile: usize,
+    keys: Keys,
     watchers: Vec<(Box<[u8]>, Weak<AtomicBool>)>,
     /// Clients blocked on this shard's keys (BLPOP and friends).
     pub(crate) blocked: super::blocking::Blocked,
@@ -186,12 +603,12 @@ pub(crate) struct Shard {
 
 impl Shard {
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.keys.index.len()
     }
 
     /// Keys with a time to live.
     pub fn volatile_len(&self) -> usize {
-        self.volatile
+        self.keys.volatile
     }
 
     /// The live slot for `key`, removing it first if it has expired.
@@ -203,176 +620,152 @@ impl Shard {
         key: &[u8],
         now: impl FnOnce() -> i64,
     ) -> Option<&mut Slot> {
-        let entry = self
-            .table
-            .find_entry(table_hash(hash), |s| s.hash == hash && *s.key == *key)
-            .ok()?;
-        match entry.get().expire_at() {
-            Some(at) if at <= now() => {
-                let (slot, _) = entry.remove();
-                self.volatile -= 1;
-                if slot.size != 0 {
-                    if let Some(m) = &self.meter {
-                        m.fetch_add(-i64::from(slot.size), Ordering::Relaxed);
-                    }
-                }
-                touch_watchers(&mut self.watchers, &slot.key);
-                log_expired(&self.notify, &mut self.expired, slot.key);
-                None
-            }
-            _ => Some(entry.into_mut()),
+        let i = self.keys.find(hash, key)?;
+        let due = self.keys.expiry(i).is_some_and(|at| at <= now());
+        if due {
+            let (slot, size) = self.keys.take(hash, i)?;
+            self.account(-i64::from(size));
+            touch_watchers(&mut self.watchers, &slot.key);
+            log_expired(&self.notify, &mut self.expired, slot.key);
+            return None;
         }
+        slot_at_mut(&mut self.keys.chunks, i)
+    }
+
+    /// The expiry time of `key`, live or not.
+    pub fn expiry(&self, hash: u64, key: &[u8]) -> Option<i64> {
+        self.keys.find(hash, key).and_then(|i| self.keys.expiry(i))
+    }
+
+    /// The LRU clock of `key` (0 when it is missing or no memory limit is set).
+    pub fn lru(&self, hash: u64, key: &[u8]) -> u32 {
+        self.keys
+            .find(hash, key)
+            .map_or(0, |i| self.keys.meta(i).lru)
     }
 
     /// Loads the slot of `hash` and the first bytes of its value into the cache, without
     /// using them. Called for each key of a command before it runs, so that the cache
-    /// misses of several keys overlap instead of following one another.
+    /// misses of several keys overlap instead of following one another. The slot is the
+    /// first whose control byte matches (nearly always the key's own); its expiry code is
+    /// loaded too.
     #[inline]
     pub fn prefetch(&self, hash: u64) -> Option<&Value> {
-        self.table
-            .find(table_hash(hash), |s| s.hash == hash)
-            .map(|s| &s.value)
+        let i = self.keys.index.find(table_hash(hash), |_| true)?;
+        // The expiry code is on another cache line than the slot: load both now, while the
+        // other keys' loads are in flight too.
+        std::hint::black_box(self.keys.expiry(i));
+        slot_at(&self.keys.chunks, i).map(|s| &s.value)
     }
 
-    /// Inserts or replaces `key`. Returns the previous slot's value if there was one.
+    /// Inserts or replaces `key`.
     pub fn insert(&mut self, hash: u64, key: &[u8], value: Value, expire_at: Option<i64>) {
         self.touch(key);
-        if let Some(at) = expire_at {
-            self.volatile += 1;
-            self.expiries.push(Reverse((at, hash)));
-        }
-        match self.table.entry(
-            table_hash(hash),
-            |s| s.hash == hash && *s.key == *key,
-            |s| table_hash(s.hash),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(mut o) => {
-                let slot = o.get_mut();
-                if slot.expire_at().is_some() {
-                    self.volatile -= 1;
-                }
+        let keys = &mut self.keys;
+        match keys.find(hash, key) {
+            Some(i) => {
+                let Some(slot) = slot_at_mut(&mut keys.chunks, i) else {
+                    return;
+                };
                 slot.value = value;
-                slot.set_expire_at(expire_at);
+                keys.set_expiry(i, expire_at);
             }
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(Slot {
-                    hash,
-                    expiry: expire_at.unwrap_or(NO_EXPIRY),
+            None => keys.add(
+                hash,
+                Slot {
                     key: key.into(),
                     value,
-                    lru: 0,
-                    size: 0,
-                });
-            }
+                },
+                expire_at,
+            ),
         }
-        self.maybe_compact();
     }
 
     /// Removes `key` whatever its expiry; returns its slot.
-    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Slot> {
-        match self
-            .table
-            .find_entry(table_hash(hash), |s| s.hash == hash && *s.key == *key)
-        {
-            Ok(o) => {
-                let (slot, _) = o.remove();
-                if slot.expire_at().is_some() {
-                    self.volatile -= 1;
-                }
-                self.account(-i64::from(slot.size));
-                self.touch(key);
-                Some(slot)
-            }
-            Err(_) => None,
-        }
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Taken> {
+        let i = self.keys.find(hash, key)?;
+        let (slot, size) = self.keys.take(hash, i)?;
+        self.account(-i64::from(size));
+        self.touch(key);
+        Some(slot)
     }
 
     /// Sets or clears the expiry of a present key. The caller has checked it is live.
     pub fn set_expire(&mut self, hash: u64, key: &[u8], expire_at: Option<i64>) {
-        let Some(slot) = self
-            .table
-            .find_mut(table_hash(hash), |s| s.hash == hash && *s.key == *key)
-        else {
+        let Some(i) = self.keys.find(hash, key) else {
             return;
         };
-        match (slot.expire_at().is_some(), expire_at.is_some()) {
-            (false, true) => self.volatile += 1,
-            (true, false) => self.volatile -= 1,
-            _ => {}
-        }
-        let old = slot.set_expire_at(expire_at);
-        if let Some(at) = expire_at {
-            // A key that already expired no later than `at` has a hint no later than that:
-            // a session refreshing its TTL on every request pushes nothing.
-            if !matches!(old, Some(o) if o <= at) {
-                self.expiries.push(Reverse((at, hash)));
-            }
-        }
+        self.keys.set_expiry(i, expire_at);
         self.touch(key);
-        self.maybe_compact();
     }
 
-    fn maybe_compact(&mut self) {
-        if self.expiries.len() > 64 + 2 * self.volatile {
-            self.expiries = self
-                .table
-                .iter()
-                .filter_map(|s| s.expire_at().map(|at| Reverse((at, s.hash))))
-                .collect();
-        }
-    }
-
-    /// Removes up to `budget` keys whose time has come; returns how many it removed.
+    /// Removes up to `budget` keys whose time has come; returns how many it removed. It
+    /// inspects slab positions from where the last sweep stopped, at most `4 * budget` (at
+    /// least 16) and at most the whole slab once.
     pub fn sweep(&mut self, now: i64, budget: usize) -> usize {
+        let positions = self.keys.chunks.len() * CHUNK;
+        if self.keys.volatile == 0 {
+            self.keys.earliest = i64::MAX;
+            return 0;
+        }
+        let limit = budget.saturating_mul(4).max(16).min(positions);
         let mut removed = 0;
-        let mut popped = 0;
-        while removed < budget && popped < budget.saturating_mul(4).max(16) {
-            let Some(&Reverse((at, hash))) = self.expiries.peek() else {
-                break;
-            };
-            if at > now {
+        for _ in 0..limit {
+            if removed >= budget {
                 break;
             }
-            self.expiries.pop();
-            popped += 1;
-            // A key whose expiry moved later since this hint was pushed gets a hint for its
-            // new time.
-            for s in self.table.iter_hash(table_hash(hash)) {
-                if let Some(t) = s.expire_at().filter(|&t| s.hash == hash && t > now) {
-                    self.expiries.push(Reverse((t, hash)));
+            let i = self.keys.cursor as u32;
+            self.keys.cursor += 1;
+            // A free position's code is a link of the free list, not a time.
+            let at = slot_at(&self.keys.chunks, i).and_then(|_| self.keys.expiry(i));
+            match at {
+                Some(at) if at > now => self.keys.pass_min = self.keys.pass_min.min(at),
+                Some(_) => {
+                    let Some(hash) = slot_at(&self.keys.chunks, i).map(Slot::hash) else {
+                        continue;
+                    };
+                    if let Some((slot, size)) = self.keys.take(hash, i) {
+                        self.account(-i64::from(size));
+                        self.touch(&slot.key);
+                        log_expired(&self.notify, &mut self.expired, slot.key);
+                        removed += 1;
+                    }
                 }
+                None => {}
             }
-            while let Ok(o) = self
-                .table
-                .find_entry(table_hash(hash), |s| s.hash == hash && s.is_expired(now))
-            {
-                let (slot, _) = o.remove();
-                self.volatile -= 1;
-                self.account(-i64::from(slot.size));
-                self.touch(&slot.key);
-                log_expired(&self.notify, &mut self.expired, slot.key);
-                removed += 1;
+            if self.keys.cursor >= positions {
+                // A pass over the whole slab saw every expiry it did not remove, and
+                // `note_expiry` every one set meanwhile.
+                self.keys.cursor = 0;
+                self.keys.earliest = self.keys.pass_min;
+                self.keys.pass_min = i64::MAX;
             }
+        }
+        if self.keys.volatile == 0 {
+            self.keys.earliest = i64::MAX;
         }
         removed
     }
 
-    /// The sum and count of the remaining TTLs (ms) of up to `n` keys not yet due, read
-    /// from the expiry hints from position `start` on (wrapping); a stale hint counts only
-    /// when its key still has an expiry.
+    /// The sum and count of the remaining TTLs (ms) of up to `n` keys not yet due, found by
+    /// looking at slab positions from `start` on (wrapping), at most `4 * n` of them, as a
+    /// sweep does.
     pub fn sample_ttls(&self, now: i64, start: usize, n: usize) -> (i64, i64) {
-        let hints = self.expiries.as_slice();
+        let positions = self.keys.chunks.len() * CHUNK;
         let (mut sum, mut count) = (0i64, 0i64);
-        for j in 0..n.min(hints.len()) {
-            let Some(Reverse((_, hash))) = hints.get(start.wrapping_add(j) % hints.len()) else {
+        if self.keys.volatile == 0 || positions == 0 {
+            return (sum, count);
+        }
+        for j in 0..n.saturating_mul(4).min(positions) {
+            if count as usize >= n {
+                break;
+            }
+            let Ok(i) = u32::try_from(start.wrapping_add(j) % positions) else {
                 continue;
             };
-            let ttl = self
-                .table
-                .iter_hash(table_hash(*hash))
-                .find_map(|s| s.expire_at().filter(|_| s.hash == *hash))
-                .map(|at| at.saturating_sub(now));
-            if let Some(ttl) = ttl.filter(|&t| t > 0) {
+            // A free position's code is a link of the free list, not a time.
+            let at = slot_at(&self.keys.chunks, i).and_then(|_| self.keys.expiry(i));
+            if let Some(ttl) = at.map(|at| at.saturating_sub(now)).filter(|&t| t > 0) {
                 sum = sum.saturating_add(ttl);
                 count += 1;
             }
@@ -380,32 +773,42 @@ impl Shard {
         (sum, count)
     }
 
-    /// Whether a sweep would find something due now.
+    /// Whether a sweep may find something due now (it may not: the bound is refreshed only
+    /// when a sweep completes a pass).
     #[inline]
     pub fn has_due(&self, now: impl FnOnce() -> i64) -> bool {
-        matches!(self.expiries.peek(), Some(Reverse((at, _))) if *at <= now())
+        self.keys.volatile != 0 && self.keys.earliest <= now()
     }
 
     /// Every live slot, in no particular order.
     pub fn iter_live(&self, now: i64) -> impl Iterator<Item = &Slot> {
-        self.table.iter().filter(move |s| !s.is_expired(now))
+        self.iter_live_expiring(now).map(|(s, _)| s)
+    }
+
+    /// Every live slot with its expiry time, in no particular order.
+    pub fn iter_live_expiring(&self, now: i64) -> impl Iterator<Item = (&Slot, Option<i64>)> {
+        let keys = &self.keys;
+        keys.iter()
+            .map(|(i, s)| (s, keys.expiry(i)))
+            .filter(move |(_, at)| !matches!(at, Some(t) if *t <= now))
     }
 
     /// Removes every key; WATCH flags of existing keys fire.
     pub fn clear(&mut self) {
         if !self.watchers.is_empty() {
-            let keys: Vec<Key> = self.table.iter().map(|s| s.key.clone()).collect();
+            let keys: Vec<Key> = self.keys.iter().map(|(_, s)| s.key.clone()).collect();
             for k in keys {
                 self.touch(&k);
             }
         }
-        if self.meter.is_some() {
-            let total: i64 = self.table.iter().map(|s| i64::from(s.size)).sum();
-            self.account(-total);
-        }
-        self.table.clear();
-        self.expiries.clear();
-        self.volatile = 0;
+        let total = self.estimated_bytes();
+        self.account(-total);
+        self.keys = Keys::default();
+    }
+
+    /// The sum of the slots' size estimates (0 without a memory limit).
+    pub(crate) fn estimated_bytes(&self) -> i64 {
+        self.keys.meta.iter().map(|m| i64::from(m.size)).sum()
     }
 
     /// Adds `delta` bytes to the store's used-memory estimate (a no-op without a limit, when
@@ -419,62 +822,76 @@ impl Shard {
         }
     }
 
-    /// Runs `f` on the slots whose hash is `hash` (one, but for a 64-bit collision); `f`
-    /// returns the change in their estimated size.
-    pub(crate) fn update_hash(&mut self, hash: u64, mut f: impl FnMut(&mut Slot) -> i64) {
+    /// Sets the LRU clock of the slots whose hash is `hash` (one, but for a 64-bit
+    /// collision) to `lru` and their size estimate to `estimate` of them.
+    pub(crate) fn refresh(&mut self, hash: u64, lru: u32, estimate: impl Fn(&Slot) -> u32) {
+        let found: SmallVec<[(u32, u32); 2]> = self
+            .keys
+            .with_hash(hash)
+            .map(|(i, s)| (i, estimate(s)))
+            .collect();
         let mut delta = 0;
-        for s in self.table.iter_hash_mut(table_hash(hash)) {
-            if s.hash == hash {
-                delta += f(s);
+        for (i, new) in found {
+            if let Some(m) = self.keys.meta_mut(i) {
+                delta += i64::from(new) - i64::from(m.size);
+                *m = Meta { lru, size: new };
             }
         }
         self.account(delta);
     }
 
-    /// A few slots, chosen by `seed`: those whose control byte matches the seed's along its
-    /// probe sequence (often none). Eviction samples with it in O(1).
-    pub(crate) fn sample(&self, seed: u64) -> impl Iterator<Item = &Slot> {
-        self.table.iter_hash(seed)
+    /// A few slots with their LRU clocks, chosen by `seed`: those whose control byte
+    /// matches the seed's along its probe sequence (often none). Eviction samples with it
+    /// in O(1).
+    pub(crate) fn sample(&self, seed: u64) -> impl Iterator<Item = (&Slot, u32, Option<i64>)> {
+        let keys = &self.keys;
+        keys.index.iter_hash(seed).filter_map(move |i| {
+            slot_at(&keys.chunks, i).map(|s| (s, keys.meta(i).lru, keys.expiry(i)))
+        })
     }
 
-    /// The first slots in table order; the fallback when [`Shard::sample`] finds nothing.
-    pub(crate) fn first_slots(&self) -> impl Iterator<Item = &Slot> {
-        self.table.iter()
+    /// The first slots in slab order with their LRU clocks; the fallback when
+    /// [`Shard::sample`] finds nothing.
+    pub(crate) fn first_slots(&self) -> impl Iterator<Item = (&Slot, u32, Option<i64>)> {
+        let keys = &self.keys;
+        keys.iter()
+            .map(move |(i, s)| (s, keys.meta(i).lru, keys.expiry(i)))
     }
 
-    /// The slots whose hash is `hash`, expired or not.
-    pub(crate) fn first_slots_with_hash(&self, hash: u64) -> impl Iterator<Item = &Slot> {
-        self.table
-            .iter_hash(table_hash(hash))
-            .filter(move |s| s.hash == hash)
+    /// The slots whose hash is `hash`, expired or not, with their expiry times.
+    pub(crate) fn first_slots_with_hash(
+        &self,
+        hash: u64,
+    ) -> impl Iterator<Item = (&Slot, Option<i64>)> {
+        let keys = &self.keys;
+        keys.with_hash(hash).map(move |(i, s)| (s, keys.expiry(i)))
     }
 
     /// Whether `key` is in the table and live at `now`.
     fn holds_live(&self, key: &[u8], now: i64) -> bool {
         let hash = key_hash(key);
-        self.first_slots_with_hash(hash)
-            .any(|s| *s.key == *key && !s.is_expired(now))
+        self.keys
+            .find(hash, key)
+            .is_some_and(|i| !matches!(self.keys.expiry(i), Some(t) if t <= now))
     }
 
     /// SWAPDB of two shards at the same position in two databases: the keys, their expiries
-    /// and their hints change places; WATCH flags and blocked clients stay with their
-    /// database. A watched key that is in either shard is flagged (Redis's
+    /// and their sweep positions change places; WATCH flags and blocked clients stay with
+    /// their database. A watched key that is in either shard is flagged (Redis's
     /// `touchAllWatchedKeysInDb`, a key replaced by one already expired excepted); keys
     /// that clients block on and that now hold a value are marked ready.
     pub(crate) fn swap_contents(&mut self, other: &mut Shard, now: i64) {
-        flag_swapped(&mut self.watchers, self_view(&self.table), other, now);
-        flag_swapped(&mut other.watchers, self_view(&other.table), self, now);
-        std::mem::swap(&mut self.table, &mut other.table);
-        std::mem::swap(&mut self.expiries, &mut other.expiries);
-        std::mem::swap(&mut self.volatile, &mut other.volatile);
+        flag_swapped(&mut self.watchers, self_view(&self.keys), other, now);
+        flag_swapped(&mut other.watchers, self_view(&other.keys), self, now);
+        std::mem::swap(&mut self.keys, &mut other.keys);
         self.mark_ready_blocked();
         other.mark_ready_blocked();
     }
 
     /// Marks ready every key with blocked clients that now holds a value.
     pub(crate) fn mark_ready_blocked(&mut self) {
-        let table = &self.table;
-        self.blocked.mark_ready_where(self_view(table));
+        let keys = &self.keys;
+        self.blocked.mark_ready_where(self_view(keys));
     }
 
     /// Registers a WATCH flag for `key`: it is set when the key is modified.
@@ -504,13 +921,8 @@ fn log_expired(notify: &Option<Arc<AtomicU32>>, log: &mut Vec<Box<[u8]>>, key: K
 }
 
 /// The table a shard's own watchers are checked against before a swap.
-fn self_view(table: &HashTable<Slot>) -> impl Fn(&[u8]) -> bool + '_ {
-    move |key| {
-        let hash = key_hash(key);
-        table
-            .iter_hash(table_hash(hash))
-            .any(|s| s.hash == hash && *s.key == *key)
-    }
+fn self_view(keys: &Keys) -> impl Fn(&[u8]) -> bool + '_ {
+    move |key| keys.find(key_hash(key), key).is_some()
 }
 
 /// Flags the watchers of keys present in their own shard (`own`) or live in `other`.
@@ -560,29 +972,152 @@ fn touch_watchers(watchers: &mut Vec<(Box<[u8]>, Weak<AtomicBool>)>, key: &[u8])
 mod tests {
     use super::*;
 
+    fn int(n: i64) -> Value {
+        Value::Str(super::super::value::StrValue::Int(n))
+    }
+
     #[test]
-    fn refreshed_expiries_push_no_hints_and_are_still_swept() {
-        use super::super::value::StrValue;
+    fn refreshed_expiries_are_swept_at_their_last_time() {
         let mut shard = Shard::default();
         let (key, hash) = (&b"k"[..], key_hash(b"k"));
-        shard.insert(hash, key, Value::Str(StrValue::Int(1)), Some(100));
+        shard.insert(hash, key, int(1), Some(100));
         for t in (200..=10_000).step_by(100) {
             shard.set_expire(hash, key, Some(t));
         }
-        assert_eq!(shard.expiries.len(), 1);
-        // The first hint comes due: the key lives on and gets a hint for its real time.
+        // The bound is still the first time: a sweep finds nothing and refreshes it.
+        assert!(shard.has_due(|| 150));
         assert_eq!(shard.sweep(150, 8), 0);
         assert_eq!(shard.len(), 1);
-        assert_eq!(shard.expiries.len(), 1);
+        assert_eq!(shard.sweep(150, usize::MAX), 0);
         assert!(!shard.has_due(|| 9_999));
         assert!(shard.has_due(|| 10_000));
         assert_eq!(shard.sweep(10_000, 8), 1);
         assert_eq!(shard.len(), 0);
-        assert!(shard.expiries.is_empty());
-        // An earlier expiry pushes a new hint.
-        shard.insert(hash, key, Value::Str(StrValue::Int(1)), Some(500));
+        assert!(!shard.has_due(|| i64::MAX));
+        // An earlier expiry lowers the bound at once.
+        shard.insert(hash, key, int(1), Some(500));
         shard.set_expire(hash, key, Some(300));
+        assert!(shard.has_due(|| 300));
         assert_eq!(shard.sweep(300, 8), 1);
+    }
+
+    #[test]
+    fn positions_are_reused_and_the_index_follows_growth() {
+        let mut shard = Shard::default();
+        let keys: Vec<Vec<u8>> = (0..1000).map(|i| format!("key:{i}").into_bytes()).collect();
+        for (n, k) in keys.iter().enumerate() {
+            let at = (n % 2 == 0).then_some(1_000 + n as i64);
+            shard.insert(key_hash(k), k, int(n as i64), at);
+        }
+        assert_eq!(shard.len(), 1000);
+        assert_eq!(shard.volatile_len(), 500);
+        let used = shard.keys.used;
+        for k in keys.iter().step_by(3) {
+            assert!(shard.remove(key_hash(k), k).is_some());
+        }
+        for k in keys.iter().step_by(3) {
+            shard.insert(key_hash(k), k, int(-1), None);
+        }
+        // Every freed position was reused.
+        assert_eq!(shard.keys.used, used);
+        assert_eq!(shard.keys.free_head, 0);
+        for (n, k) in keys.iter().enumerate() {
+            let v = shard.get_mut(key_hash(k), k, || 0).map(|s| s.value.clone());
+            let want = if n % 3 == 0 { -1 } else { n as i64 };
+            assert!(
+                matches!(v, Some(Value::Str(super::super::value::StrValue::Int(x))) if x == want),
+                "{n}"
+            );
+        }
+        // A full sweep after every time has come removes exactly the volatile keys.
+        let volatile = shard.volatile_len();
+        assert_eq!(shard.sweep(10_000, usize::MAX), volatile);
+        assert_eq!(shard.len(), 1000 - volatile);
+        assert!(!shard.has_due(|| i64::MAX));
+    }
+
+    #[test]
+    fn the_index_widens_its_positions_past_65535() {
+        let mut shard = Shard::default();
+        let keys: Vec<Vec<u8>> = (0..70_000).map(|i| format!("k{i}").into_bytes()).collect();
+        for (n, k) in keys.iter().enumerate() {
+            shard.insert(key_hash(k), k, int(n as i64), None);
+            if n == 65_534 {
+                assert!(matches!(shard.keys.index, Index::Small(_)));
+            }
+        }
+        assert!(matches!(shard.keys.index, Index::Large(_)));
+        assert_eq!(shard.len(), keys.len());
+        for (n, k) in keys.iter().enumerate() {
+            let v = shard.get_mut(key_hash(k), k, || 0).map(|s| s.value.clone());
+            assert!(
+                matches!(v, Some(Value::Str(super::super::value::StrValue::Int(x))) if x == n as i64),
+                "{n}"
+            );
+        }
+        for k in keys.iter().step_by(2) {
+            assert!(shard.remove(key_hash(k), k).is_some());
+        }
+        assert_eq!(shard.len(), keys.len() / 2);
+        assert_eq!(shard.first_slots_with_hash(key_hash(b"k1")).count(), 1);
+        assert_eq!(shard.first_slots_with_hash(key_hash(b"k0")).count(), 0);
+    }
+
+    #[test]
+    fn expiry_times_survive_any_distance_from_the_epoch() {
+        let mut shard = Shard::default();
+        const DAY: i64 = 86_400_000;
+        let t0 = 1_733_000_000_000;
+        // Times around the first one, then ever farther ones: past the code range they go
+        // to the side map, which moves the epoch when it grows.
+        let times: Vec<i64> = (0..2_000i64)
+            .map(|n| match n % 4 {
+                0 => t0 + n,
+                1 => t0 + (n % 90) * DAY + 7,
+                2 => t0 + n * 37 * DAY,
+                _ => i64::MAX - n,
+            })
+            .collect();
+        let keys: Vec<Vec<u8>> = (0..times.len())
+            .map(|i| format!("e{i}").into_bytes())
+            .collect();
+        for (k, &t) in keys.iter().zip(&times) {
+            shard.insert(key_hash(k), k, int(0), Some(t));
+        }
+        for (k, &t) in keys.iter().zip(&times) {
+            assert_eq!(shard.expiry(key_hash(k), k), Some(t));
+        }
+        assert!(shard.keys.far.len() <= shard.keys.far_limit);
+        // Changing and clearing expiries keeps every other one.
+        for (n, k) in keys.iter().enumerate().step_by(3) {
+            let at = (n % 2 == 0).then_some(t0 - 5 * DAY + n as i64);
+            shard.set_expire(key_hash(k), k, at);
+        }
+        for (n, (k, &t)) in keys.iter().zip(&times).enumerate() {
+            let want = if n % 3 == 0 {
+                (n % 2 == 0).then_some(t0 - 5 * DAY + n as i64)
+            } else {
+                Some(t)
+            };
+            assert_eq!(shard.expiry(key_hash(k), k), want, "{n}");
+        }
+        let volatile = (0..keys.len()).filter(|n| n % 3 != 0 || n % 2 == 0).count();
+        assert_eq!(shard.volatile_len(), volatile);
+        // Removed keys take their expiries along; the sweep finds the due ones.
+        let removed = shard
+            .remove(key_hash(&keys[1]), &keys[1])
+            .map(|t| t.expire_at());
+        assert_eq!(removed, Some(Some(times[1])));
+        let due = (0..keys.len())
+            .filter(|&n| n != 1)
+            .filter(|&n| {
+                shard
+                    .expiry(key_hash(&keys[n]), &keys[n])
+                    .is_some_and(|t| t <= t0 + DAY)
+            })
+            .count();
+        assert_eq!(shard.sweep(t0 + DAY, usize::MAX), due);
+        assert_eq!(shard.volatile_len(), volatile - 1 - due);
     }
 
     #[test]
@@ -605,7 +1140,8 @@ mod tests {
     fn slots_stay_compact() {
         // The table's memory per key is a slot over the load factor: keep it small.
         assert_eq!(std::mem::size_of::<Value>(), 24);
-        assert_eq!(std::mem::size_of::<Slot>(), 72);
+        assert_eq!(std::mem::size_of::<Slot>(), 48);
+        assert_eq!(std::mem::size_of::<Option<Slot>>(), 48);
     }
 
     #[test]

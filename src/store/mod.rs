@@ -60,7 +60,7 @@ pub(crate) mod value;
 pub(crate) mod zsets;
 
 use crate::clock::Clock;
-use keyspace::{key_hash, Shard, Slot};
+use keyspace::{key_hash, Shard, Slot, Taken};
 use parking_lot::{Mutex, MutexGuard};
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -704,6 +704,19 @@ impl<'a> Db<'a> {
         shard_in(&mut self.guards, idx).get_mut(hash, key, || now_of(inner, now))
     }
 
+    /// The expiry time of `key` if it is live and has one (looked up as [`Db::slot`] does).
+    pub(crate) fn expiry(&mut self, key: &[u8]) -> Option<i64> {
+        self.slot(key)?;
+        let hash = self.key_hash(key);
+        self.shard(hash).expiry(hash, key)
+    }
+
+    /// The LRU clock of `key` (kept under a memory limit only; 0 otherwise).
+    pub(crate) fn lru(&mut self, key: &[u8]) -> u32 {
+        let hash = self.key_hash(key);
+        self.shard(hash).lru(hash, key)
+    }
+
     /// The live value of `key`.
     #[inline]
     pub(crate) fn value(&mut self, key: &[u8]) -> Option<&mut Value> {
@@ -731,7 +744,7 @@ impl<'a> Db<'a> {
     }
 
     /// Removes `key` if it is live; returns its slot.
-    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Slot> {
+    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Taken> {
         let hash = self.key_hash(key);
         let idx = self.shard_index(hash);
         let (inner, now) = (self.inner, &self.now);

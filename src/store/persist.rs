@@ -409,8 +409,8 @@ pub(crate) fn settle(shard: &mut super::keyspace::Shard) {
     };
     let mut buf = Vec::new();
     let mut count = 0u64;
-    for slot in shard.iter_live(job.now) {
-        encode_entry(&mut buf, &slot.key, &slot.value, slot.expire_at());
+    for (slot, at) in shard.iter_live_expiring(job.now) {
+        encode_entry(&mut buf, &slot.key, &slot.value, at);
         count += 1;
     }
     if let Some(cell) = job.shards.get(i) {

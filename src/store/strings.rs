@@ -122,6 +122,7 @@ impl Db<'_> {
             Some(SetExpiry::KeepTtl) => None,
             None => Some(None),
         };
+        let ttl = self.expiry(key);
         let (exists, previous, old_ttl) = match self.slot(key) {
             None => (false, None, None),
             Some(slot) => {
@@ -130,7 +131,7 @@ impl Db<'_> {
                 } else {
                     None
                 };
-                (true, prev, slot.expire_at())
+                (true, prev, ttl)
             }
         };
         let allowed = match opts.condition {
@@ -188,7 +189,7 @@ impl Db<'_> {
                 self.notify(notify::GENERIC, "del", key);
             }
             Some(at) => {
-                let has_ttl = self.slot(key).is_some_and(|s| s.expire_at().is_some());
+                let has_ttl = self.expiry(key).is_some();
                 if at.is_some() || has_ttl {
                     self.set_expire(key, at);
                     let event = if at.is_some() { "expire" } else { "persist" };
@@ -335,12 +336,10 @@ impl Db<'_> {
     /// key's type, then the stored value, then the increment; the arithmetic is an 80-bit
     /// long double as in Redis (`crate::num`).
     pub(crate) fn incrbyfloat(&mut self, key: &[u8], by: &[u8]) -> Result<Vec<u8>> {
+        let ttl = self.expiry(key);
         let (current, ttl) = match self.slot(key) {
             None => (None, None),
-            Some(slot) => (
-                Some(string_of(&slot.value)?.bytes().into_owned()),
-                slot.expire_at(),
-            ),
+            Some(slot) => (Some(string_of(&slot.value)?.bytes().into_owned()), ttl),
         };
         let text = crate::num::incrbyfloat(current.as_deref(), by)?;
         self.check_string_len(text.len())?;

@@ -80,10 +80,7 @@ impl Db<'_> {
         opts: TDigestMergeOptions,
     ) -> Result<()> {
         let (existing, ttl) = match self.value(dest) {
-            Some(Value::TDigest(t)) => (
-                Some(t.as_ref().clone()),
-                self.slot(dest).and_then(|s| s.expire_at()),
-            ),
+            Some(Value::TDigest(t)) => (Some(t.as_ref().clone()), self.expiry(dest)),
             Some(_) => return Err(Error::WrongType),
             None => (None, None),
         };
