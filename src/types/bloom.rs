@@ -332,7 +332,7 @@ impl BloomHash {
     /// The two hashes differ only in their seeds, so for items up to 16 bytes (keys, ids)
     /// the one or two 8-byte blocks and the tail are mixed once, in registers, and feed both
     /// chains; longer items are hashed twice.
-    #[inline]
+    #[inline(always)]
     pub fn new(item: &[u8]) -> Self {
         const M: u64 = 0xc6a4_a793_5bd1_e995;
         let len = item.len();

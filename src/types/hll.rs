@@ -31,7 +31,7 @@
 //!   Cost: about 4.4 KB beside such a value while it is being written.
 //! - **Small sparse values carry nothing beside their bytes**, so a 20-item HLL stays about
 //!   80 bytes (plus `Vec` slack), as in Redis; walking it costs a few hundred nanoseconds.
-//!   From 256 bytes on, a sparse value gets a boxed index: an opcode boundary about every
+//!   From 128 bytes on, a sparse value gets a boxed index: an opcode boundary about every
 //!   12 opcodes (with its first register and the length of its predecessor) and the
 //!   register histogram. `PFADD` then walks from the nearest boundary instead of the first
 //!   opcode (a walk of about a dozen opcodes instead of up to the whole 3000-byte value) and
@@ -254,7 +254,7 @@ impl Sparse {
 
 /// Smallest sparse value whose updates are deferred (see [`Pending`]). Smaller values apply
 /// each update at once: their walks and moves are short, and their memory stays Redis's.
-const PENDING_MIN_LEN: usize = AUX_MIN_LEN;
+const PENDING_MIN_LEN: usize = 256;
 /// Most updates a value defers; the next one applies them all.
 const PENDING_MAX: usize = 2048;
 const BITMAP_WORDS: usize = REGISTERS / 64;
@@ -481,8 +481,10 @@ fn replay(mut base: Sparse, log: &[u32], limit: usize) -> Repr {
 }
 
 /// Smallest sparse value that gets a [`SparseAux`]: below it a walk is a few hundred
-/// nanoseconds and the index would double the memory.
-const AUX_MIN_LEN: usize = 256;
+/// nanoseconds and the index would double the memory. (At 256, the walks of the first 100
+/// or so adds to a fresh value were half the time of its first 1000 adds; 128 keeps values
+/// of up to about 45 registers, such as a session's, free of it.)
+const AUX_MIN_LEN: usize = 128;
 /// Opcodes between two marks when the index is built or a long gap is split.
 const MARK_EVERY: u32 = 12;
 /// A walk from a mark longer than this many bytes (gaps grow as updates insert opcodes
