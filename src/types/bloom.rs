@@ -12,7 +12,7 @@
 //!   included. Cost: the classic layout, k probes anywhere in the array with a `mod bits` each,
 //!   instead of a cache-blocked one; speed has to come from the implementation.
 //! - An item is hashed once per operation (two MurmurHash64A calls) and the pair is reused for
-//!   every link (for items up to 64 bytes each block is mixed once for both hashes); an
+//!   every link (for items up to 16 bytes each block is mixed once for both hashes); an
 //!   operation allocates nothing. `BF.ADD` checks the older links, then sets the newest
 //!   link's bits in the same pass that finds whether one was clear. Cost: one exact
 //!   `mod bits` per probe, done as a Barrett reduction (two 64-bit multiplications and a
