@@ -9,6 +9,12 @@
 //! requests cost one read and one write per batch. Replies are written in request order
 //! because a client's commands run one after another in its task.
 //!
+//! By default (`io-threads 1`) the runtime is a current-thread one: every client task runs
+//! on one thread, so commands of different clients run in the order their bytes arrived, as
+//! in Redis's event loop (Redis's own tests rely on it), and no request pays for waking
+//! another thread. A command that cannot block runs straight from the read loop; only a
+//! blocking pop goes through the `select!` that keeps reading while it waits.
+//!
 //! Limits are Redis's: `maxclients` refuses a connection with
 //! `-ERR max number of clients reached` before reading anything; a protocol error is
 //! replied and the connection closed; more than 1 GB of unparsed input closes the
