@@ -7,7 +7,8 @@ use common::{same, words, RedisServer};
 use sketchstore::{Reply, Store};
 
 fn store() -> Store {
-    // Memory counted (no limit) so that CONFIG SET maxmemory works, as on a server.
+    // Built to accept a memory limit (none yet) so that CONFIG SET maxmemory works, as on a
+    // server.
     Store::builder().max_memory(0).build()
 }
 

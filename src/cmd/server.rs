@@ -206,7 +206,7 @@ fn validate(db: &Db<'_>, name: &str, p: Param, value: &[u8]) -> Result<()> {
     }
 }
 
-fn apply_value(db: &Db<'_>, name: &str, p: Param, value: &[u8]) {
+fn apply_value(db: &mut Db<'_>, name: &str, p: Param, value: &[u8]) {
     let inner = db.inner;
     match p {
         Param::Size(s, _) => {
@@ -222,7 +222,7 @@ fn apply_value(db: &Db<'_>, name: &str, p: Param, value: &[u8]) {
         }
         Param::MaxMemory => {
             let n = parse_memory(value).unwrap_or_default();
-            inner.set_max_memory(usize::try_from(n).unwrap_or(usize::MAX));
+            db.set_max_memory(usize::try_from(n).unwrap_or(usize::MAX));
         }
         Param::Policy => {
             if let Some(p) = EvictionPolicy::from_name(value) {

@@ -230,7 +230,8 @@ async fn active_expiry(store: Store) {
 const ACTIVE_EXPIRY_BUDGET: usize = 20;
 
 fn open_store(config: &ServerConfig) -> io::Result<Store> {
-    // Memory is always counted, so that CONFIG SET maxmemory works on a running server.
+    // Built to accept a memory limit later (CONFIG SET maxmemory); memory is counted only
+    // once one is set (see `store::evict`).
     let mut builder: StoreBuilder = Store::builder()
         .max_memory(config.maxmemory)
         .eviction_policy(config.maxmemory_policy)

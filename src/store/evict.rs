@@ -8,7 +8,7 @@
 //! | Memory is an estimate: each slot carries the estimated bytes of its key and value, and the store keeps one atomic sum | an exact count would need an allocator hook; the estimate moves with what the application stores, which is what a limit is for | the estimate can be off by the allocator's rounding and, for large hashes and lists, by sampling error (see `# Accuracy`) |
 //! | Sizes are refreshed after each command, for the keys it looked up or wrote, while their shard is still locked | one code path for the typed methods and the argv front end; no command needs to report its growth | under a limit, every command pays one more table lookup per key it named |
 //! | A hash or list of more than 16 elements is sized from 8 elements spread across it, times its length | O(1) per refresh, as Redis's `MEMORY USAGE` samples aggregates | the estimate of a collection with very uneven elements is rough |
-//! | Without a limit nothing of this runs: slot sizes stay 0, and the hot path pays a branch on an `Option` per command and per key lookup | GET/SET/INCR keep their speed | none measurable |
+//! | Nothing of this runs until a limit is set, even in a store built to accept one later (a server's `CONFIG SET maxmemory`): slot sizes and LRU clocks stay 0, and the hot path pays one branch per command and per key lookup on a flag the view read when it locked. The first limit walks the keyspace once under every shard's lock, measuring each key, and counting goes on from then, whatever the limit becomes | GET/SET/INCR keep their speed on a server without a limit (the per-key refresh was about a tenth of a pipelined SET's user time) | setting the first limit costs O(keys) once; until then `used_memory` (INFO) walks the keyspace on every call; OBJECT IDLETIME is 0 until then |
 //! | Eviction samples: 4 random shards, up to 5 keys each found by probing the shard's table at a random hash; the best candidate of the about 20 is evicted | Redis's approximated LRU (`maxmemory-samples 5` and its eviction pool) in O(1) per eviction | approximate: a key among the oldest few percent, not the oldest, goes first |
 //! | A write is refused only when eviction found nothing the policy may evict, never because the estimate is still over the limit after evicting; sampling counts only eligible keys and skips shards without any, retries, and ends in a scan | with several writers, another thread's write can push the estimate over again between one thread's eviction and its check, and another thread can evict the sampled candidates first: both made writes fail while evictable keys existed (`tests/eviction.rs`, 8 threads) | a caller evicts at most 256 keys before its command runs anyway, so writers outpacing evictions can take the estimate a little past the limit; a scan is O(keys), reached only when 4 samplings in a row found nothing |
 //! | Writes are refused (`OOM command not allowed ...`) before they run, only for Redis's `denyoom` commands, through [`Store::execute`], the typed methods and at MULTI queue time | Redis's rule: reads, deletes and expiries still work at the limit, so memory can be freed | a refused typed call returns `Err` with Redis's text, which callers that never expect a full store must handle |
@@ -30,7 +30,7 @@ use super::{Db, Store, StoreBuilder};
 use crate::error::{Error, Result};
 use crate::types::hash::HashValue;
 use smallvec::SmallVec;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// What to do when a write would take the store past its memory limit (Redis's
@@ -116,6 +116,10 @@ pub(crate) struct MemoryConfig {
 /// A store's memory limit and its used-memory estimate. The limit and the policy may change
 /// while the store runs (`CONFIG SET`); 0 means no limit, with memory still counted.
 pub(crate) struct Memory {
+    /// Whether sizes and LRU clocks are kept: from the start when the store is built with a
+    /// limit, else from the first time one is set (see [`super::Inner::start_accounting`]);
+    /// never turned off again.
+    active: AtomicBool,
     limit: AtomicUsize,
     policy: AtomicU8,
     used: Arc<AtomicI64>,
@@ -133,6 +137,7 @@ const SAMPLE_PROBES: usize = 64;
 impl Memory {
     pub(crate) fn new(config: MemoryConfig) -> Memory {
         Memory {
+            active: AtomicBool::new(config.limit != 0),
             limit: AtomicUsize::new(config.limit),
             policy: AtomicU8::new(config.policy.code()),
             used: Arc::new(AtomicI64::new(0)),
@@ -200,13 +205,62 @@ impl super::Inner {
 
     /// Changes the memory limit (0: none) at run time; false when the store was built without
     /// memory accounting ([`StoreBuilder::max_memory`] never called), which cannot be added
-    /// later.
+    /// later. A limit set while memory is not counted yet takes effect once
+    /// [`Inner::start_accounting`](super::Inner::start_accounting) has run.
     pub(crate) fn set_max_memory(&self, bytes: usize) -> bool {
         let Some(m) = &self.memory else {
             return false;
         };
         m.limit.store(bytes, Ordering::Relaxed);
         true
+    }
+
+    /// Whether memory is counted now: sizes and LRU clocks kept for every key touched.
+    #[inline]
+    pub(crate) fn accounting(&self) -> bool {
+        self.memory
+            .as_ref()
+            .is_some_and(|m| m.active.load(Ordering::Acquire))
+    }
+
+    /// Starts counting memory: with every shard locked (in ascending order, as any view
+    /// locks them), measures every key and sets its LRU clock to now, then turns the
+    /// counting on before unlocking. O(keys), once per store. Must not be called while
+    /// holding a shard lock.
+    pub(crate) fn start_accounting(&self) {
+        let Some(m) = &self.memory else {
+            return;
+        };
+        if m.active.load(Ordering::Acquire) {
+            return;
+        }
+        let mut guards: Vec<_> = (0..self.shards.len()).map(|i| self.lock_shard(i)).collect();
+        // Another caller may have finished the walk while this one waited for the locks.
+        if m.active.load(Ordering::Acquire) {
+            return;
+        }
+        let lru = self.clock.coarse_ms() as u32;
+        for (i, shard) in guards.iter_mut().enumerate() {
+            if shard.len() != 0 {
+                if let Some(used) = self.used_dbs.get(i / self.shards_per_db) {
+                    used.store(true, Ordering::Relaxed);
+                }
+            }
+            shard.refresh_all(lru, |slot| estimate(&slot.key, &slot.value));
+        }
+        m.active.store(true, Ordering::Release);
+    }
+
+    /// The sum of every key's estimate, walking the keyspace shard by shard: what INFO
+    /// reports while memory is not counted. O(keys).
+    fn measure_keyspace(&self) -> usize {
+        let total: u64 = (0..self.shards.len())
+            .map(|i| {
+                self.lock_shard(i)
+                    .measure(|slot| estimate(&slot.key, &slot.value))
+            })
+            .sum();
+        usize::try_from(total).unwrap_or(usize::MAX)
     }
 
     /// Changes the eviction policy at run time; false without memory accounting.
@@ -218,9 +272,15 @@ impl super::Inner {
         true
     }
 
-    /// The estimate of memory used, 0 when not counted.
+    /// The estimate of memory used: the running count while memory is counted, else a walk
+    /// of the keyspace ([`Inner::measure_keyspace`](Self::measure_keyspace)); 0 for a store
+    /// built without memory accounting.
     pub(crate) fn used_memory(&self) -> usize {
-        self.memory.as_ref().map_or(0, |m| m.used())
+        match &self.memory {
+            Some(m) if m.active.load(Ordering::Acquire) => m.used(),
+            Some(_) => self.measure_keyspace(),
+            None => 0,
+        }
     }
 
     /// The limit in force, 0 for none.
@@ -230,10 +290,11 @@ impl super::Inner {
 }
 
 impl Store {
-    /// The estimate of the memory keys and values take, in bytes; 0 without a memory limit
-    /// (nothing is counted then).
+    /// The estimate of the memory keys and values take, in bytes; 0 for a store built
+    /// without [`StoreBuilder::max_memory`]. Built with a limit of 0, the store counts
+    /// nothing until a limit is set, and this walks the keyspace (O(keys)) until then.
     pub fn used_memory(&self) -> usize {
-        self.inner.memory.as_ref().map_or(0, |m| m.used())
+        self.inner.used_memory()
     }
 
     /// The memory limit, if one is set.
@@ -494,6 +555,17 @@ fn consider(
 }
 
 impl Db<'_> {
+    /// Sets the memory limit (0: none; see [`super::Inner::set_max_memory`]); the first
+    /// limit set on a store that was not counting memory starts the counting when this view
+    /// is released.
+    pub(crate) fn set_max_memory(&mut self, bytes: usize) -> bool {
+        let set = self.inner.set_max_memory(bytes);
+        if set && bytes != 0 && !self.accounting {
+            self.start_accounting = true;
+        }
+        set
+    }
+
     /// Refreshes the size estimate and LRU clock of every key this view touched.
     pub(crate) fn account_touched(&mut self) {
         let lru = self.lru_now() as u32;
@@ -652,6 +724,81 @@ fn hash_bytes(h: &HashValue) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Reply;
+
+    #[test]
+    fn a_first_limit_counts_the_keys_stored_before_it() {
+        let store = Store::builder().max_memory(0).build();
+        let one = store.select(1).expect("database 1");
+        for i in 0..2000 {
+            let (k, v) = (format!("key:{i}"), format!("value-{i:0>40}"));
+            let db = if i % 2 == 0 { &store } else { &one };
+            assert_eq!(db.execute(&["SET", k.as_str(), v.as_str()]), Reply::ok());
+        }
+        assert!(!store.inner.accounting());
+        let walked = store.used_memory();
+        assert!(walked > 2000 * 64, "{walked}");
+        // Nothing was counted: the walk is the only figure.
+        assert_eq!(
+            store.inner.memory.as_ref().map(|m| m.used()),
+            Some(0),
+            "counted without a limit"
+        );
+        assert_eq!(
+            store.execute(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]),
+            Reply::ok()
+        );
+        let limit = (walked / 2).to_string();
+        assert_eq!(
+            store.execute(&["CONFIG", "SET", "maxmemory", limit.as_str()]),
+            Reply::ok()
+        );
+        assert!(store.inner.accounting());
+        assert_eq!(store.used_memory(), walked);
+        // Writes evict (at most EVICTIONS_PER_CALL keys each), from both databases, until
+        // the estimate fits.
+        for i in 0..2000 / EVICTIONS_PER_CALL + 2 {
+            let k = format!("new:{i}");
+            assert_eq!(store.execute(&["SET", k.as_str(), "v"]), Reply::ok());
+        }
+        let used = store.used_memory();
+        assert!(used <= walked / 2, "{used} > {}", walked / 2);
+        let left = store.stored_keys();
+        assert!(left < 1200 && left > 700, "{left} keys left");
+        for db in [&store, &one] {
+            let n = db.dbsize().expect("dbsize");
+            assert!(n < 700 && n > 300, "{n} keys left in one database");
+        }
+        // Counting goes on: the running figure is still the keyspace's.
+        assert_eq!(used, store.inner.measure_keyspace());
+        assert_eq!(
+            store.execute(&["CONFIG", "SET", "maxmemory", "0"]),
+            Reply::ok()
+        );
+        assert!(store.inner.accounting());
+        assert_eq!(store.execute(&["SET", "more", "v"]), Reply::ok());
+        assert_eq!(store.used_memory(), store.inner.measure_keyspace());
+    }
+
+    #[test]
+    fn a_limit_set_inside_a_transaction_starts_counting_after_it() {
+        let store = Store::builder().max_memory(0).build();
+        let mut conn = store.connection();
+        for line in [
+            &["SET", "a", "1"][..],
+            &["MULTI"],
+            &["SET", "b", "2"],
+            &["CONFIG", "SET", "maxmemory", "1gb"],
+            &["SET", "c", "3"],
+        ] {
+            assert!(!conn.execute(line).is_error(), "{line:?}");
+        }
+        assert!(!store.inner.accounting());
+        assert!(!conn.execute(&["EXEC"]).is_error());
+        assert!(store.inner.accounting());
+        assert_eq!(store.used_memory(), store.inner.measure_keyspace());
+        assert!(store.used_memory() > 0);
+    }
 
     #[test]
     fn estimates_grow_with_content() {

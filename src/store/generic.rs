@@ -616,7 +616,7 @@ impl Db<'_> {
             settings.hash_max_listpack_entries(),
             settings.hash_max_listpack_value(),
         );
-        let tracked = self.inner.memory.is_some();
+        let tracked = self.accounting;
         let now = self.now();
         let lru = if tracked { self.lru(key) } else { 0 };
         let slot = self.slot(key)?;

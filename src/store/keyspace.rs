@@ -840,6 +840,27 @@ impl Shard {
         self.account(delta);
     }
 
+    /// Sets every slot's LRU clock to `lru` and its size estimate to `estimate` of it, and
+    /// accounts the change: what starting to count memory does to a shard that was not
+    /// counted.
+    pub(crate) fn refresh_all(&mut self, lru: u32, estimate: impl Fn(&Slot) -> u32) {
+        let sizes: Vec<(u32, u32)> = self.keys.iter().map(|(i, s)| (i, estimate(s))).collect();
+        let before = self.estimated_bytes();
+        let mut after = 0;
+        for (i, size) in sizes {
+            if let Some(m) = self.keys.meta_mut(i) {
+                *m = Meta { lru, size };
+                after += i64::from(size);
+            }
+        }
+        self.account(after - before);
+    }
+
+    /// The sum of `estimate` over the shard's slots, counted or not.
+    pub(crate) fn measure(&self, estimate: impl Fn(&Slot) -> u32) -> u64 {
+        self.keys.iter().map(|(_, s)| u64::from(estimate(s))).sum()
+    }
+
     /// A few slots with their LRU clocks, chosen by `seed`: those whose control byte
     /// matches the seed's along its probe sequence (often none). Eviction samples with it
     /// in O(1).

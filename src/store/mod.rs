@@ -413,7 +413,8 @@ impl Store {
         let r = f(&mut db);
         let blocked = db.serve_blocked();
         db.sweep_step();
-        if self.inner.memory.is_some() {
+        let (accounting, start) = (db.accounting, db.start_accounting);
+        if accounting {
             db.account_touched();
         }
         let events = db.take_events();
@@ -422,7 +423,11 @@ impl Store {
             self.inner.publish_events(events);
         }
         blocked.finish(self);
-        if self.inner.memory.is_some() {
+        if start {
+            // Every shard is locked for the walk, which the view's own locks would block.
+            self.inner.start_accounting();
+        }
+        if accounting {
             self.evict_if_needed();
         }
         r
@@ -507,6 +512,10 @@ impl Store {
                 }
             }
         }
+        // Read under the locks: a walk that starts the accounting holds every shard while
+        // it measures them and turns the flag on, so a view either sees the flag or ran
+        // before the walk measured its shards.
+        let accounting = inner.accounting();
         Db {
             inner,
             db: self.db,
@@ -516,6 +525,8 @@ impl Store {
             touched: SmallVec::new(),
             events: Vec::new(),
             changes: 0,
+            accounting,
+            start_accounting: false,
         }
     }
 
@@ -633,14 +644,19 @@ pub(crate) struct Db<'a> {
     /// address instead of hashing them again (a pageview uses each of its keys two or three
     /// times).
     hashes: SmallVec<[(&'a [u8], u64); REMEMBERED_KEYS]>,
-    /// Databases and hashes of the keys this view looked up or wrote, under a memory limit
-    /// only: their size estimates and LRU clocks are refreshed before the locks are released.
+    /// Databases and hashes of the keys this view looked up or wrote, while memory is
+    /// counted only: their size estimates and LRU clocks are refreshed before the locks are released.
     touched: SmallVec<[(usize, u64); 2]>,
     /// Keyspace events recorded while notifications are on, published after unlocking.
     events: Vec<notify::Event>,
     /// Changes of the dataset this view made (Redis's `server.dirty` increments), added to
     /// a locked shard's [`Shard::dirty`] before unlocking.
     changes: u64,
+    /// Whether memory is being counted (see [`evict`]): read once, when the view locked.
+    pub(crate) accounting: bool,
+    /// Set by a command that turned a memory limit on while memory was not counted yet:
+    /// the store starts counting once the view is released.
+    pub(crate) start_accounting: bool,
 }
 
 impl<'a> Db<'a> {
@@ -696,7 +712,7 @@ impl<'a> Db<'a> {
     #[inline]
     pub(crate) fn slot(&mut self, key: &[u8]) -> Option<&mut Slot> {
         let hash = self.key_hash(key);
-        if self.inner.memory.is_some() {
+        if self.accounting {
             self.touched.push((self.db, hash));
         }
         let idx = self.shard_index(hash);
@@ -731,7 +747,7 @@ impl<'a> Db<'a> {
         let hash = self.key_hash(key);
         // A new list or sorted set may be what blocked clients wait for.
         let poppable = matches!(value, Value::List(_) | Value::ZSet(_));
-        if self.inner.memory.is_some() {
+        if self.accounting {
             self.touched.push((self.db, hash));
         }
         self.shard(hash).insert(hash, key, value, expire_at);
