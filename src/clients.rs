@@ -76,6 +76,10 @@ impl ClientState {
     }
 
     pub(crate) fn set_flag(&self, flag: u8, on: bool) {
+        // Set on every command: a read-modify-write only when the flag changes.
+        if self.has_flag(flag) == on {
+            return;
+        }
         if on {
             self.flags.fetch_or(flag, Ordering::Relaxed);
         } else {

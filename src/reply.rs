@@ -210,11 +210,7 @@ impl Reply {
 
     /// Appends the RESP3 encoding of this reply to `out`.
     pub fn write_resp3(&self, out: &mut Vec<u8>) {
-        let header = |out: &mut Vec<u8>, tag: u8, n: usize| {
-            out.push(tag);
-            out.extend_from_slice(n.to_string().as_bytes());
-            out.extend_from_slice(b"\r\n");
-        };
+        let header = |out: &mut Vec<u8>, tag: u8, n: usize| write_line(out, tag, n as u64, false);
         match self {
             Reply::Nil | Reply::NilArray => out.extend_from_slice(b"_\r\n"),
             Reply::Array(v) => {
@@ -282,41 +278,29 @@ impl Reply {
                 out.extend_from_slice(s.as_bytes());
                 out.extend_from_slice(b"\r\n");
             }
-            Reply::Integer(n) => {
-                out.push(b':');
-                out.extend_from_slice(n.to_string().as_bytes());
-                out.extend_from_slice(b"\r\n");
-            }
+            Reply::Integer(n) => write_line(out, b':', n.unsigned_abs(), *n < 0),
             Reply::Bulk(b) => {
-                out.push(b'$');
-                out.extend_from_slice(b.len().to_string().as_bytes());
-                out.extend_from_slice(b"\r\n");
+                write_line(out, b'$', b.len() as u64, false);
                 out.extend_from_slice(b);
                 out.extend_from_slice(b"\r\n");
             }
             Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
             Reply::Array(items) => {
-                out.push(b'*');
-                out.extend_from_slice(items.len().to_string().as_bytes());
-                out.extend_from_slice(b"\r\n");
+                write_line(out, b'*', items.len() as u64, false);
                 for item in items {
                     item.write_resp(out);
                 }
             }
             Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
             Reply::Map(m) | Reply::Pairs(m) => {
-                out.push(b'*');
-                out.extend_from_slice((m.len() * 2).to_string().as_bytes());
-                out.extend_from_slice(b"\r\n");
+                write_line(out, b'*', (m.len() as u64).saturating_mul(2), false);
                 for (k, v) in m {
                     k.write_resp(out);
                     v.write_resp(out);
                 }
             }
             Reply::Set(items) | Reply::Push(items) => {
-                out.push(b'*');
-                out.extend_from_slice(items.len().to_string().as_bytes());
-                out.extend_from_slice(b"\r\n");
+                write_line(out, b'*', items.len() as u64, false);
                 for item in items {
                     item.write_resp(out);
                 }
@@ -342,6 +326,32 @@ impl Reply {
     pub fn from_resp(buf: &[u8]) -> Result<Option<(Reply, usize)>, String> {
         parse_resp(buf, 0, 0)
     }
+}
+
+/// Appends a RESP line: `tag`, the decimal `n` (negated when `negative`), CRLF. Formatted on
+/// the stack: every integer, bulk and aggregate reply writes one, and a `String` per line
+/// was an allocation per reply.
+#[inline]
+fn write_line(out: &mut Vec<u8>, tag: u8, mut n: u64, negative: bool) {
+    // u64::MAX has 20 digits; a sign, the tag and CRLF make 24.
+    let mut buf = [0u8; 24];
+    let mut at = buf.len() - 2;
+    buf[at..].copy_from_slice(b"\r\n");
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if negative {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    at -= 1;
+    buf[at] = tag;
+    out.extend_from_slice(&buf[at..]);
 }
 
 const MAX_RESP_DEPTH: usize = 64;
@@ -513,6 +523,40 @@ impl fmt::Debug for Reply {
 #[cfg(test)]
 mod tests {
     use super::Reply;
+
+    #[test]
+    fn integers_and_lengths_are_written_in_decimal() {
+        for n in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            1234567890,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            assert_eq!(
+                Reply::Integer(n).to_resp(),
+                format!(":{n}\r\n").into_bytes()
+            );
+            assert_eq!(
+                Reply::Integer(n).to_resp3(),
+                format!(":{n}\r\n").into_bytes()
+            );
+        }
+        assert_eq!(Reply::bulk("").to_resp(), b"$0\r\n\r\n".to_vec());
+        let long = vec![b'x'; 12345];
+        let mut want = b"$12345\r\n".to_vec();
+        want.extend_from_slice(&long);
+        want.extend_from_slice(b"\r\n");
+        assert_eq!(Reply::Bulk(long).to_resp(), want);
+        let pairs = Reply::Map(vec![(Reply::Integer(-5), Reply::Nil)]);
+        assert_eq!(pairs.to_resp(), b"*2\r\n:-5\r\n$-1\r\n".to_vec());
+        assert_eq!(pairs.to_resp3(), b"%1\r\n:-5\r\n_\r\n".to_vec());
+    }
 
     #[test]
     fn resp_round_trip() {

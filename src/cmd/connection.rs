@@ -103,6 +103,9 @@ pub struct Connection {
     reply_mode: ReplyMode,
     /// Whether the reply of the last command is to be dropped (CLIENT REPLY OFF/SKIP).
     suppressed: bool,
+    /// What `client.last_cmd` holds, so that a command repeated is not written under its
+    /// lock again.
+    last_cmd: &'static str,
 }
 
 /// CLIENT REPLY's modes.
@@ -160,6 +163,7 @@ impl Store {
             client,
             reply_mode: ReplyMode::On,
             suppressed: false,
+            last_cmd: "NULL",
         }
     }
 
@@ -602,6 +606,15 @@ impl Connection {
         stats.commands_processed.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records the command CLIENT LIST shows as the client's last.
+    #[inline]
+    fn note_command(&mut self, name: &'static str) {
+        if !std::ptr::eq(self.last_cmd, name) {
+            self.last_cmd = name;
+            *self.client.last_cmd.lock() = name;
+        }
+    }
+
     /// A reply in this connection's protocol, after the command: the client's listed state
     /// brought up to date.
     #[inline]
@@ -613,16 +626,21 @@ impl Connection {
             .as_ref()
             .map_or((0, 0), |s| (s.channels_len(), s.patterns().len()));
         c.set_flag(clients::FLAG_SUBSCRIBED, subs + psubs > 0);
-        c.subs.store(subs as i64, Ordering::Relaxed);
-        c.psubs.store(psubs as i64, Ordering::Relaxed);
-        c.resp.store(
-            if self.protocol == Protocol::Resp3 {
-                3
-            } else {
-                2
-            },
-            Ordering::Relaxed,
-        );
+        // Written only when they change: the client's entry is shared (CLIENT LIST reads
+        // it), and a store per command would keep its cache line moving for nothing.
+        let resp = if self.protocol == Protocol::Resp3 {
+            3
+        } else {
+            2
+        };
+        for (cell, value) in [(&c.subs, subs as i64), (&c.psubs, psubs as i64)] {
+            if cell.load(Ordering::Relaxed) != value {
+                cell.store(value, Ordering::Relaxed);
+            }
+        }
+        if c.resp.load(Ordering::Relaxed) != resp {
+            c.resp.store(resp, Ordering::Relaxed);
+        }
         match self.protocol {
             Protocol::Resp2 => r.into_resp2(),
             Protocol::Resp3 => r.into_resp3(),
@@ -634,11 +652,16 @@ impl Connection {
     /// until it is served or times out.
     pub fn execute<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
         let argv: SmallVec<[&[u8]; 8]> = argv.iter().map(AsRef::as_ref).collect();
+        self.execute_args(&argv)
+    }
+
+    /// [`Connection::execute`] of arguments already borrowed as slices (the server's path).
+    pub(crate) fn execute_args(&mut self, argv: &[&[u8]]) -> Reply {
         self.count_command();
-        match self.route(&argv) {
+        match self.route(argv) {
             Route::Done(r) => self.shape(r),
             Route::Run(spec) => {
-                let r = self.store.run_spec(spec, &argv);
+                let r = self.store.run_spec(spec, argv);
                 count_call(spec, &r);
                 self.shape(r)
             }
@@ -730,7 +753,7 @@ impl Connection {
         self.client
             .last_ms
             .store(self.store.inner.clock.coarse_ms(), Ordering::Relaxed);
-        *self.client.last_cmd.lock() = spec.name;
+        self.note_command(spec.name);
         if let Err(e) = check_subcommand(spec, argv) {
             return Route::Done(self.rejected(e));
         }
@@ -881,7 +904,7 @@ impl Connection {
             if !rest.is_empty() {
                 return arity("id");
             }
-            *self.client.last_cmd.lock() = "client|id";
+            self.note_command("client|id");
             Reply::Integer(i64::try_from(self.id).unwrap_or(i64::MAX))
         } else if is(sub, "getname") {
             if !rest.is_empty() {
@@ -904,14 +927,14 @@ impl Connection {
             if !rest.is_empty() {
                 return arity("info");
             }
-            *self.client.last_cmd.lock() = "client|info";
+            self.note_command("client|info");
             let now = store.inner.clock.now_ms();
             Reply::Verbatim(
                 "txt",
                 format!("{}\n", client_line(&self.client, now)).into_bytes(),
             )
         } else if is(sub, "list") {
-            *self.client.last_cmd.lock() = "client|list";
+            self.note_command("client|list");
             let mut ids: Option<Vec<u64>> = None;
             let mut pubsub: Option<bool> = None;
             let mut i = 0;

@@ -172,7 +172,7 @@ impl Session {
             b"save" | b"bgsave" if !self.conn.in_multi() => return self.save(name, argv),
             _ => {}
         }
-        self.conn.execute(argv)
+        self.conn.execute_args(argv)
     }
 
     /// HELLO's AUTH option, checked by the server before the connection answers HELLO.
