@@ -52,7 +52,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -420,6 +420,36 @@ async fn refuse(mut socket: TcpStream) {
         .await;
 }
 
+/// Reads what the socket holds into the spare room of `buf` (at least what the parser asked
+/// for: more only when the buffer already had the room, which changes where reads split the
+/// input, never what a request or the query buffer limit sees). A read that returns less
+/// than the room has drained the socket: its readiness is cleared in the same step, so that
+/// the next wait goes straight to the poller instead of first trying a read that fails
+/// with `WouldBlock`, one system call per batch of requests saved. Tokio clears it only if
+/// no readiness event came since the read began, so bytes that arrive meanwhile are not
+/// missed.
+async fn read_available(socket: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    loop {
+        socket.readable().await?;
+        let mut drained = None;
+        let read = socket.try_io(tokio::io::Interest::READABLE, || {
+            let room = buf.capacity() - buf.len();
+            let n = socket.try_read_buf(buf)?;
+            if n != 0 && n < room {
+                drained = Some(n);
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        match (read, drained) {
+            (_, Some(n)) => return Ok(n),
+            (Ok(n), None) => return Ok(n),
+            (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => {}
+            (Err(e), None) => return Err(e),
+        }
+    }
+}
+
 /// One client: read, parse, run, reply, until it closes, errs, quits or the server stops.
 async fn client(
     mut socket: TcpStream,
@@ -510,11 +540,10 @@ async fn client(
             out.clear();
         }
         let want = parser.read_hint().min(READ_CHUNK);
-        let mut input = (&mut socket).take(want as u64);
         let n = tokio::select! {
             biased;
             () = &mut stopped => return Ok(()),
-            read = input.read_buf(parser.input_buffer(want)) => read?,
+            read = read_available(&socket, parser.input_buffer(want)) => read?,
             () = &mut killed => return Ok(()),
             // A subscribed client is sent its messages while it is idle.
             push = session.next_push(), if session.is_subscribed() => {

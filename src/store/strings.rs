@@ -122,17 +122,23 @@ impl Db<'_> {
             Some(SetExpiry::KeepTtl) => None,
             None => Some(None),
         };
-        let ttl = self.expiry(key);
-        let (exists, previous, old_ttl) = match self.slot(key) {
-            None => (false, None, None),
+        // One lookup (which also expires a dead key first, as Redis's lookupKeyWrite does);
+        // the old time to live only when KEEPTTL keeps it.
+        let (exists, previous) = match self.slot(key) {
+            None => (false, None),
             Some(slot) => {
                 let prev = if opts.get {
                     Some(string_of(&slot.value)?.bytes().into_owned())
                 } else {
                     None
                 };
-                (true, prev, ttl)
+                (true, prev)
             }
+        };
+        let old_ttl = if exists && expire_at.is_none() {
+            self.expiry(key)
+        } else {
+            None
         };
         let allowed = match opts.condition {
             Some(SetCondition::Nx) => !exists,
