@@ -496,7 +496,7 @@ fn info_section(db: &mut Db<'_>, section: &str, out: &mut String) {
             line("blocked_clients", &blocked_clients(db));
         }
         "memory" => {
-            let used = inner.used_memory();
+            let used = db.used_memory();
             let limit = inner.memory_limit();
             line("used_memory", &used);
             line("used_memory_human", &human(used));

@@ -456,6 +456,10 @@ impl Db<'_> {
     /// locked key is ready. Returns what needs another shard lock.
     pub(crate) fn serve_blocked(&mut self) -> Deferred {
         let mut deferred = Deferred(SmallVec::new());
+        // Nearly every command: nothing was made ready.
+        if self.guards.iter().all(|(_, g)| g.blocked.ready.is_empty()) {
+            return deferred;
+        }
         loop {
             let mut ready: SmallVec<[(usize, Box<[u8]>); 4]> = SmallVec::new();
             for (db, g) in self.shards_with_db() {

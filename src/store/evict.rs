@@ -274,7 +274,8 @@ impl super::Inner {
 
     /// The estimate of memory used: the running count while memory is counted, else a walk
     /// of the keyspace ([`Inner::measure_keyspace`](Self::measure_keyspace)); 0 for a store
-    /// built without memory accounting.
+    /// built without memory accounting. The walk locks every shard in turn: not for a caller
+    /// holding one (a view has [`Db::used_memory`]).
     pub(crate) fn used_memory(&self) -> usize {
         match &self.memory {
             Some(m) if m.active.load(Ordering::Acquire) => m.used(),
@@ -564,6 +565,21 @@ impl Db<'_> {
             self.start_accounting = true;
         }
         set
+    }
+
+    /// The estimate of memory used, for a view that may hold shard locks (INFO holds them
+    /// all): the running count while memory is counted, else the sum of the estimates of
+    /// the keys in the shards it holds, or of every shard when it holds none.
+    pub(crate) fn used_memory(&self) -> usize {
+        if self.accounting || self.inner.memory.is_none() || self.guards.is_empty() {
+            return self.inner.used_memory();
+        }
+        let total: u64 = self
+            .guards
+            .iter()
+            .map(|(_, g)| g.measure(|slot| estimate(&slot.key, &slot.value)))
+            .sum();
+        usize::try_from(total).unwrap_or(usize::MAX)
     }
 
     /// Refreshes the size estimate and LRU clock of every key this view touched.

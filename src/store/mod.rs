@@ -441,10 +441,31 @@ impl Store {
 
     pub(crate) fn lock<'s>(&'s self, lock: Lock<'s>) -> Db<'s> {
         let inner = &*self.inner;
-        let mut guards: SmallVec<[(usize, MutexGuard<'_, Shard>); GUARDS]> = SmallVec::new();
-        let mut hashes: SmallVec<[(&[u8], u64); REMEMBERED_KEYS]> = SmallVec::new();
+        // Built in place and filled: the view is some 600 bytes (its inline guard and hash
+        // lists), which moving finished lists into it would copy on every command.
+        let mut db = Db {
+            inner,
+            db: self.db,
+            now: std::cell::Cell::new(NOT_READ),
+            guards: SmallVec::new(),
+            hashes: SmallVec::new(),
+            touched: SmallVec::new(),
+            events: Vec::new(),
+            changes: 0,
+            accounting: false,
+            start_accounting: false,
+        };
+        let guards = &mut db.guards;
+        let hashes = &mut db.hashes;
         let base = self.db * inner.shards_per_db;
         match lock {
+            // The common case, one key: no shard list to sort, nothing to prefetch.
+            Lock::Keys(&[key]) => {
+                let hash = key_hash(key);
+                hashes.push((key, hash));
+                let i = base + inner.shard_of(hash);
+                guards.push((i, inner.lock_shard(i)));
+            }
             Lock::All => {
                 for i in base..base + inner.shards_per_db {
                     guards.push((i, inner.lock_shard(i)));
@@ -515,19 +536,8 @@ impl Store {
         // Read under the locks: a walk that starts the accounting holds every shard while
         // it measures them and turns the flag on, so a view either sees the flag or ran
         // before the walk measured its shards.
-        let accounting = inner.accounting();
-        Db {
-            inner,
-            db: self.db,
-            now: std::cell::Cell::new(NOT_READ),
-            guards,
-            hashes,
-            touched: SmallVec::new(),
-            events: Vec::new(),
-            changes: 0,
-            accounting,
-            start_accounting: false,
-        }
+        db.accounting = inner.accounting();
+        db
     }
 
     /// Runs one active-expiry pass over every shard, removing up to `budget` due keys per
