@@ -22,7 +22,7 @@
 //! expiry): an 8-byte time inside the slot would round the slot up to 56 bytes. Times
 //! more than 49.7 days from the epoch go to a side map, and when that map grows the epoch
 //! moves and every code is recomputed. The LRU clock and size estimate that eviction needs
-//! are kept in a side array by position, which stays empty without a memory limit.
+//! are kept in a side array by position, which stays empty until a memory limit is set.
 //!
 //! # Representation
 //!
@@ -35,7 +35,7 @@
 //!                  | value (24 bytes: strings, HyperLogLogs and Bloom filters behind one
 //!                    pointer, hashes and lists boxed)
 //! expiry code u32: 0 none | 1..2^32-2: epoch + code ms | 2^32-1: in the side map
-//! meta:   (lru u32, size u32) per position, under a memory limit only
+//! meta:   (lru u32, size u32) per position, once memory is counted (a limit was set)
 //! ```
 //!
 //! A command looks up each of its keys once right after locking (`Shard::prefetch`), slots
