@@ -341,10 +341,10 @@ impl Db<'_> {
     /// deleted because the time has passed).
     pub(crate) fn expire_at(&mut self, key: &[u8], when: i64, cond: ExpireCondition) -> bool {
         let now = self.now();
-        if self.slot(key).is_none() {
+        // One lookup for the check and the change (a pageview refreshes five expiries).
+        let Some((pos, current)) = self.live_expiry(key) else {
             return false;
-        }
-        let current = self.expiry(key);
+        };
         if cond.nx && current.is_some() {
             return false;
         }
@@ -361,7 +361,7 @@ impl Db<'_> {
             self.remove(key);
             self.notify(notify::GENERIC, "del", key);
         } else {
-            self.set_expire(key, Some(when));
+            self.set_expire_at(key, pos, Some(when));
             self.notify(notify::GENERIC, "expire", key);
         }
         true

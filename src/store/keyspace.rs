@@ -38,8 +38,9 @@
 //! meta:   (lru u32, size u32) per position, under a memory limit only
 //! ```
 //!
-//! A command looks up each of its keys once right after locking (`Shard::prefetch`), slots
-//! first and values after, so the cache misses of a multi-key transaction overlap.
+//! A command looks up each of its keys once right after locking, one level at a time
+//! over all of them (index buckets, then slots and expiry codes, then values), so that the
+//! cache misses of a multi-key transaction overlap (`Shard::position`, `Shard::slot_value`).
 //!
 //! Expiry is lazy and active. Every lookup treats a key whose time has come as absent and
 //! removes it. For keys nobody reads again, [`Shard::sweep`] walks the slab from a cursor,
@@ -620,16 +621,39 @@ impl Shard {
         key: &[u8],
         now: impl FnOnce() -> i64,
     ) -> Option<&mut Slot> {
+        let (i, _) = self.live(hash, key, now)?;
+        slot_at_mut(&mut self.keys.chunks, i)
+    }
+
+    /// The slab position and expiry time of `key` if it is live, removing it first if it
+    /// has expired (as [`Shard::get_mut`]). The position stays valid until a key of the
+    /// shard is added or removed.
+    #[inline]
+    pub fn live(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        now: impl FnOnce() -> i64,
+    ) -> Option<(u32, Option<i64>)> {
         let i = self.keys.find(hash, key)?;
-        let due = self.keys.expiry(i).is_some_and(|at| at <= now());
-        if due {
+        let at = self.keys.expiry(i);
+        if at.is_some_and(|at| at <= now()) {
             let (slot, size) = self.keys.take(hash, i)?;
             self.account(-i64::from(size));
             touch_watchers(&mut self.watchers, &slot.key);
             log_expired(&self.notify, &mut self.expired, slot.key);
             return None;
         }
-        slot_at_mut(&mut self.keys.chunks, i)
+        Some((i, at))
+    }
+
+    /// Sets or clears the expiry of `key`, live at slab position `i` (from [`Shard::live`]
+    /// under the same lock, no key added or removed since).
+    pub fn set_expire_at(&mut self, i: u32, key: &[u8], expire_at: Option<i64>) {
+        if holds(&self.keys.chunks, i, key) {
+            self.keys.set_expiry(i, expire_at);
+            self.touch(key);
+        }
     }
 
     /// The expiry time of `key`, live or not.
@@ -644,16 +668,18 @@ impl Shard {
             .map_or(0, |i| self.keys.meta(i).lru)
     }
 
-    /// Loads the slot of `hash` and the first bytes of its value into the cache, without
-    /// using them. Called for each key of a command before it runs, so that the cache
-    /// misses of several keys overlap instead of following one another. The slot is the
-    /// first whose control byte matches (nearly always the key's own); its expiry code is
-    /// loaded too.
+    /// The first step of warming the cache for a key before a command runs (see
+    /// `Store::lock`): the slab position of `hash`, the first whose control byte matches
+    /// (nearly always the key's own). Loads the index's control group and bucket.
     #[inline]
-    pub fn prefetch(&self, hash: u64) -> Option<&Value> {
-        let i = self.keys.index.find(table_hash(hash), |_| true)?;
-        // The expiry code is on another cache line than the slot: load both now, while the
-        // other keys' loads are in flight too.
+    pub fn position(&self, hash: u64) -> Option<u32> {
+        self.keys.index.find(table_hash(hash), |_| true)
+    }
+
+    /// The second step: the value at slab position `i`, loading the slot and its expiry
+    /// code (on another cache line) on the way.
+    #[inline]
+    pub fn slot_value(&self, i: u32) -> Option<&Value> {
         std::hint::black_box(self.keys.expiry(i));
         slot_at(&self.keys.chunks, i).map(|s| &s.value)
     }

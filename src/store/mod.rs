@@ -489,21 +489,33 @@ impl Store {
                 for i in idx {
                     guards.push((i, inner.lock_shard(i)));
                 }
-                // Two passes: the slots of all keys, then their values, so that the misses
-                // of one pass do not wait for each other. A one-key command has nothing to
-                // overlap: it looks its key up once, when it runs.
-                let mut values: SmallVec<[&Value; 8]> = SmallVec::new();
+                // The keys are looked up one level at a time over all of them: index
+                // buckets, slots (with expiry codes), values' boxes, values' bytes. Each
+                // level's loads depend only on the level before, so the cache misses of the
+                // keys overlap instead of following one another (a pageview's five keys
+                // each take four or five). A one-key command has nothing to overlap: it
+                // looks its key up once, when it runs.
                 let several = hashes.iter().any(|&(_, h)| h != hashes[0].1);
-                for (i, &(_, hash)) in hashes.iter().enumerate().filter(|_| several) {
-                    if !hashes[..i].iter().any(|&(_, h)| h == hash) {
+                if several {
+                    let mut found: SmallVec<[(&Shard, u32); 8]> = SmallVec::new();
+                    for (i, &(_, hash)) in hashes.iter().enumerate() {
+                        if hashes[..i].iter().any(|&(_, h)| h == hash) {
+                            continue;
+                        }
                         let idx = base + inner.shard_of(hash);
                         if let Some((_, g)) = guards.iter().find(|(j, _)| *j == idx) {
-                            values.extend(g.prefetch(hash));
+                            if let Some(p) = g.position(hash) {
+                                found.push((&**g, p));
+                            }
                         }
                     }
-                }
-                for v in values {
-                    std::hint::black_box(v.touch());
+                    let values: SmallVec<[&Value; 8]> =
+                        found.iter().filter_map(|&(g, p)| g.slot_value(p)).collect();
+                    let heaps: SmallVec<[value::Heap<'_>; 8]> =
+                        values.iter().map(|v| v.heap()).collect();
+                    for h in &heaps {
+                        std::hint::black_box(h.touch());
+                    }
                 }
             }
         }
@@ -709,6 +721,25 @@ impl<'a> Db<'a> {
         self.slot(key)?;
         let hash = self.key_hash(key);
         self.shard(hash).expiry(hash, key)
+    }
+
+    /// The slab position and expiry time of `key` if it is live (looked up as [`Db::slot`]
+    /// does), for [`Db::set_expire_at`] right after.
+    pub(crate) fn live_expiry(&mut self, key: &[u8]) -> Option<(u32, Option<i64>)> {
+        let hash = self.key_hash(key);
+        if self.inner.memory.is_some() {
+            self.touched.push((self.db, hash));
+        }
+        let idx = self.shard_index(hash);
+        let (inner, now) = (self.inner, &self.now);
+        shard_in(&mut self.guards, idx).live(hash, key, || now_of(inner, now))
+    }
+
+    /// Sets or clears the expiry of `key`, live at slab position `pos` (from
+    /// [`Db::live_expiry`], no key added or removed since).
+    pub(crate) fn set_expire_at(&mut self, key: &[u8], pos: u32, expire_at: Option<i64>) {
+        let hash = self.key_hash(key);
+        self.shard(hash).set_expire_at(pos, key, expire_at);
     }
 
     /// The LRU clock of `key` (kept under a memory limit only; 0 otherwise).
