@@ -341,8 +341,14 @@ impl Db<'_> {
     /// deleted because the time has passed).
     pub(crate) fn expire_at(&mut self, key: &[u8], when: i64, cond: ExpireCondition) -> bool {
         let now = self.now();
-        // One lookup for the check and the change (a pageview refreshes five expiries).
-        let Some((pos, current)) = self.live_expiry(key) else {
+        // One lookup for the check and the change, on one borrow of the shard (a pageview
+        // refreshes five expiries).
+        let hash = self.key_hash(key);
+        if self.inner.memory.is_some() {
+            self.touched.push((self.db, hash));
+        }
+        let shard = self.shard(hash);
+        let Some((pos, current)) = shard.live(hash, key, || now) else {
             return false;
         };
         if cond.nx && current.is_some() {
@@ -361,7 +367,7 @@ impl Db<'_> {
             self.remove(key);
             self.notify(notify::GENERIC, "del", key);
         } else {
-            self.set_expire_at(key, pos, Some(when));
+            shard.set_expire_at(pos, key, Some(when));
             self.notify(notify::GENERIC, "expire", key);
         }
         true

@@ -647,7 +647,7 @@ pub(crate) struct Db<'a> {
     hashes: SmallVec<[(&'a [u8], u64); REMEMBERED_KEYS]>,
     /// Databases and hashes of the keys this view looked up or wrote, under a memory limit
     /// only: their size estimates and LRU clocks are refreshed before the locks are released.
-    touched: SmallVec<[(usize, u64); 2]>,
+    pub(crate) touched: SmallVec<[(usize, u64); 2]>,
     /// Keyspace events recorded while notifications are on, published after unlocking.
     events: Vec<notify::Event>,
     /// Changes of the dataset this view made (Redis's `server.dirty` increments), added to
@@ -674,7 +674,7 @@ impl<'a> Db<'a> {
     }
 
     #[inline]
-    fn shard(&mut self, hash: u64) -> &mut Shard {
+    pub(crate) fn shard(&mut self, hash: u64) -> &mut Shard {
         let idx = self.shard_index(hash);
         shard_in(&mut self.guards, idx)
     }
@@ -721,25 +721,6 @@ impl<'a> Db<'a> {
         self.slot(key)?;
         let hash = self.key_hash(key);
         self.shard(hash).expiry(hash, key)
-    }
-
-    /// The slab position and expiry time of `key` if it is live (looked up as [`Db::slot`]
-    /// does), for [`Db::set_expire_at`] right after.
-    pub(crate) fn live_expiry(&mut self, key: &[u8]) -> Option<(u32, Option<i64>)> {
-        let hash = self.key_hash(key);
-        if self.inner.memory.is_some() {
-            self.touched.push((self.db, hash));
-        }
-        let idx = self.shard_index(hash);
-        let (inner, now) = (self.inner, &self.now);
-        shard_in(&mut self.guards, idx).live(hash, key, || now_of(inner, now))
-    }
-
-    /// Sets or clears the expiry of `key`, live at slab position `pos` (from
-    /// [`Db::live_expiry`], no key added or removed since).
-    pub(crate) fn set_expire_at(&mut self, key: &[u8], pos: u32, expire_at: Option<i64>) {
-        let hash = self.key_hash(key);
-        self.shard(hash).set_expire_at(pos, key, expire_at);
     }
 
     /// The LRU clock of `key` (kept under a memory limit only; 0 otherwise).
