@@ -100,10 +100,39 @@ pub(crate) fn key_hash(key: &[u8]) -> u64 {
 /// the first `}` after it, when there are any.
 #[inline]
 pub(crate) fn hash_tag(key: &[u8]) -> Option<&[u8]> {
-    let open = key.iter().position(|&b| b == b'{')?;
-    let rest = &key[open + 1..];
-    let close = rest.iter().position(|&b| b == b'}')?;
-    (close > 0).then(|| &rest[..close])
+    let open = find_byte(key, b'{')?;
+    let rest = key.get(open + 1..)?;
+    let close = find_byte(rest, b'}')?;
+    (close > 0).then(|| rest.get(..close)).flatten()
+}
+
+/// The position of the first `needle` in `hay`, eight bytes at a time: every key is
+/// searched for a hash tag, and a byte loop over a session key cost more than hashing it.
+#[inline]
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        // Bytes equal to the needle become zero; the lowest flagged byte is the first zero
+        // byte (a borrow only runs upward, from a zero byte below).
+        let x = u64::from_le_bytes(bytes) ^ pattern;
+        let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zeros != 0 {
+            return Some(base + (zeros.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|p| base + p)
 }
 
 #[inline]
@@ -1190,6 +1219,30 @@ mod tests {
                 len <= INLINE_KEY,
                 "{len}"
             );
+        }
+    }
+
+    #[test]
+    fn the_word_search_finds_the_first_byte() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..70usize {
+            for _ in 0..40 {
+                let hay: Vec<u8> = (0..len)
+                    .map(|_| {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        [b'{', b'}', b'a', 0, 0xff, 0x7b ^ 0x80][(rng % 6) as usize]
+                    })
+                    .collect();
+                for needle in [b'{', b'}', 0, 0xff, b'a', b'z'] {
+                    assert_eq!(
+                        find_byte(&hay, needle),
+                        hay.iter().position(|&b| b == needle),
+                        "{hay:?} {needle}"
+                    );
+                }
+            }
         }
     }
 
