@@ -105,6 +105,15 @@ impl<'a> TxOp<'a> {
     }
 }
 
+/// `r` in RESP2's shapes; the scalar replies most typed ops give are already.
+#[inline]
+fn resp2(r: Reply) -> Reply {
+    match r {
+        Reply::Integer(_) | Reply::Nil | Reply::Bulk(_) | Reply::Status(_) | Reply::Error(_) => r,
+        r => r.into_resp2(),
+    }
+}
+
 impl crate::store::Store {
     /// MULTI, the typed `ops`, EXEC, with no WATCH: what a connection does with the ops'
     /// argv (same queue-time memory check, same locks, same replies), without building or
@@ -120,7 +129,7 @@ impl crate::store::Store {
         let keys: SmallVec<[&[u8]; 16]> = ops.iter().map(TxOp::key).collect();
         Ok(self
             .run_atomic(&keys, false, false, &[], None, |db| {
-                ops.iter().map(|op| op.run(db).into_resp2()).collect()
+                ops.iter().map(|op| resp2(op.run(db))).collect()
             })
             .unwrap_or_default())
     }

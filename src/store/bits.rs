@@ -175,8 +175,22 @@ impl Db<'_> {
             return Ok(out);
         }
         let len = self.check_len(need)?;
-        let before = self.read_string(key)?.map(|b| b.len());
-        let raw = self.write_string(key, len)?;
+        // The length before, and the string to write, with one lookup when it exists.
+        let before = match self.value(key) {
+            None => None,
+            Some(Value::Str(s)) => Some(s.len()),
+            Some(_) => return Err(Error::WrongType),
+        };
+        if before.is_none() {
+            self.insert(key, Value::Str(StrValue::Raw(Vec::new())), None);
+        }
+        let raw = match self.value(key) {
+            Some(Value::Str(s)) => s.raw_mut(),
+            _ => return Err(Error::WrongType),
+        };
+        if raw.len() < len {
+            raw.resize(len, 0);
+        }
         // Redis counts a write as a change when it created or grew the string, or when it
         // changed the field's value.
         let grown = before.is_none_or(|n| n < raw.len());

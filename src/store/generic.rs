@@ -341,10 +341,16 @@ impl Db<'_> {
     /// deleted because the time has passed).
     pub(crate) fn expire_at(&mut self, key: &[u8], when: i64, cond: ExpireCondition) -> bool {
         let now = self.now();
-        if self.slot(key).is_none() {
-            return false;
+        // One lookup for the check and the change, on one borrow of the shard (a pageview
+        // refreshes five expiries).
+        let hash = self.key_hash(key);
+        if self.accounting {
+            self.touched.push((self.db, hash));
         }
-        let current = self.expiry(key);
+        let shard = self.shard(hash);
+        let Some((pos, current)) = shard.live(hash, key, || now) else {
+            return false;
+        };
         if cond.nx && current.is_some() {
             return false;
         }
@@ -361,7 +367,7 @@ impl Db<'_> {
             self.remove(key);
             self.notify(notify::GENERIC, "del", key);
         } else {
-            self.set_expire(key, Some(when));
+            shard.set_expire_at(pos, key, Some(when));
             self.notify(notify::GENERIC, "expire", key);
         }
         true

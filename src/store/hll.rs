@@ -75,24 +75,21 @@ impl Db<'_> {
     pub(crate) fn pfadd(&mut self, key: &[u8], items: &[&[u8]]) -> Result<bool> {
         let sparse_max = self.settings().hll_sparse_max_bytes();
         // Redis counts the creation and each element that changed a register.
-        let mut updated = 0u64;
-        if self.hll(key)?.is_none() {
-            let h = Value::Str(StrValue::Hll(Box::default()));
-            self.insert(key, h, None);
-            updated = 1;
-        }
-        let mut result = Ok(());
-        if let Some(h) = self.hll(key)? {
-            for item in items {
-                match h.add(item, sparse_max) {
-                    Ok(changed) => updated += u64::from(changed),
-                    Err(e) => {
-                        result = Err(e.into());
-                        break;
+        // An existing HyperLogLog is looked up once (a pageview adds to one every time).
+        let (updated, result) = match self.hll(key)? {
+            Some(h) => add_all(h, items, sparse_max),
+            None => {
+                let h = Value::Str(StrValue::Hll(Box::default()));
+                self.insert(key, h, None);
+                match self.hll(key)? {
+                    Some(h) => {
+                        let (n, r) = add_all(h, items, sparse_max);
+                        (n + 1, r)
                     }
+                    None => (1, Ok(())),
                 }
             }
-        }
+        };
         if updated > 0 {
             self.touch(key);
             if result.is_ok() {
@@ -215,6 +212,19 @@ pub(crate) fn pfselftest() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Adds `items` to `h`; the number of them that changed a register, and the error of the
+/// one that found the value corrupt, if one did (the items after it are not added).
+fn add_all(h: &mut HyperLogLog, items: &[&[u8]], sparse_max: usize) -> (u64, Result<()>) {
+    let mut changed = 0;
+    for item in items {
+        match h.add(item, sparse_max) {
+            Ok(c) => changed += u64::from(c),
+            Err(e) => return (changed, Err(e.into())),
+        }
+    }
+    (changed, Ok(()))
 }
 
 impl Store {

@@ -38,8 +38,9 @@
 //! meta:   (lru u32, size u32) per position, once memory is counted (a limit was set)
 //! ```
 //!
-//! A command looks up each of its keys once right after locking (`Shard::prefetch`), slots
-//! first and values after, so the cache misses of a multi-key transaction overlap.
+//! A command looks up each of its keys once right after locking, one level at a time
+//! over all of them (index buckets, then slots and expiry codes, then values), so that the
+//! cache misses of a multi-key transaction overlap (`Shard::position`, `Shard::slot_value`).
 //!
 //! Expiry is lazy and active. Every lookup treats a key whose time has come as absent and
 //! removes it. For keys nobody reads again, [`Shard::sweep`] walks the slab from a cursor,
@@ -99,10 +100,39 @@ pub(crate) fn key_hash(key: &[u8]) -> u64 {
 /// the first `}` after it, when there are any.
 #[inline]
 pub(crate) fn hash_tag(key: &[u8]) -> Option<&[u8]> {
-    let open = key.iter().position(|&b| b == b'{')?;
-    let rest = &key[open + 1..];
-    let close = rest.iter().position(|&b| b == b'}')?;
-    (close > 0).then(|| &rest[..close])
+    let open = find_byte(key, b'{')?;
+    let rest = key.get(open + 1..)?;
+    let close = find_byte(rest, b'}')?;
+    (close > 0).then(|| rest.get(..close)).flatten()
+}
+
+/// The position of the first `needle` in `hay`, eight bytes at a time: every key is
+/// searched for a hash tag, and a byte loop over a session key cost more than hashing it.
+#[inline]
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        // Bytes equal to the needle become zero; the lowest flagged byte is the first zero
+        // byte (a borrow only runs upward, from a zero byte below).
+        let x = u64::from_le_bytes(bytes) ^ pattern;
+        let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zeros != 0 {
+            return Some(base + (zeros.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|p| base + p)
 }
 
 #[inline]
@@ -355,7 +385,38 @@ fn slot_at_mut(chunks: &mut [Chunk], i: u32) -> Option<&mut Slot> {
 /// Whether position `i` holds `key`.
 #[inline]
 fn holds(chunks: &[Chunk], i: u32, key: &[u8]) -> bool {
-    slot_at(chunks, i).is_some_and(|s| *s.key == *key)
+    slot_at(chunks, i).is_some_and(|s| key_eq(&s.key, key))
+}
+
+/// Whether a stored key is `key`. An inline key is compared with a few fixed-width loads
+/// (two overlapping ones cover any length from 4 to 32 bytes) instead of a call to
+/// `memcmp`: a pageview compares keys about twenty times.
+#[inline]
+fn key_eq(stored: &Key, key: &[u8]) -> bool {
+    match stored {
+        Key::Inline { len, bytes } => {
+            let n = usize::from(*len);
+            n == key.len() && bytes.get(..n).is_some_and(|b| short_eq(b, key))
+        }
+        Key::Boxed(b) => **b == *key,
+    }
+}
+
+/// `a == b`, without a call for slices of at most 32 bytes.
+#[inline]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    fn ends<const W: usize>(s: &[u8]) -> Option<([u8; W], [u8; W])> {
+        let first = s.get(..W)?.try_into().ok()?;
+        let last = s.get(s.len().checked_sub(W)?..)?.try_into().ok()?;
+        Some((first, last))
+    }
+    a.len() == b.len()
+        && match a.len() {
+            4..8 => ends::<4>(a) == ends::<4>(b),
+            8..16 => ends::<8>(a) == ends::<8>(b),
+            16..=32 => ends::<16>(a) == ends::<16>(b),
+            _ => a == b,
+        }
 }
 
 /// The table hash of the slot at position `i`, for the index's growth.
@@ -620,16 +681,39 @@ impl Shard {
         key: &[u8],
         now: impl FnOnce() -> i64,
     ) -> Option<&mut Slot> {
+        let (i, _) = self.live(hash, key, now)?;
+        slot_at_mut(&mut self.keys.chunks, i)
+    }
+
+    /// The slab position and expiry time of `key` if it is live, removing it first if it
+    /// has expired (as [`Shard::get_mut`]). The position stays valid until a key of the
+    /// shard is added or removed.
+    #[inline]
+    pub fn live(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        now: impl FnOnce() -> i64,
+    ) -> Option<(u32, Option<i64>)> {
         let i = self.keys.find(hash, key)?;
-        let due = self.keys.expiry(i).is_some_and(|at| at <= now());
-        if due {
+        let at = self.keys.expiry(i);
+        if at.is_some_and(|at| at <= now()) {
             let (slot, size) = self.keys.take(hash, i)?;
             self.account(-i64::from(size));
             touch_watchers(&mut self.watchers, &slot.key);
             log_expired(&self.notify, &mut self.expired, slot.key);
             return None;
         }
-        slot_at_mut(&mut self.keys.chunks, i)
+        Some((i, at))
+    }
+
+    /// Sets or clears the expiry of `key`, live at slab position `i` (from [`Shard::live`]
+    /// under the same lock, no key added or removed since).
+    pub fn set_expire_at(&mut self, i: u32, key: &[u8], expire_at: Option<i64>) {
+        if holds(&self.keys.chunks, i, key) {
+            self.keys.set_expiry(i, expire_at);
+            self.touch(key);
+        }
     }
 
     /// The expiry time of `key`, live or not.
@@ -644,16 +728,18 @@ impl Shard {
             .map_or(0, |i| self.keys.meta(i).lru)
     }
 
-    /// Loads the slot of `hash` and the first bytes of its value into the cache, without
-    /// using them. Called for each key of a command before it runs, so that the cache
-    /// misses of several keys overlap instead of following one another. The slot is the
-    /// first whose control byte matches (nearly always the key's own); its expiry code is
-    /// loaded too.
+    /// The first step of warming the cache for a key before a command runs (see
+    /// `Store::lock`): the slab position of `hash`, the first whose control byte matches
+    /// (nearly always the key's own). Loads the index's control group and bucket.
     #[inline]
-    pub fn prefetch(&self, hash: u64) -> Option<&Value> {
-        let i = self.keys.index.find(table_hash(hash), |_| true)?;
-        // The expiry code is on another cache line than the slot: load both now, while the
-        // other keys' loads are in flight too.
+    pub fn position(&self, hash: u64) -> Option<u32> {
+        self.keys.index.find(table_hash(hash), |_| true)
+    }
+
+    /// The second step: the value at slab position `i`, loading the slot and its expiry
+    /// code (on another cache line) on the way.
+    #[inline]
+    pub fn slot_value(&self, i: u32) -> Option<&Value> {
         std::hint::black_box(self.keys.expiry(i));
         slot_at(&self.keys.chunks, i).map(|s| &s.value)
     }
@@ -1154,6 +1240,47 @@ mod tests {
                 len <= INLINE_KEY,
                 "{len}"
             );
+        }
+    }
+
+    #[test]
+    fn the_word_search_finds_the_first_byte() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..70usize {
+            for _ in 0..40 {
+                let hay: Vec<u8> = (0..len)
+                    .map(|_| {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        [b'{', b'}', b'a', 0, 0xff, 0x7b ^ 0x80][(rng % 6) as usize]
+                    })
+                    .collect();
+                for needle in [b'{', b'}', 0, 0xff, b'a', b'z'] {
+                    assert_eq!(
+                        find_byte(&hay, needle),
+                        hay.iter().position(|&b| b == needle),
+                        "{hay:?} {needle}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_key_comparison_sees_every_byte() {
+        for len in 0..40usize {
+            let a: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(37)).collect();
+            assert!(short_eq(&a, &a.clone()), "{len}");
+            assert!(key_eq(&Key::from(&a[..]), &a), "{len}");
+            for i in 0..len {
+                let mut b = a.clone();
+                b[i] ^= 0x10;
+                assert!(!short_eq(&a, &b), "{len} {i}");
+                assert!(!key_eq(&Key::from(&a[..]), &b), "{len} {i}");
+            }
+            assert!(!short_eq(&a, &a[..len.saturating_sub(1)]) || len == 0);
+            assert!(!key_eq(&Key::from(&a[..]), &[&a[..], b"x"].concat()));
         }
     }
 

@@ -48,12 +48,20 @@ impl Store {
         batch: impl FnOnce(&mut Db<'_>) -> R,
     ) -> Option<R> {
         let global = global || watched.iter().any(|(d, _)| *d != self.db);
-        let mut lock_keys: SmallVec<[&[u8]; 16]> = keys.iter().copied().collect();
-        lock_keys.extend(watched.iter().map(|(_, k)| k.as_slice()));
+        // Without WATCH (typed transactions) the keys are locked as given, without a copy.
+        let lock_keys: SmallVec<[&[u8]; 16]> = if watched.is_empty() {
+            SmallVec::new()
+        } else {
+            let mut v: SmallVec<[&[u8]; 16]> = keys.iter().copied().collect();
+            v.extend(watched.iter().map(|(_, k)| k.as_slice()));
+            v
+        };
         let lock = if global {
             Lock::Global
         } else if all {
             Lock::All
+        } else if watched.is_empty() {
+            Lock::Keys(keys)
         } else {
             Lock::Keys(&lock_keys)
         };

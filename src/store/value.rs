@@ -114,19 +114,47 @@ pub(crate) enum Value {
 }
 
 impl Value {
-    /// A word read through the value's heap blocks (the first of its bytes, or the first
-    /// cache lines of its Bloom filter's last link), for [`super::keyspace::Shard::prefetch`].
+    /// The heap block a value's bytes live in, found by reading the value's own box (one
+    /// cache miss for boxed values), for [`Store::lock`](super::Store::lock)'s warming of
+    /// the cache: the bytes of a string or HyperLogLog, the bit array of a Bloom filter's
+    /// last link (where adds go).
+    #[inline]
+    pub fn heap(&self) -> Heap<'_> {
+        match self {
+            Value::Str(StrValue::Raw(b)) => Heap::Bytes(b),
+            Value::Str(StrValue::Short(b)) => Heap::Bytes(b),
+            Value::Str(StrValue::Hll(h)) => Heap::Bytes(h.as_bytes()),
+            Value::Bloom(b) => b
+                .links()
+                .last()
+                .map_or(Heap::None, |l| Heap::Words(l.words())),
+            _ => Heap::None,
+        }
+    }
+}
+
+/// A value's heap block (see [`Value::heap`]).
+pub(crate) enum Heap<'a> {
+    Bytes(&'a [u8]),
+    Words(&'a [u64]),
+    None,
+}
+
+impl Heap<'_> {
+    /// A word read from each of the block's first four cache lines: a session's sparse
+    /// HyperLogLog and small Bloom filters are a few lines, which a command then reads.
     #[inline]
     pub fn touch(&self) -> u64 {
         match self {
-            Value::Str(StrValue::Raw(b)) => b.first().map_or(0, |&b| u64::from(b)),
-            Value::Str(StrValue::Short(b)) => b.first().map_or(0, |&b| u64::from(b)),
-            Value::Str(StrValue::Hll(h)) => h.as_bytes().first().map_or(0, |&b| u64::from(b)),
-            // The link adds go to; a small filter's whole array is a few cache lines.
-            Value::Bloom(b) => b.links().last().map_or(0, |l| {
-                l.words().iter().step_by(8).take(4).fold(0, |a, w| a ^ w)
-            }),
-            _ => 0,
+            Heap::Bytes(b) => [0, 64, 128, 192]
+                .iter()
+                .filter_map(|&i| b.get(i))
+                .fold(0, |a, &x| a ^ u64::from(x)),
+            Heap::Words(w) => [0, 8, 16, 24]
+                .iter()
+                .filter_map(|&i| w.get(i))
+                .fold(0, |a, &x| a ^ x),
+            Heap::None => 0,
         }
     }
 }
