@@ -42,6 +42,21 @@ fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
+/// Whether the server answering on `port` is the process `pid`. Two tests can draw the same
+/// free port: the second server then fails to bind and exits, but until it has, a PING on
+/// the port is answered by the first test's server, which that test kills when it ends.
+pub(crate) fn answers_as(port: u16, pid: u32) -> bool {
+    let Ok(mut c) = RespConn::connect(port) else {
+        return false;
+    };
+    match c.cmd(&["INFO", "server"]) {
+        Reply::Bulk(info) => String::from_utf8_lossy(&info)
+            .lines()
+            .any(|l| l.trim() == format!("process_id:{pid}")),
+        _ => false,
+    }
+}
+
 impl RedisServer {
     /// Starts a fresh, persistence-free redis-server on a free loopback port.
     pub fn start() -> RedisServer {
@@ -73,10 +88,8 @@ impl RedisServer {
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
                 }
-                if let Ok(mut c) = RespConn::connect(port) {
-                    if c.cmd(&["PING"]) == Reply::status("PONG") {
-                        return RedisServer { child, port, dir };
-                    }
+                if answers_as(port, child.id()) {
+                    return RedisServer { child, port, dir };
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -117,10 +130,8 @@ impl RedisServer {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("redis-server on port {port} exited: {status}");
             }
-            if let Ok(mut c) = RespConn::connect(port) {
-                if c.cmd(&["PING"]) == Reply::status("PONG") {
-                    return RedisServer { child, port, dir };
-                }
+            if answers_as(port, child.id()) {
+                return RedisServer { child, port, dir };
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -2,7 +2,6 @@
 #![allow(dead_code)]
 
 use super::RespConn;
-use sketchstore::Reply;
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -50,10 +49,8 @@ impl Server {
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
                 }
-                if let Ok(mut c) = RespConn::connect(port) {
-                    if c.cmd(&["PING"]) == Reply::status("PONG") {
-                        return Server { child, port, dir };
-                    }
+                if super::answers_as(port, child.id()) {
+                    return Server { child, port, dir };
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
