@@ -382,6 +382,24 @@ fn random_int_arg(rng: &mut ChaCha8Rng) -> Vec<u8> {
     }
 }
 
+/// A time-to-live argument. Positive lifetimes are long (at least 100 s even in milliseconds),
+/// so no key expires while a sequence runs: a short one could expire in one store and not yet in
+/// the other, since the two are driven one after the other and a loaded machine can stall between.
+/// Zero, negative and malformed values still exercise the immediate-expiry and error paths.
+fn random_ttl_arg(rng: &mut ChaCha8Rng, millis: bool) -> Vec<u8> {
+    match rng.gen_range(0..6) {
+        0 => ["abc", "1.5", "9223372036854775807", "-9223372036854775808"][rng.gen_range(0..4)]
+            .as_bytes()
+            .to_vec(),
+        1 => rng.gen_range(-20i64..=0).to_string().into_bytes(),
+        _ => {
+            let secs = rng.gen_range(100i64..100_000);
+            let n = if millis { secs * 1000 } else { secs };
+            n.to_string().into_bytes()
+        }
+    }
+}
+
 fn random_command(rng: &mut ChaCha8Rng) -> Vec<Vec<u8>> {
     let key = |rng: &mut ChaCha8Rng| format!("k{}", rng.gen_range(0..6)).into_bytes();
     let field = |rng: &mut ChaCha8Rng| format!("f{}", rng.gen_range(0..5)).into_bytes();
@@ -397,7 +415,7 @@ fn random_command(rng: &mut ChaCha8Rng) -> Vec<Vec<u8>> {
                     1 => argv.push(w("XX")),
                     2 => argv.push(w("GET")),
                     3 => argv.push(w("KEEPTTL")),
-                    4 => argv.extend([w("EX"), random_int_arg(rng)]),
+                    4 => argv.extend([w("EX"), random_ttl_arg(rng, false)]),
                     5 => argv.extend([w("PX"), w("100000")]),
                     6 => argv.extend([w("EXAT"), w("99999999999")]),
                     7 => argv.push(w("BOGUS")),
@@ -406,12 +424,19 @@ fn random_command(rng: &mut ChaCha8Rng) -> Vec<Vec<u8>> {
             }
         }
         3 => argv = vec![w("SETNX"), key(rng), random_value(rng)],
-        4 => argv = vec![w("SETEX"), key(rng), random_int_arg(rng), random_value(rng)],
+        4 => {
+            argv = vec![
+                w("SETEX"),
+                key(rng),
+                random_ttl_arg(rng, false),
+                random_value(rng),
+            ]
+        }
         5 => argv = vec![w("GETDEL"), key(rng)],
         6 => {
             argv = vec![w("GETEX"), key(rng)];
             match rng.gen_range(0..4) {
-                0 => argv.extend([w("EX"), random_int_arg(rng)]),
+                0 => argv.extend([w("EX"), random_ttl_arg(rng, false)]),
                 1 => argv.push(w("PERSIST")),
                 2 => argv.push(w("BAD")),
                 _ => {}
@@ -475,12 +500,9 @@ fn random_command(rng: &mut ChaCha8Rng) -> Vec<Vec<u8>> {
             ]
         }
         33 => {
-            argv = vec![w(["EXPIRE", "PEXPIRE"][rng.gen_range(0..2)]), key(rng)];
-            argv.push(match rng.gen_range(0..4) {
-                0 => w("-1"),
-                1 => random_int_arg(rng),
-                _ => rng.gen_range(1000i64..100_000).to_string().into_bytes(),
-            });
+            let millis = rng.gen_bool(0.5);
+            argv = vec![w(if millis { "PEXPIRE" } else { "EXPIRE" }), key(rng)];
+            argv.push(random_ttl_arg(rng, millis));
             for _ in 0..rng.gen_range(0..2) {
                 argv.push(w(["NX", "XX", "GT", "LT", "ZZ"][rng.gen_range(0..5)]));
             }
