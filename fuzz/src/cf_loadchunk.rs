@@ -12,9 +12,12 @@
 //! | 2   | every chunk is also sent to `v`, a valid filter, which must be unchanged after any error |
 //! | 3   | the header is sent with cursor `2` instead of `1` |
 //!
-//! A 38-byte header whose sub-filters would hold more than [`MAX_CF_BYTES`] of slots is not
-//! sent: the store accepts filters up to 512 MiB, which would make each run slow without
-//! reaching new code (`types::cuckoo`'s unit tests cover the budget check).
+//! A 38-byte header whose sub-filters would hold more than [`MAX_CF_BYTES`] of slots, or that
+//! declares more than [`MAX_CF_FILTERS`] sub-filters, is not sent: the store accepts filters up
+//! to 512 MiB, and each chunk finds its sub-filter by walking the list from the first (as
+//! RedisBloom does), so dumping and reloading a filter of n sub-filters costs n² steps. Either
+//! would make a run slow without reaching new code (one input with 25,972 sub-filters of 8
+//! bytes took 38 s); `types::cuckoo`'s unit tests cover the budget check.
 
 use crate::chunked::{int, run, Framed};
 use sketchstore::types::cuckoo::HEADER_LEN;
@@ -22,6 +25,9 @@ use sketchstore::{Reply, Store};
 
 /// The largest filter (in slot bytes) an input may ask for.
 pub const MAX_CF_BYTES: u64 = 1 << 20;
+
+/// The most sub-filters an input's header may declare.
+pub const MAX_CF_FILTERS: u64 = 512;
 
 /// Error texts CF.LOADCHUNK may answer with.
 const LOADCHUNK_ERRORS: &[&str] = &[
@@ -36,6 +42,13 @@ const LOADCHUNK_ERRORS: &[&str] = &[
 
 fn loadchunk(store: &Store, key: &[u8], cursor: &[u8], data: &[u8]) -> Reply {
     crate::chunked::load(store, b"CF.LOADCHUNK", LOADCHUNK_ERRORS, key, cursor, data)
+}
+
+/// Whether a chunk is a 38-byte header too large to send (see the module documentation).
+pub fn oversized_header(header: &[u8]) -> bool {
+    header_bytes(header).is_some_and(|n| n > MAX_CF_BYTES)
+        || (header.len() == HEADER_LEN
+            && u64::from(u16::from_le_bytes([header[24], header[25]])) > MAX_CF_FILTERS)
 }
 
 /// The slot bytes a 38-byte header asks for (saturating), `None` for another length.
@@ -106,7 +119,7 @@ pub fn run_cf_loadchunk(data: &[u8]) {
     }
 
     let header_cursor: &[u8] = if flags & 8 != 0 { b"2" } else { b"1" };
-    if header_bytes(header).is_none_or(|n| n <= MAX_CF_BYTES) {
+    if !oversized_header(header) {
         let reply = loadchunk(&store, b"k", header_cursor, header);
         if flags & 1 != 0 && flags & 8 == 0 {
             assert_eq!(reply, Reply::Error("ERR item exists".into()));
@@ -114,7 +127,7 @@ pub fn run_cf_loadchunk(data: &[u8]) {
     }
 
     for (cursor, chunk) in framed {
-        if cursor == "1" && header_bytes(chunk).is_some_and(|n| n > MAX_CF_BYTES) {
+        if cursor == "1" && oversized_header(chunk) {
             continue;
         }
         loadchunk(&store, b"k", cursor.as_bytes(), chunk);
