@@ -20,15 +20,15 @@
 //!   16384 registers; above 38 the count rescans. A dense value read from bytes builds its
 //!   summary on its first count, so loading a value only to add to it costs nothing extra.
 //! - **Large sparse values defer their updates.** Redis's sparse update moves the tail of
-//!   the string on nearly every new register. From 256 bytes on, a value that covers
-//!   exactly 16384 registers logs `(register, value)` instead, with a bitmap of non-zero
-//!   registers, a bitmap of logged ones and the register histogram, so `PFADD` answers
+//!   the string on nearly every new register. From 128 bytes on, a value that covers
+//!   exactly 16384 registers logs `(register, value)` instead, with a nibble per register
+//!   (0, the logged value, or where to find it) and the register histogram, so `PFADD` answers
 //!   whether a register changed and `PFCOUNT` counts without the bytes. The log is applied
 //!   in arrival order with Redis's update and promotion check when the bytes are read
 //!   (`GET`, `STRLEN`, `DUMP`, persistence, `PFDEBUG`, `PFMERGE`; a read through `&self` keeps
 //!   the result beside the log until the next change) or when 2048 updates accumulate:
 //!   the bytes are those of the update-by-update walk, because they are made by it.
-//!   Cost: about 4.4 KB beside such a value while it is being written.
+//!   Cost: about 8.3 KB beside such a value while it is being written.
 //! - **Small sparse values carry nothing beside their bytes**, so a 20-item HLL stays about
 //!   80 bytes (plus `Vec` slack), as in Redis; walking it costs a few hundred nanoseconds.
 //!   From 128 bytes on, a sparse value gets a boxed index: an opcode boundary about every
@@ -254,10 +254,16 @@ impl Sparse {
 
 /// Smallest sparse value whose updates are deferred (see [`Pending`]). Smaller values apply
 /// each update at once: their walks and moves are short, and their memory stays Redis's.
-const PENDING_MIN_LEN: usize = 256;
+const PENDING_MIN_LEN: usize = 128;
 /// Most updates a value defers; the next one applies them all.
 const PENDING_MAX: usize = 2048;
-const BITMAP_WORDS: usize = REGISTERS / 64;
+/// Bytes of [`Pending::regs`]: one nibble per register.
+const NIBBLE_BYTES: usize = REGISTERS / 2;
+/// [`Pending::regs`]: the register is not 0 and its value is in the bytes (no deferred update).
+const NIB_IN_BYTES: u8 = 14;
+/// [`Pending::regs`]: a deferred update raised the register to `NIB_IN_BYTES` or more (about
+/// one register in 4096 ever gets there); the log has the value.
+const NIB_IN_LOG: u8 = 15;
 
 /// The updates of a large sparse value that changed a register but are not yet in its
 /// bytes, and what `PFADD` and `PFCOUNT` need to answer without them.
@@ -267,14 +273,18 @@ const BITMAP_WORDS: usize = REGISTERS / 64;
 /// check, when the bytes are read (`GET`, `DUMP`, persistence, `PFDEBUG`, `PFMERGE`...) or
 /// when `PENDING_MAX` accumulate, so the bytes are the ones Redis's update-by-update
 /// walk produces: the sparse encoding depends on the order of updates, so they are
-/// replayed rather than re-encoded. Cost: about 4.3 KB beside a value of at least 256
+/// replayed rather than re-encoded. Cost: about 8.3 KB beside a value of at least 128
 /// bytes, plus 4 bytes per deferred update.
 #[derive(Clone)]
 struct Pending {
-    /// Registers that are not 0, deferred updates included.
-    nonzero: [u64; BITMAP_WORDS],
-    /// Registers some deferred update raised (their value is the last such update's).
-    touched: [u64; BITMAP_WORDS],
+    /// One nibble per register (register `i` in byte `i / 2`, low nibble first), deferred
+    /// updates included: 0 the register is 0; 1..=13 its value, set by a deferred update;
+    /// `NIB_IN_BYTES` not 0, value in the bytes; `NIB_IN_LOG` value in the log. So `PFADD`
+    /// finds the current value of a register in one load, except for registers set before
+    /// deferring began (a walk from the nearest mark) and values of 14 and up (a scan of
+    /// the log). An earlier layout, a bitmap of logged registers whose value a search of
+    /// the log found, spent most of a deferred `PFADD` in that search once the log was long.
+    regs: [u8; NIBBLE_BYTES],
     /// Deferred updates in arrival order: register << 8 | value (1..=32).
     log: Vec<u32>,
     /// The `hll-sparse-max-bytes` the deferred updates came with.
@@ -297,8 +307,7 @@ impl Pending {
             return None;
         }
         let mut p = Box::new(Pending {
-            nonzero: [0; BITMAP_WORDS],
-            touched: [0; BITMAP_WORDS],
+            regs: [0; NIBBLE_BYTES],
             log: Vec::new(),
             limit,
             stats: Stats::default(),
@@ -315,7 +324,7 @@ impl Pending {
             hist[usize::from(value & REGISTER_MAX)] += run;
             if value != 0 {
                 for i in first..first + u64::from(run) {
-                    p.nonzero[(i >> 6) as usize] |= 1 << (i & 63);
+                    p.set_nibble(i as usize, NIB_IN_BYTES);
                 }
             }
             first += u64::from(run);
@@ -332,13 +341,70 @@ impl Pending {
         estimate_from_sum(self.stats.sum, self.stats.zeros)
     }
 
-    /// The latest deferred value of register `index` (one that `touched` marks).
+    /// The nibble of register `index` (below 16384).
+    #[inline]
+    fn nibble(&self, index: usize) -> u8 {
+        (self.regs[(index >> 1) & (NIBBLE_BYTES - 1)] >> ((index & 1) * 4)) & 0xf
+    }
+
+    /// Sets the nibble of register `index` (below 16384) to `nib` (at most 15).
+    #[inline]
+    fn set_nibble(&mut self, index: usize, nib: u8) {
+        let shift = (index & 1) * 4;
+        let b = &mut self.regs[(index >> 1) & (NIBBLE_BYTES - 1)];
+        *b = (*b & !(0xf << shift)) | (nib << shift);
+    }
+
+    /// Logs register `index` going from `old` to `count` (above `old`, at most 32).
+    #[inline]
+    fn push(&mut self, index: usize, old: u8, count: u8) {
+        self.log.push((index as u32) << 8 | u32::from(count));
+        let nib = if count < NIB_IN_BYTES {
+            count
+        } else {
+            NIB_IN_LOG
+        };
+        self.set_nibble(index, nib);
+        self.stats.raised(old, count);
+        if self.view.get().is_some() {
+            self.view = std::sync::OnceLock::new();
+        }
+    }
+
+    /// Once the log is applied: every non-zero register's value is in the bytes.
+    fn all_in_bytes(&mut self) {
+        for b in &mut self.regs {
+            let lo = if *b & 0x0f != 0 { NIB_IN_BYTES } else { 0 };
+            let hi = if *b & 0xf0 != 0 { NIB_IN_BYTES << 4 } else { 0 };
+            *b = lo | hi;
+        }
+    }
+
+    /// The latest deferred value of register `index` (one whose nibble is `NIB_IN_LOG`).
+    ///
+    /// A register's deferred values only rise, so the latest is the largest entry for it:
+    /// a branchless maximum over the whole log, which the compiler turns into vector code
+    /// (a search from the end that stops at the first hit was most of a deferred `PFADD`'s
+    /// time whenever an item fell on a register already logged).
     fn logged(&self, index: usize) -> u8 {
-        self.log
-            .iter()
-            .rev()
-            .find(|&&e| (e >> 8) as usize == index)
-            .map_or(0, |&e| e as u8)
+        // Entries are below 2^22 (register < 2^14), so `i32` compares them as `u32` would.
+        let key = index as i32;
+        let hit = |e: u32| {
+            let e = e as i32;
+            e & -i32::from(e >> 8 == key)
+        };
+        let chunks = self.log.chunks_exact(8);
+        let mut best = chunks.remainder().iter().fold(0, |m, &e| m.max(hit(e)));
+        let mut lanes = [0i32; 8];
+        for chunk in chunks {
+            for (m, &e) in lanes.iter_mut().zip(chunk) {
+                *m = (*m).max(hit(e));
+            }
+        }
+        for m in lanes {
+            best = best.max(m);
+        }
+        best as u8
     }
 }
 
@@ -348,6 +414,30 @@ impl Sparse {
     /// value that does not qualify).
     #[inline]
     fn defer(&mut self, index: usize, count: u8, limit: usize) -> Option<bool> {
+        // The common case first, in few instructions: deferring is under way, same limit.
+        if let Some(aux) = self.aux.as_deref_mut() {
+            if let Some(p) = aux.pending.as_deref_mut() {
+                if p.limit == limit && count <= VAL_MAX_VALUE {
+                    let old = match p.nibble(index) {
+                        NIB_IN_BYTES => sparse_get(&self.bytes, &aux.pos, &aux.meta, index),
+                        NIB_IN_LOG => p.logged(index),
+                        nib => nib,
+                    };
+                    if count <= old {
+                        return Some(false);
+                    }
+                    p.push(index, old, count);
+                    self.bytes[15] |= STALE_BIT;
+                    return Some(true);
+                }
+            }
+        }
+        self.defer_slow(index, count, limit)
+    }
+
+    /// [`Sparse::defer`] when deferring has not started or the limit changed.
+    #[inline(never)]
+    fn defer_slow(&mut self, index: usize, count: u8, limit: usize) -> Option<bool> {
         if count > VAL_MAX_VALUE {
             return None;
         }
@@ -367,24 +457,15 @@ impl Sparse {
             }
             p.limit = limit;
         }
-        let (w, bit) = (index / 64, 1u64 << (index % 64));
-        let old = if p.nonzero[w] & bit == 0 {
-            0
-        } else if p.touched[w] & bit != 0 {
-            p.logged(index)
-        } else {
-            sparse_get(&self.bytes, &aux.pos, &aux.meta, index)
+        let old = match p.nibble(index) {
+            NIB_IN_BYTES => sparse_get(&self.bytes, &aux.pos, &aux.meta, index),
+            NIB_IN_LOG => p.logged(index),
+            nib => nib,
         };
         if count <= old {
             return Some(false);
         }
-        p.log.push((index as u32) << 8 | u32::from(count));
-        p.nonzero[w] |= bit;
-        p.touched[w] |= bit;
-        p.stats.raised(old, count);
-        if p.view.get().is_some() {
-            p.view = std::sync::OnceLock::new();
-        }
+        p.push(index, old, count);
         self.bytes[15] |= STALE_BIT;
         Some(true)
     }
@@ -927,7 +1008,7 @@ impl HyperLogLog {
             }
         };
         p.log.clear();
-        p.touched = [0; BITMAP_WORDS];
+        p.all_in_bytes();
         self.repr = out;
         // Kept when the result has an index (it is large and sparse); else it goes.
         if let Repr::Sparse(Sparse { aux: Some(a), .. }) = &mut self.repr {
@@ -1049,13 +1130,36 @@ impl HyperLogLog {
     ) -> Result<bool, HllError> {
         let index = index & (REGISTERS - 1);
         let count = count & REGISTER_MAX;
-        if let Repr::Sparse(s) = &mut self.repr {
-            if let Some(changed) = s.defer(index, count, sparse_max_bytes) {
-                if s.pending().is_some_and(|p| p.log.len() >= PENDING_MAX) {
-                    self.settle();
+        match &mut self.repr {
+            Repr::Sparse(s) => {
+                if let Some(changed) = s.defer(index, count, sparse_max_bytes) {
+                    if changed && s.pending().is_some_and(|p| p.log.len() >= PENDING_MAX) {
+                        self.settle();
+                    }
+                    return Ok(changed);
+                }
+            }
+            Repr::Dense(d) => {
+                let changed = d.raise(index, count);
+                if changed {
+                    d.bytes[15] |= STALE_BIT;
                 }
                 return Ok(changed);
             }
+        }
+        self.raise_now(index, count, sparse_max_bytes)
+    }
+
+    /// [`HyperLogLog::raise`] when the update is not deferred: applied to the bytes (after
+    /// any deferred ones) or to the dense registers.
+    #[inline(never)]
+    fn raise_now(
+        &mut self,
+        index: usize,
+        count: u8,
+        sparse_max_bytes: usize,
+    ) -> Result<bool, HllError> {
+        if let Repr::Sparse(s) = &mut self.repr {
             if s.pending().is_some() {
                 self.settle_all();
             }
@@ -2925,6 +3029,96 @@ mod tests {
             assert_eq!(lazy.as_bytes(), eager.as_bytes());
             assert_eq!(lazy.count(), eager.count());
             assert_eq!(lazy.as_bytes(), eager.as_bytes());
+        }
+    }
+
+    /// Redis's update of register `index` to `count`, walking from the first opcode.
+    fn raise_without_index(h: &mut HyperLogLog, index: usize, count: u8, limit: usize) -> bool {
+        let Repr::Sparse(s) = &mut h.repr else {
+            return h.raise(index, count, limit).unwrap();
+        };
+        s.aux = None;
+        match sparse_set(s, index, count, limit, Cursor::START).0 {
+            SparseSet::Unchanged => false,
+            SparseSet::Changed => true,
+            SparseSet::Corrupt => panic!("corrupt"),
+            SparseSet::Promote => {
+                let mut dense = sparse_to_dense(s).unwrap();
+                dense.raise(index, count);
+                dense.bytes[15] |= STALE_BIT;
+                h.repr = Repr::Dense(dense);
+                true
+            }
+        }
+    }
+
+    /// One step of [`deferred_state_matches_eager`].
+    #[derive(Clone, Debug)]
+    enum LazyOp {
+        /// Raise a register (indices crowd a few ranges, so registers are raised again and
+        /// values of 14 and up, kept in the log rather than the nibbles, occur).
+        Raise(usize, u8),
+        /// Read the bytes through `&self` (the view beside the log).
+        Bytes,
+        /// Count (the cache is written).
+        Count,
+        /// PFMERGE of this value with one other small one into this key.
+        Merge(Vec<u16>),
+        /// Clone, and continue with the clone.
+        Clone,
+    }
+
+    fn arb_lazy_op() -> impl Strategy<Value = LazyOp> {
+        prop_oneof![
+            40 => (0usize..REGISTERS, 1u8..=4).prop_map(|(i, c)| LazyOp::Raise(i, c)),
+            20 => (0usize..600, 1u8..=20).prop_map(|(i, c)| LazyOp::Raise(i * 27, c)),
+            4 => (0usize..REGISTERS, 21u8..=40).prop_map(|(i, c)| LazyOp::Raise(i, c)),
+            2 => Just(LazyOp::Bytes),
+            2 => Just(LazyOp::Count),
+            1 => prop::collection::vec(any::<u16>(), 0..40).prop_map(LazyOp::Merge),
+            1 => Just(LazyOp::Clone),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// After any sequence of updates, reads, counts, merges and clones, the deferred
+        /// representation gives the bytes, counts and answers of Redis's update-by-update walk.
+        #[test]
+        fn deferred_state_matches_eager(
+            ops in prop::collection::vec(arb_lazy_op(), 1..1500),
+            limit in prop_oneof![Just(3000usize), 300usize..5000],
+        ) {
+            let mut lazy = HyperLogLog::new();
+            let mut eager = HyperLogLog::new();
+            for op in ops {
+                match op {
+                    LazyOp::Raise(i, c) => {
+                        let a = lazy.raise(i, c, limit);
+                        let b = raise_without_index(&mut eager, i, c, limit);
+                        prop_assert_eq!(a, Ok(b));
+                    }
+                    LazyOp::Bytes => {
+                        prop_assert_eq!(lazy.as_bytes(), eager.as_bytes());
+                        prop_assert_eq!(lazy.encoding(), eager.encoding());
+                    }
+                    LazyOp::Count => {
+                        prop_assert_eq!(lazy.count(), eager.count());
+                    }
+                    LazyOp::Merge(regs) => {
+                        let mut other = HyperLogLog::new();
+                        for r in regs {
+                            other.raise(usize::from(r) % REGISTERS, (r >> 14) as u8 + 1, 3000).unwrap();
+                        }
+                        lazy = HyperLogLog::merge(Some(lazy), &[&other], limit).unwrap();
+                        eager = HyperLogLog::merge(Some(eager), &[&other], limit).unwrap();
+                    }
+                    LazyOp::Clone => lazy = lazy.clone(),
+                }
+            }
+            prop_assert_eq!(lazy.count(), eager.count());
+            prop_assert_eq!(lazy.as_bytes(), eager.as_bytes());
         }
     }
 
