@@ -19,18 +19,21 @@
 //!   after a changing `PFADD` is one division and a memoized σ instead of Redis's rescan of
 //!   16384 registers; above 38 the count rescans. A dense value read from bytes builds its
 //!   summary on its first count, so loading a value only to add to it costs nothing extra.
-//! - **Large sparse values defer their updates.** Redis's sparse update moves the tail of
-//!   the string on nearly every new register. From 128 bytes on, a value that covers
-//!   exactly 16384 registers logs `(register, value)` instead, with a nibble per register
-//!   (0, the logged value, or where to find it) and the register histogram, so `PFADD` answers
+//! - **Sparse values defer their updates.** Redis's sparse update moves the tail of the
+//!   string on nearly every new register. A sparse value that covers exactly 16384
+//!   registers logs `(register, value)` instead, with the register histogram and, once 64
+//!   updates are logged, a nibble per register (0, the logged value, or where to find it;
+//!   before that a lookup searches the short log, then walks the bytes), so `PFADD` answers
 //!   whether a register changed and `PFCOUNT` counts without the bytes. The log is applied
 //!   in arrival order with Redis's update and promotion check when the bytes are read
 //!   (`GET`, `STRLEN`, `DUMP`, persistence, `PFDEBUG`, `PFMERGE`; a read through `&self` keeps
 //!   the result beside the log until the next change) or when 2048 updates accumulate:
 //!   the bytes are those of the update-by-update walk, because they are made by it.
-//!   Cost: about 8.3 KB beside such a value while it is being written.
-//! - **Small sparse values carry nothing beside their bytes**, so a 20-item HLL stays about
-//!   80 bytes (plus `Vec` slack), as in Redis; walking it costs a few hundred nanoseconds.
+//!   Cost: up to about 8.3 KB beside a value while it is being written (a few hundred
+//!   bytes until the nibbles are made); values under 256 bytes drop it all when applied.
+//! - **Small sparse values carry nothing beside their bytes** once read, so a 20-item HLL
+//!   stays about 80 bytes (plus `Vec` slack), as in Redis; walking it costs a few hundred
+//!   nanoseconds. While one is being written it carries its log and an index (below).
 //!   From 128 bytes on, a sparse value gets a boxed index: an opcode boundary about every
 //!   12 opcodes (with its first register and the length of its predecessor) and the
 //!   register histogram. `PFADD` then walks from the nearest boundary instead of the first
@@ -252,11 +255,39 @@ impl Sparse {
     }
 }
 
-/// Smallest sparse value whose updates are deferred (see [`Pending`]). Smaller values apply
-/// each update at once: their walks and moves are short, and their memory stays Redis's.
-const PENDING_MIN_LEN: usize = 128;
+/// Smallest sparse value that keeps what deferring needs (see [`Pending`]) once its updates
+/// are applied. Smaller values defer too, but go back to their bytes alone when read, so
+/// their memory is Redis's except while they are being written.
+const PENDING_MIN_LEN: usize = 256;
 /// Most updates a value defers; the next one applies them all.
 const PENDING_MAX: usize = 2048;
+/// Deferred updates that a value logs before it makes [`Pending::regs`].
+const LITE_MAX: usize = 64;
+
+/// The nibble of register `index` (below 16384) in [`Pending::regs`].
+#[inline]
+fn nibble(regs: &[u8; NIBBLE_BYTES], index: usize) -> u8 {
+    (regs[(index >> 1) & (NIBBLE_BYTES - 1)] >> ((index & 1) * 4)) & 0xf
+}
+
+/// Sets the nibble of register `index` (below 16384) to `nib` (at most 15).
+#[inline]
+fn set_nibble(regs: &mut [u8; NIBBLE_BYTES], index: usize, nib: u8) {
+    let shift = (index & 1) * 4;
+    let b = &mut regs[(index >> 1) & (NIBBLE_BYTES - 1)];
+    *b = (*b & !(0xf << shift)) | (nib << shift);
+}
+
+/// The nibble of a register a deferred update raised to `count`.
+#[inline]
+fn nibble_of(count: u8) -> u8 {
+    if count < NIB_IN_BYTES {
+        count
+    } else {
+        NIB_IN_LOG
+    }
+}
+
 /// Bytes of [`Pending::regs`]: one nibble per register.
 const NIBBLE_BYTES: usize = REGISTERS / 2;
 /// [`Pending::regs`]: the register is not 0 and its value is in the bytes (no deferred update).
@@ -273,8 +304,8 @@ const NIB_IN_LOG: u8 = 15;
 /// check, when the bytes are read (`GET`, `DUMP`, persistence, `PFDEBUG`, `PFMERGE`...) or
 /// when `PENDING_MAX` accumulate, so the bytes are the ones Redis's update-by-update
 /// walk produces: the sparse encoding depends on the order of updates, so they are
-/// replayed rather than re-encoded. Cost: about 8.3 KB beside a value of at least 128
-/// bytes, plus 4 bytes per deferred update.
+/// replayed rather than re-encoded. Cost: about 100 bytes, 4 bytes per deferred update,
+/// and 8 KB of nibbles once `LITE_MAX` updates were logged.
 #[derive(Clone)]
 struct Pending {
     /// One nibble per register (register `i` in byte `i / 2`, low nibble first), deferred
@@ -284,7 +315,11 @@ struct Pending {
     /// deferring began (a walk from the nearest mark) and values of 14 and up (a scan of
     /// the log). An earlier layout, a bitmap of logged registers whose value a search of
     /// the log found, spent most of a deferred `PFADD` in that search once the log was long.
-    regs: [u8; NIBBLE_BYTES],
+    ///
+    /// Made only once `LITE_MAX` updates are logged: until then a lookup searches the short
+    /// log, then walks the bytes, so a small value being written carries a few hundred bytes
+    /// beside it rather than 8 KB.
+    regs: Option<Box<[u8; NIBBLE_BYTES]>>,
     /// Deferred updates in arrival order: register << 8 | value (1..=32).
     log: Vec<u32>,
     /// The `hll-sparse-max-bytes` the deferred updates came with.
@@ -307,7 +342,7 @@ impl Pending {
             return None;
         }
         let mut p = Box::new(Pending {
-            regs: [0; NIBBLE_BYTES],
+            regs: None,
             log: Vec::new(),
             limit,
             stats: Stats::default(),
@@ -322,11 +357,6 @@ impl Pending {
                 return None;
             }
             hist[usize::from(value & REGISTER_MAX)] += run;
-            if value != 0 {
-                for i in first..first + u64::from(run) {
-                    p.set_nibble(i as usize, NIB_IN_BYTES);
-                }
-            }
             first += u64::from(run);
             at += len;
         }
@@ -341,39 +371,68 @@ impl Pending {
         estimate_from_sum(self.stats.sum, self.stats.zeros)
     }
 
-    /// The nibble of register `index` (below 16384).
+    /// The current value of register `index` (below 16384), deferred updates included;
+    /// `b`, `pos` and `meta` are the bytes and their index.
     #[inline]
-    fn nibble(&self, index: usize) -> u8 {
-        (self.regs[(index >> 1) & (NIBBLE_BYTES - 1)] >> ((index & 1) * 4)) & 0xf
+    fn value(&self, b: &[u8], pos: &[u32], meta: &[u32], index: usize) -> u8 {
+        match &self.regs {
+            Some(regs) => match nibble(regs, index) {
+                NIB_IN_BYTES => sparse_get(b, pos, meta, index),
+                NIB_IN_LOG => self.logged(index),
+                nib => nib,
+            },
+            None => match self.logged(index) {
+                0 => sparse_get(b, pos, meta, index),
+                v => v,
+            },
+        }
     }
 
-    /// Sets the nibble of register `index` (below 16384) to `nib` (at most 15).
+    /// Logs register `index` going from `old` to `count` (above `old`, at most 32); `b` is
+    /// the bytes (for the nibbles, once the log outgrows `LITE_MAX`).
     #[inline]
-    fn set_nibble(&mut self, index: usize, nib: u8) {
-        let shift = (index & 1) * 4;
-        let b = &mut self.regs[(index >> 1) & (NIBBLE_BYTES - 1)];
-        *b = (*b & !(0xf << shift)) | (nib << shift);
-    }
-
-    /// Logs register `index` going from `old` to `count` (above `old`, at most 32).
-    #[inline]
-    fn push(&mut self, index: usize, old: u8, count: u8) {
+    fn push(&mut self, b: &[u8], index: usize, old: u8, count: u8) {
         self.log.push((index as u32) << 8 | u32::from(count));
-        let nib = if count < NIB_IN_BYTES {
-            count
-        } else {
-            NIB_IN_LOG
-        };
-        self.set_nibble(index, nib);
+        match &mut self.regs {
+            Some(regs) => set_nibble(regs, index, nibble_of(count)),
+            None if self.log.len() > LITE_MAX => self.make_regs(b),
+            None => {}
+        }
         self.stats.raised(old, count);
         if self.view.get().is_some() {
             self.view = std::sync::OnceLock::new();
         }
     }
 
+    /// Builds the nibbles from the bytes `b` (complete opcodes covering 16384 registers,
+    /// as [`Pending::start`] checked) and the log.
+    #[cold]
+    fn make_regs(&mut self, b: &[u8]) {
+        let mut regs: Box<[u8; NIBBLE_BYTES]> = Box::new([0; NIBBLE_BYTES]);
+        let (mut at, mut first) = (HEADER_LEN, 0usize);
+        while let Some(&byte) = b.get(at) {
+            let (run, len, value) = op_span(b, 0, at, byte);
+            let end = (first + run as usize).min(REGISTERS);
+            if value != 0 {
+                for i in first..end {
+                    set_nibble(&mut regs, i, NIB_IN_BYTES);
+                }
+            }
+            first = end;
+            at += len;
+        }
+        for &e in &self.log {
+            set_nibble(&mut regs, (e >> 8) as usize, nibble_of(e as u8));
+        }
+        self.regs = Some(regs);
+    }
+
     /// Once the log is applied: every non-zero register's value is in the bytes.
     fn all_in_bytes(&mut self) {
-        for b in &mut self.regs {
+        let Some(regs) = &mut self.regs else {
+            return;
+        };
+        for b in regs.iter_mut() {
             let lo = if *b & 0x0f != 0 { NIB_IN_BYTES } else { 0 };
             let hi = if *b & 0xf0 != 0 { NIB_IN_BYTES << 4 } else { 0 };
             *b = lo | hi;
@@ -418,15 +477,11 @@ impl Sparse {
         if let Some(aux) = self.aux.as_deref_mut() {
             if let Some(p) = aux.pending.as_deref_mut() {
                 if p.limit == limit && count <= VAL_MAX_VALUE {
-                    let old = match p.nibble(index) {
-                        NIB_IN_BYTES => sparse_get(&self.bytes, &aux.pos, &aux.meta, index),
-                        NIB_IN_LOG => p.logged(index),
-                        nib => nib,
-                    };
+                    let old = p.value(&self.bytes, &aux.pos, &aux.meta, index);
                     if count <= old {
                         return Some(false);
                     }
-                    p.push(index, old, count);
+                    p.push(&self.bytes, index, old, count);
                     self.bytes[15] |= STALE_BIT;
                     return Some(true);
                 }
@@ -442,10 +497,10 @@ impl Sparse {
             return None;
         }
         if self.pending().is_none() {
-            if self.bytes.len() < PENDING_MIN_LEN {
-                return None;
+            // Values too small for an index get one while they defer (see `settle`).
+            if self.aux.is_none() && self.past_end == 0 {
+                self.aux = SparseAux::build(&self.bytes);
             }
-            self.refresh_aux();
             let p = Pending::start(self, limit)?;
             self.aux.as_deref_mut()?.pending = Some(p);
         }
@@ -457,15 +512,11 @@ impl Sparse {
             }
             p.limit = limit;
         }
-        let old = match p.nibble(index) {
-            NIB_IN_BYTES => sparse_get(&self.bytes, &aux.pos, &aux.meta, index),
-            NIB_IN_LOG => p.logged(index),
-            nib => nib,
-        };
+        let old = p.value(&self.bytes, &aux.pos, &aux.meta, index);
         if count <= old {
             return Some(false);
         }
-        p.push(index, old, count);
+        p.push(&self.bytes, index, old, count);
         self.bytes[15] |= STALE_BIT;
         Some(true)
     }
@@ -592,9 +643,9 @@ struct SparseAux {
     /// (then every count fits: at most 16384).
     hist: [u16; 64],
     hist_ok: bool,
-    /// Deferred updates, kept only for values that cover exactly 16384 registers (in the
-    /// index, which every value of at least `PENDING_MIN_LEN` bytes has, so that the value
-    /// itself stays small). While it holds updates, the bytes are the value before them
+    /// Deferred updates, only for values that cover exactly 16384 registers (in the index,
+    /// which a value gets when it starts deferring, so that the value itself stays small;
+    /// a value under `AUX_MIN_LEN` bytes drops its index when the updates are applied). While it holds updates, the bytes are the value before them
     /// except for the header, which is always the current one.
     pending: Option<Box<Pending>>,
 }
@@ -1010,9 +1061,16 @@ impl HyperLogLog {
         p.log.clear();
         p.all_in_bytes();
         self.repr = out;
-        // Kept when the result has an index (it is large and sparse); else it goes.
-        if let Repr::Sparse(Sparse { aux: Some(a), .. }) = &mut self.repr {
-            a.pending = Some(p);
+        // Kept when the result is large and sparse; a small value goes back to its bytes
+        // alone, as in Redis, until its next update.
+        if let Repr::Sparse(sp) = &mut self.repr {
+            if sp.bytes.len() >= PENDING_MIN_LEN {
+                if let Some(a) = &mut sp.aux {
+                    a.pending = Some(p);
+                }
+            } else if sp.bytes.len() < AUX_MIN_LEN {
+                sp.aux = None;
+            }
         }
     }
 
@@ -1020,8 +1078,12 @@ impl HyperLogLog {
     /// bytes itself).
     fn settle_all(&mut self) {
         self.settle();
-        if let Repr::Sparse(Sparse { aux: Some(a), .. }) = &mut self.repr {
-            a.pending = None;
+        if let Repr::Sparse(sp) = &mut self.repr {
+            if sp.bytes.len() < AUX_MIN_LEN {
+                sp.aux = None;
+            } else if let Some(a) = &mut sp.aux {
+                a.pending = None;
+            }
         }
     }
 
@@ -1039,8 +1101,11 @@ impl HyperLogLog {
         match &self.repr {
             Repr::Sparse(s) => {
                 s.bytes.capacity()
-                    + s.pending()
-                        .map_or(0, |p| std::mem::size_of::<Pending>() + p.log.capacity() * 4)
+                    + s.pending().map_or(0, |p| {
+                        std::mem::size_of::<Pending>()
+                            + p.log.capacity() * 4
+                            + p.regs.as_ref().map_or(0, |_| NIBBLE_BYTES)
+                    })
             }
             Repr::Dense(_) => DENSE_LEN,
         }
@@ -3070,8 +3135,9 @@ mod tests {
 
     fn arb_lazy_op() -> impl Strategy<Value = LazyOp> {
         prop_oneof![
-            40 => (0usize..REGISTERS, 1u8..=4).prop_map(|(i, c)| LazyOp::Raise(i, c)),
-            20 => (0usize..600, 1u8..=20).prop_map(|(i, c)| LazyOp::Raise(i * 27, c)),
+            20 => (0usize..REGISTERS, 1u8..=4).prop_map(|(i, c)| LazyOp::Raise(i, c)),
+            15 => (0usize..600, 1u8..=20).prop_map(|(i, c)| LazyOp::Raise(i * 27, c)),
+            40 => (0usize..40, 1u8..=6).prop_map(|(i, c)| LazyOp::Raise(i * 401, c)),
             4 => (0usize..REGISTERS, 21u8..=40).prop_map(|(i, c)| LazyOp::Raise(i, c)),
             2 => Just(LazyOp::Bytes),
             2 => Just(LazyOp::Count),
@@ -3081,7 +3147,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig::with_cases(128))]
 
         /// After any sequence of updates, reads, counts, merges and clones, the deferred
         /// representation gives the bytes, counts and answers of Redis's update-by-update walk.
