@@ -497,11 +497,11 @@ impl Sparse {
             return None;
         }
         if self.pending().is_none() {
+            let p = Pending::start(self, limit)?;
             // Values too small for an index get one while they defer (see `settle`).
-            if self.aux.is_none() && self.past_end == 0 {
+            if self.aux.is_none() {
                 self.aux = SparseAux::build(&self.bytes);
             }
-            let p = Pending::start(self, limit)?;
             self.aux.as_deref_mut()?.pending = Some(p);
         }
         let aux = self.aux.as_deref_mut()?;
