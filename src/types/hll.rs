@@ -292,8 +292,8 @@ fn nibble_of(count: u8) -> u8 {
 const NIBBLE_BYTES: usize = REGISTERS / 2;
 /// [`Pending::regs`]: the register is not 0 and its value is in the bytes (no deferred update).
 const NIB_IN_BYTES: u8 = 14;
-/// [`Pending::regs`]: a deferred update raised the register to `NIB_IN_BYTES` or more (about
-/// one register in 4096 ever gets there); the log has the value.
+/// [`Pending::regs`]: a deferred update raised the register to `NIB_IN_BYTES` or more (one
+/// item in 8192 sets a value that high); the log has the value.
 const NIB_IN_LOG: u8 = 15;
 
 /// The updates of a large sparse value that changed a register but are not yet in its
@@ -439,12 +439,12 @@ impl Pending {
         }
     }
 
-    /// The latest deferred value of register `index` (one whose nibble is `NIB_IN_LOG`).
+    /// The latest deferred value of register `index`, 0 if the log has none.
     ///
     /// A register's deferred values only rise, so the latest is the largest entry for it:
-    /// a branchless maximum over the whole log, which the compiler turns into vector code
-    /// (a search from the end that stops at the first hit was most of a deferred `PFADD`'s
-    /// time whenever an item fell on a register already logged).
+    /// a branchless maximum over the whole log in eight lanes (used only while the log is
+    /// short, or for the rare values of 14 and up; a search from the end that stopped at
+    /// the first hit was most of a deferred `PFADD`'s cost with the earlier bitmap layout).
     fn logged(&self, index: usize) -> u8 {
         // Entries are below 2^22 (register < 2^14), so `i32` compares them as `u32` would.
         let key = index as i32;
@@ -645,7 +645,8 @@ struct SparseAux {
     hist_ok: bool,
     /// Deferred updates, only for values that cover exactly 16384 registers (in the index,
     /// which a value gets when it starts deferring, so that the value itself stays small;
-    /// a value under `AUX_MIN_LEN` bytes drops its index when the updates are applied). While it holds updates, the bytes are the value before them
+    /// a value under `AUX_MIN_LEN` bytes drops its index when the updates are applied).
+    /// While it holds updates, the bytes are the value before them
     /// except for the header, which is always the current one.
     pending: Option<Box<Pending>>,
 }
