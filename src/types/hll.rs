@@ -19,18 +19,21 @@
 //!   after a changing `PFADD` is one division and a memoized σ instead of Redis's rescan of
 //!   16384 registers; above 38 the count rescans. A dense value read from bytes builds its
 //!   summary on its first count, so loading a value only to add to it costs nothing extra.
-//! - **Large sparse values defer their updates.** Redis's sparse update moves the tail of
-//!   the string on nearly every new register. From 256 bytes on, a value that covers
-//!   exactly 16384 registers logs `(register, value)` instead, with a bitmap of non-zero
-//!   registers, a bitmap of logged ones and the register histogram, so `PFADD` answers
+//! - **Sparse values defer their updates.** Redis's sparse update moves the tail of the
+//!   string on nearly every new register. A sparse value that covers exactly 16384
+//!   registers logs `(register, value)` instead, with the register histogram and, once 64
+//!   updates are logged, a nibble per register (0, the logged value, or where to find it;
+//!   before that a lookup searches the short log, then walks the bytes), so `PFADD` answers
 //!   whether a register changed and `PFCOUNT` counts without the bytes. The log is applied
 //!   in arrival order with Redis's update and promotion check when the bytes are read
 //!   (`GET`, `STRLEN`, `DUMP`, persistence, `PFDEBUG`, `PFMERGE`; a read through `&self` keeps
 //!   the result beside the log until the next change) or when 2048 updates accumulate:
 //!   the bytes are those of the update-by-update walk, because they are made by it.
-//!   Cost: about 4.4 KB beside such a value while it is being written.
-//! - **Small sparse values carry nothing beside their bytes**, so a 20-item HLL stays about
-//!   80 bytes (plus `Vec` slack), as in Redis; walking it costs a few hundred nanoseconds.
+//!   Cost: up to about 8.3 KB beside a value while it is being written (a few hundred
+//!   bytes until the nibbles are made); values under 256 bytes drop it all when applied.
+//! - **Small sparse values carry nothing beside their bytes** once read, so a 20-item HLL
+//!   stays about 80 bytes (plus `Vec` slack), as in Redis; walking it costs a few hundred
+//!   nanoseconds. While one is being written it carries its log and an index (below).
 //!   From 128 bytes on, a sparse value gets a boxed index: an opcode boundary about every
 //!   12 opcodes (with its first register and the length of its predecessor) and the
 //!   register histogram. `PFADD` then walks from the nearest boundary instead of the first
@@ -252,12 +255,46 @@ impl Sparse {
     }
 }
 
-/// Smallest sparse value whose updates are deferred (see [`Pending`]). Smaller values apply
-/// each update at once: their walks and moves are short, and their memory stays Redis's.
+/// Smallest sparse value that keeps what deferring needs (see [`Pending`]) once its updates
+/// are applied. Smaller values defer too, but go back to their bytes alone when read, so
+/// their memory is Redis's except while they are being written.
 const PENDING_MIN_LEN: usize = 256;
 /// Most updates a value defers; the next one applies them all.
 const PENDING_MAX: usize = 2048;
-const BITMAP_WORDS: usize = REGISTERS / 64;
+/// Deferred updates that a value logs before it makes [`Pending::regs`].
+const LITE_MAX: usize = 64;
+
+/// The nibble of register `index` (below 16384) in [`Pending::regs`].
+#[inline]
+fn nibble(regs: &[u8; NIBBLE_BYTES], index: usize) -> u8 {
+    (regs[(index >> 1) & (NIBBLE_BYTES - 1)] >> ((index & 1) * 4)) & 0xf
+}
+
+/// Sets the nibble of register `index` (below 16384) to `nib` (at most 15).
+#[inline]
+fn set_nibble(regs: &mut [u8; NIBBLE_BYTES], index: usize, nib: u8) {
+    let shift = (index & 1) * 4;
+    let b = &mut regs[(index >> 1) & (NIBBLE_BYTES - 1)];
+    *b = (*b & !(0xf << shift)) | (nib << shift);
+}
+
+/// The nibble of a register a deferred update raised to `count`.
+#[inline]
+fn nibble_of(count: u8) -> u8 {
+    if count < NIB_IN_BYTES {
+        count
+    } else {
+        NIB_IN_LOG
+    }
+}
+
+/// Bytes of [`Pending::regs`]: one nibble per register.
+const NIBBLE_BYTES: usize = REGISTERS / 2;
+/// [`Pending::regs`]: the register is not 0 and its value is in the bytes (no deferred update).
+const NIB_IN_BYTES: u8 = 14;
+/// [`Pending::regs`]: a deferred update raised the register to `NIB_IN_BYTES` or more (one
+/// item in 8192 sets a value that high); the log has the value.
+const NIB_IN_LOG: u8 = 15;
 
 /// The updates of a large sparse value that changed a register but are not yet in its
 /// bytes, and what `PFADD` and `PFCOUNT` need to answer without them.
@@ -267,14 +304,22 @@ const BITMAP_WORDS: usize = REGISTERS / 64;
 /// check, when the bytes are read (`GET`, `DUMP`, persistence, `PFDEBUG`, `PFMERGE`...) or
 /// when `PENDING_MAX` accumulate, so the bytes are the ones Redis's update-by-update
 /// walk produces: the sparse encoding depends on the order of updates, so they are
-/// replayed rather than re-encoded. Cost: about 4.3 KB beside a value of at least 256
-/// bytes, plus 4 bytes per deferred update.
+/// replayed rather than re-encoded. Cost: about 100 bytes, 4 bytes per deferred update,
+/// and 8 KB of nibbles once `LITE_MAX` updates were logged.
 #[derive(Clone)]
 struct Pending {
-    /// Registers that are not 0, deferred updates included.
-    nonzero: [u64; BITMAP_WORDS],
-    /// Registers some deferred update raised (their value is the last such update's).
-    touched: [u64; BITMAP_WORDS],
+    /// One nibble per register (register `i` in byte `i / 2`, low nibble first), deferred
+    /// updates included: 0 the register is 0; 1..=13 its value, set by a deferred update;
+    /// `NIB_IN_BYTES` not 0, value in the bytes; `NIB_IN_LOG` value in the log. So `PFADD`
+    /// finds the current value of a register in one load, except for registers set before
+    /// deferring began (a walk from the nearest mark) and values of 14 and up (a scan of
+    /// the log). An earlier layout, a bitmap of logged registers whose value a search of
+    /// the log found, spent most of a deferred `PFADD` in that search once the log was long.
+    ///
+    /// Made only once `LITE_MAX` updates are logged: until then a lookup searches the short
+    /// log, then walks the bytes, so a small value being written carries a few hundred bytes
+    /// beside it rather than 8 KB.
+    regs: Option<Box<[u8; NIBBLE_BYTES]>>,
     /// Deferred updates in arrival order: register << 8 | value (1..=32).
     log: Vec<u32>,
     /// The `hll-sparse-max-bytes` the deferred updates came with.
@@ -297,8 +342,7 @@ impl Pending {
             return None;
         }
         let mut p = Box::new(Pending {
-            nonzero: [0; BITMAP_WORDS],
-            touched: [0; BITMAP_WORDS],
+            regs: None,
             log: Vec::new(),
             limit,
             stats: Stats::default(),
@@ -313,11 +357,6 @@ impl Pending {
                 return None;
             }
             hist[usize::from(value & REGISTER_MAX)] += run;
-            if value != 0 {
-                for i in first..first + u64::from(run) {
-                    p.nonzero[(i >> 6) as usize] |= 1 << (i & 63);
-                }
-            }
             first += u64::from(run);
             at += len;
         }
@@ -332,13 +371,99 @@ impl Pending {
         estimate_from_sum(self.stats.sum, self.stats.zeros)
     }
 
-    /// The latest deferred value of register `index` (one that `touched` marks).
+    /// The current value of register `index` (below 16384), deferred updates included;
+    /// `b`, `pos` and `meta` are the bytes and their index.
+    #[inline]
+    fn value(&self, b: &[u8], pos: &[u32], meta: &[u32], index: usize) -> u8 {
+        match &self.regs {
+            Some(regs) => match nibble(regs, index) {
+                NIB_IN_BYTES => sparse_get(b, pos, meta, index),
+                NIB_IN_LOG => self.logged(index),
+                nib => nib,
+            },
+            None => match self.logged(index) {
+                0 => sparse_get(b, pos, meta, index),
+                v => v,
+            },
+        }
+    }
+
+    /// Logs register `index` going from `old` to `count` (above `old`, at most 32); `b` is
+    /// the bytes (for the nibbles, once the log outgrows `LITE_MAX`).
+    #[inline]
+    fn push(&mut self, b: &[u8], index: usize, old: u8, count: u8) {
+        self.log.push((index as u32) << 8 | u32::from(count));
+        match &mut self.regs {
+            Some(regs) => set_nibble(regs, index, nibble_of(count)),
+            None if self.log.len() > LITE_MAX => self.make_regs(b),
+            None => {}
+        }
+        self.stats.raised(old, count);
+        if self.view.get().is_some() {
+            self.view = std::sync::OnceLock::new();
+        }
+    }
+
+    /// Builds the nibbles from the bytes `b` (complete opcodes covering 16384 registers,
+    /// as [`Pending::start`] checked) and the log.
+    #[cold]
+    fn make_regs(&mut self, b: &[u8]) {
+        let mut regs: Box<[u8; NIBBLE_BYTES]> = Box::new([0; NIBBLE_BYTES]);
+        let (mut at, mut first) = (HEADER_LEN, 0usize);
+        while let Some(&byte) = b.get(at) {
+            let (run, len, value) = op_span(b, 0, at, byte);
+            let end = (first + run as usize).min(REGISTERS);
+            if value != 0 {
+                for i in first..end {
+                    set_nibble(&mut regs, i, NIB_IN_BYTES);
+                }
+            }
+            first = end;
+            at += len;
+        }
+        for &e in &self.log {
+            set_nibble(&mut regs, (e >> 8) as usize, nibble_of(e as u8));
+        }
+        self.regs = Some(regs);
+    }
+
+    /// Once the log is applied: every non-zero register's value is in the bytes.
+    fn all_in_bytes(&mut self) {
+        let Some(regs) = &mut self.regs else {
+            return;
+        };
+        for b in regs.iter_mut() {
+            let lo = if *b & 0x0f != 0 { NIB_IN_BYTES } else { 0 };
+            let hi = if *b & 0xf0 != 0 { NIB_IN_BYTES << 4 } else { 0 };
+            *b = lo | hi;
+        }
+    }
+
+    /// The latest deferred value of register `index`, 0 if the log has none.
+    ///
+    /// A register's deferred values only rise, so the latest is the largest entry for it:
+    /// a branchless maximum over the whole log in eight lanes (used only while the log is
+    /// short, or for the rare values of 14 and up; a search from the end that stopped at
+    /// the first hit was most of a deferred `PFADD`'s cost with the earlier bitmap layout).
     fn logged(&self, index: usize) -> u8 {
-        self.log
-            .iter()
-            .rev()
-            .find(|&&e| (e >> 8) as usize == index)
-            .map_or(0, |&e| e as u8)
+        // Entries are below 2^22 (register < 2^14), so `i32` compares them as `u32` would.
+        let key = index as i32;
+        let hit = |e: u32| {
+            let e = e as i32;
+            e & -i32::from(e >> 8 == key)
+        };
+        let chunks = self.log.chunks_exact(8);
+        let mut best = chunks.remainder().iter().fold(0, |m, &e| m.max(hit(e)));
+        let mut lanes = [0i32; 8];
+        for chunk in chunks {
+            for (m, &e) in lanes.iter_mut().zip(chunk) {
+                *m = (*m).max(hit(e));
+            }
+        }
+        for m in lanes {
+            best = best.max(m);
+        }
+        best as u8
     }
 }
 
@@ -348,15 +473,35 @@ impl Sparse {
     /// value that does not qualify).
     #[inline]
     fn defer(&mut self, index: usize, count: u8, limit: usize) -> Option<bool> {
+        // The common case first, in few instructions: deferring is under way, same limit.
+        if let Some(aux) = self.aux.as_deref_mut() {
+            if let Some(p) = aux.pending.as_deref_mut() {
+                if p.limit == limit && count <= VAL_MAX_VALUE {
+                    let old = p.value(&self.bytes, &aux.pos, &aux.meta, index);
+                    if count <= old {
+                        return Some(false);
+                    }
+                    p.push(&self.bytes, index, old, count);
+                    self.bytes[15] |= STALE_BIT;
+                    return Some(true);
+                }
+            }
+        }
+        self.defer_slow(index, count, limit)
+    }
+
+    /// [`Sparse::defer`] when deferring has not started or the limit changed.
+    #[inline(never)]
+    fn defer_slow(&mut self, index: usize, count: u8, limit: usize) -> Option<bool> {
         if count > VAL_MAX_VALUE {
             return None;
         }
         if self.pending().is_none() {
-            if self.bytes.len() < PENDING_MIN_LEN {
-                return None;
-            }
-            self.refresh_aux();
             let p = Pending::start(self, limit)?;
+            // Values too small for an index get one while they defer (see `settle`).
+            if self.aux.is_none() {
+                self.aux = SparseAux::build(&self.bytes);
+            }
             self.aux.as_deref_mut()?.pending = Some(p);
         }
         let aux = self.aux.as_deref_mut()?;
@@ -367,24 +512,11 @@ impl Sparse {
             }
             p.limit = limit;
         }
-        let (w, bit) = (index / 64, 1u64 << (index % 64));
-        let old = if p.nonzero[w] & bit == 0 {
-            0
-        } else if p.touched[w] & bit != 0 {
-            p.logged(index)
-        } else {
-            sparse_get(&self.bytes, &aux.pos, &aux.meta, index)
-        };
+        let old = p.value(&self.bytes, &aux.pos, &aux.meta, index);
         if count <= old {
             return Some(false);
         }
-        p.log.push((index as u32) << 8 | u32::from(count));
-        p.nonzero[w] |= bit;
-        p.touched[w] |= bit;
-        p.stats.raised(old, count);
-        if p.view.get().is_some() {
-            p.view = std::sync::OnceLock::new();
-        }
+        p.push(&self.bytes, index, old, count);
         self.bytes[15] |= STALE_BIT;
         Some(true)
     }
@@ -511,9 +643,10 @@ struct SparseAux {
     /// (then every count fits: at most 16384).
     hist: [u16; 64],
     hist_ok: bool,
-    /// Deferred updates, kept only for values that cover exactly 16384 registers (in the
-    /// index, which every value of at least `PENDING_MIN_LEN` bytes has, so that the value
-    /// itself stays small). While it holds updates, the bytes are the value before them
+    /// Deferred updates, only for values that cover exactly 16384 registers (in the index,
+    /// which a value gets when it starts deferring, so that the value itself stays small;
+    /// a value under `AUX_MIN_LEN` bytes drops its index when the updates are applied).
+    /// While it holds updates, the bytes are the value before them
     /// except for the header, which is always the current one.
     pending: Option<Box<Pending>>,
 }
@@ -927,11 +1060,18 @@ impl HyperLogLog {
             }
         };
         p.log.clear();
-        p.touched = [0; BITMAP_WORDS];
+        p.all_in_bytes();
         self.repr = out;
-        // Kept when the result has an index (it is large and sparse); else it goes.
-        if let Repr::Sparse(Sparse { aux: Some(a), .. }) = &mut self.repr {
-            a.pending = Some(p);
+        // Kept when the result is large and sparse; a small value goes back to its bytes
+        // alone, as in Redis, until its next update.
+        if let Repr::Sparse(sp) = &mut self.repr {
+            if sp.bytes.len() >= PENDING_MIN_LEN {
+                if let Some(a) = &mut sp.aux {
+                    a.pending = Some(p);
+                }
+            } else if sp.bytes.len() < AUX_MIN_LEN {
+                sp.aux = None;
+            }
         }
     }
 
@@ -939,8 +1079,12 @@ impl HyperLogLog {
     /// bytes itself).
     fn settle_all(&mut self) {
         self.settle();
-        if let Repr::Sparse(Sparse { aux: Some(a), .. }) = &mut self.repr {
-            a.pending = None;
+        if let Repr::Sparse(sp) = &mut self.repr {
+            if sp.bytes.len() < AUX_MIN_LEN {
+                sp.aux = None;
+            } else if let Some(a) = &mut sp.aux {
+                a.pending = None;
+            }
         }
     }
 
@@ -958,8 +1102,11 @@ impl HyperLogLog {
         match &self.repr {
             Repr::Sparse(s) => {
                 s.bytes.capacity()
-                    + s.pending()
-                        .map_or(0, |p| std::mem::size_of::<Pending>() + p.log.capacity() * 4)
+                    + s.pending().map_or(0, |p| {
+                        std::mem::size_of::<Pending>()
+                            + p.log.capacity() * 4
+                            + p.regs.as_ref().map_or(0, |_| NIBBLE_BYTES)
+                    })
             }
             Repr::Dense(_) => DENSE_LEN,
         }
@@ -1049,13 +1196,36 @@ impl HyperLogLog {
     ) -> Result<bool, HllError> {
         let index = index & (REGISTERS - 1);
         let count = count & REGISTER_MAX;
-        if let Repr::Sparse(s) = &mut self.repr {
-            if let Some(changed) = s.defer(index, count, sparse_max_bytes) {
-                if s.pending().is_some_and(|p| p.log.len() >= PENDING_MAX) {
-                    self.settle();
+        match &mut self.repr {
+            Repr::Sparse(s) => {
+                if let Some(changed) = s.defer(index, count, sparse_max_bytes) {
+                    if changed && s.pending().is_some_and(|p| p.log.len() >= PENDING_MAX) {
+                        self.settle();
+                    }
+                    return Ok(changed);
+                }
+            }
+            Repr::Dense(d) => {
+                let changed = d.raise(index, count);
+                if changed {
+                    d.bytes[15] |= STALE_BIT;
                 }
                 return Ok(changed);
             }
+        }
+        self.raise_now(index, count, sparse_max_bytes)
+    }
+
+    /// [`HyperLogLog::raise`] when the update is not deferred: applied to the bytes (after
+    /// any deferred ones) or to the dense registers.
+    #[inline(never)]
+    fn raise_now(
+        &mut self,
+        index: usize,
+        count: u8,
+        sparse_max_bytes: usize,
+    ) -> Result<bool, HllError> {
+        if let Repr::Sparse(s) = &mut self.repr {
             if s.pending().is_some() {
                 self.settle_all();
             }
@@ -2925,6 +3095,97 @@ mod tests {
             assert_eq!(lazy.as_bytes(), eager.as_bytes());
             assert_eq!(lazy.count(), eager.count());
             assert_eq!(lazy.as_bytes(), eager.as_bytes());
+        }
+    }
+
+    /// Redis's update of register `index` to `count`, walking from the first opcode.
+    fn raise_without_index(h: &mut HyperLogLog, index: usize, count: u8, limit: usize) -> bool {
+        let Repr::Sparse(s) = &mut h.repr else {
+            return h.raise(index, count, limit).unwrap();
+        };
+        s.aux = None;
+        match sparse_set(s, index, count, limit, Cursor::START).0 {
+            SparseSet::Unchanged => false,
+            SparseSet::Changed => true,
+            SparseSet::Corrupt => panic!("corrupt"),
+            SparseSet::Promote => {
+                let mut dense = sparse_to_dense(s).unwrap();
+                dense.raise(index, count);
+                dense.bytes[15] |= STALE_BIT;
+                h.repr = Repr::Dense(dense);
+                true
+            }
+        }
+    }
+
+    /// One step of [`deferred_state_matches_eager`].
+    #[derive(Clone, Debug)]
+    enum LazyOp {
+        /// Raise a register (indices crowd a few ranges, so registers are raised again and
+        /// values of 14 and up, kept in the log rather than the nibbles, occur).
+        Raise(usize, u8),
+        /// Read the bytes through `&self` (the view beside the log).
+        Bytes,
+        /// Count (the cache is written).
+        Count,
+        /// PFMERGE of this value with one other small one into this key.
+        Merge(Vec<u16>),
+        /// Clone, and continue with the clone.
+        Clone,
+    }
+
+    fn arb_lazy_op() -> impl Strategy<Value = LazyOp> {
+        prop_oneof![
+            20 => (0usize..REGISTERS, 1u8..=4).prop_map(|(i, c)| LazyOp::Raise(i, c)),
+            15 => (0usize..600, 1u8..=20).prop_map(|(i, c)| LazyOp::Raise(i * 27, c)),
+            40 => (0usize..40, 1u8..=6).prop_map(|(i, c)| LazyOp::Raise(i * 401, c)),
+            4 => (0usize..REGISTERS, 21u8..=40).prop_map(|(i, c)| LazyOp::Raise(i, c)),
+            2 => Just(LazyOp::Bytes),
+            2 => Just(LazyOp::Count),
+            1 => prop::collection::vec(any::<u16>(), 0..40).prop_map(LazyOp::Merge),
+            1 => Just(LazyOp::Clone),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// After any sequence of updates, reads, counts, merges and clones, the deferred
+        /// representation gives the bytes, counts and answers of Redis's update-by-update walk.
+        #[test]
+        fn deferred_state_matches_eager(
+            ops in prop::collection::vec(arb_lazy_op(), 1..1500),
+            limit in prop_oneof![Just(3000usize), 300usize..5000],
+        ) {
+            let mut lazy = HyperLogLog::new();
+            let mut eager = HyperLogLog::new();
+            for op in ops {
+                match op {
+                    LazyOp::Raise(i, c) => {
+                        let a = lazy.raise(i, c, limit);
+                        let b = raise_without_index(&mut eager, i, c, limit);
+                        prop_assert_eq!(a, Ok(b));
+                    }
+                    LazyOp::Bytes => {
+                        prop_assert_eq!(lazy.as_bytes(), eager.as_bytes());
+                        prop_assert_eq!(lazy.encoding(), eager.encoding());
+                    }
+                    LazyOp::Count => {
+                        prop_assert_eq!(lazy.count(), eager.count());
+                    }
+                    LazyOp::Merge(regs) => {
+                        let mut other = HyperLogLog::new();
+                        for r in regs {
+                            other.raise(usize::from(r) % REGISTERS, (r >> 14) as u8 + 1, 3000).unwrap();
+                        }
+                        lazy = HyperLogLog::merge(Some(lazy), &[&other], limit).unwrap();
+                        eager = HyperLogLog::merge(Some(eager), &[&other], limit).unwrap();
+                    }
+                    LazyOp::Clone => lazy = lazy.clone(),
+                }
+            }
+            prop_assert_eq!(lazy.count(), eager.count());
+            prop_assert_eq!(lazy.as_bytes(), eager.as_bytes());
         }
     }
 
