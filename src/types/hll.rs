@@ -232,6 +232,9 @@ struct Sparse {
     /// of an XZERO cut off by the end. Normally the terminator 0; a split of such an XZERO
     /// leaves the sequence's dropped last byte there until the length changes again.
     past_end: u8,
+    /// Updates spliced into the bytes since the value was last counted (saturating at
+    /// [`DEFER_AFTER`]): deferring starts only after a run of updates without a count.
+    adds: u8,
     /// Derived from `bytes`, kept only for values of at least `AUX_MIN_LEN` bytes.
     aux: Option<Box<SparseAux>>,
 }
@@ -241,6 +244,7 @@ impl Sparse {
         Sparse {
             bytes,
             past_end: 0,
+            adds: 0,
             aux: None,
         }
     }
@@ -256,9 +260,15 @@ impl Sparse {
 }
 
 /// Smallest sparse value that keeps what deferring needs (see [`Pending`]) once its updates
-/// are applied. Smaller values defer too, but go back to their bytes alone when read, so
-/// their memory is Redis's except while they are being written.
+/// are applied. Smaller values defer too (see [`DEFER_AFTER`]), but go back to their bytes
+/// alone when read, so their memory is Redis's except while they are being written.
 const PENDING_MIN_LEN: usize = 256;
+/// Updates in a row, with no count between them, that a sparse value splices into its bytes
+/// at once (as Redis does) before it starts deferring. A value that is counted after every
+/// update or two (a session's pages: PFADD then PFCOUNT on each view) never defers: it gains
+/// nothing from it, and since a count does not drop the side data, it would carry about 450
+/// bytes of it beside its 80 for good. A run of adds (a bulk load) defers from its third.
+const DEFER_AFTER: u8 = 2;
 /// Most updates a value defers; the next one applies them all.
 const PENDING_MAX: usize = 2048;
 /// Deferred updates that a value logs before it makes [`Pending::regs`].
@@ -497,6 +507,10 @@ impl Sparse {
             return None;
         }
         if self.pending().is_none() {
+            if self.adds < DEFER_AFTER {
+                self.adds += 1;
+                return None;
+            }
             let p = Pending::start(self, limit)?;
             // Values too small for an index get one while they defer (see `settle`).
             if self.aux.is_none() {
@@ -547,6 +561,7 @@ impl Sparse {
             let base = Sparse {
                 bytes: self.bytes.clone(),
                 past_end: 0,
+                adds: 0,
                 aux: Some(aux.index_only()),
             };
             Box::new(replay(base, &p.log, p.limit))
@@ -1054,6 +1069,7 @@ impl HyperLogLog {
                 let base = Sparse {
                     bytes: std::mem::take(&mut s.bytes),
                     past_end: s.past_end,
+                    adds: s.adds,
                     aux: s.aux.take(),
                 };
                 replay(base, &p.log, p.limit)
@@ -1268,6 +1284,9 @@ impl HyperLogLog {
     /// [`HyperLogLog::count`] that also says whether the header was rewritten.
     #[inline]
     pub fn count_and_cache(&mut self) -> Result<Count, HllError> {
+        if let Repr::Sparse(s) = &mut self.repr {
+            s.adds = 0;
+        }
         if let Some(value) = self.cached_count() {
             return Ok(Count {
                 value,
@@ -3047,6 +3066,28 @@ mod tests {
                 true
             }
         }
+    }
+
+    /// A value counted after each update (a session's pages) keeps no side data; a run of
+    /// updates without a count defers.
+    #[test]
+    fn counted_after_each_update_never_defers() {
+        let mut h = HyperLogLog::new();
+        for i in 0..200u32 {
+            h.add(&i.to_le_bytes(), DEFAULT_SPARSE_MAX_BYTES).unwrap();
+            h.count().unwrap();
+            let Repr::Sparse(s) = &h.repr else {
+                panic!("200 items promoted the value")
+            };
+            assert!(s.pending().is_none(), "deferring after {i} counted adds");
+        }
+        for i in 200..210u32 {
+            h.add(&i.to_le_bytes(), DEFAULT_SPARSE_MAX_BYTES).unwrap();
+        }
+        let Repr::Sparse(s) = &h.repr else {
+            panic!("210 items promoted the value")
+        };
+        assert!(s.pending().is_some(), "a run of ten adds did not defer");
     }
 
     /// Deferred updates give the bytes, counts and promotion point of immediate ones,
