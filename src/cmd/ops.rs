@@ -212,7 +212,15 @@ impl TxOp<'_> {
                 typed(db.bf_add(key, item), |b| TxReply::Integer(i64::from(b)))
             }
             TxOp::Get(key) => typed(db.get(key), |v| v.map_or(TxReply::Nil, TxReply::Bulk)),
-            TxOp::PExpire(..) => TxReply::from_reply(resp2(self.run(db)), self),
+            TxOp::PExpire(key, ttl) => typed(
+                Expire::<1> {
+                    key,
+                    number: i64::try_from(ttl.as_millis()).ok(),
+                    cond: Default::default(),
+                }
+                .run(db),
+                |b| TxReply::Integer(i64::from(b)),
+            ),
         }
     }
 }
