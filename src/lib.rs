@@ -43,7 +43,7 @@ mod store;
 pub mod types;
 mod wait;
 
-pub use backend::{Backend, TxOp};
+pub use backend::{Backend, TxOp, TxReply};
 #[cfg(feature = "redis")]
 pub use backend::{BloomMode, RedisBackend, RedisOptions};
 pub use clock::{Clock, ManualClock};

@@ -15,7 +15,7 @@
 //! Errors: a Redis error reply becomes `Err(Error)` with Redis's text; `Error::Io` is kept for
 //! a backend that could not reach its server.
 
-pub use crate::cmd::TxOp;
+pub use crate::cmd::{TxOp, TxReply};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::store::dump::RestoreOptions;
@@ -1981,6 +1981,18 @@ pub trait Backend: Send + Sync {
             .ok_or_else(|| Error::Io("a transaction without WATCH was aborted".into()))
     }
 
+    /// [`Backend::transaction_ops`] for a caller that reads the replies: each as
+    /// [`TxReply::from_reply`] gives it. The embedded store builds them without building
+    /// `Reply` values first; other backends convert EXEC's replies.
+    fn transaction_ops_typed(&self, ops: &[TxOp<'_>]) -> Result<Vec<TxReply>> {
+        Ok(self
+            .transaction_ops(ops)?
+            .into_iter()
+            .zip(ops)
+            .map(|(r, op)| TxReply::from_reply(r, op))
+            .collect())
+    }
+
     /// Optimistic locking (check-and-set): `WATCH watch`, then `build` reads what it needs
     /// through the watching connection (the `&dyn Backend` it is given) and returns the
     /// commands to queue, then MULTI, those commands, EXEC. `None` when a watched key was
@@ -2593,6 +2605,9 @@ impl Backend for Store {
     }
     fn transaction_ops(&self, ops: &[TxOp<'_>]) -> Result<Vec<Reply>> {
         self.exec_ops(ops)
+    }
+    fn transaction_ops_typed(&self, ops: &[TxOp<'_>]) -> Result<Vec<TxReply>> {
+        self.exec_ops_typed(ops)
     }
     fn transaction_with(
         &self,

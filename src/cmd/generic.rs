@@ -154,6 +154,13 @@ pub(crate) struct Expire<'a, const FORM: u8> {
 }
 
 impl<const FORM: u8> Expire<'_, FORM> {
+    /// Whether the expiry was set (or the key deleted, its time being past).
+    pub(super) fn run(self, db: &mut Db<'_>) -> Result<bool> {
+        let n = self.number.ok_or(Error::NotInteger)?;
+        let when = db.expire_time(Self::form(), n)?;
+        Ok(db.expire_at(self.key, when, self.cond))
+    }
+
     fn form() -> ExpireForm {
         match FORM {
             0 => ExpireForm {
@@ -202,13 +209,7 @@ impl<'a, const FORM: u8> Command<'a> for Expire<'a, FORM> {
         Ok(Expire { key, number, cond })
     }
     fn apply(self, db: &mut Db<'_>) -> Reply {
-        let Some(n) = self.number else {
-            return Reply::Error(Error::NotInteger.to_string());
-        };
-        match db.expire_time(Self::form(), n) {
-            Ok(when) => Reply::from(db.expire_at(self.key, when, self.cond)),
-            Err(e) => Reply::Error(e.to_string()),
-        }
+        reply(self.run(db))
     }
 }
 

@@ -44,7 +44,7 @@ mod txn;
 mod zsets;
 
 pub use connection::{Connection, Protocol};
-pub use ops::TxOp;
+pub use ops::{TxOp, TxReply};
 pub(crate) use pubsub::{check_subcommand, full_name};
 
 use crate::clock::Clock;

@@ -10,6 +10,12 @@
 //! skipping only `parse`, so replies and errors are the argv path's by construction. On
 //! another backend `TxOp::to_argv` (in `crate::backend`, beside the other argv builders)
 //! gives the command as Redis takes it.
+//!
+//! A caller that reads the replies rather than forwarding them takes them as [`TxReply`]
+//! values (`transaction_ops_typed`): the embedded store builds those straight from the typed
+//! methods' results, without the `Reply` values, the RESP2 conversion or the array
+//! BITFIELD's reply would need; another backend converts its EXEC replies. Both give what
+//! [`TxReply::from_reply`] makes of the argv path's replies (the tests hold them equal).
 
 use super::bits::bitfield_reply;
 use super::bloom::BfAdd;
@@ -17,10 +23,10 @@ use super::generic::Expire;
 use super::hll::{PfAdd, PfCount};
 use super::strings::{Get, IncrBy};
 use super::Command;
+use crate::error::Error;
 use crate::reply::Reply;
 use crate::store::Db;
 use crate::types::bitmap::BitfieldOp;
-use smallvec::SmallVec;
 use std::time::Duration;
 
 /// One command of a typed transaction ([`crate::Backend::transaction_ops`]).
@@ -105,11 +111,127 @@ impl<'a> TxOp<'a> {
     }
 }
 
-/// `r` in RESP2's shapes; the scalar replies most typed ops give are already.
+/// Whether `r` is a reply RESP2 gives as it is.
+#[inline]
+fn plain(r: &Reply) -> bool {
+    matches!(
+        r,
+        Reply::Integer(_) | Reply::Nil | Reply::Bulk(_) | Reply::Status(_) | Reply::Error(_)
+    )
+}
+
+/// A reply of a typed transaction in the shape its caller reads
+/// ([`crate::Backend::transaction_ops_typed`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TxReply {
+    /// An integer (`BF.ADD`'s and `PEXPIRE`'s answers too, 1 or 0, as RESP2 gives them).
+    Integer(i64),
+    /// Nil (`GET` of a missing key).
+    Nil,
+    /// A bulk string.
+    Bulk(Vec<u8>),
+    /// `BITFIELD`'s reply: each subcommand's value, `None` where `OVERFLOW FAIL` refused it.
+    Fields(Vec<Option<i64>>),
+    /// The command's error.
+    Error(Error),
+    /// Any other reply, as EXEC gave it.
+    Other(Reply),
+}
+
+impl TxReply {
+    /// What a caller of [`crate::Backend::transaction_ops_typed`] receives for `op`'s reply
+    /// `r` (in RESP2's shapes) from EXEC.
+    pub fn from_reply(r: Reply, op: &TxOp<'_>) -> TxReply {
+        match r {
+            Reply::Integer(n) => TxReply::Integer(n),
+            Reply::Bool(b) => TxReply::Integer(i64::from(b)),
+            Reply::Nil => TxReply::Nil,
+            Reply::Bulk(b) => TxReply::Bulk(b),
+            Reply::Error(e) => TxReply::Error(Error::from_reply_text(&e)),
+            Reply::Array(items)
+                if matches!(op, TxOp::Bitfield(..))
+                    && items
+                        .iter()
+                        .all(|i| matches!(i, Reply::Integer(_) | Reply::Nil)) =>
+            {
+                let mut fields = Vec::with_capacity(items.len());
+                for i in items {
+                    fields.push(match i {
+                        Reply::Integer(n) => Some(n),
+                        _ => None,
+                    });
+                }
+                TxReply::Fields(fields)
+            }
+            r => TxReply::Other(r),
+        }
+    }
+
+    /// The reply in RESP2's shapes, as [`crate::Backend::transaction_ops`] gives it.
+    pub fn into_reply(self) -> Reply {
+        match self {
+            TxReply::Integer(n) => Reply::Integer(n),
+            TxReply::Nil => Reply::Nil,
+            TxReply::Bulk(b) => Reply::Bulk(b),
+            TxReply::Fields(f) => Reply::Array(
+                f.into_iter()
+                    .map(|v| v.map_or(Reply::Nil, Reply::Integer))
+                    .collect(),
+            ),
+            TxReply::Error(e) => Reply::Error(e.to_string()),
+            TxReply::Other(r) => r,
+        }
+    }
+}
+
+/// A typed method's result as a [`TxReply`]; an error as EXEC's reply carries it.
+#[inline]
+fn typed<T>(r: crate::Result<T>, f: impl FnOnce(T) -> TxReply) -> TxReply {
+    match r {
+        Ok(v) => f(v),
+        Err(e) => TxReply::Error(Error::from_reply_text(&e.to_string())),
+    }
+}
+
+impl TxOp<'_> {
+    /// Runs the command as [`TxOp::run`] does, answering what [`TxReply::from_reply`] makes
+    /// of its reply without building that reply.
+    pub(crate) fn run_typed(&self, db: &mut Db<'_>) -> TxReply {
+        match *self {
+            TxOp::PfAdd(key, items) => {
+                typed(db.pfadd(key, items), |b| TxReply::Integer(i64::from(b)))
+            }
+            TxOp::Incr(key) => typed(db.incrby(key, 1), TxReply::Integer),
+            TxOp::Bitfield(key, ops) => typed(db.bitfield(key, ops), TxReply::Fields),
+            // Redis replies with the 64-bit cardinality as a signed integer.
+            TxOp::PfCount(key) => typed(db.pfcount(std::slice::from_ref(&key)), |n| {
+                TxReply::Integer(n as i64)
+            }),
+            TxOp::BfAdd(key, item) => {
+                typed(db.bf_add(key, item), |b| TxReply::Integer(i64::from(b)))
+            }
+            TxOp::Get(key) => typed(db.get(key), |v| v.map_or(TxReply::Nil, TxReply::Bulk)),
+            TxOp::PExpire(key, ttl) => typed(
+                Expire::<1> {
+                    key,
+                    number: i64::try_from(ttl.as_millis()).ok(),
+                    cond: Default::default(),
+                }
+                .run(db),
+                |b| TxReply::Integer(i64::from(b)),
+            ),
+        }
+    }
+}
+
+/// `r` in RESP2's shapes; the scalar replies most typed ops give are already, and so is
+/// BITFIELD's array of integers and nils (converting it would rebuild the array).
 #[inline]
 fn resp2(r: Reply) -> Reply {
     match r {
-        Reply::Integer(_) | Reply::Nil | Reply::Bulk(_) | Reply::Status(_) | Reply::Error(_) => r,
+        r if plain(&r) => r,
+        Reply::Array(items) if items.iter().all(plain) => Reply::Array(items),
         r => r.into_resp2(),
     }
 }
@@ -119,6 +241,21 @@ impl crate::store::Store {
     /// argv (same queue-time memory check, same locks, same replies), without building or
     /// parsing it.
     pub(crate) fn exec_ops(&self, ops: &[TxOp<'_>]) -> crate::Result<Vec<Reply>> {
+        self.exec_ops_with(ops, |op, db| resp2(op.run(db)))
+    }
+
+    /// [`Store::exec_ops`] answering [`TxReply`] values.
+    pub(crate) fn exec_ops_typed(&self, ops: &[TxOp<'_>]) -> crate::Result<Vec<TxReply>> {
+        self.exec_ops_with(ops, |op, db| op.run_typed(db))
+    }
+
+    /// MULTI, `ops`, EXEC, each op run by `run`.
+    #[inline]
+    fn exec_ops_with<T>(
+        &self,
+        ops: &[TxOp<'_>],
+        run: impl Fn(&TxOp<'_>, &mut Db<'_>) -> T,
+    ) -> crate::Result<Vec<T>> {
         for op in ops {
             if self.check_memory(op.denyoom()).is_err() {
                 return Err(crate::Error::from_reply_text(
@@ -126,10 +263,21 @@ impl crate::store::Store {
                 ));
             }
         }
-        let keys: SmallVec<[&[u8]; 16]> = ops.iter().map(TxOp::key).collect();
+        // A fixed array for the usual few ops: collecting into a list cost more.
+        let mut few: [&[u8]; 16] = [&[]; 16];
+        let many: Vec<&[u8]>;
+        let keys: &[&[u8]] = if ops.len() <= few.len() {
+            for (k, op) in few.iter_mut().zip(ops) {
+                *k = op.key();
+            }
+            &few[..ops.len()]
+        } else {
+            many = ops.iter().map(TxOp::key).collect();
+            &many
+        };
         Ok(self
-            .run_atomic(&keys, false, false, &[], None, |db| {
-                ops.iter().map(|op| resp2(op.run(db))).collect()
+            .run_atomic(keys, false, false, &[], None, |db| {
+                ops.iter().map(|op| run(op, db)).collect()
             })
             .unwrap_or_default())
     }
@@ -178,11 +326,15 @@ mod tests {
             TxOp::PExpire(b"n", Duration::ZERO),
             TxOp::PExpire(b"f", Duration::from_secs(u64::MAX)),
         ];
+        let typed_replies = Store::new();
         for op in &ops {
             let a = argv.execute(&op.to_argv());
             // `execute` answers in RESP2's shapes; the typed run in the protocol-neutral ones.
             let b = typed.with_key(op.key(), |db| op.run(db)).into_resp2();
             assert_eq!(a, b, "{op:?}");
+            let c = typed_replies.with_key(op.key(), |db| op.run_typed(db));
+            assert_eq!(c, TxReply::from_reply(a.clone(), op), "{op:?}");
+            assert_eq!(c.into_reply(), a, "{op:?}");
         }
         for key in [&b"h"[..], b"n", b"b", b"f"] {
             assert_eq!(
@@ -303,6 +455,7 @@ mod tests {
             let clock = crate::ManualClock::new(1_700_000_000_000);
             let typed = Store::builder().clock(crate::Clock::manual(&clock)).build();
             let argv = Store::builder().clock(crate::Clock::manual(&clock)).build();
+            let typed_replies = Store::builder().clock(crate::Clock::manual(&clock)).build();
             for tx in &txs {
                 let items: Vec<Vec<&[u8]>> = tx
                     .iter()
@@ -315,12 +468,19 @@ mod tests {
                 let a = typed.transaction_ops(&ops);
                 let cmds: Vec<Vec<Vec<u8>>> = ops.iter().map(TxOp::to_argv).collect();
                 let b = Backend::transaction(&argv, &[], &cmds).map(|r| r.expect("nothing watched"));
+                let c = typed_replies.transaction_ops_typed(&ops);
+                let from_b = b.clone().map(|replies| {
+                    replies.into_iter().zip(&ops).map(|(r, op)| TxReply::from_reply(r, op)).collect::<Vec<_>>()
+                });
                 prop_assert_eq!(a, b);
+                prop_assert_eq!(c, from_b);
                 clock.advance(Duration::from_millis(700));
                 for key in KEYS {
                     for cmd in ["GET", "TYPE", "PTTL", "BF.CARD", "PFCOUNT"] {
                         let (x, y) = (typed.execute(&[cmd.as_bytes(), key]), argv.execute(&[cmd.as_bytes(), key]));
-                        prop_assert_eq!(x, y, "{} {:?}", cmd, String::from_utf8_lossy(key));
+                        let z = typed_replies.execute(&[cmd.as_bytes(), key]);
+                        prop_assert_eq!(&x, &y, "{} {:?}", cmd, String::from_utf8_lossy(key));
+                        prop_assert_eq!(&z, &y, "{} {:?}", cmd, String::from_utf8_lossy(key));
                     }
                 }
             }

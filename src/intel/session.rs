@@ -53,15 +53,13 @@
 //! clock unless a test passes a manual one).
 
 use super::activity::ActivityTracker;
-use crate::backend::{Backend, TxOp};
+use crate::backend::{Backend, TxOp, TxReply};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::reply::Reply;
 use crate::store::TopKOptions;
 use crate::types::tdigest::TDigestError;
 use crate::types::topk::TopKError;
 use crate::Store;
-use smallvec::SmallVec;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -388,28 +386,29 @@ impl KeySet {
         &self.bytes[i * KEY_MAX..i * KEY_MAX + self.lens[i]]
     }
 
-    /// `PEXPIRE` of every key of the session.
+    /// `PEXPIRE` of every key of the session: the end of every writing transaction.
     fn refresh(&self, ttl: Duration) -> [TxOp<'_>; 5] {
         std::array::from_fn(|i| TxOp::PExpire(self.get(i), ttl))
     }
 }
 
-fn malformed(what: &str, r: &Reply) -> Error {
+fn malformed(what: &str, r: TxReply) -> Error {
+    let r = r.into_reply();
     Error::Io(format!("unexpected {what} reply in a transaction: {r:?}"))
 }
 
 /// A reply of EXEC's array: a command's error becomes `Err` with Redis's text.
-fn ok(r: Reply) -> Result<Reply> {
+fn ok(r: TxReply) -> Result<TxReply> {
     match r {
-        Reply::Error(e) => Err(Error::from_reply_text(&e)),
+        TxReply::Error(e) => Err(e),
         r => Ok(r),
     }
 }
 
-fn int(r: Reply, what: &str) -> Result<i64> {
+fn int(r: TxReply, what: &str) -> Result<i64> {
     match ok(r)? {
-        Reply::Integer(n) => Ok(n),
-        r => Err(malformed(what, &r)),
+        TxReply::Integer(n) => Ok(n),
+        r => Err(malformed(what, r)),
     }
 }
 
@@ -459,41 +458,34 @@ impl SessionIntel {
         let record = self.tracker.record_ops(now);
         let pages = [page.as_bytes()];
         let keys = KeySet::of(session);
-        let replies = self.refreshing(
-            &keys,
-            &[
-                TxOp::PfAdd(keys.get(PAGES), &pages),
-                TxOp::Incr(keys.get(VIEWS)),
-                TxOp::Bitfield(keys.get(ACTIVITY), &record),
-                TxOp::PfCount(keys.get(PAGES)),
-                TxOp::BfAdd(keys.get(VIEWED), pages[0]),
-                TxOp::Get(keys.get(ACTIVITY)),
-            ],
-        )?;
+        let [e0, e1, e2, e3, e4] = keys.refresh(self.ttl);
+        let replies = self.backend.transaction_ops_typed(&[
+            TxOp::PfAdd(keys.get(PAGES), &pages),
+            TxOp::Incr(keys.get(VIEWS)),
+            TxOp::Bitfield(keys.get(ACTIVITY), &record),
+            TxOp::PfCount(keys.get(PAGES)),
+            TxOp::BfAdd(keys.get(VIEWED), pages[0]),
+            TxOp::Get(keys.get(ACTIVITY)),
+            e0,
+            e1,
+            e2,
+            e3,
+            e4,
+        ])?;
         let mut r = replies.into_iter();
         let mut next = || r.next().ok_or_else(|| Error::Io("short EXEC reply".into()));
         ok(next()?)?;
         let total_views = int(next()?, "INCR")?;
-        let mut bitfield: SmallVec<[Option<i64>; 4]> = SmallVec::new();
-        match ok(next()?)? {
-            // A plain loop: collecting through `Result` cost a few hundred instructions.
-            Reply::Array(items) => {
-                for i in items {
-                    bitfield.push(match i {
-                        Reply::Integer(n) => Some(n),
-                        Reply::Nil => None,
-                        other => return Err(malformed("BITFIELD", &other)),
-                    });
-                }
-            }
-            other => return Err(malformed("BITFIELD", &other)),
-        }
+        let bitfield = match ok(next()?)? {
+            TxReply::Fields(f) => f,
+            other => return Err(malformed("BITFIELD", other)),
+        };
         let unique_pages = int(next()?, "PFCOUNT")?.max(0) as u64;
         ok(next()?)?;
         let ring = match ok(next()?)? {
-            Reply::Bulk(b) => b,
-            Reply::Nil => Vec::new(),
-            other => return Err(malformed("GET", &other)),
+            TxReply::Bulk(b) => b,
+            TxReply::Nil => Vec::new(),
+            other => return Err(malformed("GET", other)),
         };
         let layout = self.tracker.layout();
         let (_, at) = layout.record_ops(now);
@@ -536,23 +528,20 @@ impl SessionIntel {
         view_time_quantiles(&*self.backend, site)
     }
 
-    /// One transaction: `ops`, then `PEXPIRE` of every key of the session; the replies of
-    /// all of them.
-    fn refreshing(&self, keys: &KeySet, ops: &[TxOp<'_>]) -> Result<Vec<Reply>> {
-        let mut all: SmallVec<[TxOp<'_>; 11]> = SmallVec::from_slice(ops);
-        all.extend(keys.refresh(self.ttl));
-        self.backend.transaction_ops(&all)
-    }
-
     /// Marks `notification` seen (`BF.ADD`), refreshing the session's expiry in the same
     /// transaction. True when it was not marked before (as far as the filter can tell).
     pub fn mark_notification_seen(&self, session: &str, notification: &str) -> Result<bool> {
         check_session(session)?;
         let keys = KeySet::of(session);
-        let replies = self.refreshing(
-            &keys,
-            &[TxOp::BfAdd(keys.get(SEEN), notification.as_bytes())],
-        )?;
+        let [e0, e1, e2, e3, e4] = keys.refresh(self.ttl);
+        let replies = self.backend.transaction_ops_typed(&[
+            TxOp::BfAdd(keys.get(SEEN), notification.as_bytes()),
+            e0,
+            e1,
+            e2,
+            e3,
+            e4,
+        ])?;
         let first = replies
             .into_iter()
             .next()

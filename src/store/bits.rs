@@ -163,7 +163,6 @@ impl Db<'_> {
         // Offsets resolved a second time cannot fail: the loop above checked each one.
         let field = |ty: BitfieldType, o: BitfieldOffset| o.resolve(ty).unwrap_or(0);
         let mut out = Vec::new();
-        let mut overflow = Overflow::Wrap;
         if !has_writes {
             // Read in place: a GET-only program never copies the string.
             let bytes = self.read_string(key)?.unwrap_or_default();
@@ -175,47 +174,54 @@ impl Db<'_> {
             return Ok(out);
         }
         let len = self.check_len(need)?;
-        // The length before, and the string to write, with one lookup when it exists.
-        let before = match self.value(key) {
-            None => None,
-            Some(Value::Str(s)) => Some(s.len()),
-            Some(_) => return Err(Error::WrongType),
-        };
-        if before.is_none() {
-            self.insert(key, Value::Str(StrValue::Raw(Vec::new())), None);
-        }
-        let raw = match self.value(key) {
-            Some(Value::Str(s)) => s.raw_mut(),
-            _ => return Err(Error::WrongType),
-        };
-        if raw.len() < len {
-            raw.resize(len, 0);
-        }
-        // Redis counts a write as a change when it created or grew the string, or when it
-        // changed the field's value.
-        let grown = before.is_none_or(|n| n < raw.len());
-        let mut changes = 0usize;
-        for op in ops {
-            match *op {
-                BitfieldOp::Overflow(o) => overflow = o,
-                BitfieldOp::Get(ty, o) => {
-                    out.push(Some(bitmap::bitfield_get(raw, ty, field(ty, o))))
-                }
-                BitfieldOp::Set(ty, o, v) => {
-                    let old = bitmap::bitfield_get(raw, ty, field(ty, o));
-                    let r = bitmap::bitfield_set(raw, ty, field(ty, o), v, overflow);
-                    let new = bitmap::bitfield_get(raw, ty, field(ty, o));
-                    changes += usize::from(r.is_some() && (grown || old != new));
-                    out.push(r)
-                }
-                BitfieldOp::IncrBy(ty, o, by) => {
-                    let old = bitmap::bitfield_get(raw, ty, field(ty, o));
-                    let r = bitmap::bitfield_incrby(raw, ty, field(ty, o), by, overflow);
-                    changes += usize::from(r.is_some() && (grown || old != r.unwrap_or(old)));
-                    out.push(r)
+        // An existing string is looked up once; a missing one is created, then written.
+        let run = |s: &mut StrValue, before: Option<usize>, out: &mut Vec<Option<i64>>| {
+            let raw = s.raw_mut();
+            if raw.len() < len {
+                raw.resize(len, 0);
+            }
+            // Redis counts a write as a change when it created or grew the string, or when
+            // it changed the field's value.
+            let grown = before.is_none_or(|n| n < raw.len());
+            let mut changes = 0usize;
+            let mut overflow = Overflow::Wrap;
+            for op in ops {
+                match *op {
+                    BitfieldOp::Overflow(o) => overflow = o,
+                    BitfieldOp::Get(ty, o) => {
+                        out.push(Some(bitmap::bitfield_get(raw, ty, field(ty, o))))
+                    }
+                    BitfieldOp::Set(ty, o, v) => {
+                        let old = bitmap::bitfield_get(raw, ty, field(ty, o));
+                        let r = bitmap::bitfield_set(raw, ty, field(ty, o), v, overflow);
+                        let new = bitmap::bitfield_get(raw, ty, field(ty, o));
+                        changes += usize::from(r.is_some() && (grown || old != new));
+                        out.push(r)
+                    }
+                    BitfieldOp::IncrBy(ty, o, by) => {
+                        let old = bitmap::bitfield_get(raw, ty, field(ty, o));
+                        let r = bitmap::bitfield_incrby(raw, ty, field(ty, o), by, overflow);
+                        changes += usize::from(r.is_some() && (grown || old != r.unwrap_or(old)));
+                        out.push(r)
+                    }
                 }
             }
-        }
+            changes
+        };
+        let changes = match self.value(key) {
+            Some(Value::Str(s)) => {
+                let before = s.len();
+                run(s, Some(before), &mut out)
+            }
+            Some(_) => return Err(Error::WrongType),
+            None => {
+                self.insert(key, Value::Str(StrValue::Raw(Vec::new())), None);
+                match self.value(key) {
+                    Some(Value::Str(s)) => run(s, None, &mut out),
+                    _ => return Err(Error::WrongType),
+                }
+            }
+        };
         if changes > 0 {
             self.touch(key);
             self.notify_n(notify::STRING, "setbit", key, changes as u64);

@@ -466,6 +466,11 @@ impl Keys {
     /// Sets the expiry of the slot at position `i` (which holds a slot, or is being
     /// filled); returns the previous one. Keeps the volatile count and the sweep's bound.
     fn set_expiry(&mut self, i: u32, at: Option<i64>) -> Option<i64> {
+        if let Some(t) = at {
+            if let Some(old) = self.refresh_expiry(i, t) {
+                return Some(old);
+            }
+        }
         let old = self.expiry(i);
         match (old.is_some(), at) {
             (false, Some(t)) => {
@@ -507,6 +512,27 @@ impl Keys {
             self.rebase();
         }
         old
+    }
+
+    /// [`Keys::set_expiry`]'s common case, a session refreshing its time to live: a time
+    /// replacing a time, both coded within the epoch's range. Nothing but the code and the
+    /// sweep's bounds changes (the volatile count stays, neither time is in `far`). `None`,
+    /// having changed nothing, in any other case.
+    #[inline]
+    fn refresh_expiry(&mut self, i: u32, at: i64) -> Option<i64> {
+        let code = self.code(at);
+        let p = i as usize;
+        let c = self
+            .chunks
+            .get_mut(p / CHUNK)
+            .and_then(|c| c.expiries.get_mut(p % CHUNK))?;
+        let old = *c;
+        if code == FAR || old == NO_EXPIRY || old == FAR {
+            return None;
+        }
+        *c = code;
+        self.note_expiry(at);
+        Some(self.epoch.saturating_add(i64::from(old)))
     }
 
     /// Moves the epoch just before the earliest expiry time and recomputes every code.
@@ -709,11 +735,11 @@ impl Shard {
 
     /// Sets or clears the expiry of `key`, live at slab position `i` (from [`Shard::live`]
     /// under the same lock, no key added or removed since).
+    #[inline]
     pub fn set_expire_at(&mut self, i: u32, key: &[u8], expire_at: Option<i64>) {
-        if holds(&self.keys.chunks, i, key) {
-            self.keys.set_expiry(i, expire_at);
-            self.touch(key);
-        }
+        debug_assert!(holds(&self.keys.chunks, i, key), "a stale slab position");
+        self.keys.set_expiry(i, expire_at);
+        self.touch(key);
     }
 
     /// The expiry time of `key`, live or not.

@@ -523,23 +523,33 @@ impl Store {
                 // looks its key up once, when it runs.
                 let several = hashes.iter().any(|&(_, h)| h != hashes[0].1);
                 if several {
-                    let mut found: SmallVec<[(&Shard, u32); 8]> = SmallVec::new();
+                    // Fixed arrays rather than collected lists: collecting cost more than the
+                    // loads it arranges.
+                    let mut found: [Option<(&Shard, u32)>; REMEMBERED_KEYS] =
+                        [None; REMEMBERED_KEYS];
+                    let mut n = 0;
                     for (i, &(_, hash)) in hashes.iter().enumerate() {
                         if hashes[..i].iter().any(|&(_, h)| h == hash) {
                             continue;
                         }
                         let idx = base + inner.shard_of(hash);
                         if let Some((_, g)) = guards.iter().find(|(j, _)| *j == idx) {
-                            if let Some(p) = g.position(hash) {
-                                found.push((&**g, p));
+                            if let (Some(p), Some(f)) = (g.position(hash), found.get_mut(n)) {
+                                *f = Some((&**g, p));
+                                n += 1;
                             }
                         }
                     }
-                    let values: SmallVec<[&Value; 8]> =
-                        found.iter().filter_map(|&(g, p)| g.slot_value(p)).collect();
-                    let heaps: SmallVec<[value::Heap<'_>; 8]> =
-                        values.iter().map(|v| v.heap()).collect();
-                    for h in &heaps {
+                    let found = &found[..n];
+                    let mut values: [Option<&Value>; REMEMBERED_KEYS] = [None; REMEMBERED_KEYS];
+                    for (v, f) in values.iter_mut().zip(found) {
+                        *v = f.and_then(|(g, p)| g.slot_value(p));
+                    }
+                    let mut heaps = [value::Heap::None; REMEMBERED_KEYS];
+                    for (h, v) in heaps.iter_mut().zip(&values[..n]) {
+                        *h = v.map_or(value::Heap::None, Value::heap);
+                    }
+                    for h in &heaps[..n] {
                         std::hint::black_box(h.touch());
                     }
                 }

@@ -134,6 +134,7 @@ impl Value {
 }
 
 /// A value's heap block (see [`Value::heap`]).
+#[derive(Clone, Copy)]
 pub(crate) enum Heap<'a> {
     Bytes(&'a [u8]),
     Words(&'a [u64]),

@@ -149,19 +149,28 @@ impl ActivityLayout {
     pub fn window(&self, bytes: &[u8], unix_ms: i64, n: usize) -> Vec<u8> {
         let last = self.bucket_of(unix_ms);
         let n = (n as u64).min(self.slots).min(last + 1);
+        let first = last + 1 - n;
         // Slots are 3 whole bytes (big-endian tag, then count), so they are read as bytes;
-        // past the end of the string a slot reads as zeros, as BITFIELD GET reads it.
-        let mut slot = (last + 1 - n) % self.slots;
-        (last + 1 - n..=last)
-            .map(|b| {
-                let at = (slot * SLOT_BITS / 8) as usize;
-                slot = if slot + 1 == self.slots { 0 } else { slot + 1 };
-                match bytes.get(at..at + 3) {
-                    Some(&[hi, lo, count]) if u16::from_be_bytes([hi, lo]) == b as u16 => count,
-                    _ => 0,
+        // past the end of the string a slot reads as zeros, as BITFIELD GET reads it. The
+        // buckets are walked in at most two runs of consecutive slots (before and after the
+        // ring wraps), without a division or a bounds check per bucket.
+        let mut out = vec![0u8; n as usize];
+        let start = first % self.slots;
+        let before_wrap = (self.slots - start).min(n) as usize;
+        let (head, tail) = out.split_at_mut(before_wrap);
+        let from_start = bytes.get(start as usize * 3..).unwrap_or_default();
+        let runs = [
+            (head, from_start.chunks_exact(3), first),
+            (tail, bytes.chunks_exact(3), first + before_wrap as u64),
+        ];
+        for (counts, slots, bucket) in runs {
+            for ((count, slot), b) in counts.iter_mut().zip(slots).zip(bucket..) {
+                if u16::from_be_bytes([slot[0], slot[1]]) == b as u16 {
+                    *count = slot[2];
                 }
-            })
-            .collect()
+            }
+        }
+        out
     }
 }
 
