@@ -463,19 +463,24 @@ impl RequestParser {
     /// Reads a `*count` line; `Ok(false)` when it has not fully arrived.
     fn start_multibulk(&mut self, auth_required: bool) -> Result<bool, ProtocolError> {
         let rest = &self.buf[self.pos..];
-        let Some(cr) = find_line_end(rest, b'\r') else {
-            if rest.len() > PROTO_INLINE_MAX_SIZE {
-                return Err(ProtocolError::TooBigMbulkCount);
+        let (count, cr) = match short_header(rest) {
+            Some(header) => header,
+            None => {
+                let Some(cr) = find_line_end(rest, b'\r') else {
+                    if rest.len() > PROTO_INLINE_MAX_SIZE {
+                        return Err(ProtocolError::TooBigMbulkCount);
+                    }
+                    return Ok(false);
+                };
+                // The CR must not be the last byte: the byte after it is skipped unchecked.
+                if cr + 2 > rest.len() {
+                    return Ok(false);
+                }
+                match crate::num::parse_i64(&rest[1..cr]) {
+                    Some(n) if n <= i64::from(i32::MAX) => (n, cr),
+                    _ => return Err(ProtocolError::InvalidMultibulkLength),
+                }
             }
-            return Ok(false);
-        };
-        // The CR must not be the last byte: the byte after it is skipped unchecked.
-        if cr + 2 > rest.len() {
-            return Ok(false);
-        }
-        let count = match crate::num::parse_i64(&rest[1..cr]) {
-            Some(n) if n <= i64::from(i32::MAX) => n,
-            _ => return Err(ProtocolError::InvalidMultibulkLength),
         };
         if count > UNAUTH_MAX_ARGS && auth_required {
             return Err(ProtocolError::UnauthenticatedMultibulkLength);
@@ -502,20 +507,27 @@ impl RequestParser {
                 Some(len) => len,
                 None => {
                     let rest = &self.buf[self.pos..];
-                    let Some(cr) = find_line_end(rest, b'\r') else {
-                        if rest.len() > PROTO_INLINE_MAX_SIZE {
-                            return Err(ProtocolError::TooBigBulkCount);
-                        }
-                        return Ok(false);
-                    };
-                    if cr + 2 > rest.len() {
-                        return Ok(false);
-                    }
                     let first = rest.first().copied().unwrap_or(0);
-                    if first != b'$' {
-                        return Err(ProtocolError::ExpectedDollar(first));
-                    }
-                    let len = match crate::num::parse_i64(&rest[1..cr]) {
+                    let short = short_header(rest).filter(|_| first == b'$');
+                    let (n, cr) = match short {
+                        Some((n, cr)) => (Some(n), cr),
+                        None => {
+                            let Some(cr) = find_line_end(rest, b'\r') else {
+                                if rest.len() > PROTO_INLINE_MAX_SIZE {
+                                    return Err(ProtocolError::TooBigBulkCount);
+                                }
+                                return Ok(false);
+                            };
+                            if cr + 2 > rest.len() {
+                                return Ok(false);
+                            }
+                            if first != b'$' {
+                                return Err(ProtocolError::ExpectedDollar(first));
+                            }
+                            (crate::num::parse_i64(&rest[1..cr]), cr)
+                        }
+                    };
+                    let len = match n {
                         Some(n) if n >= 0 => usize::try_from(n)
                             .ok()
                             .filter(|&n| n <= self.limits.max_bulk_len),
@@ -569,6 +581,21 @@ impl RequestParser {
             self.spans.push((start, self.inline.len()));
         }
         Ok(true)
+    }
+}
+
+/// A header line (`*N` or `$N`, the first byte not checked) of the common short form, one
+/// or two digits not starting with 0 then CR and at least one more byte, as `(N, position
+/// of the CR)`: the value and position the general path (`find_line_end`, `parse_i64`)
+/// finds for such a line, without its scan. `None` for any other line.
+#[inline]
+fn short_header(rest: &[u8]) -> Option<(i64, usize)> {
+    match *rest {
+        [_, d @ b'1'..=b'9', b'\r', _, ..] => Some((i64::from(d - b'0'), 2)),
+        [_, d @ b'1'..=b'9', e @ b'0'..=b'9', b'\r', _, ..] => {
+            Some((i64::from(d - b'0') * 10 + i64::from(e - b'0'), 3))
+        }
+        _ => None,
     }
 }
 
@@ -957,6 +984,32 @@ mod tests {
         let (cmds, res) = parse_all(b"PING\nECHO \"x\"\r\nGET k");
         assert_eq!(res, Ok(()));
         assert_eq!(cmds, vec![args(&["PING"]), args(&["ECHO", "x"])]);
+    }
+
+    #[test]
+    fn short_headers_agree_with_the_general_path() {
+        for line in [
+            &b"*1\r\n"[..],
+            b"$9\r\n",
+            b"$10\r\n",
+            b"*99\rx",
+            b"$0\r\n",
+            b"$01\r\n",
+            b"$1\r",
+            b"$100\r\n",
+            b"$1\0\r\n",
+            b"$-1\r\n",
+        ] {
+            let general = find_line_end(line, b'\r')
+                .filter(|&cr| cr + 2 <= line.len())
+                .and_then(|cr| Some((crate::num::parse_i64(&line[1..cr])?, cr)));
+            if let Some(short) = short_header(line) {
+                assert_eq!(Some(short), general, "{line:?}");
+            }
+        }
+        assert_eq!(short_header(b"$42\r\n"), Some((42, 3)));
+        assert_eq!(short_header(b"$0\r\n"), None);
+        assert_eq!(short_header(b"$1\r"), None);
     }
 
     #[test]
