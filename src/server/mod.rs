@@ -480,7 +480,9 @@ async fn client(
                     // disconnects; what it sends meanwhile is queued behind the command.
                     // Every other command runs at once, without that machinery.
                     let waiting = {
-                        let argv: SmallVec<[&[u8]; 8]> = args.iter().collect();
+                        // Filled in place (a collected list was moved, 136 bytes a command).
+                        let mut argv: SmallVec<[&[u8]; 8]> = SmallVec::new();
+                        argv.extend(args.iter());
                         (!session.execute_now(&argv, &mut out)).then(|| args.to_vecs())
                     };
                     if let Some(argv) = waiting {

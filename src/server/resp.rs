@@ -7,17 +7,26 @@
 //! client library sends) or inline commands (`GET k\r\n`, what a person types into telnet).
 //! The first byte of a request decides which, as in Redis. The parser owns the connection's
 //! query buffer; [`RequestParser::feed`] appends what the socket delivered and
-//! [`RequestParser::next_args`] takes complete commands off its front, their arguments back
-//! to back in one buffer the parser reuses ([`Args`]; `next_request` gives them as vectors).
+//! [`RequestParser::next_args`] takes complete commands off its front ([`Args`];
+//! `next_request` gives them as vectors).
+//!
+//! A multibulk argument is never copied: the parser records where it lies in the query
+//! buffer, and [`Args`] hands out slices of the buffer itself. Consumed bytes are dropped
+//! from the front of the buffer only before the next read (never while a batch of pipelined
+//! requests is being parsed), and never the bytes of a request not yet complete, whose
+//! arguments read so far stay where they are. Inline requests, whose quotes and escapes must
+//! be decoded, are the one case where arguments are copied (into a small buffer the parser
+//! reuses).
 //!
 //! A multibulk request that arrives in pieces keeps its progress (arguments already read,
 //! the length of the bulk being read), so a large request is never parsed twice.
 //!
-//! Every allocation is justified by bytes already received: an argument is copied out only
-//! once all its bytes (and the CRLF) are in the buffer, and the argument list starts at no
-//! more than 1024 slots whatever count the header announces. A header claiming a 512 MB
-//! argument costs nothing until 512 MB arrive. The buffer itself grows only by what was
-//! read, and [`RequestParser::feed`] refuses to hold more than the query buffer limit (1 GB).
+//! Every allocation is justified by bytes already received: the argument list starts at no
+//! more than 1024 slots whatever count the header announces, and a header claiming a 512 MB
+//! argument costs nothing until 512 MB arrive. The buffer grows only by what was read, and
+//! [`RequestParser::feed`] refuses to hold more than the query buffer limit (1 GB) of bytes
+//! not yet parsed (the arguments of a request being read do not count, as in Redis, where
+//! they have left the query buffer by then).
 //!
 //! An error is final: Redis replies the error, then closes the connection without reading
 //! further requests. Commands parsed before the error in the same read still run first.
@@ -188,7 +197,7 @@ impl Default for Limits {
 }
 
 /// Progress through a multibulk request that has not fully arrived (its arguments so far
-/// are in the parser's [`Args`]).
+/// are the parser's spans).
 #[derive(Debug)]
 struct Multibulk {
     /// Arguments still to read.
@@ -197,71 +206,68 @@ struct Multibulk {
     bulk_len: Option<usize>,
 }
 
-/// A request's arguments, their bytes back to back in one buffer: one allocation per
-/// request at most (none once the parser's buffers have grown), where a vector per
-/// argument would cost one each.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Args {
-    data: Vec<u8>,
-    /// Where each argument ends in `data`.
-    ends: Vec<usize>,
+/// A request's arguments, borrowed from the parser until its next call: slices of the query
+/// buffer (or, for an inline request, of the parser's buffer of decoded arguments).
+#[derive(Debug, Clone, Copy)]
+pub struct Args<'a> {
+    data: &'a [u8],
+    /// Where each argument lies in `data` (start, end).
+    spans: &'a [(usize, usize)],
 }
 
-/// An argument buffer that grew past this is freed after its request, so one large request
-/// does not pin its size to the connection.
+/// An inline argument buffer that grew past this is freed after its request, so one large
+/// request does not pin its size to the connection.
 const ARGS_KEEP_BYTES: usize = 64 * 1024;
 
-impl Args {
+impl<'a> Args<'a> {
     /// The number of arguments.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 
     /// The arguments in order.
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(&self.ends)
-            .map(|(start, &end)| self.data.get(start..end).unwrap_or_default())
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let data = self.data;
+        self.spans
+            .iter()
+            .map(move |&(start, end)| data.get(start..end).unwrap_or_default())
     }
 
     /// Each argument as its own vector.
     pub fn to_vecs(&self) -> Vec<Vec<u8>> {
         self.iter().map(<[u8]>::to_vec).collect()
     }
+}
 
-    fn push(&mut self, arg: &[u8]) {
-        self.data.extend_from_slice(arg);
-        self.ends.push(self.data.len());
-    }
-
-    /// Empties the list for the next request, keeping its buffers unless they grew large.
-    fn clear(&mut self) {
-        if self.data.capacity() > ARGS_KEEP_BYTES {
-            self.data = Vec::new();
-        }
-        if self.ends.capacity() > ARGV_PREALLOC {
-            self.ends = Vec::new();
-        }
-        self.data.clear();
-        self.ends.clear();
+impl PartialEq for Args<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
+
+impl Eq for Args<'_> {}
 
 /// The query buffer of one connection and the parser over it.
 #[derive(Debug)]
 pub struct RequestParser {
     buf: Vec<u8>,
-    /// Bytes of `buf` already consumed.
+    /// Bytes of `buf` already parsed.
     pos: usize,
+    /// Where in `buf` the request being read starts: bytes before it (before `pos` when no
+    /// request is pending) may be dropped.
+    request_start: usize,
     pending: Option<Multibulk>,
-    /// The arguments of the request being read, then of the one last returned.
-    args: Args,
+    /// The arguments of the request being read, then of the one last returned: spans of
+    /// `buf`, or of `inline` when `inline_request`.
+    spans: Vec<(usize, usize)>,
+    /// The decoded arguments of the last inline request, back to back.
+    inline: Vec<u8>,
+    inline_request: bool,
     limits: Limits,
     failed: bool,
 }
@@ -278,8 +284,11 @@ impl RequestParser {
         RequestParser {
             buf: Vec::new(),
             pos: 0,
+            request_start: 0,
             pending: None,
-            args: Args::default(),
+            spans: Vec::new(),
+            inline: Vec::new(),
+            inline_request: false,
             limits,
             failed: false,
         }
@@ -344,14 +353,48 @@ impl RequestParser {
         Ok(())
     }
 
-    /// Drops consumed bytes from the front of the buffer once they are worth moving.
+    /// Drops consumed bytes from the front of the buffer once they are worth moving: those
+    /// before the request being read, whose arguments so far are kept (and their spans
+    /// moved with them). Called only before a read, when no [`Args`] is borrowed.
     fn compact(&mut self) {
-        if self.pos == self.buf.len() {
+        let keep_from = if self.pending.is_some() {
+            self.request_start
+        } else {
+            // The spans are of a request already handed out and done with.
+            self.spans.clear();
+            self.pos
+        };
+        if keep_from == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
-        } else if self.pos > 0 && self.pos >= self.buf.len() / 2 {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
+            self.request_start = 0;
+        } else if keep_from > 0 && keep_from >= self.buf.len() / 2 {
+            self.buf.drain(..keep_from);
+            self.pos -= keep_from;
+            self.request_start -= keep_from;
+            if !self.inline_request {
+                for span in &mut self.spans {
+                    span.0 -= keep_from;
+                    span.1 -= keep_from;
+                }
+            }
+        }
+    }
+
+    /// Starts a new request at `pos`: forgets the last one's arguments, and frees their
+    /// buffers if one large request grew them.
+    fn start_request(&mut self) {
+        self.request_start = self.pos;
+        if self.spans.capacity() > ARGV_PREALLOC {
+            self.spans = Vec::new();
+        }
+        self.spans.clear();
+        if self.inline_request {
+            if self.inline.capacity() > ARGS_KEEP_BYTES {
+                self.inline = Vec::new();
+            }
+            self.inline.clear();
+            self.inline_request = false;
         }
     }
 
@@ -362,17 +405,24 @@ impl RequestParser {
         &mut self,
         auth_required: bool,
     ) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
-        Ok(self.next_args(auth_required)?.map(Args::to_vecs))
+        Ok(self.next_args(auth_required)?.map(|a| a.to_vecs()))
     }
 
     /// [`next_request`](Self::next_request) without a vector per argument: the arguments
     /// stay in the parser's buffer until the next call.
-    pub fn next_args(&mut self, auth_required: bool) -> Result<Option<&Args>, ProtocolError> {
+    pub fn next_args(&mut self, auth_required: bool) -> Result<Option<Args<'_>>, ProtocolError> {
         if self.failed {
             return Ok(None);
         }
         match self.next_args_inner(auth_required) {
-            Ok(true) => Ok(Some(&self.args)),
+            Ok(true) => Ok(Some(Args {
+                data: if self.inline_request {
+                    &self.inline
+                } else {
+                    &self.buf
+                },
+                spans: &self.spans,
+            })),
             Ok(false) => Ok(None),
             Err(e) => {
                 self.failed = true;
@@ -381,14 +431,14 @@ impl RequestParser {
         }
     }
 
-    /// Whether a whole request is now in `self.args`.
+    /// Whether a whole request is now in `self.spans`.
     fn next_args_inner(&mut self, auth_required: bool) -> Result<bool, ProtocolError> {
         loop {
             if self.pending.is_none() {
                 match self.buf.get(self.pos) {
                     None => return Ok(false),
                     Some(b'*') => {
-                        self.args.clear();
+                        self.start_request();
                         if !self.start_multibulk(auth_required)? {
                             return Ok(false);
                         }
@@ -397,10 +447,10 @@ impl RequestParser {
                         }
                     }
                     Some(_) => {
-                        self.args.clear();
+                        self.start_request();
                         match self.inline()? {
                             false => return Ok(false),
-                            true if self.args.is_empty() => continue,
+                            true if self.spans.is_empty() => continue,
                             true => return Ok(true),
                         }
                     }
@@ -413,19 +463,24 @@ impl RequestParser {
     /// Reads a `*count` line; `Ok(false)` when it has not fully arrived.
     fn start_multibulk(&mut self, auth_required: bool) -> Result<bool, ProtocolError> {
         let rest = &self.buf[self.pos..];
-        let Some(cr) = find_line_end(rest, b'\r') else {
-            if rest.len() > PROTO_INLINE_MAX_SIZE {
-                return Err(ProtocolError::TooBigMbulkCount);
+        let (count, cr) = match short_header(rest) {
+            Some(header) => header,
+            None => {
+                let Some(cr) = find_line_end(rest, b'\r') else {
+                    if rest.len() > PROTO_INLINE_MAX_SIZE {
+                        return Err(ProtocolError::TooBigMbulkCount);
+                    }
+                    return Ok(false);
+                };
+                // The CR must not be the last byte: the byte after it is skipped unchecked.
+                if cr + 2 > rest.len() {
+                    return Ok(false);
+                }
+                match crate::num::parse_i64(&rest[1..cr]) {
+                    Some(n) if n <= i64::from(i32::MAX) => (n, cr),
+                    _ => return Err(ProtocolError::InvalidMultibulkLength),
+                }
             }
-            return Ok(false);
-        };
-        // The CR must not be the last byte: the byte after it is skipped unchecked.
-        if cr + 2 > rest.len() {
-            return Ok(false);
-        }
-        let count = match crate::num::parse_i64(&rest[1..cr]) {
-            Some(n) if n <= i64::from(i32::MAX) => n,
-            _ => return Err(ProtocolError::InvalidMultibulkLength),
         };
         if count > UNAUTH_MAX_ARGS && auth_required {
             return Err(ProtocolError::UnauthenticatedMultibulkLength);
@@ -433,7 +488,7 @@ impl RequestParser {
         self.pos += cr + 2;
         if count > 0 {
             let count = usize::try_from(count).unwrap_or(0);
-            self.args.ends.reserve(count.min(ARGV_PREALLOC));
+            self.spans.reserve(count.min(ARGV_PREALLOC));
             self.pending = Some(Multibulk {
                 remaining: count,
                 bulk_len: None,
@@ -452,20 +507,27 @@ impl RequestParser {
                 Some(len) => len,
                 None => {
                     let rest = &self.buf[self.pos..];
-                    let Some(cr) = find_line_end(rest, b'\r') else {
-                        if rest.len() > PROTO_INLINE_MAX_SIZE {
-                            return Err(ProtocolError::TooBigBulkCount);
-                        }
-                        return Ok(false);
-                    };
-                    if cr + 2 > rest.len() {
-                        return Ok(false);
-                    }
                     let first = rest.first().copied().unwrap_or(0);
-                    if first != b'$' {
-                        return Err(ProtocolError::ExpectedDollar(first));
-                    }
-                    let len = match crate::num::parse_i64(&rest[1..cr]) {
+                    let short = short_header(rest).filter(|_| first == b'$');
+                    let (n, cr) = match short {
+                        Some((n, cr)) => (Some(n), cr),
+                        None => {
+                            let Some(cr) = find_line_end(rest, b'\r') else {
+                                if rest.len() > PROTO_INLINE_MAX_SIZE {
+                                    return Err(ProtocolError::TooBigBulkCount);
+                                }
+                                return Ok(false);
+                            };
+                            if cr + 2 > rest.len() {
+                                return Ok(false);
+                            }
+                            if first != b'$' {
+                                return Err(ProtocolError::ExpectedDollar(first));
+                            }
+                            (crate::num::parse_i64(&rest[1..cr]), cr)
+                        }
+                    };
+                    let len = match n {
                         Some(n) if n >= 0 => usize::try_from(n)
                             .ok()
                             .filter(|&n| n <= self.limits.max_bulk_len),
@@ -482,15 +544,11 @@ impl RequestParser {
                     len
                 }
             };
-            let rest = &self.buf[self.pos..];
             // The two bytes after the argument (CRLF) are skipped unchecked.
-            let Some(arg) = rest.get(..len) else {
-                return Ok(false);
-            };
-            if rest.len() < len + 2 {
+            if self.buf.len() - self.pos < len + 2 {
                 return Ok(false);
             }
-            self.args.push(arg);
+            self.spans.push((self.pos, self.pos + len));
             self.pos += len + 2;
             mb.bulk_len = None;
             mb.remaining -= 1;
@@ -499,7 +557,7 @@ impl RequestParser {
         Ok(true)
     }
 
-    /// Reads one inline request into `self.args`; `Ok(false)` when its line has not fully
+    /// Reads one inline request into `self.inline` and `self.spans`; `Ok(false)` when its line has not fully
     /// arrived.
     fn inline(&mut self) -> Result<bool, ProtocolError> {
         let rest = &self.buf[self.pos..];
@@ -516,10 +574,28 @@ impl RequestParser {
         };
         let argv = split_args(&rest[..line_end]).ok_or(ProtocolError::UnbalancedQuotes)?;
         self.pos += lf + 1;
+        self.inline_request = true;
         for arg in &argv {
-            self.args.push(arg);
+            let start = self.inline.len();
+            self.inline.extend_from_slice(arg);
+            self.spans.push((start, self.inline.len()));
         }
         Ok(true)
+    }
+}
+
+/// A header line (`*N` or `$N`, the first byte not checked) of the common short form, one
+/// or two digits not starting with 0 then CR and at least one more byte, as `(N, position
+/// of the CR)`: the value and position the general path (`find_line_end`, `parse_i64`)
+/// finds for such a line, without its scan. `None` for any other line.
+#[inline]
+fn short_header(rest: &[u8]) -> Option<(i64, usize)> {
+    match *rest {
+        [_, d @ b'1'..=b'9', b'\r', _, ..] => Some((i64::from(d - b'0'), 2)),
+        [_, d @ b'1'..=b'9', e @ b'0'..=b'9', b'\r', _, ..] => {
+            Some((i64::from(d - b'0') * 10 + i64::from(e - b'0'), 3))
+        }
+        _ => None,
     }
 }
 
@@ -759,26 +835,63 @@ mod tests {
     }
 
     #[test]
-    fn args_share_one_buffer_that_a_large_request_does_not_pin() {
+    fn args_are_slices_of_the_query_buffer_and_inline_ones_do_not_pin() {
         let big = vec![b'v'; ARGS_KEEP_BYTES * 2];
         let mut input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n".to_vec();
         input.extend_from_slice(format!("${}\r\n", big.len()).as_bytes());
         input.extend_from_slice(&big);
+        input.extend_from_slice(b"\r\nECHO ");
+        input.extend_from_slice(&big);
         input.extend_from_slice(b"\r\nGET k\r\n*2\r\n$0\r\n\r\n$1\r\nx\r\n");
-        let mut p = RequestParser::default();
+        let mut p = RequestParser::new(Limits {
+            max_bulk_len: PROTO_MAX_BULK_LEN,
+            max_querybuf_len: CLIENT_MAX_QUERYBUF_LEN,
+        });
         p.feed(&input).unwrap();
+        let buf = p.buf.as_ptr_range();
         let first = p.next_args(false).unwrap().unwrap();
         assert_eq!(first.len(), 3);
         let got: Vec<&[u8]> = first.iter().collect();
         assert_eq!(got, vec![&b"SET"[..], b"k", &big[..]]);
+        assert!(got.iter().all(|a| buf.contains(&a.as_ptr())));
+        assert_eq!(
+            p.next_args(false).unwrap().unwrap().to_vecs(),
+            vec![b"ECHO".to_vec(), big.clone()]
+        );
         assert_eq!(
             p.next_args(false).unwrap().unwrap().to_vecs(),
             args(&["GET", "k"])
         );
-        assert!(p.args.data.capacity() <= ARGS_KEEP_BYTES);
+        assert!(p.inline.capacity() <= ARGS_KEEP_BYTES);
         let last = p.next_args(false).unwrap().unwrap();
         assert_eq!(last.to_vecs(), args(&["", "x"]));
         assert_eq!(p.next_args(false), Ok(None));
+    }
+
+    #[test]
+    fn a_request_split_across_reads_keeps_its_arguments_when_the_buffer_compacts() {
+        let mut p = RequestParser::default();
+        p.feed(b"*2\r\n$4\r\nECHO\r\n$20\r\nabcdefghijklmnopqrst\r\n*3\r\n$3\r\nSET\r\n$1\r\nk")
+            .unwrap();
+        assert_eq!(
+            p.next_request(false),
+            Ok(Some(args(&["ECHO", "abcdefghijklmnopqrst"])))
+        );
+        assert_eq!(p.next_request(false), Ok(None));
+        // The consumed ECHO is dropped, the SET's first argument kept and moved.
+        p.feed(b"\r\n$5\r\nv").unwrap();
+        assert_eq!(p.request_start, 0);
+        assert_eq!(p.next_request(false), Ok(None));
+        p.feed(b"alue\r\n*1\r\n$4\r\nPI").unwrap();
+        assert_eq!(
+            p.next_request(false),
+            Ok(Some(args(&["SET", "k", "value"])))
+        );
+        assert_eq!(p.next_request(false), Ok(None));
+        p.feed(b"NG\r\n").unwrap();
+        assert_eq!(p.buf.as_slice(), b"*1\r\n$4\r\nPING\r\n");
+        assert_eq!(p.next_request(false), Ok(Some(args(&["PING"]))));
+        assert_eq!(p.buffered(), 0);
     }
 
     #[test]
@@ -788,7 +901,7 @@ mod tests {
         assert_eq!(p.next_request(false), Ok(None));
         let mb = p.pending.as_ref().unwrap();
         assert_eq!(mb.remaining, 2147483646);
-        assert!(p.args.ends.capacity() <= ARGV_PREALLOC);
+        assert!(p.spans.capacity() <= ARGV_PREALLOC);
     }
 
     #[test]
@@ -871,6 +984,32 @@ mod tests {
         let (cmds, res) = parse_all(b"PING\nECHO \"x\"\r\nGET k");
         assert_eq!(res, Ok(()));
         assert_eq!(cmds, vec![args(&["PING"]), args(&["ECHO", "x"])]);
+    }
+
+    #[test]
+    fn short_headers_agree_with_the_general_path() {
+        for line in [
+            &b"*1\r\n"[..],
+            b"$9\r\n",
+            b"$10\r\n",
+            b"*99\rx",
+            b"$0\r\n",
+            b"$01\r\n",
+            b"$1\r",
+            b"$100\r\n",
+            b"$1\0\r\n",
+            b"$-1\r\n",
+        ] {
+            let general = find_line_end(line, b'\r')
+                .filter(|&cr| cr + 2 <= line.len())
+                .and_then(|cr| Some((crate::num::parse_i64(&line[1..cr])?, cr)));
+            if let Some(short) = short_header(line) {
+                assert_eq!(Some(short), general, "{line:?}");
+            }
+        }
+        assert_eq!(short_header(b"$42\r\n"), Some((42, 3)));
+        assert_eq!(short_header(b"$0\r\n"), None);
+        assert_eq!(short_header(b"$1\r"), None);
     }
 
     #[test]

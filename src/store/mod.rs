@@ -353,6 +353,26 @@ pub(crate) enum Lock<'k> {
     Moved { key: &'k [u8], to: usize },
 }
 
+/// A view of `$store`'s database holding no lock yet, for [`Store::lock_into`]. A macro, not
+/// a function: a view returned by value is copied (some 600 bytes) where it is kept, even
+/// from an inlined function, while a struct literal is built in place.
+macro_rules! unlocked_view {
+    ($store:expr) => {
+        Db {
+            inner: &$store.inner,
+            db: $store.db,
+            now: std::cell::Cell::new(NOT_READ),
+            guards: SmallVec::new(),
+            hashes: SmallVec::new(),
+            touched: SmallVec::new(),
+            events: Vec::new(),
+            changes: 0,
+            accounting: false,
+            start_accounting: false,
+        }
+    };
+}
+
 impl Store {
     /// A store with the defaults: system clock, 64 shards, Redis's limits.
     pub fn new() -> Store {
@@ -409,16 +429,20 @@ impl Store {
     /// active-expiry step on the shards it held.
     #[inline]
     pub(crate) fn with_db<R>(&self, lock: Lock<'_>, f: impl FnOnce(&mut Db<'_>) -> R) -> R {
-        let mut db = self.lock(lock);
-        let r = f(&mut db);
-        let blocked = db.serve_blocked();
-        db.sweep_step();
-        let (accounting, start) = (db.accounting, db.start_accounting);
-        if accounting {
-            db.account_touched();
-        }
-        let events = db.take_events();
-        drop(db);
+        // The view is filled and dropped where it lies: returning it by value or passing it
+        // to `drop` would copy its 600 bytes on every command.
+        let (r, blocked, accounting, start, events) = {
+            let mut db = unlocked_view!(self);
+            self.lock_into(lock, &mut db);
+            let r = f(&mut db);
+            let blocked = db.serve_blocked();
+            db.sweep_step();
+            let (accounting, start) = (db.accounting, db.start_accounting);
+            if accounting {
+                db.account_touched();
+            }
+            (r, blocked, accounting, start, db.take_events())
+        };
         if !events.is_empty() {
             self.inner.publish_events(events);
         }
@@ -440,21 +464,16 @@ impl Store {
     }
 
     pub(crate) fn lock<'s>(&'s self, lock: Lock<'s>) -> Db<'s> {
+        let mut db = unlocked_view!(self);
+        self.lock_into(lock, &mut db);
+        db
+    }
+
+    /// Locks what `lock` names into `db`, a view from `unlocked_view!`: the view is
+    /// some 600 bytes (its inline guard and hash lists), which moving finished lists into
+    /// it, or returning it, would copy on every command.
+    fn lock_into<'s>(&'s self, lock: Lock<'s>, db: &mut Db<'s>) {
         let inner = &*self.inner;
-        // Built in place and filled: the view is some 600 bytes (its inline guard and hash
-        // lists), which moving finished lists into it would copy on every command.
-        let mut db = Db {
-            inner,
-            db: self.db,
-            now: std::cell::Cell::new(NOT_READ),
-            guards: SmallVec::new(),
-            hashes: SmallVec::new(),
-            touched: SmallVec::new(),
-            events: Vec::new(),
-            changes: 0,
-            accounting: false,
-            start_accounting: false,
-        };
         let guards = &mut db.guards;
         let hashes = &mut db.hashes;
         let base = self.db * inner.shards_per_db;
@@ -559,7 +578,6 @@ impl Store {
         // it measures them and turns the flag on, so a view either sees the flag or ran
         // before the walk measured its shards.
         db.accounting = inner.accounting();
-        db
     }
 
     /// Runs one active-expiry pass over every shard, removing up to `budget` due keys per
