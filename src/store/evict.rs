@@ -770,7 +770,11 @@ mod tests {
             Reply::ok()
         );
         assert!(store.inner.accounting());
-        assert_eq!(store.used_memory(), walked);
+        // The limit evicted its first keys at once.
+        let after = store.used_memory();
+        assert!(after < walked, "{after} >= {walked}");
+        assert_eq!(after, store.inner.measure_keyspace());
+        assert!(store.stored_keys() < 2000);
         // Writes evict (at most EVICTIONS_PER_CALL keys each), from both databases, until
         // the estimate fits.
         for i in 0..2000 / EVICTIONS_PER_CALL + 2 {
@@ -794,6 +798,32 @@ mod tests {
         assert!(store.inner.accounting());
         assert_eq!(store.execute(&["SET", "more", "v"]), Reply::ok());
         assert_eq!(store.used_memory(), store.inner.measure_keyspace());
+    }
+
+    #[test]
+    fn a_first_limit_below_the_usage_evicts_before_the_next_command() {
+        let store = Store::builder().max_memory(0).build();
+        let mut sub = store.connection();
+        assert!(!sub
+            .execute(&["CONFIG", "SET", "notify-keyspace-events", "Ee"])
+            .is_error());
+        assert!(!sub.execute(&["PSUBSCRIBE", "*"]).is_error());
+        for cmd in [
+            &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"][..],
+            &["SET", "foo", "bar"],
+            &["CONFIG", "SET", "maxmemory", "1"],
+        ] {
+            assert!(!store.execute(cmd).is_error(), "{cmd:?}");
+        }
+        assert_eq!(store.dbsize().expect("dbsize"), 0, "foo was not evicted");
+        let mut pushed = Vec::new();
+        while let Some(m) = sub.try_next_push() {
+            pushed.push(format!("{m:?}"));
+        }
+        assert!(
+            pushed.iter().any(|m| m.contains("__keyevent@0__:evicted")),
+            "no evicted event: {pushed:?}"
+        );
     }
 
     #[test]

@@ -451,7 +451,9 @@ impl Store {
             // Every shard is locked for the walk, which the view's own locks would block.
             self.inner.start_accounting();
         }
-        if accounting {
+        // A first limit evicts at once, as any later one does (Redis evicts when CONFIG SET
+        // lowers maxmemory, before the next command).
+        if accounting || start {
             self.evict_if_needed();
         }
         r
