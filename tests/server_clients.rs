@@ -361,3 +361,26 @@ fn a_client_that_never_reads_its_replies_blocks_only_itself() {
     let v: String = con.get("big").unwrap();
     assert_eq!(v.len(), big.len());
 }
+
+/// INFO commandstats counts a blocking pop whether it is served at once, after a wait or
+/// by its timeout (the server runs blocking commands on their own path).
+#[test]
+fn blocking_pops_are_counted_in_commandstats() {
+    let server = Server::start();
+    let mut c = server.conn();
+    let mut other = server.conn();
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), sketchstore::Reply::ok());
+    assert_eq!(
+        c.cmd(&["LPUSH", "list", "foo"]),
+        sketchstore::Reply::Integer(1)
+    );
+    c.cmd(&["BRPOP", "list", "0"]);
+    c.cmd(&["BLPOP", "empty", "0.01"]);
+    let stats = |c: &mut common::RespConn| match c.cmd(&["INFO", "commandstats"]) {
+        sketchstore::Reply::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("INFO replied {other:?}"),
+    };
+    let info = stats(&mut other);
+    assert!(info.contains("cmdstat_brpop:calls=1,"), "{info}");
+    assert!(info.contains("cmdstat_blpop:calls=1,"), "{info}");
+}

@@ -672,7 +672,7 @@ impl Connection {
     /// holding an executor thread.
     pub async fn execute_async(&mut self, argv: Vec<Vec<u8>>) -> Reply {
         self.count_command();
-        let call = {
+        let (call, spec) = {
             let args: SmallVec<[&[u8]; 8]> = argv.iter().map(Vec::as_slice).collect();
             let spec = match self.route(&args) {
                 Route::Done(r) => return self.shape(r),
@@ -688,12 +688,18 @@ impl Connection {
                     .store
                     .check_memory(spec.flags.has(Flags::WRITE_DENYOOM))
                 {
-                    return self.shape(Reply::Error(e.to_string()));
+                    let r = Reply::Error(e.to_string());
+                    count_call(spec, &r);
+                    return self.shape(r);
                 }
             }
             match parse(&args, &self.store.inner.clock) {
-                Ok(call) => call,
-                Err(e) => return self.shape(Reply::Error(e.to_string())),
+                Ok(call) => (call, spec),
+                Err(e) => {
+                    let r = Reply::Error(e.to_string());
+                    count_call(spec, &r);
+                    return self.shape(r);
+                }
             }
         };
         let answer = call.answer;
@@ -726,6 +732,7 @@ impl Connection {
             }
         };
         client.set_flag(clients::FLAG_BLOCKED, false);
+        count_call(spec, &r);
         self.shape(r)
     }
 
