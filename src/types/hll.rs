@@ -2044,8 +2044,14 @@ fn sparse_set(
         let tail = (p + oplen).min(end);
         let spliced = end - (tail - p) + n;
         if spliced > end {
+            let need = spliced - end;
+            if s.capacity() - s.len() < need {
+                // Grow by a quarter (at least 16 bytes), not by doubling: a session's value
+                // of a few dozen registers would otherwise carry up to half its size unused.
+                s.reserve_exact(need.max(16).max(s.len() / 4));
+            }
             // Placeholder bytes, overwritten by the move below.
-            s.extend_from_slice(&seq[..spliced - end]);
+            s.extend_from_slice(&seq[..need]);
         }
         s.copy_within(tail..end, p + n);
         s[p..p + n].copy_from_slice(&seq[..n]);
