@@ -3055,23 +3055,11 @@ mod tests {
 
     /// Redis's walk from the first opcode, never building the index.
     fn add_without_index(h: &mut HyperLogLog, item: &[u8], limit: usize) -> bool {
-        let (index, count) = pattern_len(item);
-        let Repr::Sparse(s) = &mut h.repr else {
-            return h.add(item, limit).unwrap();
-        };
-        assert!(s.aux.is_none());
-        match sparse_set(s, index, count, limit, Cursor::START).0 {
-            SparseSet::Unchanged => false,
-            SparseSet::Changed => true,
-            SparseSet::Corrupt => panic!("corrupt"),
-            SparseSet::Promote => {
-                let mut dense = sparse_to_dense(s).unwrap();
-                dense.raise(index, count);
-                dense.bytes[15] |= STALE_BIT;
-                h.repr = Repr::Dense(dense);
-                true
-            }
+        if let Repr::Sparse(s) = &h.repr {
+            assert!(s.aux.is_none());
         }
+        let (index, count) = pattern_len(item);
+        raise_without_index(h, index, count, limit)
     }
 
     /// A value counted after each update (a session's pages) keeps no side data; a run of
