@@ -11,7 +11,15 @@
 #              "set,get,incr,lpush,lpop"), PFADD (1, the default, also runs PFADD on random
 #              elements as a custom command: redis-benchmark has no -t for it),
 #              PIPELINES (default "1 16"), SERVER_ARGS (more flags for sketchstore-server,
-#              e.g. "--io-threads 2"), SERVER_ENV (its environment).
+#              e.g. "--io-threads 2"), SERVER_ENV (its environment), PIN (see below).
+#
+# Pinning. redis-benchmark is single-threaded and, at -P 1, it is the bottleneck: its core is
+# busy all the time, 90 % of it in the kernel's TCP work, so both servers wait on it. On a
+# small machine the scheduler also moves the client and the server onto the same core from
+# time to time, which swings a run by 10 % either way. With PIN=1 (the default when taskset
+# is there and the machine has at least 2 CPUs) both servers run on CPU 0 and redis-benchmark
+# on CPU 1, the same placement for both, so a run compares the servers instead of where the
+# scheduler put them. PIN=0 leaves placement to the scheduler.
 # Needs redis-server and redis-benchmark (Debian: redis-server, redis-tools) and a release
 # build: cargo build --release --bin sketchstore-server.
 set -eu
@@ -24,6 +32,15 @@ PFADD=${PFADD:-1}
 SERVER_ENV=${SERVER_ENV:-}
 SERVER_ARGS=${SERVER_ARGS:-}
 PIPELINES=${PIPELINES:-"1 16"}
+PIN=${PIN:-auto}
+if [ "$PIN" = auto ]; then
+    PIN=0
+    if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then PIN=1; fi
+fi
+SERVER_CPU=""; CLIENT_CPU=""
+if [ "$PIN" = 1 ]; then
+    SERVER_CPU="taskset -c 0"; CLIENT_CPU="taskset -c 1"
+fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${SKETCHSTORE_SERVER:-$ROOT/target/release/sketchstore-server}
 
@@ -35,9 +52,9 @@ done
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 P_OURS=$(free_port); P_REDIS=$(free_port)
 DIR=$(mktemp -d)
-env $SERVER_ENV "$BIN" --port "$P_OURS" --save "" --dir "$DIR" $SERVER_ARGS >/dev/null 2>&1 &
+$SERVER_CPU env $SERVER_ENV "$BIN" --port "$P_OURS" --save "" --dir "$DIR" $SERVER_ARGS >/dev/null 2>&1 &
 PID_OURS=$!
-redis-server --port "$P_REDIS" --save "" --appendonly no --dir "$DIR" >/dev/null 2>&1 &
+$SERVER_CPU redis-server --port "$P_REDIS" --save "" --appendonly no --dir "$DIR" >/dev/null 2>&1 &
 PID_REDIS=$!
 trap 'kill $PID_OURS $PID_REDIS 2>/dev/null; rm -rf "$DIR"' EXIT
 sleep 1
@@ -51,12 +68,12 @@ while [ "$round" -le "$ROUNDS" ]; do
         [ $((round % 2)) -eq 0 ] && order="redis sketchstore"
         for server in $order; do
             port=$P_OURS; [ "$server" = redis ] && port=$P_REDIS
-            redis-benchmark -p "$port" -q -n "$REQUESTS" -c "$CLIENTS" -P "$p" -t "$TESTS" --csv 2>/dev/null \
+            $CLIENT_CPU redis-benchmark -p "$port" -q -n "$REQUESTS" -c "$CLIENTS" -P "$p" -t "$TESTS" --csv 2>/dev/null \
                 | tail -n +2 | tr -d '"' | while IFS=, read -r test rps rest; do
                     echo "$round $p $server $test $rps" >> "$OUT"
                 done
             if [ "$PFADD" = 1 ]; then
-                redis-benchmark -p "$port" -q -n "$REQUESTS" -c "$CLIENTS" -P "$p" -r 1000000 --csv \
+                $CLIENT_CPU redis-benchmark -p "$port" -q -n "$REQUESTS" -c "$CLIENTS" -P "$p" -r 1000000 --csv \
                     PFADD "bench:hll" __rand_int__ 2>/dev/null \
                     | tail -n +2 | tr -d '"' | while IFS=, read -r test rps rest; do
                         echo "$round $p $server PFADD $rps" >> "$OUT"
@@ -67,6 +84,7 @@ while [ "$round" -le "$ROUNDS" ]; do
     round=$((round + 1))
 done
 
+echo "pinned: $PIN (servers on CPU 0, redis-benchmark on CPU 1 when 1); clients $CLIENTS; requests $REQUESTS"
 echo "round pipeline server test requests_per_second"
 cat "$OUT"
 echo
