@@ -286,6 +286,31 @@ fn client_list_kill_and_unblock() {
         a.execute(&["CLIENT", "KILL", "ID", "abc"]),
         Reply::Error("ERR client-id should be greater than 0".into())
     );
+    // Redis's answers to malformed KILLs (checked against redis-server 7.0.15): no filter is
+    // an arity error, the old form with any word looks for that address, a filter without its
+    // value is a syntax error, but only after the filters before it were read.
+    for (argv, reply) in [
+        (
+            &["CLIENT", "KILL"][..],
+            "ERR wrong number of arguments for 'client|kill' command",
+        ),
+        (&["CLIENT", "KILL", "ID"], "ERR No such client"),
+        (
+            &["CLIENT", "KILL", "ID", "10", "wrong_arg"],
+            "ERR syntax error",
+        ),
+        (
+            &["CLIENT", "KILL", "ID", "10", "SKIPME"],
+            "ERR syntax error",
+        ),
+        (
+            &["CLIENT", "KILL", "ID", "0", "SKIPME"],
+            "ERR client-id should be greater than 0",
+        ),
+        (&["CLIENT", "KILL", "SKIPME", "maybe"], "ERR syntax error"),
+    ] {
+        assert_eq!(a.execute(argv), Reply::Error(reply.into()), "{argv:?}");
+    }
     assert_eq!(
         a.execute(&["CLIENT", "UNBLOCK", "999", "FOO"]),
         Reply::Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR".into())

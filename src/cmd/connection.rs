@@ -1112,12 +1112,17 @@ impl Connection {
                 None => Reply::Error("ERR No such client".into()),
             };
         }
-        if rest.is_empty() || rest.len() % 2 != 0 {
-            return Reply::Error("ERR No such client".into());
+        if rest.is_empty() {
+            return Reply::Error(Error::WrongArity("client|kill".into()).to_string());
         }
         let (mut id, mut addr, mut laddr, mut pubsub, mut skipme) = (None, None, None, None, true);
-        for pair in rest.chunks_exact(2) {
-            let (k, v) = (pair[0], pair[1]);
+        // Filters are read in order, so an earlier bad value is reported before a last
+        // filter that lacks its value (a syntax error), as Redis does.
+        for pair in rest.chunks(2) {
+            let (k, v) = match *pair {
+                [k, v] => (k, v),
+                _ => return Reply::Error("ERR syntax error".into()),
+            };
             if is(k, "id") {
                 match crate::num::parse_i64(v).filter(|n| *n > 0) {
                     Some(n) => id = Some(n as u64),
