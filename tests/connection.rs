@@ -273,6 +273,10 @@ fn client_list_kill_and_unblock() {
     assert_eq!(b.execute(&["EXEC"]), Reply::Array(vec![]));
     let me = text(a.execute(&["CLIENT", "INFO"]));
     assert!(me.starts_with(&format!("id={} ", a.id())) && me.ends_with('\n'));
+    // Redis shows the asking client's request still in its query buffer: 26 bytes of RESP.
+    assert!(me.contains(" qbuf=26 "), "{me}");
+    let listed = text(a.execute(&["CLIENT", "LIST", "ID", &a.id().to_string()]));
+    assert!(listed.contains(" qbuf=41 "), "{listed}");
     // KILL by id: the other connection is closed; SKIPME keeps the caller alive.
     let id = b.id().to_string();
     assert_eq!(a.execute(&["CLIENT", "KILL", "ID", &id]), Reply::Integer(1));

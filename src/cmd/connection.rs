@@ -938,7 +938,7 @@ impl Connection {
             let now = store.inner.clock.now_ms();
             Reply::Verbatim(
                 "txt",
-                format!("{}\n", client_line(&self.client, now)).into_bytes(),
+                format!("{}\n", client_line(&self.client, now, request_bytes(args))).into_bytes(),
             )
         } else if is(sub, "list") {
             self.note_command("client|list");
@@ -988,7 +988,12 @@ impl Connection {
                 if pubsub.is_some_and(|p| p != is_pubsub) {
                     continue;
                 }
-                out.push_str(&client_line(&c, now));
+                let qbuf = if c.id == self.id {
+                    request_bytes(args)
+                } else {
+                    0
+                };
+                out.push_str(&client_line(&c, now, qbuf));
                 out.push('\n');
             }
             Reply::Verbatim("txt", out.into_bytes())
@@ -1252,6 +1257,14 @@ fn set_name(name: &[u8]) -> Result<Option<Vec<u8>>> {
     Ok(Some(name.to_vec()))
 }
 
+/// The size in RESP of `CLIENT <args...>` sent as a multi-bulk request.
+fn request_bytes(args: &[&[u8]]) -> usize {
+    let digits = |n: usize| n.checked_ilog10().map_or(1, |d| d as usize + 1);
+    let bulk = |len: usize| 1 + digits(len) + 2 + len + 2;
+    let argc = args.len() + 1;
+    1 + digits(argc) + 2 + bulk("client".len()) + args.iter().map(|a| bulk(a.len())).sum::<usize>()
+}
+
 enum Route {
     Done(Reply),
     Run(&'static Spec),
@@ -1259,7 +1272,10 @@ enum Route {
 
 /// One line of CLIENT LIST / CLIENT INFO, with Redis 7.0's fields (those with no meaning
 /// here carry Redis's values for an idle client).
-fn client_line(c: &ClientState, now_ms: i64) -> String {
+///
+/// `qbuf` is the query buffer's length: for the client asking, the size of its request (what
+/// Redis shows while it runs a request sent alone); 0 for the others, which are idle.
+fn client_line(c: &ClientState, now_ms: i64, qbuf: usize) -> String {
     let (addr, laddr) = c.addr.lock().clone().unwrap_or_default();
     let name = c.name.lock().clone().unwrap_or_default();
     let mut flags = String::new();
@@ -1281,7 +1297,7 @@ fn client_line(c: &ClientState, now_ms: i64) -> String {
     let age = (now_ms - c.created_ms).max(0) / 1000;
     let idle = (now_ms - c.last_ms.load(Ordering::Relaxed)).max(0) / 1000;
     format!(
-        "id={} addr={addr} laddr={laddr} fd=-1 name={} age={age} idle={idle} flags={flags} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={addr} laddr={laddr} fd=-1 name={} age={age} idle={idle} flags={flags} db={} sub={} psub={} ssub=0 multi={} qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
         c.id,
         String::from_utf8_lossy(&name),
         c.db.load(Ordering::Relaxed),
