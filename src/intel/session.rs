@@ -634,7 +634,7 @@ impl SessionIntel {
             let n = self
                 .backend
                 .transaction_ops_typed_into(&ops, None, replies)?;
-            let first = replies[..n].first().ok_or_else(short_reply)?;
+            let first = replies.iter().take(n).next().ok_or_else(short_reply)?;
             Ok(int(first, "BF.ADD")? != 0)
         })
     }
