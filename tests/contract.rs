@@ -15,7 +15,7 @@ mod common;
 use sketchstore::{
     Backend, BfInsertOptions, BitOp, BitUnit, BitfieldOffset, BitfieldOp, BitfieldType,
     BitposRange, BloomOptions, Error, ExpireCondition, KeyType, ListEnd, Message, Overflow, Reply,
-    SetCondition, SetExpiry, SetOptions, Store, Ttl, TxOp,
+    SetCondition, SetExpiry, SetOptions, Store, Ttl, TxOp, TxReply,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -1184,6 +1184,45 @@ fn typed_transactions(b: &dyn Backend, p: &str) {
     );
     expires_within(b.ttl(&n).unwrap(), Duration::from_millis(1500));
     assert_eq!(b.exists(&[&missing]).unwrap(), 0);
+
+    // `transaction_ops_typed_into` answers what `transaction_ops_typed` does, whatever
+    // the slots held before (the embedded store writes into their buffers).
+    let read = [
+        BitfieldOp::Get(u8t, 0.into()),
+        BitfieldOp::Get(u8t, 8.into()),
+    ];
+    let ops = [
+        TxOp::Get(&s),
+        TxOp::Bitfield(&s, &read),
+        TxOp::Get(&missing),
+        TxOp::Bitfield(&h, &read),
+        TxOp::PfCount(&h),
+        TxOp::Get(&h),
+    ];
+    let want = b.transaction_ops_typed(&ops).unwrap();
+    assert_eq!(want[0], TxReply::Bulk(vec![255]));
+    assert_eq!(want[1], TxReply::Fields(vec![Some(255), Some(0)]));
+    assert_eq!(want[2], TxReply::Nil);
+    let mut slots = vec![
+        TxReply::Bulk(vec![7; 100]),
+        TxReply::Fields(vec![None; 9]),
+        TxReply::Bulk(vec![1, 2]),
+        TxReply::Fields(vec![Some(3)]),
+        TxReply::Bulk(vec![4]),
+        TxReply::Integer(5),
+        TxReply::Integer(6),
+    ];
+    let now = b.clock().now_ms();
+    assert_eq!(
+        b.transaction_ops_typed_into(&ops, Some(now), &mut slots)
+            .unwrap(),
+        ops.len()
+    );
+    assert_eq!(&slots[..ops.len()], &want[..]);
+    assert_eq!(slots[ops.len()], TxReply::Integer(6), "a slot past the ops");
+    assert!(b
+        .transaction_ops_typed_into(&ops, None, &mut slots[..2])
+        .is_err());
 }
 
 /// `BF.ADD` in a typed transaction (the pageview's): native on the embedded store and

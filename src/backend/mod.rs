@@ -1993,6 +1993,35 @@ pub trait Backend: Send + Sync {
             .collect())
     }
 
+    /// [`Backend::transaction_ops_typed`] into `replies`, for a caller that runs such
+    /// transactions again and again: the embedded store reuses what the slots already hold
+    /// (a `GET` whose slot holds a [`TxReply::Bulk`] copies the value into that bulk's
+    /// allocation, a `BITFIELD` into a [`TxReply::Fields`]'s), so a caller that keeps its
+    /// buffer allocates nothing once the buffer has grown. Returns how many replies it wrote
+    /// (the first ones of `replies`): `ops.len()`, unless EXEC answered fewer. An error,
+    /// before anything runs, when `replies` is shorter than `ops`.
+    ///
+    /// `now_ms`, when given, must have been read from [`Backend::clock`] just before (to
+    /// build `ops`, say): a backend whose commands read that clock may take it as the
+    /// transaction's time instead of reading the clock again. Other backends ignore it.
+    fn transaction_ops_typed_into(
+        &self,
+        ops: &[TxOp<'_>],
+        now_ms: Option<i64>,
+        replies: &mut [TxReply],
+    ) -> Result<usize> {
+        let _ = now_ms;
+        if replies.len() < ops.len() {
+            return Err(crate::cmd::short_buffer(ops.len(), replies.len()));
+        }
+        let got = self.transaction_ops_typed(ops)?;
+        let n = got.len().min(replies.len());
+        for (slot, r) in replies.iter_mut().zip(got) {
+            *slot = r;
+        }
+        Ok(n)
+    }
+
     /// Optimistic locking (check-and-set): `WATCH watch`, then `build` reads what it needs
     /// through the watching connection (the `&dyn Backend` it is given) and returns the
     /// commands to queue, then MULTI, those commands, EXEC. `None` when a watched key was
@@ -2608,6 +2637,14 @@ impl Backend for Store {
     }
     fn transaction_ops_typed(&self, ops: &[TxOp<'_>]) -> Result<Vec<TxReply>> {
         self.exec_ops_typed(ops)
+    }
+    fn transaction_ops_typed_into(
+        &self,
+        ops: &[TxOp<'_>],
+        now_ms: Option<i64>,
+        replies: &mut [TxReply],
+    ) -> Result<usize> {
+        self.exec_ops_typed_into(ops, now_ms, replies)
     }
     fn transaction_with(
         &self,

@@ -44,6 +44,7 @@ mod txn;
 mod zsets;
 
 pub use connection::{Connection, Protocol};
+pub(crate) use ops::short_buffer;
 pub use ops::{TxOp, TxReply};
 pub(crate) use pubsub::{check_subcommand, full_name};
 

@@ -16,6 +16,13 @@
 //! methods' results, without the `Reply` values, the RESP2 conversion or the array
 //! BITFIELD's reply would need; another backend converts its EXEC replies. Both give what
 //! [`TxReply::from_reply`] makes of the argv path's replies (the tests hold them equal).
+//!
+//! A caller that runs such transactions again and again (a pageview) passes its reply slots
+//! (`transaction_ops_typed_into`): a `GET` or `BITFIELD` whose slot still holds the bulk
+//! string or the fields of the previous run writes into that allocation, so that with kept
+//! slots a transaction allocates nothing. It may also pass the time it read from the
+//! store's clock to build the ops, which the transaction takes as its own instead of
+//! reading the clock a second time.
 
 use super::bits::bitfield_reply;
 use super::bloom::BfAdd;
@@ -225,6 +232,33 @@ impl TxOp<'_> {
     }
 }
 
+impl TxOp<'_> {
+    /// [`TxOp::run_typed`] into `slot`: a GET whose slot holds a bulk string from an earlier
+    /// run, or a BITFIELD whose slot holds fields, writes its answer into that allocation.
+    pub(crate) fn run_typed_into(&self, db: &mut Db<'_>, slot: &mut TxReply) {
+        match (*self, &mut *slot) {
+            (TxOp::Get(key), TxReply::Bulk(buf)) => match db.get_into(key, buf) {
+                Ok(true) => {}
+                Ok(false) => *slot = TxReply::Nil,
+                Err(e) => *slot = typed::<()>(Err(e), |_| TxReply::Nil),
+            },
+            (TxOp::Bitfield(key, ops), TxReply::Fields(fields)) => {
+                if let Err(e) = db.bitfield_into(key, ops, fields) {
+                    *slot = typed::<()>(Err(e), |_| TxReply::Nil);
+                }
+            }
+            _ => {
+                let old = std::mem::replace(slot, self.run_typed(db));
+                // Most slots held a scalar from the last run, which owns nothing: skipping
+                // its drop glue saves a call per op.
+                if matches!(old, TxReply::Integer(_) | TxReply::Nil) {
+                    std::mem::forget(old);
+                }
+            }
+        }
+    }
+}
+
 /// `r` in RESP2's shapes; the scalar replies most typed ops give are already, and so is
 /// BITFIELD's array of integers and nils (converting it would rebuild the array).
 #[inline]
@@ -241,21 +275,58 @@ impl crate::store::Store {
     /// argv (same queue-time memory check, same locks, same replies), without building or
     /// parsing it.
     pub(crate) fn exec_ops(&self, ops: &[TxOp<'_>]) -> crate::Result<Vec<Reply>> {
-        self.exec_ops_with(ops, |op, db| resp2(op.run(db)))
+        self.exec_ops_each(ops, |op, db| resp2(op.run(db)))
     }
 
     /// [`Store::exec_ops`] answering [`TxReply`] values.
     pub(crate) fn exec_ops_typed(&self, ops: &[TxOp<'_>]) -> crate::Result<Vec<TxReply>> {
-        self.exec_ops_with(ops, |op, db| op.run_typed(db))
+        self.exec_ops_each(ops, |op, db| op.run_typed(db))
+    }
+
+    /// [`Store::exec_ops_typed`] into `replies` (at least as long as `ops`), reusing the
+    /// allocations of the replies it holds; `now`, when given, is the transaction's time
+    /// (read from this store's clock by the caller). How many replies it wrote: all, or
+    /// none if the transaction did not run.
+    pub(crate) fn exec_ops_typed_into(
+        &self,
+        ops: &[TxOp<'_>],
+        now: Option<i64>,
+        replies: &mut [TxReply],
+    ) -> crate::Result<usize> {
+        if replies.len() < ops.len() {
+            return Err(short_buffer(ops.len(), replies.len()));
+        }
+        let done = self.exec_ops_with(ops, |db| {
+            if let Some(t) = now {
+                db.assume_now(t);
+            }
+            for (op, slot) in ops.iter().zip(replies.iter_mut()) {
+                op.run_typed_into(db, slot);
+            }
+        })?;
+        Ok(if done.is_some() { ops.len() } else { 0 })
     }
 
     /// MULTI, `ops`, EXEC, each op run by `run`.
     #[inline]
-    fn exec_ops_with<T>(
+    fn exec_ops_each<T>(
         &self,
         ops: &[TxOp<'_>],
         run: impl Fn(&TxOp<'_>, &mut Db<'_>) -> T,
     ) -> crate::Result<Vec<T>> {
+        Ok(self
+            .exec_ops_with(ops, |db| ops.iter().map(|op| run(op, db)).collect())?
+            .unwrap_or_default())
+    }
+
+    /// MULTI, `ops`, EXEC, the ops run by `batch` on the locked view: `None` when the
+    /// transaction did not run.
+    #[inline]
+    fn exec_ops_with<R>(
+        &self,
+        ops: &[TxOp<'_>],
+        batch: impl FnOnce(&mut Db<'_>) -> R,
+    ) -> crate::Result<Option<R>> {
         for op in ops {
             if self.check_memory(op.denyoom()).is_err() {
                 return Err(crate::Error::from_reply_text(
@@ -275,12 +346,15 @@ impl crate::store::Store {
             many = ops.iter().map(TxOp::key).collect();
             &many
         };
-        Ok(self
-            .run_atomic(keys, false, false, &[], None, |db| {
-                ops.iter().map(|op| run(op, db)).collect()
-            })
-            .unwrap_or_default())
+        Ok(self.run_atomic(keys, false, false, &[], None, batch))
     }
+}
+
+/// The error of a reply buffer shorter than its transaction.
+pub(crate) fn short_buffer(ops: usize, replies: usize) -> Error {
+    Error::Io(format!(
+        "a transaction of {ops} commands needs room for {ops} replies, not {replies}"
+    ))
 }
 
 #[cfg(test)]
@@ -456,6 +530,9 @@ mod tests {
             let typed = Store::builder().clock(crate::Clock::manual(&clock)).build();
             let argv = Store::builder().clock(crate::Clock::manual(&clock)).build();
             let typed_replies = Store::builder().clock(crate::Clock::manual(&clock)).build();
+            let typed_into = Store::builder().clock(crate::Clock::manual(&clock)).build();
+            // Kept across transactions, as a caller reusing its buffers keeps them.
+            let mut slots: Vec<TxReply> = Vec::new();
             for tx in &txs {
                 let items: Vec<Vec<&[u8]>> = tx
                     .iter()
@@ -469,18 +546,25 @@ mod tests {
                 let cmds: Vec<Vec<Vec<u8>>> = ops.iter().map(TxOp::to_argv).collect();
                 let b = Backend::transaction(&argv, &[], &cmds).map(|r| r.expect("nothing watched"));
                 let c = typed_replies.transaction_ops_typed(&ops);
+                slots.resize_with(ops.len().max(slots.len()), || TxReply::Nil);
+                let now = typed_into.clock().now_ms();
+                let n = typed_into.transaction_ops_typed_into(&ops, Some(now), &mut slots);
+                let d = n.map(|n| slots[..n].to_vec());
                 let from_b = b.clone().map(|replies| {
                     replies.into_iter().zip(&ops).map(|(r, op)| TxReply::from_reply(r, op)).collect::<Vec<_>>()
                 });
                 prop_assert_eq!(a, b);
+                prop_assert_eq!(&d, &from_b);
                 prop_assert_eq!(c, from_b);
                 clock.advance(Duration::from_millis(700));
                 for key in KEYS {
                     for cmd in ["GET", "TYPE", "PTTL", "BF.CARD", "PFCOUNT"] {
                         let (x, y) = (typed.execute(&[cmd.as_bytes(), key]), argv.execute(&[cmd.as_bytes(), key]));
                         let z = typed_replies.execute(&[cmd.as_bytes(), key]);
+                        let w = typed_into.execute(&[cmd.as_bytes(), key]);
                         prop_assert_eq!(&x, &y, "{} {:?}", cmd, String::from_utf8_lossy(key));
                         prop_assert_eq!(&z, &y, "{} {:?}", cmd, String::from_utf8_lossy(key));
+                        prop_assert_eq!(&w, &y, "{} {:?}", cmd, String::from_utf8_lossy(key));
                     }
                 }
             }

@@ -50,7 +50,16 @@
 //!
 //! Activity buckets are taken from a [`Clock`]: the store's own for
 //! [`SessionIntel::embedded`], [`IntelConfig::clock`] for [`SessionIntel::new`] (the system
-//! clock unless a test passes a manual one).
+//! clock unless a test passes a manual one). A pageview reads it once: with the backend's
+//! clock, that reading is also the transaction's time on the embedded store
+//! ([`Backend::transaction_ops_typed_into`]).
+//!
+//! # Allocation
+//!
+//! On the embedded store, [`SessionIntel::pageview_into`] of an existing session allocates
+//! nothing (the `pageview_alloc` test counts): the keys are built on the stack, and the
+//! replies land in slots kept per thread whose ring and field buffers are reused.
+//! [`SessionIntel::pageview`] allocates only the activity list it returns.
 
 use super::activity::ActivityTracker;
 use crate::backend::{Backend, TxOp, TxReply};
@@ -60,6 +69,7 @@ use crate::store::TopKOptions;
 use crate::types::tdigest::TDigestError;
 use crate::types::topk::TopKError;
 use crate::Store;
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -354,36 +364,60 @@ fn key_parts<'a>(session: &'a str, name: &'a [u8]) -> [&'a [u8]; 4] {
 }
 
 /// The longest key of a session.
-const KEY_MAX: usize = 4 + MAX_SESSION_ID_LEN + 2 + 8;
+const KEY_MAX: usize = 4 + MAX_SESSION_ID_LEN + 2 + NAME_MAX;
+
+/// The longest key name (`activity`).
+const NAME_MAX: usize = 8;
+
+/// `}:` and each of [`KEY_NAMES`], padded with zeros to one length: the end of a key.
+const KEY_ENDS: [[u8; 2 + NAME_MAX]; 5] = {
+    let mut out = [[0; 2 + NAME_MAX]; 5];
+    let mut i = 0;
+    while i < 5 {
+        out[i][0] = b'}';
+        out[i][1] = b':';
+        let mut j = 0;
+        while j < KEY_NAMES[i].len() {
+            out[i][2 + j] = KEY_NAMES[i][j];
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+};
 
 /// The five keys of a session, built on the stack (a transaction needs them all).
 struct KeySet {
-    bytes: [u8; 5 * KEY_MAX],
+    keys: [[u8; KEY_MAX]; 5],
     lens: [usize; 5],
 }
 
 impl KeySet {
     /// The keys of `session`, a valid session id.
     fn of(session: &str) -> KeySet {
+        // Every copy but the first has a fixed size, which needs no call to memcpy: the id
+        // is padded with zeros to its longest once, then each key is `ss:{`, the padded id,
+        // and its padded end written over the id's padding. Bytes past a key's length are
+        // never read.
+        let id = session.as_bytes();
+        let mut padded = [0; MAX_SESSION_ID_LEN];
+        padded[..id.len()].copy_from_slice(id);
+        let at = 4 + id.len();
         let mut set = KeySet {
-            bytes: [0; 5 * KEY_MAX],
+            keys: [[0; KEY_MAX]; 5],
             lens: [0; 5],
         };
-        for (i, name) in KEY_NAMES.iter().enumerate() {
-            let parts = key_parts(session, name);
-            let out = &mut set.bytes[i * KEY_MAX..(i + 1) * KEY_MAX];
-            let mut at = 0;
-            for p in parts {
-                out[at..at + p.len()].copy_from_slice(p);
-                at += p.len();
-            }
-            set.lens[i] = at;
+        for (i, key) in set.keys.iter_mut().enumerate() {
+            key[..4].copy_from_slice(b"ss:{");
+            key[4..4 + MAX_SESSION_ID_LEN].copy_from_slice(&padded);
+            key[at..at + 2 + NAME_MAX].copy_from_slice(&KEY_ENDS[i]);
+            set.lens[i] = at + 2 + KEY_NAMES[i].len();
         }
         set
     }
 
     fn get(&self, i: usize) -> &[u8] {
-        &self.bytes[i * KEY_MAX..i * KEY_MAX + self.lens[i]]
+        &self.keys[i][..self.lens[i]]
     }
 
     /// `PEXPIRE` of every key of the session: the end of every writing transaction.
@@ -392,24 +426,55 @@ impl KeySet {
     }
 }
 
-fn malformed(what: &str, r: TxReply) -> Error {
-    let r = r.into_reply();
+fn malformed(what: &str, r: &TxReply) -> Error {
+    let r = r.clone().into_reply();
     Error::Io(format!("unexpected {what} reply in a transaction: {r:?}"))
 }
 
 /// A reply of EXEC's array: a command's error becomes `Err` with Redis's text.
-fn ok(r: TxReply) -> Result<TxReply> {
+fn ok(r: &TxReply) -> Result<&TxReply> {
     match r {
-        TxReply::Error(e) => Err(e),
+        TxReply::Error(e) => Err(e.clone()),
         r => Ok(r),
     }
 }
 
-fn int(r: TxReply, what: &str) -> Result<i64> {
+fn int(r: &TxReply, what: &str) -> Result<i64> {
     match ok(r)? {
-        TxReply::Integer(n) => Ok(n),
+        TxReply::Integer(n) => Ok(*n),
         r => Err(malformed(what, r)),
     }
+}
+
+fn short_reply() -> Error {
+    Error::Io("short EXEC reply".into())
+}
+
+/// The transactions' reply slots in [`REPLIES`]: a pageview's eleven, then a notification
+/// mark's six, apart so that neither overwrites the other's bulk and field buffers.
+const PAGEVIEW_REPLIES: std::ops::Range<usize> = 0..11;
+const MARK_REPLIES: std::ops::Range<usize> = 11..17;
+
+thread_local! {
+    /// This thread's reply slots ([`Backend::transaction_ops_typed_into`]): the embedded
+    /// store writes the activity ring (`GET`) and the `BITFIELD` answer into the buffers
+    /// they hold from the thread's previous pageview, so that a pageview allocates nothing
+    /// for its replies. Per thread: seventeen slots and the last activity ring read.
+    static REPLIES: RefCell<Vec<TxReply>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on the reply slots `range` of this thread's [`REPLIES`] (fresh ones if they are
+/// in use: `f` reached this again through a backend).
+fn with_replies<R>(range: std::ops::Range<usize>, f: impl FnOnce(&mut [TxReply]) -> R) -> R {
+    REPLIES.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slots) => {
+            if slots.len() < range.end {
+                slots.resize_with(range.end, || TxReply::Nil);
+            }
+            f(&mut slots[range])
+        }
+        Err(_) => f(&mut range.map(|_| TxReply::Nil).collect::<Vec<_>>()),
+    })
 }
 
 impl SessionIntel {
@@ -453,13 +518,36 @@ impl SessionIntel {
     /// activity ring and `PEXPIRE` of every key of the session. A stale activity count found
     /// by the BITFIELD (the ring slot's previous lap) is removed after EXEC.
     pub fn pageview(&self, session: &str, page: &str) -> Result<PageviewStats> {
+        let mut stats = PageviewStats {
+            unique_pages: 0,
+            total_views: 0,
+            activity: Vec::new(),
+        };
+        self.pageview_into(session, page, &mut stats)?;
+        Ok(stats)
+    }
+
+    /// [`SessionIntel::pageview`] answering into `stats`, whose activity buffer it reuses:
+    /// on the embedded store, a caller that keeps one `stats` per thread makes pageviews of
+    /// existing sessions without allocating (the `pageview_alloc` test counts). After an
+    /// error `stats` holds nothing meaningful.
+    pub fn pageview_into(
+        &self,
+        session: &str,
+        page: &str,
+        stats: &mut PageviewStats,
+    ) -> Result<()> {
         check_session(session)?;
+        // One clock reading for the bucket and, when the clock is the backend's, for the
+        // transaction's own time too.
         let now = self.clock.now_ms();
-        let record = self.tracker.record_ops(now);
+        let now_hint = self.config.clock.is_none().then_some(now);
+        let layout = self.tracker.layout();
+        let (record, at) = layout.record_ops(now);
         let pages = [page.as_bytes()];
         let keys = KeySet::of(session);
         let [e0, e1, e2, e3, e4] = keys.refresh(self.ttl);
-        let replies = self.backend.transaction_ops_typed(&[
+        let ops = [
             TxOp::PfAdd(keys.get(PAGES), &pages),
             TxOp::Incr(keys.get(VIEWS)),
             TxOp::Bitfield(keys.get(ACTIVITY), &record),
@@ -471,43 +559,43 @@ impl SessionIntel {
             e2,
             e3,
             e4,
-        ])?;
-        let mut r = replies.into_iter();
-        let mut next = || r.next().ok_or_else(|| Error::Io("short EXEC reply".into()));
-        ok(next()?)?;
-        let total_views = int(next()?, "INCR")?;
-        let bitfield = match ok(next()?)? {
-            TxReply::Fields(f) => f,
-            other => return Err(malformed("BITFIELD", other)),
-        };
-        let unique_pages = int(next()?, "PFCOUNT")?.max(0) as u64;
-        ok(next()?)?;
-        let ring = match ok(next()?)? {
-            TxReply::Bulk(b) => b,
-            TxReply::Nil => Vec::new(),
-            other => return Err(malformed("GET", other)),
-        };
-        let layout = self.tracker.layout();
-        let (_, at) = layout.record_ops(now);
-        let stale = layout.stale_count(at, &bitfield);
+        ];
+        let stale = with_replies(PAGEVIEW_REPLIES, |replies| -> Result<i64> {
+            let n = self
+                .backend
+                .transaction_ops_typed_into(&ops, now_hint, replies)?;
+            let mut r = replies.iter().take(n);
+            let mut next = || r.next().ok_or_else(short_reply);
+            ok(next()?)?;
+            stats.total_views = int(next()?, "INCR")?;
+            let bitfield = match ok(next()?)? {
+                TxReply::Fields(f) => f,
+                other => return Err(malformed("BITFIELD", other)),
+            };
+            stats.unique_pages = int(next()?, "PFCOUNT")?.max(0) as u64;
+            ok(next()?)?;
+            let ring: &[u8] = match ok(next()?)? {
+                TxReply::Bulk(b) => b,
+                TxReply::Nil => &[],
+                other => return Err(malformed("GET", other)),
+            };
+            layout.window_into(ring, now, self.config.activity_window, &mut stats.activity);
+            Ok(layout.stale_count(at, bitfield))
+        })?;
         if stale > 0 {
-            self.tracker
-                .finish_record(&*self.backend, keys.get(ACTIVITY), now, &bitfield)?;
+            // What `ActivityTracker::finish_record` sends for this reply.
+            self.backend
+                .bitfield(keys.get(ACTIVITY), &layout.correction_ops(at, stale))?;
         }
         if let Some(site) = &self.config.site {
             // The site's key lives in another slot; a failure there leaves the view counted.
             let _ = record_trending(&*self.backend, site, page, self.config.trending_k);
         }
-        let mut activity = layout.window(&ring, now, self.config.activity_window);
         // The ring was read before the stale count was removed: it sits in the last bucket.
-        if let Some(last) = activity.last_mut() {
+        if let Some(last) = stats.activity.last_mut() {
             *last = (i64::from(*last) - stale).clamp(0, 255) as u8;
         }
-        Ok(PageviewStats {
-            unique_pages,
-            total_views,
-            activity,
-        })
+        Ok(())
     }
 
     /// The `n` heaviest trending pages of `site` with their estimated views (see the module
@@ -534,19 +622,21 @@ impl SessionIntel {
         check_session(session)?;
         let keys = KeySet::of(session);
         let [e0, e1, e2, e3, e4] = keys.refresh(self.ttl);
-        let replies = self.backend.transaction_ops_typed(&[
+        let ops = [
             TxOp::BfAdd(keys.get(SEEN), notification.as_bytes()),
             e0,
             e1,
             e2,
             e3,
             e4,
-        ])?;
-        let first = replies
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Io("short EXEC reply".into()))?;
-        Ok(int(first, "BF.ADD")? != 0)
+        ];
+        with_replies(MARK_REPLIES, |replies| {
+            let n = self
+                .backend
+                .transaction_ops_typed_into(&ops, None, replies)?;
+            let first = replies.iter().take(n).next().ok_or_else(short_reply)?;
+            Ok(int(first, "BF.ADD")? != 0)
+        })
     }
 
     /// Whether every one of `items` was viewed (`BF.MEXISTS` on the viewed pages); true for
@@ -581,5 +671,32 @@ impl SessionIntel {
             .zip(found)
             .map(|(i, f)| ((*i).to_owned(), f))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stack-built keys are the documented ones, for ids of every length.
+    #[test]
+    fn key_set_spells_the_session_keys() {
+        for id in [
+            "a",
+            "u00002a",
+            "session_-9",
+            &"x".repeat(MAX_SESSION_ID_LEN),
+        ] {
+            assert!(valid_session_id(id));
+            let set = KeySet::of(id);
+            let keys = SessionKeys::of(id);
+            for (i, key) in keys.all().into_iter().enumerate() {
+                assert_eq!(set.get(i), key, "{id}");
+            }
+            assert_eq!(
+                set.get(ACTIVITY),
+                format!("ss:{{{id}}}:activity").as_bytes()
+            );
+        }
     }
 }

@@ -148,6 +148,19 @@ impl Db<'_> {
     /// Every offset is resolved and checked against the string limit before the key is looked
     /// up, as Redis checks them while it parses the arguments.
     pub(crate) fn bitfield(&mut self, key: &[u8], ops: &[BitfieldOp]) -> Result<Vec<Option<i64>>> {
+        let mut out = Vec::with_capacity(ops.len());
+        self.bitfield_into(key, ops, &mut out)?;
+        Ok(out)
+    }
+
+    /// BITFIELD with its reply in `out` (cleared first, its allocation reused).
+    pub(crate) fn bitfield_into(
+        &mut self,
+        key: &[u8],
+        ops: &[BitfieldOp],
+        out: &mut Vec<Option<i64>>,
+    ) -> Result<()> {
+        out.clear();
         let mut need: u64 = 0;
         let mut has_writes = false;
         for op in ops {
@@ -162,7 +175,6 @@ impl Db<'_> {
         }
         // Offsets resolved a second time cannot fail: the loop above checked each one.
         let field = |ty: BitfieldType, o: BitfieldOffset| o.resolve(ty).unwrap_or(0);
-        let mut out = Vec::new();
         if !has_writes {
             // Read in place: a GET-only program never copies the string.
             let bytes = self.read_string(key)?.unwrap_or_default();
@@ -171,7 +183,7 @@ impl Db<'_> {
                     out.push(Some(bitmap::bitfield_get(&bytes, ty, field(ty, o))));
                 }
             }
-            return Ok(out);
+            return Ok(());
         }
         let len = self.check_len(need)?;
         // An existing string is looked up once; a missing one is created, then written.
@@ -211,13 +223,13 @@ impl Db<'_> {
         let changes = match self.value(key) {
             Some(Value::Str(s)) => {
                 let before = s.len();
-                run(s, Some(before), &mut out)
+                run(s, Some(before), out)
             }
             Some(_) => return Err(Error::WrongType),
             None => {
                 self.insert(key, Value::Str(StrValue::Raw(Vec::new())), None);
                 match self.value(key) {
-                    Some(Value::Str(s)) => run(s, None, &mut out),
+                    Some(Value::Str(s)) => run(s, None, out),
                     _ => return Err(Error::WrongType),
                 }
             }
@@ -226,7 +238,7 @@ impl Db<'_> {
             self.touch(key);
             self.notify_n(notify::STRING, "setbit", key, changes as u64);
         }
-        Ok(out)
+        Ok(())
     }
 }
 

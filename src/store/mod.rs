@@ -749,6 +749,15 @@ impl<'a> Db<'a> {
         now_of(self.inner, &self.now)
     }
 
+    /// Takes `unix_ms`, read from the store's clock by the caller just before, as the
+    /// command's time if the view has not read the clock yet, so that it is read once.
+    #[inline]
+    pub(crate) fn assume_now(&self, unix_ms: i64) {
+        if self.now.get() == NOT_READ {
+            self.now.set(unix_ms);
+        }
+    }
+
     /// The command's time if it was read, else the coarse clock's: for LRU bookkeeping,
     /// which a command that never needed the time should not pay a clock read for.
     #[inline]

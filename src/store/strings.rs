@@ -101,6 +101,18 @@ impl Db<'_> {
         }
     }
 
+    /// GET into `out` (cleared first, its allocation reused): false for a missing key.
+    pub(crate) fn get_into(&mut self, key: &[u8], out: &mut Vec<u8>) -> Result<bool> {
+        out.clear();
+        match self.value(key) {
+            None => Ok(false),
+            Some(v) => {
+                out.extend_from_slice(&string_of(v)?.bytes());
+                Ok(true)
+            }
+        }
+    }
+
     /// SET with options; `expiry` `In` durations have already been checked by the caller
     /// or are converted here naming `cmd` in the error.
     pub(crate) fn set(

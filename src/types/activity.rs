@@ -147,6 +147,13 @@ impl ActivityLayout {
     /// The counts of the `n` buckets ending with the one holding `unix_ms`, oldest first,
     /// read from the tracker string's bytes (`n` is capped at the number of slots).
     pub fn window(&self, bytes: &[u8], unix_ms: i64, n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.window_into(bytes, unix_ms, n, &mut out);
+        out
+    }
+
+    /// [`ActivityLayout::window`] into `out` (its contents replaced, its allocation reused).
+    pub fn window_into(&self, bytes: &[u8], unix_ms: i64, n: usize, out: &mut Vec<u8>) {
         let last = self.bucket_of(unix_ms);
         let n = (n as u64).min(self.slots).min(last + 1);
         let first = last + 1 - n;
@@ -154,7 +161,8 @@ impl ActivityLayout {
         // past the end of the string a slot reads as zeros, as BITFIELD GET reads it. The
         // buckets are walked in at most two runs of consecutive slots (before and after the
         // ring wraps), without a division or a bounds check per bucket.
-        let mut out = vec![0u8; n as usize];
+        out.clear();
+        out.resize(n as usize, 0);
         let start = first % self.slots;
         let before_wrap = (self.slots - start).min(n) as usize;
         let (head, tail) = out.split_at_mut(before_wrap);
@@ -170,7 +178,6 @@ impl ActivityLayout {
                 }
             }
         }
-        out
     }
 }
 
