@@ -1,8 +1,10 @@
 //! Server commands a client library or a test suite sends: CONFIG, INFO, TIME, COMMAND.
 //!
 //! CONFIG reads and changes the store's runtime settings (`store::settings`) and its memory
-//! limit; parameters the store keeps without acting on them (a server's `save`, `dir`, ...)
-//! are plain text. INFO reports Redis's sections with the fields clients read. COMMAND
+//! limit. Every Redis 7.0.15 parameter is known (`cmd::config_params`: names, checks,
+//! defaults); `Act` says which ones the store acts on, and the others are kept as the text
+//! `CONFIG GET` shows (a server's `port`, `dir`, `save` are filled in at start). `CONFIG SET`
+//! checks every pair (names, then values, then what the store can apply) before changing any. INFO reports Redis's sections with the fields clients read. COMMAND
 //! answers from the command table itself, so it lists exactly the commands that exist.
 
 use super::config_params::{self, Checked, Param, HIDDEN, IMMUTABLE, PARAMS, PROTECTED};
