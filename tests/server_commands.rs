@@ -206,3 +206,203 @@ fn exec_refuses_a_transaction_that_may_grow_memory_past_the_limit_like_redis() {
     both(true, "GET y");
     both(true, "EXEC");
 }
+
+/// The parameter names and values of a `CONFIG GET` reply (a map under RESP3, pairs under
+/// RESP2).
+fn config_pairs(reply: Reply) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let bulk = |r: Reply| match r {
+        Reply::Bulk(b) => b,
+        other => panic!("not a bulk string: {other:?}"),
+    };
+    match reply {
+        Reply::Map(pairs) => pairs.into_iter().map(|(k, v)| (bulk(k), bulk(v))).collect(),
+        Reply::Array(items) => {
+            let mut it = items.into_iter();
+            let mut out = Vec::new();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                out.push((bulk(k), bulk(v)));
+            }
+            out
+        }
+        other => panic!("not a CONFIG GET reply: {other:?}"),
+    }
+}
+
+fn config_get(
+    store: &Store,
+    redis: &mut common::RespConn,
+    line: &str,
+) -> [Vec<(Vec<u8>, Vec<u8>)>; 2] {
+    let argv = words(line);
+    let mut ours = config_pairs(store.execute(&argv));
+    let mut theirs = config_pairs(redis.cmd(&argv));
+    ours.sort();
+    theirs.sort();
+    [ours, theirs]
+}
+
+/// Parameters whose value on the test's redis-server differs from an embedded store's by
+/// construction: where the server listens, its directory and process id file.
+const SERVER_SPECIFIC: &[&str] = &["port", "bind", "dir"];
+
+#[test]
+fn config_get_lists_every_parameter_redis_7_0_15_lists_with_its_default() {
+    let server = RedisServer::start();
+    let mut redis = server.conn();
+    let store = store();
+    let [ours, theirs] = config_get(&store, &mut redis, "CONFIG GET *");
+    let names = |pairs: &[(Vec<u8>, Vec<u8>)]| -> Vec<String> {
+        pairs
+            .iter()
+            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+            .collect()
+    };
+    assert_eq!(names(&ours), names(&theirs), "CONFIG GET * names");
+    assert!(theirs.len() > 180, "{} names", theirs.len());
+    for ((name, ours), (_, theirs)) in ours.iter().zip(&theirs) {
+        let name = String::from_utf8_lossy(name);
+        if !SERVER_SPECIFIC.contains(&name.as_ref()) {
+            assert_eq!(
+                String::from_utf8_lossy(ours),
+                String::from_utf8_lossy(theirs),
+                "default of {name}"
+            );
+        }
+    }
+    // The order is the same from call to call.
+    let first = store.execute(&["CONFIG", "GET", "*"]);
+    assert_eq!(store.execute(&["CONFIG", "GET", "*"]), first);
+    // Hidden parameters: left out of patterns, answered by exact name.
+    for hidden in [
+        "key-load-delay",
+        "rdb-key-save-delay",
+        "loading-process-events-interval-bytes",
+        "watchdog-period",
+        "use-exit-on-panic",
+    ] {
+        assert!(!names(&ours).iter().any(|n| n == hidden), "{hidden}");
+        same(&store, &mut redis, &words(&format!("CONFIG GET {hidden}")));
+    }
+    // Several patterns, aliases beside names, no duplicates, exact names as typed.
+    for line in [
+        "CONFIG GET maxmemory maxmemory* bind *of",
+        "CONFIG GET *ziplist* *listpack*",
+        "CONFIG GET SLAVEOF MAXMEMORY maxmemory",
+        "CONFIG GET lua-time-limit busy-reply-threshold",
+        "CONFIG GET save",
+        "CONFIG GET client-output-buffer-limit",
+        "CONFIG GET nosuch* nosuch",
+    ] {
+        let [ours, theirs] = config_get(&store, &mut redis, line);
+        let ours: Vec<_> = ours
+            .into_iter()
+            .filter(|(k, _)| !SERVER_SPECIFIC.iter().any(|s| k == s.as_bytes()))
+            .collect();
+        let theirs: Vec<_> = theirs
+            .into_iter()
+            .filter(|(k, _)| !SERVER_SPECIFIC.iter().any(|s| k == s.as_bytes()))
+            .collect();
+        assert_eq!(ours, theirs, "{line}");
+    }
+}
+
+#[test]
+fn config_set_refuses_what_redis_refuses_with_its_text() {
+    let server = RedisServer::start();
+    let mut redis = server.conn();
+    let store = store();
+    let [all, _] = config_get(&store, &mut redis, "CONFIG GET *");
+    let mut compared = 0;
+    for (name, _) in &all {
+        let name = String::from_utf8_lossy(name).into_owned();
+        // TLS files and ports make a real server load certificates; port and bind rebind it.
+        if name.starts_with("tls-") || SERVER_SPECIFIC.contains(&name.as_str()) {
+            continue;
+        }
+        for value in ["x", "-1", "99999999999999999999", "101%", "1.5", "", "0 0"] {
+            let before = config_get(&store, &mut redis, &format!("CONFIG GET {name}"));
+            let argv = vec![
+                b"CONFIG".to_vec(),
+                b"SET".to_vec(),
+                name.clone().into_bytes(),
+                value.as_bytes().to_vec(),
+            ];
+            let reply = same(&store, &mut redis, &argv);
+            if reply == Reply::ok() {
+                // Both took it: both show the same, then both go back.
+                let [ours, theirs] = config_get(&store, &mut redis, &format!("CONFIG GET {name}"));
+                assert_eq!(ours, theirs, "{name} after SET {value:?}");
+                let old = before[1][0].1.clone();
+                let restore = vec![
+                    b"CONFIG".to_vec(),
+                    b"SET".to_vec(),
+                    name.clone().into_bytes(),
+                    old,
+                ];
+                assert_eq!(same(&store, &mut redis, &restore), Reply::ok(), "{name}");
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 1000, "{compared} SETs compared");
+    for line in [
+        "CONFIG SET maxmemory 10000001 maxmemory-clients 200% client-query-buffer-limit invalid",
+        "CONFIG SET daemonize yes",
+        "CONFIG SET dir /tmp",
+        "CONFIG SET dbfilename x.rdb",
+        "CONFIG SET slaveof localhost",
+        "CONFIG SET maxmemory 1 MAXMEMORY 2",
+        "CONFIG SET maxmemory 1 nosuch 2 daemonize yes",
+        "CONFIG SET daemonize yes nosuch 2",
+        "CONFIG SET maxmemory 1 maxmemory",
+        "CONFIG SET save",
+        "CONFIG SET oom-score-adj-values 1",
+        "CONFIG SET client-output-buffer-limit normal",
+    ] {
+        same(&store, &mut redis, &words(line));
+    }
+    // Pairs that all pass apply together; the values are shown as Redis shows them.
+    for line in [
+        "CONFIG SET maxmemory 10000001 repl-backlog-size 10000002 save 3000_5",
+        "CONFIG GET save",
+        "CONFIG GET repl-backlog-size",
+        "CONFIG SET maxmemory 0 repl-backlog-size 1mb save 0",
+    ] {
+        let argv: Vec<Vec<u8>> = words(line)
+            .into_iter()
+            .map(|w| String::from_utf8_lossy(&w).replace('_', " ").into_bytes())
+            .collect();
+        same(&store, &mut redis, &argv);
+    }
+}
+
+#[test]
+fn config_set_of_listen_addresses_accepts_only_the_current_ones() {
+    let store = store();
+    let port = config_pairs(store.execute(&["CONFIG", "GET", "port"]));
+    // An embedded store shows Redis's default port; the server shows the one it listens on.
+    assert_eq!(port[0].1, b"6379");
+    assert_eq!(
+        store.execute(&["CONFIG", "SET", "port", "6379"]),
+        Reply::ok()
+    );
+    assert_eq!(
+        store.execute(&["CONFIG", "SET", "port", "6380"]),
+        Reply::Error(
+            "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs."
+                .into()
+        )
+    );
+    // Nothing of a refused SET applies.
+    assert_eq!(
+        store.execute(&["CONFIG", "SET", "slowlog-max-len", "7", "port", "1"]),
+        Reply::Error(
+            "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs."
+                .into()
+        )
+    );
+    assert_eq!(
+        config_pairs(store.execute(&["CONFIG", "GET", "slowlog-max-len"]))[0].1,
+        b"128"
+    );
+}

@@ -24,6 +24,7 @@ macro_rules! cmd {
 pub(crate) mod bits;
 mod bloom;
 mod cms;
+mod config_params;
 mod connection;
 mod cuckoo;
 pub(crate) mod databases;

@@ -1,10 +1,13 @@
 //! Server commands a client library or a test suite sends: CONFIG, INFO, TIME, COMMAND.
 //!
 //! CONFIG reads and changes the store's runtime settings (`store::settings`) and its memory
-//! limit; parameters the store keeps without acting on them (a server's `save`, `dir`, ...)
-//! are plain text. INFO reports Redis's sections with the fields clients read. COMMAND
+//! limit. Every Redis 7.0.15 parameter is known (`cmd::config_params`: names, checks,
+//! defaults); `Act` says which ones the store acts on, and the others are kept as the text
+//! `CONFIG GET` shows (a server's `port`, `dir`, `save` are filled in at start). `CONFIG SET`
+//! checks every pair (names, then values, then what the store can apply) before changing any. INFO reports Redis's sections with the fields clients read. COMMAND
 //! answers from the command table itself, so it lists exactly the commands that exist.
 
+use super::config_params::{self, Checked, Param, HIDDEN, IMMUTABLE, PARAMS, PROTECTED};
 use super::{table, Args, Command, Flags, Keys, Spec};
 use crate::error::{Error, Result};
 use crate::glob::glob_match;
@@ -16,136 +19,65 @@ use crate::store::Db;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-/// How a parameter is read and written.
+/// What the store does with a parameter beyond showing it. Parameters not named here are
+/// stored and shown (`Stored`): the store keeps the value `CONFIG SET` gave (or the server
+/// filled in at start) and `CONFIG GET` returns it.
 #[derive(Clone, Copy)]
-enum Param {
-    /// A size setting, with the smallest value Redis accepts.
-    Size(Size, u64),
+enum Act {
+    Size(Size),
     /// `list-max-listpack-size`: an integer, negative for a size class.
     ListSize,
     MaxMemory,
     Policy,
     /// `notify-keyspace-events`: class letters (`store::notify`).
     Notify,
-    /// Kept as text; `false` when Redis refuses to change it at run time.
-    Text(bool),
+    /// `port` and `bind`: the server listens where it started; only the current value is
+    /// accepted.
+    Listen,
+    Stored,
 }
 
-/// The parameters: Redis's name, its pre-7.0 alias, and how it is handled.
-const PARAMS: &[(&str, Option<&str>, Param)] = &[
-    ("maxmemory", None, Param::MaxMemory),
-    ("maxmemory-policy", None, Param::Policy),
-    (
-        "proto-max-bulk-len",
-        None,
-        Param::Size(Size::MaxStringBytes, 1024 * 1024),
-    ),
-    (
-        "hll-sparse-max-bytes",
-        None,
-        Param::Size(Size::HllSparseMaxBytes, 0),
-    ),
-    (
-        "hash-max-listpack-entries",
-        Some("hash-max-ziplist-entries"),
-        Param::Size(Size::HashMaxListpackEntries, 0),
-    ),
-    (
-        "hash-max-listpack-value",
-        Some("hash-max-ziplist-value"),
-        Param::Size(Size::HashMaxListpackValue, 0),
-    ),
-    (
-        "set-max-intset-entries",
-        None,
-        Param::Size(Size::SetMaxIntsetEntries, 0),
-    ),
-    (
-        "zset-max-listpack-entries",
-        Some("zset-max-ziplist-entries"),
-        Param::Size(Size::ZsetMaxListpackEntries, 0),
-    ),
-    (
-        "zset-max-listpack-value",
-        Some("zset-max-ziplist-value"),
-        Param::Size(Size::ZsetMaxListpackValue, 0),
-    ),
-    (
-        "list-max-listpack-size",
-        Some("list-max-ziplist-size"),
-        Param::ListSize,
-    ),
-    ("notify-keyspace-events", None, Param::Notify),
-    ("list-compress-depth", None, Param::Text(true)),
-    ("save", None, Param::Text(true)),
-    ("appendonly", None, Param::Text(true)),
-    ("dir", None, Param::Text(true)),
-    ("dbfilename", None, Param::Text(true)),
-    ("databases", None, Param::Text(false)),
-    ("io-threads", None, Param::Text(false)),
-    ("maxclients", None, Param::Text(true)),
-    ("timeout", None, Param::Text(true)),
-    ("port", None, Param::Text(false)),
-    ("bind", None, Param::Text(false)),
-    ("requirepass", None, Param::Text(true)),
-    ("loglevel", None, Param::Text(true)),
-    ("tcp-keepalive", None, Param::Text(true)),
-    ("lazyfree-lazy-user-del", None, Param::Text(true)),
-    ("lazyfree-lazy-user-flush", None, Param::Text(true)),
-    ("lua-time-limit", None, Param::Text(true)),
-    ("maxmemory-samples", None, Param::Text(true)),
-];
-
-fn param(name: &[u8]) -> Option<(&'static str, Param)> {
-    PARAMS.iter().find_map(|&(n, alias, p)| {
-        let hit = name.eq_ignore_ascii_case(n.as_bytes())
-            || alias.is_some_and(|a| name.eq_ignore_ascii_case(a.as_bytes()));
-        hit.then_some((n, p))
-    })
+fn act(name: &str) -> Act {
+    match name {
+        "maxmemory" => Act::MaxMemory,
+        "maxmemory-policy" => Act::Policy,
+        "proto-max-bulk-len" => Act::Size(Size::MaxStringBytes),
+        "hll-sparse-max-bytes" => Act::Size(Size::HllSparseMaxBytes),
+        "hash-max-listpack-entries" => Act::Size(Size::HashMaxListpackEntries),
+        "hash-max-listpack-value" => Act::Size(Size::HashMaxListpackValue),
+        "set-max-intset-entries" => Act::Size(Size::SetMaxIntsetEntries),
+        "zset-max-listpack-entries" => Act::Size(Size::ZsetMaxListpackEntries),
+        "zset-max-listpack-value" => Act::Size(Size::ZsetMaxListpackValue),
+        "list-max-listpack-size" => Act::ListSize,
+        "notify-keyspace-events" => Act::Notify,
+        "port" | "bind" => Act::Listen,
+        _ => Act::Stored,
+    }
 }
 
-fn value_of(db: &Db<'_>, name: &str, p: Param) -> Vec<u8> {
+/// What `CONFIG GET` shows for `p` now.
+fn value_of(db: &Db<'_>, p: &Param) -> Vec<u8> {
     let inner = db.inner;
-    match p {
-        Param::Size(s, _) => inner.settings.size(s).to_string().into_bytes(),
-        Param::ListSize => inner
+    match act(p.name) {
+        Act::Size(s) => inner.settings.size(s).to_string().into_bytes(),
+        Act::ListSize => inner
             .settings
             .list_max_listpack_size()
             .to_string()
             .into_bytes(),
-        Param::MaxMemory => inner.memory_limit().to_string().into_bytes(),
-        Param::Policy => inner
+        Act::MaxMemory => inner.memory_limit().to_string().into_bytes(),
+        Act::Policy => inner
             .eviction_policy()
             .unwrap_or_default()
             .name()
             .as_bytes()
             .to_vec(),
-        Param::Notify => notify::classes_text(inner.notify.flags()).into_bytes(),
-        Param::Text(_) => inner.settings.text(name).unwrap_or_default(),
+        Act::Notify => notify::classes_text(inner.notify.flags()).into_bytes(),
+        Act::Listen | Act::Stored => inner
+            .settings
+            .text(p.name)
+            .unwrap_or_else(|| p.default.as_bytes().to_vec()),
     }
-}
-
-/// Redis's memory values: a number with an optional unit `k` (1000), `kb` (1024), `m`,
-/// `mb`, `g`, `gb`, case-insensitive.
-pub(crate) fn parse_memory(arg: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(arg).ok()?.to_ascii_lowercase();
-    let units: [(&str, u64); 7] = [
-        ("gb", 1 << 30),
-        ("mb", 1 << 20),
-        ("kb", 1 << 10),
-        ("g", 1_000_000_000),
-        ("m", 1_000_000),
-        ("k", 1_000),
-        ("b", 1),
-    ];
-    let (digits, mul) = units
-        .iter()
-        .find_map(|(u, m)| text.strip_suffix(u).map(|d| (d, *m)))
-        .unwrap_or((&text, 1));
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse::<u64>().ok()?.checked_mul(mul)
 }
 
 fn set_failed(name: &str, why: &str) -> Error {
@@ -154,86 +86,101 @@ fn set_failed(name: &str, why: &str) -> Error {
     ))
 }
 
-/// Checks a value for a parameter without applying it.
-fn validate(db: &Db<'_>, name: &str, p: Param, value: &[u8]) -> Result<()> {
-    match p {
-        Param::Size(_, min) => {
-            let n = parse_memory(value)
-                .filter(|n| *n <= i64::MAX as u64)
-                .ok_or_else(|| set_failed(name, "argument must be a memory value"))?;
-            if n < min {
-                return Err(set_failed(
-                    name,
-                    &format!("argument must be between {min} and 9223372036854775807 inclusive"),
-                ));
-            }
-            Ok(())
+/// The checks Redis makes when it applies a value, after every value passed its own check:
+/// what the store cannot do.
+fn check_applicable(db: &Db<'_>, p: &Param, checked: &Checked, current: &[u8]) -> Result<()> {
+    let without_memory = || {
+        set_failed(
+            p.name,
+            "this store was built without memory accounting (StoreBuilder::max_memory)",
+        )
+    };
+    match act(p.name) {
+        Act::MaxMemory if db.inner.memory.is_none() => Err(without_memory()),
+        Act::Policy
+            if db.inner.memory.is_none()
+                && EvictionPolicy::from_name(&checked.shown)
+                    != Some(EvictionPolicy::NoEviction) =>
+        {
+            Err(without_memory())
         }
-        Param::ListSize => crate::num::parse_i64(value)
-            .map(|_| ())
-            .ok_or_else(|| set_failed(name, "argument couldn't be parsed into an integer")),
-        Param::MaxMemory => {
-            parse_memory(value)
-                .ok_or_else(|| set_failed(name, "argument must be a memory value"))?;
-            if db.inner.memory.is_none() {
-                return Err(set_failed(
-                    name,
-                    "this store was built without memory accounting (StoreBuilder::max_memory)",
-                ));
-            }
-            Ok(())
-        }
-        Param::Policy => {
-            let p = EvictionPolicy::from_name(value).ok_or_else(|| {
-                set_failed(
-                    name,
-                    "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction",
-                )
-            })?;
-            if db.inner.memory.is_none() && p != EvictionPolicy::NoEviction {
-                return Err(set_failed(
-                    name,
-                    "this store was built without memory accounting (StoreBuilder::max_memory)",
-                ));
-            }
-            Ok(())
-        }
-        Param::Notify => notify::parse_classes(value)
-            .map(|_| ())
-            .ok_or_else(|| set_failed(name, notify::INVALID_CLASSES)),
-        Param::Text(false) => Err(set_failed(name, "can't set immutable config")),
-        Param::Text(true) => Ok(()),
+        // The listeners stay where the server bound them: a new address is answered as
+        // Redis answers one it cannot listen on.
+        Act::Listen if checked.shown != current => Err(set_failed(
+            p.name,
+            if p.name == "port" {
+                "Unable to listen on this port. Check server logs."
+            } else {
+                "Failed to bind to specified addresses."
+            },
+        )),
+        _ => Ok(()),
     }
 }
 
-fn apply_value(db: &mut Db<'_>, name: &str, p: Param, value: &[u8]) {
+fn apply_value(db: &mut Db<'_>, p: &Param, checked: Checked) {
     let inner = db.inner;
-    match p {
-        Param::Size(s, _) => {
-            let n = parse_memory(value).unwrap_or_default();
-            inner
-                .settings
-                .set_size(s, usize::try_from(n).unwrap_or(usize::MAX));
+    // Redis keeps memory values unsigned: a saturated one is u64::MAX.
+    let number = checked.number as u64;
+    match act(p.name) {
+        Act::Size(s) => inner
+            .settings
+            .set_size(s, usize::try_from(number).unwrap_or(usize::MAX)),
+        Act::ListSize => inner.settings.set_list_max_listpack_size(checked.number),
+        Act::MaxMemory => {
+            db.set_max_memory(usize::try_from(number).unwrap_or(usize::MAX));
         }
-        Param::ListSize => {
-            inner
-                .settings
-                .set_list_max_listpack_size(crate::num::parse_i64(value).unwrap_or(-2));
-        }
-        Param::MaxMemory => {
-            let n = parse_memory(value).unwrap_or_default();
-            db.set_max_memory(usize::try_from(n).unwrap_or(usize::MAX));
-        }
-        Param::Policy => {
-            if let Some(p) = EvictionPolicy::from_name(value) {
-                inner.set_eviction_policy(p);
+        Act::Policy => {
+            if let Some(policy) = EvictionPolicy::from_name(&checked.shown) {
+                inner.set_eviction_policy(policy);
             }
         }
-        Param::Notify => inner
+        Act::Notify => inner
             .notify
-            .set_flags(notify::parse_classes(value).unwrap_or_default()),
-        Param::Text(_) => inner.settings.set_text(name, value),
+            .set_flags(u32::try_from(checked.number).unwrap_or_default()),
+        Act::Listen | Act::Stored => inner.settings.set_text(p.name, &checked.shown),
     }
+}
+
+/// `CONFIG SET` of several pairs, all or nothing, failing as Redis does: first on a name
+/// (unknown, immutable, protected, repeated) in argument order, then on the first value its
+/// parameter refuses, then on the first value the store cannot apply. Nothing changes until
+/// every pair has passed.
+fn config_set(db: &mut Db<'_>, pairs: &[(&[u8], &[u8])]) -> Result<()> {
+    let mut chosen: Vec<(&'static Param, &'static str, &[u8])> = Vec::with_capacity(pairs.len());
+    for &(name, value) in pairs {
+        let typed = || String::from_utf8_lossy(name).into_owned();
+        let Some((p, spelled)) = config_params::lookup(name) else {
+            return Err(Error::other(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                typed()
+            )));
+        };
+        if p.flags & IMMUTABLE != 0 {
+            return Err(set_failed(&typed(), "can't set immutable config"));
+        }
+        if p.flags & PROTECTED != 0 {
+            return Err(set_failed(&typed(), "can't set protected config"));
+        }
+        if chosen.iter().any(|(q, _, _)| std::ptr::eq(*q, p)) {
+            return Err(set_failed(&typed(), "duplicate parameter"));
+        }
+        chosen.push((p, spelled, value));
+    }
+    let mut checked = Vec::with_capacity(chosen.len());
+    for (p, spelled, value) in chosen {
+        let current = value_of(db, p);
+        let c =
+            config_params::check(p, value, &current).map_err(|why| set_failed(spelled, &why))?;
+        checked.push((p, c, current));
+    }
+    for (p, c, current) in &checked {
+        check_applicable(db, p, c, current)?;
+    }
+    for (p, c, _) in checked {
+        apply_value(db, p, c);
+    }
+    Ok(())
 }
 
 enum ConfigOp<'a> {
@@ -268,8 +215,11 @@ impl<'a> Command<'a> for Config<'a> {
             }
             ConfigOp::Get(rest)
         } else if is("set") {
-            if rest.is_empty() || rest.len() % 2 != 0 {
+            if rest.len() < 2 {
                 return Err(Error::WrongArity("config|set".into()));
+            }
+            if rest.len() % 2 != 0 {
+                return Err(Error::Syntax);
             }
             ConfigOp::Set(rest.chunks_exact(2).map(|c| (c[0], c[1])).collect())
         } else if is("resetstat") && rest.is_empty() {
@@ -287,44 +237,43 @@ impl<'a> Command<'a> for Config<'a> {
     fn apply(self, db: &mut Db<'_>) -> Reply {
         match self.op {
             ConfigOp::Get(patterns) => {
-                let mut out = Vec::new();
-                for &(name, alias, p) in PARAMS {
-                    for shown in std::iter::once(name).chain(alias) {
-                        if patterns
-                            .iter()
-                            .any(|pat| glob_match(&pat.to_ascii_lowercase(), shown.as_bytes()))
-                            && !out.iter().any(|(k, _)| k == &Reply::bulk(shown))
-                        {
-                            out.push((Reply::bulk(shown), Reply::Bulk(value_of(db, name, p))));
+                // Shown name and parameter, in the order found: patterns in argument order,
+                // parameters in table order (stable from call to call).
+                let mut found: Vec<(Vec<u8>, &Param)> = Vec::new();
+                let seen = |found: &[(Vec<u8>, &Param)], key: &[u8]| {
+                    found.iter().any(|(k, _)| k.eq_ignore_ascii_case(key))
+                };
+                for &pat in patterns {
+                    if !pat.iter().any(|b| b"[*?".contains(b)) {
+                        // An exact name: hidden parameters too, shown as asked.
+                        if !seen(&found, pat) {
+                            if let Some((p, _)) = config_params::lookup(pat) {
+                                found.push((pat.to_vec(), p));
+                            }
+                        }
+                        continue;
+                    }
+                    let pat = pat.to_ascii_lowercase();
+                    for p in PARAMS.iter().filter(|p| p.flags & HIDDEN == 0) {
+                        for shown in std::iter::once(p.name).chain(p.alias) {
+                            if !seen(&found, shown.as_bytes()) && glob_match(&pat, shown.as_bytes())
+                            {
+                                found.push((shown.as_bytes().to_vec(), p));
+                            }
                         }
                     }
                 }
-                Reply::Map(out)
+                Reply::Map(
+                    found
+                        .into_iter()
+                        .map(|(k, p)| (Reply::Bulk(k), Reply::Bulk(value_of(db, p))))
+                        .collect(),
+                )
             }
-            ConfigOp::Set(pairs) => {
-                let mut checked: Vec<(&str, Param, &[u8])> = Vec::new();
-                for (name, value) in pairs {
-                    let Some((canonical, p)) = param(name) else {
-                        let shown = String::from_utf8_lossy(name).into_owned();
-                        return Reply::Error(format!(
-                            "ERR Unknown option or number of arguments for CONFIG SET - '{shown}'"
-                        ));
-                    };
-                    if checked.iter().any(|(n, _, _)| *n == canonical) {
-                        return Reply::Error(
-                            set_failed(canonical, "duplicate parameter").to_string(),
-                        );
-                    }
-                    if let Err(e) = validate(db, canonical, p, value) {
-                        return Reply::Error(e.to_string());
-                    }
-                    checked.push((canonical, p, value));
-                }
-                for (name, p, value) in checked {
-                    apply_value(db, name, p, value);
-                }
-                Reply::ok()
-            }
+            ConfigOp::Set(pairs) => match config_set(db, &pairs) {
+                Ok(()) => Reply::ok(),
+                Err(e) => Reply::Error(e.to_string()),
+            },
             ConfigOp::ResetStat => {
                 db.inner
                     .stats
@@ -937,22 +886,4 @@ fn sort_keys<'a>(name: &str, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
     }
     keys.extend(store);
     keys
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_memory;
-
-    #[test]
-    fn memory_values_as_redis_reads_them() {
-        assert_eq!(parse_memory(b"100"), Some(100));
-        assert_eq!(parse_memory(b"1k"), Some(1000));
-        assert_eq!(parse_memory(b"1KB"), Some(1024));
-        assert_eq!(parse_memory(b"10mb"), Some(10 << 20));
-        assert_eq!(parse_memory(b"2g"), Some(2_000_000_000));
-        assert_eq!(parse_memory(b"abc"), None);
-        assert_eq!(parse_memory(b"-1"), None);
-        assert_eq!(parse_memory(b""), None);
-        assert_eq!(parse_memory(b"kb"), None);
-    }
 }

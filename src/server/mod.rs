@@ -256,7 +256,14 @@ fn open_store(config: &ServerConfig) -> io::Result<Store> {
         ("maxclients", config.maxclients.to_string()),
         ("databases", config.databases.to_string()),
         ("io-threads", config.io_threads.to_string()),
-        ("dir", config.dir.display().to_string()),
+        // Redis shows its working directory, an absolute path.
+        (
+            "dir",
+            std::fs::canonicalize(&config.dir)
+                .unwrap_or_else(|_| config.dir.clone())
+                .display()
+                .to_string(),
+        ),
         ("dbfilename", config.dbfilename.clone()),
         ("save", save.join(" ")),
     ] {
