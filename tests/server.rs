@@ -261,6 +261,19 @@ fn requirepass() {
     );
     assert_eq!(c.cmd(&["AUTH", server_pass]), Reply::ok());
     assert_eq!(c.cmd(&["SET", "k", "v"]), Reply::ok());
+    // CONFIG SET requirepass acts as in Redis 7.0: new clients need the new password, the
+    // clients already in stay in; an empty password lets new clients in without AUTH.
+    assert_eq!(c.cmd(&["CONFIG", "SET", "requirepass", "n3w"]), Reply::ok());
+    assert_eq!(c.cmd(&["GET", "k"]), Reply::bulk("v"));
+    let mut late = server.conn();
+    assert_eq!(
+        late.cmd(&["AUTH", server_pass]),
+        Reply::Error("WRONGPASS invalid username-password pair or user is disabled.".into())
+    );
+    assert_eq!(late.cmd(&["AUTH", "n3w"]), Reply::ok());
+    assert_eq!(c.cmd(&["CONFIG", "SET", "requirepass", ""]), Reply::ok());
+    assert_eq!(server.conn().cmd(&["GET", "k"]), Reply::bulk("v"));
+    assert_eq!(c.cmd(&["CONFIG", "SET", "requirepass", server_pass]), Reply::ok());
     // Before AUTH, Redis's smaller request limits apply.
     let mut s = server.raw();
     s.write_all(b"*11\r\n").expect("write");

@@ -3,7 +3,9 @@
 //!
 //! The connection owns every per-client rule (MULTI/WATCH, subscribed mode, HELLO and the
 //! protocol, CLIENT, RESET, QUIT); the session adds what only a server has: AUTH against
-//! `requirepass` (compared in constant time), SHUTDOWN, SAVE and BGSAVE (which need the
+//! `requirepass` (compared in constant time, and read from the store's settings when a client
+//! connects and at each AUTH, so that CONFIG SET requirepass acts as in Redis: new clients
+//! need the new password, clients already in stay in), SHUTDOWN, SAVE and BGSAVE (which need the
 //! server's `dir` and `dbfilename`), and writing each reply in the
 //! client's protocol. Blocking commands wait as futures (`Connection::execute_async`), so a
 //! client parked in BLPOP holds no thread.
@@ -15,26 +17,19 @@ use crate::{Connection, Protocol, Reply, Store};
 pub(super) struct Session {
     conn: Connection,
     store: Store,
-    requirepass: Option<Vec<u8>>,
     authenticated: bool,
     close: bool,
     shutdown: Option<SaveOnExit>,
 }
 
 impl Session {
-    pub(super) fn new(
-        store: Store,
-        requirepass: Option<Vec<u8>>,
-        peer: String,
-        local: String,
-    ) -> Session {
-        let authenticated = requirepass.is_none();
+    pub(super) fn new(store: Store, peer: String, local: String) -> Session {
+        let authenticated = requirepass(&store).is_none();
         let mut conn = store.connection();
         conn.set_addresses(peer, local);
         Session {
             conn,
             store,
-            requirepass,
             authenticated,
             close: false,
             shutdown: None,
@@ -278,7 +273,7 @@ impl Session {
                 return Reply::Error("ERR wrong number of arguments for 'auth' command".to_string())
             }
         };
-        if self.requirepass.is_none() && argv.len() == 2 {
+        if requirepass(&self.store).is_none() && argv.len() == 2 {
             return Reply::Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".to_string());
         }
         self.check_password(user, pass)
@@ -287,8 +282,7 @@ impl Session {
     /// The default user's password check: any password without `requirepass`.
     fn check_password(&mut self, user: &[u8], pass: &[u8]) -> Reply {
         let ok = user == b"default"
-            && self
-                .requirepass
+            && requirepass(&self.store)
                 .as_deref()
                 .is_none_or(|expected| constant_time_eq(pass, expected));
         if ok {
@@ -300,6 +294,16 @@ impl Session {
             )
         }
     }
+}
+
+/// The default user's password as the store's settings hold it now (`requirepass` from the
+/// command line or file, or the last CONFIG SET); none when empty.
+fn requirepass(store: &Store) -> Option<Vec<u8>> {
+    store
+        .inner
+        .settings
+        .text("requirepass")
+        .filter(|p| !p.is_empty())
 }
 
 /// Compares two secrets in time that depends only on their lengths, not on where they

@@ -385,12 +385,7 @@ pub async fn serve(
                     .local_addr()
                     .map(|a| a.to_string())
                     .unwrap_or_default();
-                let session = Session::new(
-                    store.clone(),
-                    config.requirepass.clone(),
-                    peer.to_string(),
-                    local,
-                );
+                let session = Session::new(store.clone(), peer.to_string(), local);
                 let clients = Arc::clone(&clients);
                 let stop = stop_rx.clone();
                 let request = request_tx.clone();
