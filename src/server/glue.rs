@@ -1,9 +1,9 @@
 //! The one place where the server meets the command layer: one [`Session`] per client,
 //! holding that client's [`Connection`].
 //!
-//! The connection owns every per-client rule (MULTI/WATCH, subscribed mode, HELLO and the
-//! protocol, CLIENT, RESET, QUIT); the session adds what only a server has: AUTH against
-//! `requirepass` (compared in constant time), SHUTDOWN, SAVE and BGSAVE (which need the
+//! The connection owns every per-client rule (MULTI/WATCH, subscribed mode, MONITOR, HELLO
+//! and the protocol, CLIENT, RESET, QUIT); the session adds what only a server has: AUTH against
+//! `requirepass` (compared in constant time, and shown to MONITOR redacted), SHUTDOWN, SAVE and BGSAVE (which need the
 //! server's `dir` and `dbfilename`), and writing each reply in the
 //! client's protocol. Blocking commands wait as futures (`Connection::execute_async`), so a
 //! client parked in BLPOP holds no thread.
@@ -57,9 +57,10 @@ impl Session {
         self.shutdown
     }
 
-    /// Whether the client is subscribed: its messages are written while it is idle.
-    pub(super) fn is_subscribed(&self) -> bool {
-        self.conn.is_subscribed()
+    /// Whether the client is subscribed or monitors: its messages (MONITOR's lines) are
+    /// written while it is idle.
+    pub(super) fn has_pushes(&self) -> bool {
+        self.conn.is_subscribed() || self.conn.is_monitor()
     }
 
     /// Runs one command that completes without waiting and appends its reply to `out`
@@ -95,6 +96,11 @@ impl Session {
     /// Appends the replies the last command pushed after its first (further subscription
     /// confirmations) and messages already waiting.
     pub(super) fn write_pending_pushes(&mut self, out: &mut Vec<u8>) {
+        // A closing client is sent nothing after its last reply (Redis adds nothing to the
+        // output of a client to be closed after its reply: QUIT from a monitor).
+        if self.should_close() {
+            return;
+        }
         while let Some(push) = self.conn.try_next_push() {
             if push.is_error() {
                 // The subscription's buffer overflowed: close, as Redis does.
@@ -150,9 +156,19 @@ impl Session {
             None => b"",
         };
         match name {
-            b"auth" => return self.auth(argv),
+            b"auth" => {
+                let reply = self.auth(argv);
+                if self.store.inner.monitors.active() {
+                    self.conn.feed_monitors(argv);
+                }
+                return reply;
+            }
             b"hello" => {
                 if let Err(e) = self.hello_auth(argv) {
+                    // Redis shows a HELLO whose AUTH failed, credentials redacted.
+                    if self.store.inner.monitors.active() {
+                        self.conn.feed_monitors(argv);
+                    }
                     return e;
                 }
             }

@@ -547,10 +547,15 @@ async fn client(
             () = &mut stopped => return Ok(()),
             read = read_available(&socket, parser.input_buffer(want)) => read?,
             () = &mut killed => return Ok(()),
-            // A subscribed client is sent its messages while it is idle.
-            push = session.next_push(), if session.is_subscribed() => {
+            // A subscribed or monitoring client is sent its messages while it is idle.
+            push = session.next_push(), if session.has_pushes() => {
                 match push {
-                    Some(bytes) => socket.write_all(&bytes).await?,
+                    // A client that stopped reading is killed when its buffer overflows:
+                    // that ends a write stuck on its full socket too.
+                    Some(bytes) => tokio::select! {
+                        written = socket.write_all(&bytes) => written?,
+                        () = &mut killed => return Ok(()),
+                    },
                     // Its buffer overflowed: Redis disconnects such a client.
                     None => return Ok(()),
                 }
