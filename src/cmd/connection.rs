@@ -592,6 +592,8 @@ impl Connection {
 
     /// Shows the commands EXEC ran to the monitors, before EXEC itself, each with the
     /// database it ran in (a queued SELECT changes it for those after it).
+    #[cold]
+    #[inline(never)]
     fn feed_executed(&self, queued: &Queued<'_>, reply: &Reply) {
         let replies: &[Reply] = match reply {
             Reply::Array(r) => r,
@@ -695,6 +697,9 @@ impl Connection {
     /// AUTH's and HELLO's credentials redacted; admin commands (CONFIG, CLIENT KILL, ...)
     /// are not shown. The database is the one selected after the command (SELECT shows the
     /// new one).
+    // Kept out of line: the command path only tests the flag before calling it.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn feed_monitors(&self, argv: &[&[u8]]) {
         let Some(&name) = argv.first() else {
             return;
@@ -817,13 +822,12 @@ impl Connection {
             Route::Run(spec) => {
                 // A blocking command is shown when it starts waiting, as Redis shows it when
                 // it blocks; every other one once it ran.
-                let monitored = self.store.inner.monitors.active();
-                if monitored && spec.block.is_some() {
+                if spec.block.is_some() && self.store.inner.monitors.active() {
                     self.feed_monitors(argv);
                 }
                 let r = self.store.run_spec(spec, argv);
                 count_call(spec, &r);
-                if monitored && spec.block.is_none() {
+                if spec.block.is_none() && self.store.inner.monitors.active() {
                     self.feed_monitors(argv);
                 }
                 self.shape(r)
@@ -910,6 +914,10 @@ impl Connection {
 
     /// Everything [`Connection::execute`] does before running a command on the store:
     /// either the answer, or the checked row to run.
+    // Inlined into its callers, as the compiler did before MONITOR's branches made it
+    // larger: out of line, a SET or GET through `Connection::execute` took about 16 ns more
+    // (best of 25 runs: 279 ns against 263 ns inlined, 260 ns before MONITOR).
+    #[inline]
     fn route(&mut self, argv: &[&[u8]]) -> Route {
         self.suppressed = match self.reply_mode {
             ReplyMode::On => false,

@@ -98,9 +98,6 @@ impl Session {
     pub(super) fn write_pending_pushes(&mut self, out: &mut Vec<u8>) {
         // A closing client is sent nothing after its last reply (Redis adds nothing to the
         // output of a client to be closed after its reply: QUIT from a monitor).
-        if self.should_close() {
-            return;
-        }
         while let Some(push) = self.conn.try_next_push() {
             if push.is_error() {
                 // The subscription's buffer overflowed: close, as Redis does.
