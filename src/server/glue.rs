@@ -2,10 +2,10 @@
 //! holding that client's [`Connection`].
 //!
 //! The connection owns every per-client rule (MULTI/WATCH, subscribed mode, MONITOR, HELLO
-//! and the protocol, CLIENT, RESET, QUIT); the session adds what only a server has: AUTH against
-//! `requirepass` (compared in constant time, and shown to MONITOR redacted), SHUTDOWN, SAVE and BGSAVE (which need the
-//! server's `dir` and `dbfilename`), and writing each reply in the
-//! client's protocol. Blocking commands wait as futures (`Connection::execute_async`), so a
+//! and the protocol, CLIENT, RESET, QUIT); the session adds what only a server has: AUTH
+//! against `requirepass` (compared in constant time, and shown to MONITOR redacted),
+//! SHUTDOWN, SAVE and BGSAVE (which need the server's `dir` and `dbfilename`), and writing
+//! each reply in the client's protocol. Blocking commands wait as futures (`Connection::execute_async`), so a
 //! client parked in BLPOP holds no thread.
 
 use super::SaveOnExit;
@@ -96,8 +96,6 @@ impl Session {
     /// Appends the replies the last command pushed after its first (further subscription
     /// confirmations) and messages already waiting.
     pub(super) fn write_pending_pushes(&mut self, out: &mut Vec<u8>) {
-        // A closing client is sent nothing after its last reply (Redis adds nothing to the
-        // output of a client to be closed after its reply: QUIT from a monitor).
         while let Some(push) = self.conn.try_next_push() {
             if push.is_error() {
                 // The subscription's buffer overflowed: close, as Redis does.
