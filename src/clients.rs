@@ -20,6 +20,7 @@ pub(crate) const FLAG_MULTI: u8 = 1;
 pub(crate) const FLAG_SUBSCRIBED: u8 = 2;
 pub(crate) const FLAG_BLOCKED: u8 = 4;
 pub(crate) const FLAG_NO_EVICT: u8 = 8;
+pub(crate) const FLAG_MONITOR: u8 = 16;
 
 /// How a blocked client was asked to stop waiting (CLIENT UNBLOCK).
 pub(crate) const UNBLOCK_NONE: u8 = 0;

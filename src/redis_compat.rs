@@ -37,9 +37,10 @@
 //!   on the sync trait, as a socket read would, and only that connection. On the async trait
 //!   it waits as a future ([`Connection::execute_async`]), never holding an executor thread;
 //!   inside `MULTI` it is queued and runs without blocking, as in Redis.
-//! - `SUBSCRIBE` and the other subscription commands would turn the connection into a
-//!   message stream, which `ConnectionLike` cannot carry: they are refused with an error
-//!   naming [`Connection::next_push`], the connection's own way to read pushed messages.
+//! - `SUBSCRIBE` and the other subscription commands, and `MONITOR`, would turn the
+//!   connection into a message stream, which `ConnectionLike` cannot carry: they are refused
+//!   with an error naming [`Connection::next_push`], the connection's own way to read pushed
+//!   messages (and MONITOR's lines).
 //!
 //! Known difference: an atomic pipeline with a command that Redis rejects while queuing
 //! fails with the `EXECABORT` error of its `EXEC`, where a real connection gives redis-rs's
@@ -59,10 +60,11 @@ fn subscription_refused(name: &[u8]) -> Reply {
 }
 
 /// Whether a command would turn the connection into a message stream (SUBSCRIBE and the
-/// other subscription commands), which `ConnectionLike` cannot carry.
+/// other subscription commands, MONITOR), which `ConnectionLike` cannot carry.
 fn is_subscription(name: &[u8]) -> bool {
     crate::cmd::lookup(name).is_some_and(|s| {
-        s.flags.has(Flags::PUBSUB) && !s.flags.has(Flags::CONN) && s.name != "ping"
+        (s.flags.has(Flags::PUBSUB) && !s.flags.has(Flags::CONN) && s.name != "ping")
+            || s.name == "monitor"
     })
 }
 

@@ -369,3 +369,69 @@ fn client_list_kill_and_unblock() {
     assert_eq!(a.execute(&["CLIENT", "REPLY", "ON"]), Reply::ok());
     assert!(!a.reply_suppressed());
 }
+
+/// A MONITOR line without its timestamp: `[db addr] "cmd" ...`.
+fn monitor_body(r: Reply) -> String {
+    let Reply::Status(line) = r else {
+        panic!("a MONITOR line is a status reply: {r:?}");
+    };
+    let (ts, body) = line.split_once(' ').expect("timestamp, then the rest");
+    let (secs, micros) = ts.split_once('.').expect("secs.micros");
+    assert!(secs.parse::<i64>().is_ok() && micros.len() == 6, "{line}");
+    body.to_string()
+}
+
+#[test]
+fn an_embedded_connection_monitors_through_its_push_queue() {
+    let store = Store::new();
+    let mut mon = store.connection();
+    let mut c = store.connection();
+    assert_eq!(c.execute(&["SET", "before", "1"]), Reply::ok());
+    assert_eq!(mon.execute(&["MONITOR"]), Reply::ok());
+    assert!(mon.is_monitor());
+    assert_eq!(mon.try_next_push(), None, "only commands after MONITOR");
+    c.execute(&["SELECT", "2"]);
+    c.execute(&["SET", "k", "a b\n"]);
+    c.execute(&["NOSUCH"]);
+    c.execute(&["CONFIG", "GET", "port"]);
+    c.execute(&["AUTH", "secret"]);
+    // An in-process connection has no socket: Redis's `?:0`.
+    let lines: Vec<String> = std::iter::from_fn(|| mon.try_next_push())
+        .map(monitor_body)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "[2 ?:0] \"SELECT\" \"2\"",
+            "[2 ?:0] \"SET\" \"k\" \"a b\\n\"",
+        ]
+    );
+    // The keyspace is refused to a monitor, as Redis refuses it to a replica.
+    assert_eq!(
+        mon.execute(&["GET", "k"]),
+        Reply::Error("ERR Replica can't interact with the keyspace".into())
+    );
+    // A blocking wait on the feed, on the store's clock.
+    c.execute(&["PING"]);
+    let line = mon.receive_push(std::time::Duration::from_secs(5));
+    assert_eq!(monitor_body(line.expect("a line")), "[2 ?:0] \"PING\"");
+    assert_eq!(mon.execute(&["RESET"]), Reply::status("RESET"));
+    assert!(!mon.is_monitor());
+    c.execute(&["PING"]);
+    assert_eq!(mon.try_next_push(), None);
+}
+
+#[test]
+fn monitor_inside_multi_fails_at_exec_like_redis() {
+    let store = Store::new();
+    let mut c = store.connection();
+    c.execute(&["MULTI"]);
+    assert_eq!(c.execute(&["MONITOR"]), Reply::status("QUEUED"));
+    assert_eq!(
+        c.execute(&["EXEC"]),
+        arr(vec![Reply::Error(
+            "ERR MONITOR isn't allowed for DENY BLOCKING client".into()
+        )])
+    );
+    assert!(!c.is_monitor());
+}

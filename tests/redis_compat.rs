@@ -260,6 +260,14 @@ fn each_connection_has_its_own_state() {
         e.to_string().contains("Connection::next_push"),
         "points to the connection's pub/sub API: {e}"
     );
+    // MONITOR would turn the connection into a stream of lines too.
+    let e = redis::cmd("MONITOR").query::<Value>(&mut a).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("MONITOR is not supported through redis-rs's ConnectionLike"),
+        "{e}"
+    );
+    assert_eq!(Commands::set::<_, _, ()>(&mut a, "still", "works"), Ok(()));
 }
 
 #[test]

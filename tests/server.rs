@@ -273,7 +273,10 @@ fn requirepass() {
     assert_eq!(late.cmd(&["AUTH", "n3w"]), Reply::ok());
     assert_eq!(c.cmd(&["CONFIG", "SET", "requirepass", ""]), Reply::ok());
     assert_eq!(server.conn().cmd(&["GET", "k"]), Reply::bulk("v"));
-    assert_eq!(c.cmd(&["CONFIG", "SET", "requirepass", server_pass]), Reply::ok());
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "requirepass", server_pass]),
+        Reply::ok()
+    );
     // Before AUTH, Redis's smaller request limits apply.
     let mut s = server.raw();
     s.write_all(b"*11\r\n").expect("write");

@@ -147,7 +147,7 @@ pub(super) fn register(t: &mut Vec<Spec>) {
         Spec {
             name: "pfdebug",
             arity: 3,
-            flags: Flags::WRITE_DENYOOM,
+            flags: Flags::WRITE_DENYOOM.with(Flags::ADMIN),
             keys: Keys::Range {
                 first: 2,
                 last: 2,
@@ -159,7 +159,7 @@ pub(super) fn register(t: &mut Vec<Spec>) {
         Spec {
             name: "pfselftest",
             arity: 1,
-            flags: Flags::NONE,
+            flags: Flags::ADMIN,
             keys: Keys::None,
             run: cmd!(PfSelfTest),
             block: None,

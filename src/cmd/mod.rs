@@ -254,6 +254,8 @@ impl Flags {
     /// Acts on the connection itself (SELECT, HELLO, CLIENT, RESET, QUIT, AUTH): run by the
     /// connection, never through the keyspace.
     pub const CONN: Flags = Flags(32);
+    /// Redis's `admin`: never shown to MONITOR (CONFIG, PFDEBUG, MONITOR itself, ...).
+    pub const ADMIN: Flags = Flags(64);
 
     /// Both sets of flags.
     pub const fn with(self, other: Flags) -> Flags {

@@ -795,7 +795,7 @@ pub(super) fn register(t: &mut Vec<Spec>) {
         Spec {
             name: "config",
             arity: -2,
-            flags: Flags::NONE,
+            flags: Flags::ADMIN,
             keys: Keys::None,
             run: cmd!(Config),
             block: None,

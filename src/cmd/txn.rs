@@ -1,5 +1,5 @@
 //! The rows of the commands that act on a connection: MULTI, EXEC, DISCARD, WATCH, UNWATCH,
-//! and SELECT, HELLO, CLIENT, RESET, QUIT. A [`super::Connection`] runs them itself (their
+//! and SELECT, HELLO, CLIENT, RESET, QUIT, MONITOR. A [`super::Connection`] runs them itself (their
 //! `TXN` and `CONN` flags say so); these runners are what `Store::execute`, which has no
 //! connection, answers: EXEC and DISCARD as on a connection that never sent MULTI, WATCH and
 //! UNWATCH with nothing to guard, the others with an error pointing to `Store::connection`.
@@ -22,6 +22,8 @@ impl<'a, const KIND: u8> Command<'a> for Stateless<KIND> {
             1 => Err(Error::err("EXEC without MULTI")),
             2 => Err(Error::err("DISCARD without MULTI")),
             3 | 4 => Ok(Stateless),
+            // Inside EXEC, as Redis answers a client that must get one reply per command.
+            6 => Err(Error::err("MONITOR isn't allowed for DENY BLOCKING client")),
             _ => Err(Error::err(
                 "this command acts on a connection: use Store::connection() and Connection::execute",
             )),
@@ -109,6 +111,14 @@ pub(super) fn register(t: &mut Vec<Spec>) {
             flags: Flags::CONN.with(Flags::PUBSUB),
             keys: Keys::None,
             run: cmd!(Stateless<5>),
+            block: None,
+        },
+        Spec {
+            name: "monitor",
+            arity: 1,
+            flags: Flags::CONN.with(Flags::ADMIN),
+            keys: Keys::None,
+            run: cmd!(Stateless<6>),
             block: None,
         },
         Spec {

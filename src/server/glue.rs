@@ -1,13 +1,14 @@
 //! The one place where the server meets the command layer: one [`Session`] per client,
 //! holding that client's [`Connection`].
 //!
-//! The connection owns every per-client rule (MULTI/WATCH, subscribed mode, HELLO and the
-//! protocol, CLIENT, RESET, QUIT); the session adds what only a server has: AUTH against
-//! `requirepass` (compared in constant time, and read from the store's settings when a client
-//! connects and at each AUTH, so that CONFIG SET requirepass acts as in Redis: new clients
-//! need the new password, clients already in stay in), SHUTDOWN, SAVE and BGSAVE (which need the
-//! server's `dir` and `dbfilename`), and writing each reply in the
-//! client's protocol. Blocking commands wait as futures (`Connection::execute_async`), so a
+//! The connection owns every per-client rule (MULTI/WATCH, subscribed mode, MONITOR, HELLO
+//! and the protocol, CLIENT, RESET, QUIT); the session adds what only a server has: AUTH
+//! against `requirepass` (compared in constant time, shown to MONITOR redacted, and read from
+//! the store's settings when a client connects and at each AUTH, so that CONFIG SET
+//! requirepass acts as in Redis: new clients need the new password, clients already in stay
+//! in), SHUTDOWN, SAVE and BGSAVE (which need the server's `dir` and `dbfilename`), and
+//! writing each reply in the client's protocol. Blocking commands wait as futures
+//! (`Connection::execute_async`), so a
 //! client parked in BLPOP holds no thread.
 
 use super::SaveOnExit;
@@ -52,9 +53,10 @@ impl Session {
         self.shutdown
     }
 
-    /// Whether the client is subscribed: its messages are written while it is idle.
-    pub(super) fn is_subscribed(&self) -> bool {
-        self.conn.is_subscribed()
+    /// Whether the client is subscribed or monitors: its messages (MONITOR's lines) are
+    /// written while it is idle.
+    pub(super) fn has_pushes(&self) -> bool {
+        self.conn.is_subscribed() || self.conn.is_monitor()
     }
 
     /// Runs one command that completes without waiting and appends its reply to `out`
@@ -145,9 +147,19 @@ impl Session {
             None => b"",
         };
         match name {
-            b"auth" => return self.auth(argv),
+            b"auth" => {
+                let reply = self.auth(argv);
+                if self.store.inner.monitors.active() {
+                    self.conn.feed_monitors(argv);
+                }
+                return reply;
+            }
             b"hello" => {
                 if let Err(e) = self.hello_auth(argv) {
+                    // Redis shows a HELLO whose AUTH failed, credentials redacted.
+                    if self.store.inner.monitors.active() {
+                        self.conn.feed_monitors(argv);
+                    }
                     return e;
                 }
             }

@@ -452,6 +452,25 @@ async fn read_available(socket: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usi
     }
 }
 
+/// Writes what the socket did not take at once of a message pushed to an idle client, until
+/// it is written (true) or the client is killed (false): a subscriber or monitor that stopped
+/// reading is killed when its buffer overflows, and must not keep its task stuck on a full
+/// socket. Boxed and out of line so that the read loop's common path stays as small as
+/// without it; it runs only when a client's socket is full.
+#[inline(never)]
+fn write_rest<'a>(
+    socket: &'a mut TcpStream,
+    rest: &'a [u8],
+    killed: std::pin::Pin<&'a mut (dyn Future<Output = ()> + Send)>,
+) -> std::pin::Pin<Box<dyn Future<Output = io::Result<bool>> + Send + 'a>> {
+    Box::pin(async move {
+        tokio::select! {
+            written = socket.write_all(rest) => written.map(|()| true),
+            () = killed => Ok(false),
+        }
+    })
+}
+
 /// One client: read, parse, run, reply, until it closes, errs, quits or the server stops.
 async fn client(
     mut socket: TcpStream,
@@ -515,8 +534,13 @@ async fn client(
                             }
                         }
                     }
-                    session.write_pending_pushes(&mut out);
-                    if session.should_close() {
+                    // A closing client is sent nothing after its last reply (Redis adds
+                    // nothing to the output of a client it will close: QUIT from a monitor).
+                    let closing = session.should_close();
+                    if !closing {
+                        session.write_pending_pushes(&mut out);
+                    }
+                    if closing || session.should_close() {
                         socket.write_all(&out).await?;
                         if let Some(mode) = session.shutdown_requested() {
                             // Another client may have asked first; one request is enough.
@@ -549,10 +573,23 @@ async fn client(
             () = &mut stopped => return Ok(()),
             read = read_available(&socket, parser.input_buffer(want)) => read?,
             () = &mut killed => return Ok(()),
-            // A subscribed client is sent its messages while it is idle.
-            push = session.next_push(), if session.is_subscribed() => {
+            // A subscribed or monitoring client is sent its messages while it is idle.
+            push = session.next_push(), if session.has_pushes() => {
                 match push {
-                    Some(bytes) => socket.write_all(&bytes).await?,
+                    // A client that stopped reading is killed when its buffer overflows:
+                    // that ends a write stuck on its full socket too.
+                    Some(bytes) => {
+                        let n = match socket.try_write(&bytes) {
+                            Ok(n) => n,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+                            Err(e) => return Err(e),
+                        };
+                        if n < bytes.len()
+                            && !write_rest(&mut socket, &bytes[n..], killed.as_mut()).await?
+                        {
+                            return Ok(());
+                        }
+                    }
                     // Its buffer overflowed: Redis disconnects such a client.
                     None => return Ok(()),
                 }

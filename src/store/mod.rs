@@ -45,6 +45,7 @@ pub(crate) mod hll;
 pub(crate) mod keyspace;
 pub(crate) mod lcs;
 pub(crate) mod lists;
+pub(crate) mod monitor;
 pub(crate) mod notify;
 pub(crate) mod persist;
 pub(crate) mod pubsub;
@@ -134,6 +135,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Clock,
     pub(crate) settings: settings::Settings,
     pub(crate) pubsub: pubsub::Hub,
+    /// The connections in MONITOR mode (see [`monitor`]).
+    pub(crate) monitors: monitor::Monitors,
     /// The keyspace-notification classes enabled (see [`notify`]).
     pub(crate) notify: notify::Notifier,
     /// The memory limit and its accounting, when one is set (see [`evict`]).
@@ -323,6 +326,7 @@ impl StoreBuilder {
                 shard_bits: self.shards.trailing_zeros(),
                 settings,
                 pubsub: pubsub::Hub::default(),
+                monitors: monitor::Monitors::default(),
                 notify: notifier,
                 memory,
                 saver: std::sync::OnceLock::new(),
