@@ -275,8 +275,11 @@ fn client_list_kill_and_unblock() {
     assert!(me.starts_with(&format!("id={} ", a.id())) && me.ends_with('\n'));
     // Redis shows the asking client's request still in its query buffer: 26 bytes of RESP.
     assert!(me.contains(" qbuf=26 "), "{me}");
-    let listed = text(a.execute(&["CLIENT", "LIST", "ID", &a.id().to_string()]));
-    assert!(listed.contains(" qbuf=41 "), "{listed}");
+    let my_id = a.id().to_string();
+    let listed = text(a.execute(&["CLIENT", "LIST", "ID", &my_id]));
+    // `*4`, then `$6 client`, `$4 list`, `$2 id` and the id's digits, each line ended by CRLF.
+    let want = format!(" qbuf={} ", 4 + 12 + 10 + 8 + 6 + my_id.len());
+    assert!(listed.contains(&want), "{listed}");
     // KILL by id: the other connection is closed; SKIPME keeps the caller alive.
     let id = b.id().to_string();
     assert_eq!(a.execute(&["CLIENT", "KILL", "ID", &id]), Reply::Integer(1));
