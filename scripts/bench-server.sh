@@ -13,13 +13,13 @@
 #              PIPELINES (default "1 16"), SERVER_ARGS (more flags for sketchstore-server,
 #              e.g. "--io-threads 2"), SERVER_ENV (its environment), PIN (see below).
 #
-# Pinning. redis-benchmark is single-threaded and, at -P 1, it is the bottleneck: its core is
-# busy all the time, 90 % of it in the kernel's TCP work, so both servers wait on it. On a
-# small machine the scheduler also moves the client and the server onto the same core from
-# time to time, which swings a run by 10 % either way. With PIN=1 (the default when taskset
-# is there and the machine has at least 2 CPUs) both servers run on CPU 0 and redis-benchmark
-# on CPU 1, the same placement for both, so a run compares the servers instead of where the
-# scheduler put them. PIN=0 leaves placement to the scheduler.
+# Placement. By default the scheduler places both servers and redis-benchmark, as when anyone
+# runs redis-benchmark. PIN=1 runs both servers on CPU 0 and redis-benchmark on CPU 1 (needs
+# taskset and 2 CPUs): the same placement for both servers, so a pipelined run compares the
+# servers' own CPU cost. At -P 1 the single-threaded redis-benchmark is then the bottleneck:
+# its core is busy all the time, 90 % of it in the kernel's TCP work, both servers wait on
+# it and measure the same. Unpinned, the kernel's loopback work spreads over both cores, and
+# the server that needs less CPU leaves more of it to the client.
 # Needs redis-server and redis-benchmark (Debian: redis-server, redis-tools) and a release
 # build: cargo build --release --bin sketchstore-server.
 set -eu
@@ -32,13 +32,11 @@ PFADD=${PFADD:-1}
 SERVER_ENV=${SERVER_ENV:-}
 SERVER_ARGS=${SERVER_ARGS:-}
 PIPELINES=${PIPELINES:-"1 16"}
-PIN=${PIN:-auto}
-if [ "$PIN" = auto ]; then
-    PIN=0
-    if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then PIN=1; fi
-fi
+PIN=${PIN:-0}
 SERVER_CPU=""; CLIENT_CPU=""
 if [ "$PIN" = 1 ]; then
+    command -v taskset >/dev/null 2>&1 || { echo "bench-server: PIN=1 needs taskset (util-linux)" >&2; exit 2; }
+    [ "$(nproc)" -ge 2 ] || { echo "bench-server: PIN=1 needs 2 CPUs" >&2; exit 2; }
     SERVER_CPU="taskset -c 0"; CLIENT_CPU="taskset -c 1"
 fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
