@@ -123,19 +123,28 @@ fn disk_full_child() {
 fn a_full_disk_fails_the_save_and_keeps_the_previous_snapshot() {
     let dir = temp_dir("diskfull");
     let exe = std::env::current_exe().unwrap();
-    let status = Command::new("sh")
+    // The child's output goes to pipes: the file-size limit applies to every file it
+    // writes, and an inherited stdout redirected to a log file already past 100 KiB would
+    // make its first print fail.
+    let out = Command::new("sh")
         .arg("-c")
         .arg("trap '' XFSZ; ulimit -f 100 || exit 97; exec \"$0\" --exact disk_full_child --nocapture --test-threads=1")
         .arg(&exe)
         .env(CHILD_ENV, &dir)
-        .status()
+        .output()
         .expect("missing component: `sh` is needed to run the child under `ulimit -f`");
+    let status = out.status;
     assert_ne!(
         status.code(),
         Some(97),
         "missing component: `ulimit -f` in sh"
     );
-    assert!(status.success(), "the child failed: {status}");
+    assert!(
+        status.success(),
+        "the child failed: {status}\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
